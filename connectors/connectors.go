@@ -1,0 +1,160 @@
+// Package connectors holds the vocabulary shared by the tracker connectors
+// (connectors/github, connectors/jira) and the reconcile core: which
+// deliverable, what the tracker shows of it now, and the thread where
+// slipwatch talks about it. It does no I/O; the connectors fill these types
+// and the core reads them.
+package connectors
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Tracker names a tracker kind.
+type Tracker string
+
+// The trackers slipwatch speaks to.
+const (
+	GitHub Tracker = "github"
+	Jira   Tracker = "jira"
+)
+
+// Kind is the kind of deliverable within a tracker.
+type Kind string
+
+// Deliverable kinds (DESIGN.md, Words).
+const (
+	Milestone Kind = "milestone" // GitHub milestone, ID = milestone number
+	Version   Kind = "version"   // Jira version (fixVersion), ID = version id
+	Issue     Kind = "issue"     // Jira issue with a due date (an epic), ID = issue key
+)
+
+// Ref identifies one deliverable. Its Key is the unit of work of the queue
+// and the identity of the record in Redis.
+type Ref struct {
+	Tracker Tracker `json:"tracker"`
+	Team    string  `json:"team"` // "acme/api" (GitHub repo) or "PLAT" (Jira project key)
+	Kind    Kind    `json:"kind"`
+	ID      string  `json:"id"` // "7", "10042", "PLAT-12"
+}
+
+// Key is the queue key, e.g. "github:acme/api/milestone/7" or
+// "jira:PLAT/issue/PLAT-12".
+func (r Ref) Key() string {
+	return string(r.Tracker) + ":" + r.Team + "/" + string(r.Kind) + "/" + r.ID
+}
+
+func (r Ref) String() string { return r.Key() }
+
+// ParseKey is the inverse of Ref.Key.
+func ParseKey(key string) (Ref, error) {
+	tracker, rest, ok := strings.Cut(key, ":")
+	if !ok {
+		return Ref{}, fmt.Errorf("key %q: want tracker:team/kind/id", key)
+	}
+	// The team of a GitHub ref holds one slash (owner/name), so split from
+	// the right: the last two segments are kind and id.
+	i := strings.LastIndex(rest, "/")
+	if i <= 0 {
+		return Ref{}, fmt.Errorf("key %q: want tracker:team/kind/id", key)
+	}
+	id := rest[i+1:]
+	rest = rest[:i]
+	j := strings.LastIndex(rest, "/")
+	if j <= 0 {
+		return Ref{}, fmt.Errorf("key %q: want tracker:team/kind/id", key)
+	}
+	r := Ref{Tracker: Tracker(tracker), Team: rest[:j], Kind: Kind(rest[j+1:]), ID: id}
+	switch {
+	case r.Tracker != GitHub && r.Tracker != Jira:
+		return Ref{}, fmt.Errorf("key %q: unknown tracker %q", key, tracker)
+	case r.Kind != Milestone && r.Kind != Version && r.Kind != Issue:
+		return Ref{}, fmt.Errorf("key %q: unknown kind %q", key, r.Kind)
+	case r.ID == "":
+		return Ref{}, fmt.Errorf("key %q: empty id", key)
+	case r.Tracker == GitHub && strings.Count(r.Team, "/") != 1:
+		return Ref{}, fmt.Errorf("key %q: GitHub team must be owner/name", key)
+	case r.Tracker == Jira && strings.Contains(r.Team, "/"):
+		return Ref{}, fmt.Errorf("key %q: Jira team must be a project key", key)
+	}
+	return r, nil
+}
+
+// Deliverable is a thing with a date, as the tracker shows it now.
+type Deliverable struct {
+	Ref         Ref
+	Title       string
+	URL         string // where a person opens it
+	Description string // milestone description, version description, epic description
+
+	// The current due date (the target). GitHub's due_on is an instant and
+	// goes in DueAt; Jira's releaseDate and duedate are calendar dates and go
+	// in DueDate. The core turns DueAt into a date in the configured zone.
+	DueAt   time.Time
+	DueDate Date
+
+	// Closed is true once the deliverable is delivered (GitHub milestone
+	// closed, Jira version released, issue resolved); ClosedAt says when.
+	Closed   bool
+	ClosedAt time.Time
+
+	// Items is the work inside the deliverable (issues in a milestone or
+	// version, children of an epic), excluding slipwatch's own tracking issue.
+	Items []Item
+}
+
+// Due is the deliverable's target date in loc, and whether it has one.
+func (d Deliverable) Due(loc *time.Location) (Date, bool) {
+	switch {
+	case !d.DueDate.IsZero():
+		return d.DueDate, true
+	case !d.DueAt.IsZero():
+		return DateOf(d.DueAt, loc), true
+	}
+	return Date{}, false
+}
+
+// Item is one unit of work inside a deliverable.
+type Item struct {
+	ID        string    // "42" (GitHub issue number) or "PLAT-42"
+	CreatedAt time.Time // when it was created (scope growth is judged by when it joined; trackers report creation)
+	ClosedAt  time.Time // zero while open
+}
+
+// Done reports whether the item is closed.
+func (i Item) Done() bool { return !i.ClosedAt.IsZero() }
+
+// Thread is where slipwatch talks about a deliverable: the GitHub tracking
+// issue of a milestone, the Jira issue of a version, or the epic itself.
+type Thread struct {
+	ID       string // "acme/api#42" or "PLAT-99"
+	URL      string
+	Comments []Comment
+}
+
+// Comment is one comment on a thread.
+type Comment struct {
+	ID        string
+	URL       string
+	Author    string // login (GitHub) or account ID / name (Jira)
+	Body      string // as the tracker returns it (Markdown or wiki markup)
+	CreatedAt time.Time
+	UpdatedAt time.Time
+
+	// BySelf is true when slipwatch's own identity wrote the comment. Only
+	// such comments' markers are trusted: a user pasting a marker must not
+	// make slipwatch believe it already said something.
+	BySelf bool
+
+	// Hidden is the text where slipwatch's markers live. On GitHub it is the
+	// body itself (markers are HTML comments, which GitHub does not render);
+	// on Jira, whose wiki markup has no hidden comment, it is the value of
+	// the comment's "slipwatch" entity property.
+	Hidden string
+
+	// AuthorCanCommit is the connector's answer to "may this author record a
+	// commitment?" (GitHub: write permission or better on the repo, or
+	// listed in commands.allow; Jira: listed in commands.allow).
+	AuthorCanCommit bool
+}

@@ -1,0 +1,99 @@
+package connectors
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+)
+
+func TestKeyRoundTrip(t *testing.T) {
+	t.Parallel()
+	for _, ref := range []Ref{
+		{Tracker: GitHub, Team: "acme/api", Kind: Milestone, ID: "7"},
+		{Tracker: Jira, Team: "PLAT", Kind: Version, ID: "10042"},
+		{Tracker: Jira, Team: "PLAT", Kind: Issue, ID: "PLAT-12"},
+	} {
+		got, err := ParseKey(ref.Key())
+		if err != nil {
+			t.Fatalf("ParseKey(%q): %v", ref.Key(), err)
+		}
+		if got != ref {
+			t.Errorf("ParseKey(%q) = %+v, want %+v", ref.Key(), got, ref)
+		}
+	}
+}
+
+func TestParseKeyRejects(t *testing.T) {
+	t.Parallel()
+	for _, key := range []string{
+		"", "github", "github:acme/api", "github:acme/milestone/7", "gitlab:acme/api/milestone/7",
+		"github:acme/api/pull/7", "github:acme/api/milestone/", "jira:PL/AT/version/1",
+	} {
+		if _, err := ParseKey(key); err == nil {
+			t.Errorf("ParseKey(%q) succeeded, want an error", key)
+		}
+	}
+}
+
+func TestParseDate(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in   string
+		want Date
+		ok   bool
+	}{
+		{"2026-12-01", Date{2026, time.December, 1}, true},
+		{"2024-02-29", Date{2024, time.February, 29}, true},
+		{"2026-02-29", Date{}, false},
+		{"2026-12-1", Date{}, false},
+		{"99999-01-01", Date{}, false},
+		{"1969-12-31", Date{}, false},
+		{"", Date{}, false},
+	}
+	for _, tt := range tests {
+		got, err := ParseDate(tt.in)
+		if (err == nil) != tt.ok || got != tt.want {
+			t.Errorf("ParseDate(%q) = %v, %v; want %v, ok=%v", tt.in, got, err, tt.want, tt.ok)
+		}
+	}
+}
+
+func TestDueConvertsInstantInZone(t *testing.T) {
+	t.Parallel()
+	// GitHub stores a due date picked in the UI as an instant; 07:00 UTC on
+	// Dec 1 is still Dec 1 in Berlin but Nov 30 in Honolulu.
+	d := Deliverable{DueAt: time.Date(2026, 12, 1, 7, 0, 0, 0, time.UTC)}
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	honolulu, _ := time.LoadLocation("Pacific/Honolulu")
+	if got, _ := d.Due(berlin); got != (Date{2026, 12, 1}) {
+		t.Errorf("Berlin: %v", got)
+	}
+	if got, _ := d.Due(honolulu); got != (Date{2026, 11, 30}) {
+		t.Errorf("Honolulu: %v", got)
+	}
+	if _, ok := (Deliverable{}).Due(time.UTC); ok {
+		t.Error("a deliverable without a due date reports one")
+	}
+}
+
+func TestDateArithmeticAndJSON(t *testing.T) {
+	t.Parallel()
+	d := Date{2026, time.March, 28}
+	if got := d.AddDays(3); got != (Date{2026, time.March, 31}) {
+		t.Errorf("AddDays: %v", got)
+	}
+	if got := (Date{2027, 1, 1}).Sub(Date{2026, 12, 1}); got != 31 {
+		t.Errorf("Sub = %d", got)
+	}
+	b, err := json.Marshal(struct {
+		A Date
+		B Date
+	}{A: d})
+	if err != nil || string(b) != `{"A":"2026-03-28","B":null}` {
+		t.Errorf("Marshal = %s, %v", b, err)
+	}
+	var back struct{ A, B Date }
+	if err := json.Unmarshal(b, &back); err != nil || back.A != d || !back.B.IsZero() {
+		t.Errorf("Unmarshal = %+v, %v", back, err)
+	}
+}
