@@ -1,0 +1,309 @@
+// Package config is slipwatch's configuration: the schema of DESIGN.md, its
+// defaults, loading (strict YAML, ${VAR} expansion, a SLIPWATCH_* environment
+// overlay) and one Validate that reports every problem with its key path.
+//
+// Loading never touches the network or Redis: a bad config is refused before
+// the program does anything.
+package config
+
+import (
+	"time"
+)
+
+// Defaults. Every key that has a default names it here, and
+// docs/configuration.md is tested against them.
+const (
+	DefaultTimezone             = "UTC"
+	DefaultRedisURL             = "redis://localhost:6379/0"
+	DefaultRedisPrefix          = "slipwatch:"
+	DefaultRedisMode            = RedisStandalone
+	DefaultRedisDialTimeout     = 5 * time.Second
+	DefaultRedisReadTimeout     = 3 * time.Second
+	DefaultRedisWriteTimeout    = 3 * time.Second
+	DefaultServerListen         = ":8080"
+	DefaultShutdownGrace        = 25 * time.Second
+	DefaultPollInterval         = 5 * time.Minute
+	DefaultBaseline             = BaselineFirstSeen
+	DefaultForecastWindow       = 42 * 24 * time.Hour
+	DefaultForecastTrials       = 10000
+	DefaultForecastConfidence   = 0.85
+	DefaultForecastMinSamples   = 5
+	DefaultStatusUpdateEvery    = 168 * time.Hour
+	DefaultScopeWarnGrowth      = 0.2
+	DefaultQueueWorkers         = 4
+	DefaultQueueMaxDeliveries   = 10
+	DefaultQueueReclaimIdle     = 2 * time.Minute
+	DefaultQueueMaxLength       = 100000
+	DefaultLogLevel             = "info"
+	DefaultLogFormat            = "json"
+	DefaultGitHubBaseURL        = "https://api.github.com/"
+	DefaultGitHubTrackingLabel  = "slipwatch"
+	DefaultGitHubCreateTracking = true
+	DefaultJiraDeployment       = JiraAuto
+	DefaultJiraVersions         = true
+	DefaultJiraJQL              = "issuetype = Epic AND duedate is not EMPTY"
+	DefaultJiraCreateTracking   = true
+	DefaultJiraTrackingLabel    = "slipwatch"
+	DefaultJiraOAuthTokenURL    = "https://auth.atlassian.com/oauth/token"
+	DefaultJiraOAuthAPIURL      = "https://api.atlassian.com/ex/jira/"
+)
+
+// Baseline policies: how an undeclared deliverable gets its commitment.
+const (
+	BaselineFirstSeen    = "first_seen"    // the first due date slipwatch observes
+	BaselineDeclaredOnly = "declared_only" // only declared dates count
+)
+
+// Redis deployment modes.
+const (
+	RedisStandalone = "standalone"
+	RedisSentinel   = "sentinel"
+	RedisCluster    = "cluster"
+)
+
+// Jira deployment types: Cloud has /rest/api/3/search/jql, Data Center keeps
+// /rest/api/2/search; auto asks the server (serverInfo.deploymentType).
+const (
+	JiraAuto       = "auto"
+	JiraCloud      = "cloud"
+	JiraDataCenter = "datacenter"
+)
+
+// Config is the whole configuration. The yaml tags are the keys of the file;
+// the environment overlay derives SLIPWATCH_<PATH> from them.
+type Config struct {
+	Timezone     string       `yaml:"timezone"`
+	Redis        Redis        `yaml:"redis"`
+	Server       Server       `yaml:"server"`
+	Poll         Poll         `yaml:"poll"`
+	DryRun       bool         `yaml:"dry_run"`
+	Baseline     string       `yaml:"baseline"`
+	Forecast     Forecast     `yaml:"forecast"`
+	StatusUpdate StatusUpdate `yaml:"status_update"`
+	Scope        Scope        `yaml:"scope"`
+	Commands     Commands     `yaml:"commands"`
+	Queue        Queue        `yaml:"queue"`
+	Log          Log          `yaml:"log"`
+	GitHub       *GitHub      `yaml:"github"`
+	Jira         *Jira        `yaml:"jira"`
+	Links        []Link       `yaml:"links"`
+
+	// Location is Timezone loaded; set by Validate.
+	Location *time.Location `yaml:"-"`
+}
+
+// Redis is where slipwatch keeps its working state.
+type Redis struct {
+	// URL of a standalone server: redis://, rediss:// (TLS) or unix://.
+	URL    string `yaml:"url"`
+	Prefix string `yaml:"prefix"`
+	// Mode is standalone (URL), sentinel (MasterName + Addrs) or cluster
+	// (Addrs, any subset of the masters).
+	Mode         string   `yaml:"mode"`
+	Addrs        []string `yaml:"addrs"`
+	MasterName   string   `yaml:"master_name"`
+	Username     string   `yaml:"username"`
+	Password     Secret   `yaml:"password"`
+	TLS          TLS      `yaml:"tls"`
+	DialTimeout  Duration `yaml:"dial_timeout"`
+	ReadTimeout  Duration `yaml:"read_timeout"`
+	WriteTimeout Duration `yaml:"write_timeout"`
+}
+
+// TLS configures TLS to Redis for sentinel and cluster modes (a standalone
+// server uses rediss:// in its URL, and these settings refine it).
+type TLS struct {
+	Enabled            bool   `yaml:"enabled"`
+	CAFile             string `yaml:"ca_file"`
+	ServerName         string `yaml:"server_name"`
+	InsecureSkipVerify bool   `yaml:"insecure_skip_verify"`
+}
+
+// Server is the one HTTP listener: webhooks, health, metrics, API.
+type Server struct {
+	Listen        string   `yaml:"listen"`
+	ShutdownGrace Duration `yaml:"shutdown_grace"`
+}
+
+// Poll paces the level-triggered poller.
+type Poll struct {
+	Interval Duration `yaml:"interval"`
+}
+
+// Forecast tunes the Monte Carlo forecast.
+type Forecast struct {
+	Window     Duration `yaml:"window"`
+	Trials     int      `yaml:"trials"`
+	Confidence float64  `yaml:"confidence"`
+	MinSamples int      `yaml:"min_samples"`
+}
+
+// StatusUpdate sets the cadence of the periodic update comment; 0 is off.
+type StatusUpdate struct {
+	Every Duration `yaml:"every"`
+}
+
+// Scope sets when added scope is worth a warning.
+type Scope struct {
+	WarnGrowth float64 `yaml:"warn_growth"`
+}
+
+// Commands says who may talk to slipwatch on a thread.
+type Commands struct {
+	// Allow lists GitHub logins and Jira account IDs, emails or names that
+	// may /commit (on GitHub, write permission on the repo also allows).
+	Allow []string `yaml:"allow"`
+}
+
+// Queue tunes the work queue and its workers.
+type Queue struct {
+	Workers       int      `yaml:"workers"`
+	MaxDeliveries int      `yaml:"max_deliveries"` // a key that fails this often is parked
+	ReclaimIdle   Duration `yaml:"reclaim_idle"`   // work a replica held this long is taken over
+	MaxLength     int      `yaml:"max_length"`     // approximate stream cap
+}
+
+// Log configures log/slog output.
+type Log struct {
+	Level  string `yaml:"level"`  // debug, info, warn, error
+	Format string `yaml:"format"` // json or text
+}
+
+// GitHub configures the GitHub connector (github.com or Enterprise Server).
+type GitHub struct {
+	BaseURL string `yaml:"base_url"`
+	Token   Secret `yaml:"token"`
+	App     *App   `yaml:"app"`
+	// WebhookSecret verifies X-Hub-Signature-256. PreviousWebhookSecret is
+	// also accepted while a secret is being rotated.
+	WebhookSecret         Secret `yaml:"webhook_secret"`
+	PreviousWebhookSecret Secret `yaml:"previous_webhook_secret"`
+	// InsecureSkipSignature accepts unsigned webhooks. Only for a private
+	// network behind something else that authenticates.
+	InsecureSkipSignature bool     `yaml:"insecure_skip_signature"`
+	Repos                 []string `yaml:"repos"`
+	TrackingLabel         string   `yaml:"tracking_label"`
+	CreateTrackingIssue   bool     `yaml:"create_tracking_issue"`
+}
+
+// App is GitHub App installation auth.
+type App struct {
+	ID             int64  `yaml:"id"`
+	InstallationID int64  `yaml:"installation_id"`
+	PrivateKeyFile string `yaml:"private_key_file"`
+	PrivateKey     Secret `yaml:"private_key"` // PEM, e.g. from SLIPWATCH_GITHUB_APP_PRIVATE_KEY
+}
+
+// Jira configures the Jira connector (Cloud or Data Center).
+type Jira struct {
+	BaseURL    string `yaml:"base_url"`
+	Deployment string `yaml:"deployment"`
+	Auth       Auth   `yaml:"auth"`
+	// WebhookSecret verifies X-Hub-Signature (admin webhooks with a secret).
+	WebhookSecret         Secret `yaml:"webhook_secret"`
+	PreviousWebhookSecret Secret `yaml:"previous_webhook_secret"`
+	// WebhookToken is for Data Center, whose webhooks cannot sign: the
+	// webhook URL carries ?token=<WebhookToken>.
+	WebhookToken          Secret       `yaml:"webhook_token"`
+	InsecureSkipSignature bool         `yaml:"insecure_skip_signature"`
+	Projects              []string     `yaml:"projects"`
+	Deliverables          Deliverables `yaml:"deliverables"`
+	CreateTrackingIssue   bool         `yaml:"create_tracking_issue"`
+	TrackingLabel         string       `yaml:"tracking_label"`
+}
+
+// Auth is exactly one Jira auth mode.
+type Auth struct {
+	Email    string  `yaml:"email"`     // Cloud basic auth, with APIToken
+	APIToken Secret  `yaml:"api_token"` // Cloud basic auth, with Email
+	PAT      Secret  `yaml:"pat"`       // Data Center personal access token (Bearer)
+	OAuth2   *OAuth2 `yaml:"oauth2"`    // Cloud OAuth 2.0 (3LO)
+}
+
+// OAuth2 is Jira Cloud OAuth 2.0 (3LO). The refresh token rotates on every
+// refresh; the newest one is kept in Redis, and RefreshToken here is only the
+// first one.
+type OAuth2 struct {
+	ClientID     string `yaml:"client_id"`
+	ClientSecret Secret `yaml:"client_secret"`
+	RefreshToken Secret `yaml:"refresh_token"`
+	CloudID      string `yaml:"cloud_id"`
+	TokenURL     string `yaml:"token_url"`
+	APIURL       string `yaml:"api_url"` // calls go to <api_url><cloud_id>
+}
+
+// Deliverables says which Jira things have dates worth watching.
+type Deliverables struct {
+	Versions bool   `yaml:"versions"`
+	JQL      string `yaml:"jql"` // issues with a due date; empty = none
+}
+
+// Link ties a GitHub milestone and a Jira deliverable that are one promise.
+type Link struct {
+	GitHub string `yaml:"github"` // owner/name#milestone=<title>
+	Jira   string `yaml:"jira"`   // KEY/version=<name> or KEY/issue=<KEY-N>
+}
+
+// Default is the configuration before the file and the environment apply.
+// Tracker sections are absent: a tracker is configured by naming it.
+func Default() *Config {
+	return &Config{
+		Timezone: DefaultTimezone,
+		Redis: Redis{
+			URL:          DefaultRedisURL,
+			Prefix:       DefaultRedisPrefix,
+			Mode:         DefaultRedisMode,
+			DialTimeout:  Duration(DefaultRedisDialTimeout),
+			ReadTimeout:  Duration(DefaultRedisReadTimeout),
+			WriteTimeout: Duration(DefaultRedisWriteTimeout),
+		},
+		Server:       Server{Listen: DefaultServerListen, ShutdownGrace: Duration(DefaultShutdownGrace)},
+		Poll:         Poll{Interval: Duration(DefaultPollInterval)},
+		Baseline:     DefaultBaseline,
+		Forecast:     Forecast{Window: Duration(DefaultForecastWindow), Trials: DefaultForecastTrials, Confidence: DefaultForecastConfidence, MinSamples: DefaultForecastMinSamples},
+		StatusUpdate: StatusUpdate{Every: Duration(DefaultStatusUpdateEvery)},
+		Scope:        Scope{WarnGrowth: DefaultScopeWarnGrowth},
+		Queue:        Queue{Workers: DefaultQueueWorkers, MaxDeliveries: DefaultQueueMaxDeliveries, ReclaimIdle: Duration(DefaultQueueReclaimIdle), MaxLength: DefaultQueueMaxLength},
+		Log:          Log{Level: DefaultLogLevel, Format: DefaultLogFormat},
+	}
+}
+
+// defaulter is implemented by sections that have defaults of their own,
+// applied when the section first appears (in the file or the environment).
+type defaulter interface{ setDefaults() }
+
+func (g *GitHub) setDefaults() {
+	g.BaseURL = DefaultGitHubBaseURL
+	g.TrackingLabel = DefaultGitHubTrackingLabel
+	g.CreateTrackingIssue = DefaultGitHubCreateTracking
+}
+
+func (j *Jira) setDefaults() {
+	j.Deployment = DefaultJiraDeployment
+	j.Deliverables = Deliverables{Versions: DefaultJiraVersions, JQL: DefaultJiraJQL}
+	j.CreateTrackingIssue = DefaultJiraCreateTracking
+	j.TrackingLabel = DefaultJiraTrackingLabel
+}
+
+func (o *OAuth2) setDefaults() {
+	o.TokenURL = DefaultJiraOAuthTokenURL
+	o.APIURL = DefaultJiraOAuthAPIURL
+}
+
+// WebhookSecrets are the secrets a GitHub webhook may be signed with,
+// current first.
+func (g *GitHub) WebhookSecrets() []Secret { return nonEmpty(g.WebhookSecret, g.PreviousWebhookSecret) }
+
+// WebhookSecrets are the secrets a Jira webhook may be signed with, current
+// first.
+func (j *Jira) WebhookSecrets() []Secret { return nonEmpty(j.WebhookSecret, j.PreviousWebhookSecret) }
+
+func nonEmpty(ss ...Secret) []Secret {
+	var out []Secret
+	for _, s := range ss {
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
