@@ -158,3 +158,49 @@ type Comment struct {
 	// listed in commands.allow; Jira: listed in commands.allow).
 	AuthorCanCommit bool
 }
+
+// Snapshot is everything a connector observed about one deliverable in one
+// pass: the deliverable, its thread (nil while it has none) and the team's
+// throughput. The reconcile core reads commands and markers from the
+// thread's comments itself.
+type Snapshot struct {
+	Deliverable Deliverable
+	Thread      *Thread
+	Throughput  Throughput
+}
+
+// Throughput is the team's completed items per day: Daily[i] is the number
+// of items closed (GitHub) or resolved (Jira) in the whole repo or project
+// on From+i days, in the configured zone, up to and including To.
+type Throughput struct {
+	From  Date
+	To    Date
+	Daily []int
+}
+
+// Total is the number of completed items in the window.
+func (t Throughput) Total() int {
+	n := 0
+	for _, c := range t.Daily {
+		n += c
+	}
+	return n
+}
+
+// CountThroughput buckets completion instants into days [from, to] in loc;
+// instants outside the window are ignored.
+func CountThroughput(closed []time.Time, from, to Date, loc *time.Location) Throughput {
+	t := Throughput{From: from, To: to}
+	n := to.Sub(from) + 1
+	if n <= 0 {
+		return t
+	}
+	t.Daily = make([]int, n)
+	for _, c := range closed {
+		i := DateOf(c, loc).Sub(from)
+		if i >= 0 && i < n {
+			t.Daily[i]++
+		}
+	}
+	return t
+}

@@ -97,3 +97,38 @@ func TestDateArithmeticAndJSON(t *testing.T) {
 		t.Errorf("Unmarshal = %+v, %v", back, err)
 	}
 }
+
+func TestCountThroughput(t *testing.T) {
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Skip("no tzdata")
+	}
+	from := Date{2026, 11, 1}
+	to := Date{2026, 11, 3}
+	closed := []time.Time{
+		time.Date(2026, 10, 31, 23, 30, 0, 0, time.UTC), // Nov 1 00:30 in Berlin
+		time.Date(2026, 11, 2, 12, 0, 0, 0, time.UTC),
+		time.Date(2026, 11, 2, 13, 0, 0, 0, time.UTC),
+		time.Date(2026, 11, 3, 23, 30, 0, 0, time.UTC), // Nov 4 in Berlin: outside
+		time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC),   // before the window
+	}
+	got := CountThroughput(closed, from, to, berlin)
+	if want := []int{1, 2, 0}; !equalInts(got.Daily, want) {
+		t.Fatalf("Daily = %v, want %v", got.Daily, want)
+	}
+	if got.Total() != 3 {
+		t.Fatalf("Total = %d, want 3", got.Total())
+	}
+}
+
+func equalInts(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
