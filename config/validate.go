@@ -1,0 +1,354 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Limits of the values Validate accepts.
+const (
+	MinPollInterval   = 10 * time.Second
+	MinForecastTrials = 100
+	MaxForecastTrials = 1_000_000
+	MinStatusEvery    = time.Hour
+)
+
+var (
+	repoName   = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$`)
+	projectKey = regexp.MustCompile(`^[A-Z][A-Z0-9_]{1,49}$`)
+	issueKey   = regexp.MustCompile(`^[A-Z][A-Z0-9_]{1,49}-[1-9][0-9]*$`)
+)
+
+// Validate checks the whole config and returns every problem as Errors,
+// each naming its key. It also loads Location from Timezone.
+func (c *Config) Validate() error {
+	var es Errors
+	loc, err := time.LoadLocation(c.Timezone)
+	if err != nil || c.Timezone == "" {
+		es.add("timezone", "%q is not an IANA time zone (e.g. UTC, Europe/Berlin)", c.Timezone)
+	} else {
+		c.Location = loc
+	}
+	c.Redis.validate(&es)
+	if _, port, err := net.SplitHostPort(c.Server.Listen); err != nil || port == "" {
+		es.add("server.listen", "%q is not host:port (e.g. :8080)", c.Server.Listen)
+	}
+	positive(&es, "server.shutdown_grace", c.Server.ShutdownGrace)
+	if c.Poll.Interval.D() < MinPollInterval {
+		es.add("poll.interval", "%s is below the minimum of %s (the trackers' quotas)", c.Poll.Interval, Duration(MinPollInterval))
+	}
+	if c.Baseline != BaselineFirstSeen && c.Baseline != BaselineDeclaredOnly {
+		es.add("baseline", "%q is not %s or %s", c.Baseline, BaselineFirstSeen, BaselineDeclaredOnly)
+	}
+	if c.Forecast.Window.D() < 24*time.Hour || c.Forecast.Window.D()%(24*time.Hour) != 0 {
+		es.add("forecast.window", "%s is not a whole number of days (at least 1d)", c.Forecast.Window)
+	}
+	if c.Forecast.Trials < MinForecastTrials || c.Forecast.Trials > MaxForecastTrials {
+		es.add("forecast.trials", "%d is not in [%d, %d]", c.Forecast.Trials, MinForecastTrials, MaxForecastTrials)
+	}
+	if !(c.Forecast.Confidence > 0 && c.Forecast.Confidence < 1) {
+		es.add("forecast.confidence", "%g is not in (0,1)", c.Forecast.Confidence)
+	}
+	if c.Forecast.MinSamples < 1 {
+		es.add("forecast.min_samples", "%d is below 1", c.Forecast.MinSamples)
+	}
+	if e := c.StatusUpdate.Every.D(); e != 0 && e < MinStatusEvery {
+		es.add("status_update.every", "%s is below %s (use 0 to turn updates off)", c.StatusUpdate.Every, Duration(MinStatusEvery))
+	}
+	if c.Scope.WarnGrowth < 0 {
+		es.add("scope.warn_growth", "%g is negative (0.2 means warn at 20%% added scope)", c.Scope.WarnGrowth)
+	}
+	for i, a := range c.Commands.Allow {
+		if strings.TrimSpace(a) == "" {
+			es.add(fmt.Sprintf("commands.allow[%d]", i), "is empty")
+		}
+	}
+	c.Queue.validate(&es)
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		es.add("log.level", "%q is not debug, info, warn or error", c.Log.Level)
+	}
+	if c.Log.Format != "json" && c.Log.Format != "text" {
+		es.add("log.format", "%q is not json or text", c.Log.Format)
+	}
+	if c.GitHub == nil && c.Jira == nil {
+		es.add("config", "configure at least one tracker: github or jira")
+	}
+	if c.GitHub != nil {
+		c.GitHub.validate(&es)
+	}
+	if c.Jira != nil {
+		c.Jira.validate(&es)
+	}
+	c.validateLinks(&es)
+	if len(es) > 0 {
+		return es
+	}
+	return nil
+}
+
+func positive(es *Errors, path string, d Duration) {
+	if d <= 0 {
+		es.add(path, "must be above 0")
+	}
+}
+
+func (r *Redis) validate(es *Errors) {
+	switch r.Mode {
+	case RedisStandalone:
+		u, err := url.Parse(r.URL)
+		switch {
+		case err != nil || r.URL == "":
+			es.add("redis.url", "is not a URL (e.g. redis://redis:6379/0)")
+		case u.Scheme != "redis" && u.Scheme != "rediss" && u.Scheme != "unix":
+			es.add("redis.url", "scheme %q is not redis, rediss or unix", u.Scheme)
+		case u.Scheme != "unix" && u.Host == "":
+			es.add("redis.url", "has no host")
+		}
+		if len(r.Addrs) > 0 {
+			es.add("redis.addrs", "is for sentinel and cluster modes; standalone uses redis.url")
+		}
+	case RedisSentinel, RedisCluster:
+		if len(r.Addrs) == 0 {
+			es.add("redis.addrs", "%s mode needs at least one host:port", r.Mode)
+		}
+		for i, a := range r.Addrs {
+			if _, _, err := net.SplitHostPort(a); err != nil {
+				es.add(fmt.Sprintf("redis.addrs[%d]", i), "%q is not host:port", a)
+			}
+		}
+		if r.Mode == RedisSentinel && r.MasterName == "" {
+			es.add("redis.master_name", "sentinel mode needs the master's name")
+		}
+	default:
+		es.add("redis.mode", "%q is not standalone, sentinel or cluster", r.Mode)
+	}
+	if r.Mode != RedisSentinel && r.MasterName != "" {
+		es.add("redis.master_name", "is only for sentinel mode")
+	}
+	if r.Prefix == "" {
+		es.add("redis.prefix", "is empty (two deployments sharing a Redis would collide)")
+	}
+	if strings.ContainsAny(r.Prefix, "{}") {
+		es.add("redis.prefix", "%q holds { or }, which would break the cluster hash tags", r.Prefix)
+	}
+	positive(es, "redis.dial_timeout", r.DialTimeout)
+	positive(es, "redis.read_timeout", r.ReadTimeout)
+	positive(es, "redis.write_timeout", r.WriteTimeout)
+}
+
+func (q *Queue) validate(es *Errors) {
+	if q.Workers < 1 || q.Workers > 256 {
+		es.add("queue.workers", "%d is not in [1, 256]", q.Workers)
+	}
+	if q.MaxDeliveries < 1 {
+		es.add("queue.max_deliveries", "%d is below 1", q.MaxDeliveries)
+	}
+	positive(es, "queue.reclaim_idle", q.ReclaimIdle)
+	if q.MaxLength < 1000 {
+		es.add("queue.max_length", "%d is below 1000", q.MaxLength)
+	}
+}
+
+func httpURL(es *Errors, path, s string) {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		es.add(path, "%q is not an http(s) URL", s)
+	}
+}
+
+func (g *GitHub) validate(es *Errors) {
+	httpURL(es, "github.base_url", g.BaseURL)
+	switch {
+	case g.Token != "" && g.App != nil:
+		es.add("github", "set exactly one of token or app")
+	case g.Token == "" && g.App == nil:
+		es.add("github", "set token or app (a GitHub App installation)")
+	}
+	if a := g.App; a != nil {
+		if a.ID <= 0 {
+			es.add("github.app.id", "must be the App's numeric ID")
+		}
+		if a.InstallationID <= 0 {
+			es.add("github.app.installation_id", "must be the installation's numeric ID")
+		}
+		if (a.PrivateKeyFile == "") == (a.PrivateKey == "") {
+			es.add("github.app", "set exactly one of private_key_file or private_key")
+		}
+	}
+	if len(g.Repos) == 0 {
+		es.add("github.repos", "list at least one owner/name")
+	}
+	seen := map[string]bool{}
+	for i, r := range g.Repos {
+		p := fmt.Sprintf("github.repos[%d]", i)
+		switch {
+		case !repoName.MatchString(r):
+			es.add(p, "%q is not owner/name", r)
+		case seen[strings.ToLower(r)]:
+			es.add(p, "%q is listed twice", r)
+		}
+		seen[strings.ToLower(r)] = true
+	}
+	if g.TrackingLabel == "" {
+		es.add("github.tracking_label", "is empty (the tracking issue is found by it)")
+	}
+	if g.PreviousWebhookSecret != "" && g.WebhookSecret == "" {
+		es.add("github.previous_webhook_secret", "is set without github.webhook_secret")
+	}
+	if g.InsecureSkipSignature && g.WebhookSecret != "" {
+		es.add("github.insecure_skip_signature", "is true while webhook_secret is set; choose one")
+	}
+}
+
+func (j *Jira) validate(es *Errors) {
+	httpURL(es, "jira.base_url", j.BaseURL)
+	switch j.Deployment {
+	case JiraAuto, JiraCloud, JiraDataCenter:
+	default:
+		es.add("jira.deployment", "%q is not auto, cloud or datacenter", j.Deployment)
+	}
+	a := j.Auth
+	modes := 0
+	if a.Email != "" || a.APIToken != "" {
+		modes++
+		if a.Email == "" || a.APIToken == "" {
+			es.add("jira.auth", "email and api_token go together")
+		}
+	}
+	if a.PAT != "" {
+		modes++
+	}
+	if a.OAuth2 != nil {
+		modes++
+	}
+	if modes != 1 {
+		es.add("jira.auth", "set exactly one of email+api_token, pat, oauth2")
+	}
+	if o := a.OAuth2; o != nil {
+		if o.ClientID == "" {
+			es.add("jira.auth.oauth2.client_id", "is empty")
+		}
+		if o.ClientSecret == "" {
+			es.add("jira.auth.oauth2.client_secret", "is empty")
+		}
+		if o.RefreshToken == "" {
+			es.add("jira.auth.oauth2.refresh_token", "is empty (the first refresh token of the 3LO grant)")
+		}
+		if o.CloudID == "" {
+			es.add("jira.auth.oauth2.cloud_id", "is empty (from /oauth/token/accessible-resources)")
+		}
+		httpURL(es, "jira.auth.oauth2.token_url", o.TokenURL)
+		httpURL(es, "jira.auth.oauth2.api_url", o.APIURL)
+		if j.Deployment == JiraDataCenter {
+			es.add("jira.auth.oauth2", "3LO OAuth is for Jira Cloud; Data Center uses pat")
+		}
+	}
+	if len(j.Projects) == 0 {
+		es.add("jira.projects", "list at least one project key")
+	}
+	seen := map[string]bool{}
+	for i, p := range j.Projects {
+		path := fmt.Sprintf("jira.projects[%d]", i)
+		switch {
+		case !projectKey.MatchString(p):
+			es.add(path, "%q is not a Jira project key (e.g. PLAT)", p)
+		case seen[p]:
+			es.add(path, "%q is listed twice", p)
+		}
+		seen[p] = true
+	}
+	if !j.Deliverables.Versions && strings.TrimSpace(j.Deliverables.JQL) == "" {
+		es.add("jira.deliverables", "watches nothing: set versions: true or a jql")
+	}
+	if j.TrackingLabel == "" || strings.ContainsAny(j.TrackingLabel, " \t") {
+		es.add("jira.tracking_label", "%q is not a Jira label (non-empty, no spaces)", j.TrackingLabel)
+	}
+	if j.PreviousWebhookSecret != "" && j.WebhookSecret == "" {
+		es.add("jira.previous_webhook_secret", "is set without jira.webhook_secret")
+	}
+	if j.InsecureSkipSignature && (j.WebhookSecret != "" || j.WebhookToken != "") {
+		es.add("jira.insecure_skip_signature", "is true while webhook_secret or webhook_token is set; choose one")
+	}
+}
+
+// LinkGitHub is a parsed links[].github.
+type LinkGitHub struct{ Repo, Milestone string }
+
+// LinkJira is a parsed links[].jira: a version by name or an issue by key.
+type LinkJira struct{ Project, Version, Issue string }
+
+// ParseLinkGitHub parses "owner/name#milestone=<title>".
+func ParseLinkGitHub(s string) (LinkGitHub, error) {
+	repo, ms, ok := strings.Cut(s, "#milestone=")
+	if !ok || !repoName.MatchString(repo) || strings.TrimSpace(ms) == "" {
+		return LinkGitHub{}, fmt.Errorf("%q is not owner/name#milestone=<title>", s)
+	}
+	return LinkGitHub{Repo: repo, Milestone: ms}, nil
+}
+
+// ParseLinkJira parses "KEY/version=<name>" or "KEY/issue=KEY-N".
+func ParseLinkJira(s string) (LinkJira, error) {
+	bad := fmt.Errorf("%q is not KEY/version=<name> or KEY/issue=KEY-N", s)
+	proj, rest, ok := strings.Cut(s, "/")
+	if !ok || !projectKey.MatchString(proj) {
+		return LinkJira{}, bad
+	}
+	switch {
+	case strings.HasPrefix(rest, "version="):
+		v := strings.TrimPrefix(rest, "version=")
+		if strings.TrimSpace(v) == "" {
+			return LinkJira{}, bad
+		}
+		return LinkJira{Project: proj, Version: v}, nil
+	case strings.HasPrefix(rest, "issue="):
+		k := strings.TrimPrefix(rest, "issue=")
+		if !issueKey.MatchString(k) || !strings.HasPrefix(k, proj+"-") {
+			return LinkJira{}, bad
+		}
+		return LinkJira{Project: proj, Issue: k}, nil
+	}
+	return LinkJira{}, bad
+}
+
+func (c *Config) validateLinks(es *Errors) {
+	seenGH := map[string]bool{}
+	seenJira := map[string]bool{}
+	for i, l := range c.Links {
+		p := fmt.Sprintf("links[%d]", i)
+		gh, err := ParseLinkGitHub(l.GitHub)
+		switch {
+		case err != nil:
+			es.add(p+".github", "%v", err)
+		case c.GitHub == nil || !containsFold(c.GitHub.Repos, gh.Repo):
+			es.add(p+".github", "repo %q is not in github.repos", gh.Repo)
+		case seenGH[strings.ToLower(l.GitHub)]:
+			es.add(p+".github", "%q is linked twice", l.GitHub)
+		}
+		seenGH[strings.ToLower(l.GitHub)] = true
+		jl, err := ParseLinkJira(l.Jira)
+		switch {
+		case err != nil:
+			es.add(p+".jira", "%v", err)
+		case c.Jira == nil || !containsFold(c.Jira.Projects, jl.Project):
+			es.add(p+".jira", "project %q is not in jira.projects", jl.Project)
+		case seenJira[l.Jira]:
+			es.add(p+".jira", "%q is linked twice", l.Jira)
+		}
+		seenJira[l.Jira] = true
+	}
+}
+
+func containsFold(list []string, s string) bool {
+	for _, x := range list {
+		if strings.EqualFold(x, s) {
+			return true
+		}
+	}
+	return false
+}
