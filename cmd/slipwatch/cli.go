@@ -1,0 +1,210 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"runtime"
+	"runtime/debug"
+	"strings"
+
+	"github.com/slipwatch/slipwatch/config"
+
+	_ "time/tzdata" // timezone must resolve on distroless images without /usr/share/zoneinfo
+)
+
+// Exit codes.
+const (
+	exitOK     = 0
+	exitFailed = 1 // the command ran and failed (or is not built yet)
+	exitUsage  = 2 // bad flags or a bad config: nothing was done
+)
+
+const usage = `slipwatch keeps the delivery dates promised to leadership honest.
+
+Usage:
+  slipwatch run       --config FILE            run the daemon
+  slipwatch check     --config FILE [--json] [--apply]
+                                               one pass: print every commitment; post only with --apply
+  slipwatch report    --config FILE [--json]   the track record per team
+  slipwatch testdrive [--json] [--speed S] [--keep]
+                                               the whole loop on an embedded sandbox, no network
+  slipwatch version                            version, commit and Go version
+
+--config defaults to $SLIPWATCH_CONFIG. Every config key can also be set by
+environment, e.g. SLIPWATCH_REDIS_URL. Run "slipwatch <command> --help" for a
+command's flags.
+`
+
+// command is one subcommand: its flags and what it does once they and the
+// config are good.
+type command struct {
+	name     string
+	summary  string
+	config   bool // needs --config
+	setFlags func(fs *flag.FlagSet, o *options)
+	run      func(e *env, o *options) int
+}
+
+type options struct {
+	configPath string
+	json       bool
+	apply      bool
+	keep       bool
+	speed      float64
+}
+
+// env is what a command may touch: its output and the environment.
+type env struct {
+	stdout, stderr io.Writer
+	environ        []string
+	cfg            *config.Config
+}
+
+func commands() []command {
+	return []command{
+		{name: "run", summary: "run the daemon", config: true, run: notBuilt("the daemon (issue [runner])")},
+		{name: "check", summary: "one pass over every commitment", config: true,
+			setFlags: func(fs *flag.FlagSet, o *options) {
+				fs.BoolVar(&o.json, "json", false, "print JSON instead of a table")
+				fs.BoolVar(&o.apply, "apply", false, "post what the pass decides (default: post nothing)")
+			},
+			run: notBuilt("the check pass (issue [runner])")},
+		{name: "report", summary: "the track record per team", config: true,
+			setFlags: func(fs *flag.FlagSet, o *options) {
+				fs.BoolVar(&o.json, "json", false, "print JSON instead of a table")
+			},
+			run: notBuilt("the track record report (issue [conversation])")},
+		{name: "testdrive", summary: "the whole loop on an embedded sandbox",
+			setFlags: func(fs *flag.FlagSet, o *options) {
+				fs.BoolVar(&o.json, "json", false, "print JSON lines instead of text")
+				fs.Float64Var(&o.speed, "speed", 0, "simulated days per second (0 = as fast as possible)")
+				fs.BoolVar(&o.keep, "keep", false, "leave the sandbox API up and print its URL")
+			},
+			run: notBuilt("the testdrive (issue [testdrive])")},
+		{name: "version", summary: "print version, commit and Go version", run: printVersion},
+	}
+}
+
+func notBuilt(what string) func(e *env, o *options) int {
+	return func(e *env, _ *options) int {
+		fmt.Fprintf(e.stderr, "slipwatch: %s is not built yet; the config is valid\n", what)
+		return exitFailed
+	}
+}
+
+// cli runs slipwatch with args (without the program name) and returns the
+// exit code. Flags and config are checked before anything does I/O.
+func cli(args []string, stdout, stderr io.Writer, environ []string) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitUsage
+	}
+	name := args[0]
+	switch name {
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return exitOK
+	}
+	var cmd *command
+	for _, c := range commands() {
+		if c.name == name {
+			cmd = &c
+			break
+		}
+	}
+	if cmd == nil {
+		fmt.Fprintf(stderr, "slipwatch: unknown command %q\n\n%s", name, usage)
+		return exitUsage
+	}
+	o := &options{}
+	fs := flag.NewFlagSet("slipwatch "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	if cmd.config {
+		fs.StringVar(&o.configPath, "config", lookup(environ, config.EnvConfig), "config file (default $SLIPWATCH_CONFIG)")
+	}
+	if cmd.setFlags != nil {
+		cmd.setFlags(fs, o)
+	}
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage of slipwatch %s: %s\n", name, cmd.summary)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "slipwatch %s: unexpected arguments: %s\n", name, strings.Join(fs.Args(), " "))
+		return exitUsage
+	}
+	if o.speed < 0 {
+		fmt.Fprintf(stderr, "slipwatch %s: --speed %g is negative\n", name, o.speed)
+		return exitUsage
+	}
+	e := &env{stdout: stdout, stderr: stderr, environ: environ}
+	if cmd.config {
+		// With no file, the config comes from SLIPWATCH_* variables alone,
+		// as in a container that sets everything by env.
+		cfg, err := config.Load(o.configPath, environ)
+		if err != nil {
+			if o.configPath == "" {
+				fmt.Fprintln(stderr, "slipwatch: no --config and no $SLIPWATCH_CONFIG; settings came from SLIPWATCH_* variables only")
+			}
+			fmt.Fprintln(stderr, err)
+			return exitUsage
+		}
+		e.cfg = cfg
+	}
+	return cmd.run(e, o)
+}
+
+func lookup(environ []string, key string) string {
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok && k == key {
+			return v
+		}
+	}
+	return ""
+}
+
+// buildInfo is the version, commit and Go version: from -ldflags in a
+// release build, else from what the Go toolchain stamped into the binary.
+func buildInfo() (ver, rev, goVersion string) {
+	ver, rev, goVersion = version, commit, runtime.Version()
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if ver == "" {
+			ver = bi.Main.Version
+		}
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && rev == "" {
+				rev = s.Value
+			}
+			if s.Key == "vcs.modified" && s.Value == "true" && rev != "" && !strings.HasSuffix(rev, "-dirty") {
+				rev += "-dirty"
+			}
+		}
+	}
+	if ver == "" {
+		ver = "(devel)"
+	}
+	if rev == "" {
+		rev = "unknown"
+	}
+	return ver, rev, goVersion
+}
+
+// Version is what goes into the User-Agent and the version line.
+func Version() string {
+	v, _, _ := buildInfo()
+	return v
+}
+
+func printVersion(e *env, _ *options) int {
+	ver, rev, gov := buildInfo()
+	fmt.Fprintf(e.stdout, "slipwatch %s commit %s %s\n", ver, rev, gov)
+	return exitOK
+}
