@@ -1,0 +1,228 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Message is one queue entry handed to a consumer.
+type Message struct {
+	ID         string // stream entry ID
+	Key        string // the work key
+	Deliveries int64  // times handed out, this one included
+}
+
+// Parked is a key given up on, kept for an operator.
+type Parked struct {
+	Key        string    `json:"key"`
+	Reason     string    `json:"reason"`
+	Deliveries int64     `json:"deliveries"`
+	At         time.Time `json:"at"`
+}
+
+// QueueStats is the queue's size, for metrics.
+type QueueStats struct {
+	Length, Pending, Delayed, Parked int64
+}
+
+const maxParked = 1000
+
+func (s *Store) streamKey() string  { return s.key("{q}:stream") }
+func (s *Store) delayedKey() string { return s.key("{q}:delayed") }
+func (s *Store) deadKey() string    { return s.key("{q}:dead") }
+
+// Enqueue appends key to the work stream.
+func (s *Store) Enqueue(ctx context.Context, key string) error {
+	start := time.Now()
+	err := s.rdb.XAdd(ctx, &redis.XAddArgs{
+		Stream: s.streamKey(), MaxLen: s.opt.MaxLength, Approx: true, Values: []any{"key", key},
+	}).Err()
+	if err != nil {
+		return s.observe("enqueue", start, fmt.Errorf("enqueue %s: %w", key, err))
+	}
+	return s.observe("enqueue", start, nil)
+}
+
+// ensureGroup creates the consumer group (and the stream) if missing. It
+// is called again whenever Redis answers NOGROUP, which is how the queue
+// heals after a FLUSHALL or a failover to an empty replica.
+func (s *Store) ensureGroup(ctx context.Context) error {
+	err := s.rdb.XGroupCreateMkStream(ctx, s.streamKey(), group, "0").Err()
+	if err != nil && !strings.HasPrefix(err.Error(), "BUSYGROUP") {
+		return fmt.Errorf("create consumer group: %w", err)
+	}
+	return nil
+}
+
+func isNoGroup(err error) bool { return err != nil && strings.Contains(err.Error(), "NOGROUP") }
+
+// Read hands consumer up to n entries: first work that another consumer
+// held idle for longer than ReclaimIdle (XAUTOCLAIM), then new entries,
+// waiting up to block for them.
+func (s *Store) Read(ctx context.Context, consumer string, n int, block time.Duration) ([]Message, error) {
+	start := time.Now()
+	msgs, err := s.read(ctx, consumer, n, block)
+	if isNoGroup(err) {
+		if err := s.ensureGroup(ctx); err != nil {
+			return nil, s.observe("read", start, err)
+		}
+		msgs, err = s.read(ctx, consumer, n, block)
+	}
+	if errors.Is(err, redis.Nil) {
+		return nil, s.observe("read", start, nil)
+	}
+	return msgs, s.observe("read", start, err)
+}
+
+func (s *Store) read(ctx context.Context, consumer string, n int, block time.Duration) ([]Message, error) {
+	claimed, _, err := s.rdb.XAutoClaim(ctx, &redis.XAutoClaimArgs{
+		Stream: s.streamKey(), Group: group, Consumer: consumer,
+		MinIdle: s.opt.ReclaimIdle, Start: "0-0", Count: int64(n),
+	}).Result()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("reclaim: %w", err)
+	}
+	var out []Message
+	for _, m := range claimed {
+		k, _ := m.Values["key"].(string)
+		if k == "" {
+			continue
+		}
+		out = append(out, Message{ID: m.ID, Key: k, Deliveries: s.deliveries(ctx, m.ID)})
+	}
+	if len(out) > 0 {
+		return out, nil
+	}
+	streams, err := s.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{
+		Group: group, Consumer: consumer, Streams: []string{s.streamKey(), ">"},
+		Count: int64(n), Block: block,
+	}).Result()
+	if err != nil {
+		return nil, err
+	}
+	for _, st := range streams {
+		for _, m := range st.Messages {
+			k, _ := m.Values["key"].(string)
+			out = append(out, Message{ID: m.ID, Key: k, Deliveries: 1})
+		}
+	}
+	return out, nil
+}
+
+// deliveries reads an entry's delivery counter from the pending list.
+func (s *Store) deliveries(ctx context.Context, id string) int64 {
+	p, err := s.rdb.XPendingExt(ctx, &redis.XPendingExtArgs{Stream: s.streamKey(), Group: group, Start: id, End: id, Count: 1}).Result()
+	if err != nil || len(p) == 0 {
+		return 1
+	}
+	return p[0].RetryCount
+}
+
+// Ack finishes entries: acknowledged and deleted, so the stream holds only
+// work not yet done.
+func (s *Store) Ack(ctx context.Context, ids ...string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	start := time.Now()
+	pipe := s.rdb.TxPipeline()
+	pipe.XAck(ctx, s.streamKey(), group, ids...)
+	pipe.XDel(ctx, s.streamKey(), ids...)
+	_, err := pipe.Exec(ctx)
+	if err != nil {
+		return s.observe("ack", start, fmt.Errorf("ack: %w", err))
+	}
+	return s.observe("ack", start, nil)
+}
+
+// Defer schedules key at `at`, keeping the earlier time if it is already
+// scheduled.
+func (s *Store) Defer(ctx context.Context, key string, at time.Time) error {
+	start := time.Now()
+	err := s.rdb.ZAddLT(ctx, s.delayedKey(), redis.Z{Score: float64(at.UnixMilli()), Member: key}).Err()
+	if err != nil {
+		return s.observe("defer", start, fmt.Errorf("defer %s: %w", key, err))
+	}
+	return s.observe("defer", start, nil)
+}
+
+var promote = redis.NewScript(`
+local due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
+for _, k in ipairs(due) do
+  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], '*', 'key', k)
+  redis.call('ZREM', KEYS[2], k)
+end
+return #due`)
+
+// PromoteDue moves up to max keys whose time has come from the schedule to
+// the stream, atomically (both keys share the {q} slot).
+func (s *Store) PromoteDue(ctx context.Context, now time.Time, max int) (int, error) {
+	start := time.Now()
+	n, err := promote.Run(ctx, s.rdb, []string{s.streamKey(), s.delayedKey()}, now.UnixMilli(), max, s.opt.MaxLength).Int()
+	if err != nil {
+		return 0, s.observe("promote", start, fmt.Errorf("promote due keys: %w", err))
+	}
+	return n, s.observe("promote", start, nil)
+}
+
+// Park gives up on m: it goes to the dead-letter list, with the reason,
+// and leaves the stream.
+func (s *Store) Park(ctx context.Context, m Message, reason string) error {
+	data, err := json.Marshal(Parked{Key: m.Key, Reason: reason, Deliveries: m.Deliveries, At: time.Now().UTC()})
+	if err != nil {
+		return err
+	}
+	pipe := s.rdb.TxPipeline()
+	pipe.RPush(ctx, s.deadKey(), data)
+	pipe.LTrim(ctx, s.deadKey(), -maxParked, -1)
+	pipe.XAck(ctx, s.streamKey(), group, m.ID)
+	pipe.XDel(ctx, s.streamKey(), m.ID)
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fmt.Errorf("park %s: %w", m.Key, err)
+	}
+	return nil
+}
+
+// ParkedKeys lists the dead-letter list, oldest first.
+func (s *Store) ParkedKeys(ctx context.Context) ([]Parked, error) {
+	vals, err := s.rdb.LRange(ctx, s.deadKey(), 0, -1).Result()
+	if err != nil {
+		return nil, fmt.Errorf("list parked: %w", err)
+	}
+	out := make([]Parked, 0, len(vals))
+	for _, v := range vals {
+		var p Parked
+		if json.Unmarshal([]byte(v), &p) == nil {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+// QueueStats reports the queue's sizes.
+func (s *Store) QueueStats(ctx context.Context) (QueueStats, error) {
+	pipe := s.rdb.Pipeline()
+	l := pipe.XLen(ctx, s.streamKey())
+	p := pipe.XPending(ctx, s.streamKey(), group)
+	d := pipe.ZCard(ctx, s.delayedKey())
+	k := pipe.LLen(ctx, s.deadKey())
+	_, _ = pipe.Exec(ctx)
+	st := QueueStats{Length: l.Val(), Delayed: d.Val(), Parked: k.Val()}
+	if p.Err() == nil {
+		st.Pending = p.Val().Count
+	}
+	if err := l.Err(); err != nil && !errors.Is(err, redis.Nil) {
+		return st, fmt.Errorf("queue stats: %w", err)
+	}
+	return st, nil
+}
+
+// String is for logs.
+func (m Message) String() string { return m.Key + "@" + m.ID + "#" + strconv.FormatInt(m.Deliveries, 10) }

@@ -1,0 +1,350 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/slipwatch/slipwatch/connectors"
+	"github.com/slipwatch/slipwatch/internal/redistest"
+)
+
+var srv *redistest.Server
+
+func TestMain(m *testing.M) { redistest.Main(m, func(s *redistest.Server) { srv = s }) }
+
+func newStore(t *testing.T, opt Options) *Store {
+	t.Helper()
+	if srv == nil {
+		t.Skip("no redis-server (see the warning above)")
+	}
+	return New(srv.Client(t), srv.Prefix(t), opt)
+}
+
+func TestRecordCAS(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := newStore(t, Options{})
+	key := "github:acme/api/milestone/7"
+	if _, _, err := s.GetRecord(ctx, key); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("GetRecord on nothing: %v, want ErrNotFound", err)
+	}
+	v1, err := s.PutRecord(ctx, key, []byte(`{"a":1}`), 0)
+	if err != nil || v1 != 1 {
+		t.Fatalf("first put: %d, %v", v1, err)
+	}
+	// A second writer that also read "absent" loses.
+	if _, err := s.PutRecord(ctx, key, []byte(`{"a":2}`), 0); !errors.Is(err, ErrConflict) {
+		t.Fatalf("stale put: %v, want ErrConflict", err)
+	}
+	v2, err := s.PutRecord(ctx, key, []byte(`{"a":3}`), v1)
+	if err != nil || v2 != 2 {
+		t.Fatalf("put at v1: %d, %v", v2, err)
+	}
+	if _, err := s.PutRecord(ctx, key, []byte(`{"a":4}`), v1); !errors.Is(err, ErrConflict) {
+		t.Fatalf("put at old v1: %v, want ErrConflict", err)
+	}
+	data, v, err := s.GetRecord(ctx, key)
+	if err != nil || v != 2 || string(data) != `{"a":3}` {
+		t.Fatalf("GetRecord = %s, %d, %v", data, v, err)
+	}
+	if _, err := s.PutRecord(ctx, "jira:PLAT/version/10042", []byte(`{}`), 0); err != nil {
+		t.Fatal(err)
+	}
+	all, err := s.ListRecords(ctx)
+	if err != nil || len(all) != 2 {
+		t.Fatalf("ListRecords = %v, %v", all, err)
+	}
+}
+
+func TestClaimRaceOneWinner(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := newStore(t, Options{})
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	states := map[ClaimState]int{}
+	for i := range 50 {
+		wg.Go(func() {
+			c, err := s.Claim(ctx, "ev1", "owner"+string(rune('A'+i%26))+string(rune('0'+i/26)), time.Minute)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			mu.Lock()
+			states[c.State]++
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	if states[Claimed] != 1 || states[HeldByOther] != 49 {
+		t.Fatalf("claims = %v, want exactly one winner", states)
+	}
+}
+
+func TestLedgerProtocol(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := newStore(t, Options{})
+	c, err := s.Claim(ctx, "ev", "A", time.Minute)
+	if err != nil || c.State != Claimed {
+		t.Fatalf("claim: %+v %v", c, err)
+	}
+	if err := s.Confirm(ctx, "ev", "B", LedgerEntry{CommentID: "x"}); !errors.Is(err, ErrNotOwner) {
+		t.Fatalf("B confirmed A's claim: %v", err)
+	}
+	e := LedgerEntry{Tracker: "github", Thread: "acme/api#9", CommentID: "123", URL: "https://x", PostedAt: time.Unix(1700000000, 0).UTC()}
+	if err := s.Confirm(ctx, "ev", "A", e); err != nil {
+		t.Fatal(err)
+	}
+	c, err = s.Claim(ctx, "ev", "B", time.Minute)
+	if err != nil || c.State != AlreadyPosted {
+		t.Fatalf("claim after confirm: %+v %v", c, err)
+	}
+	if diff := cmp.Diff(e, c.Entry); diff != "" {
+		t.Errorf("entry (-want +got):\n%s", diff)
+	}
+	got, ok, err := s.Lookup(ctx, "ev")
+	if err != nil || !ok || got.CommentID != "123" {
+		t.Fatalf("Lookup = %+v %v %v", got, ok, err)
+	}
+	// A claim whose poster crashed expires; then the event can be claimed
+	// again (the core has already checked the thread's markers).
+	if c, _ := s.Claim(ctx, "ev2", "A", 50*time.Millisecond); c.State != Claimed {
+		t.Fatal("claim ev2")
+	}
+	time.Sleep(120 * time.Millisecond)
+	if c, _ := s.Claim(ctx, "ev2", "B", time.Minute); c.State != Claimed {
+		t.Fatalf("expired claim not reclaimable: %+v", c)
+	}
+	if err := s.Release(ctx, "ev2", "A"); err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := s.Claim(ctx, "ev2", "C", time.Minute); c.State != HeldByOther {
+		t.Fatalf("A released B's claim: %+v", c)
+	}
+}
+
+func TestLeases(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := newStore(t, Options{})
+	ok, err := s.AcquireLease(ctx, "poll:github:acme/api", "A", time.Minute)
+	if err != nil || !ok {
+		t.Fatalf("A acquire: %v %v", ok, err)
+	}
+	if ok, _ := s.AcquireLease(ctx, "poll:github:acme/api", "B", time.Minute); ok {
+		t.Fatal("B acquired A's lease")
+	}
+	if ok, _ := s.RenewLease(ctx, "poll:github:acme/api", "B", time.Minute); ok {
+		t.Fatal("B renewed A's lease")
+	}
+	if err := s.ReleaseLease(ctx, "poll:github:acme/api", "B"); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := s.AcquireLease(ctx, "poll:github:acme/api", "B", time.Minute); ok {
+		t.Fatal("B's release freed A's lease")
+	}
+	if ok, _ := s.RenewLease(ctx, "poll:github:acme/api", "A", time.Minute); !ok {
+		t.Fatal("A cannot renew its lease")
+	}
+	_ = s.ReleaseLease(ctx, "poll:github:acme/api", "A")
+	if ok, _ := s.AcquireLease(ctx, "poll:github:acme/api", "B", 50*time.Millisecond); !ok {
+		t.Fatal("B cannot take a released lease")
+	}
+	time.Sleep(120 * time.Millisecond)
+	if ok, _ := s.AcquireLease(ctx, "poll:github:acme/api", "C", time.Minute); !ok {
+		t.Fatal("an expired lease was not free")
+	}
+}
+
+func TestDeliveryDedupe(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := newStore(t, Options{DeliveryTTL: 100 * time.Millisecond})
+	if first, err := s.SeenDelivery(ctx, "github", "d1"); err != nil || !first {
+		t.Fatalf("first: %v %v", first, err)
+	}
+	if first, _ := s.SeenDelivery(ctx, "github", "d1"); first {
+		t.Fatal("replay seen as first")
+	}
+	if first, _ := s.SeenDelivery(ctx, "jira", "d1"); !first {
+		t.Fatal("sources share delivery IDs")
+	}
+	_ = s.ForgetDelivery(ctx, "jira", "d1")
+	if first, _ := s.SeenDelivery(ctx, "jira", "d1"); !first {
+		t.Fatal("forgotten delivery not accepted again")
+	}
+	time.Sleep(200 * time.Millisecond)
+	if first, _ := s.SeenDelivery(ctx, "github", "d1"); !first {
+		t.Fatal("delivery ID did not expire")
+	}
+}
+
+func TestQueueReclaimAndPark(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := newStore(t, Options{ReclaimIdle: 50 * time.Millisecond})
+	if err := s.Enqueue(ctx, "github:acme/api/milestone/7"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Read(ctx, "dead-replica", 1, 100*time.Millisecond)
+	if err != nil || len(got) != 1 || got[0].Deliveries != 1 {
+		t.Fatalf("first read: %+v %v", got, err)
+	}
+	// dead-replica never acks; after ReclaimIdle a live one gets it.
+	time.Sleep(100 * time.Millisecond)
+	again, err := s.Read(ctx, "live", 1, 100*time.Millisecond)
+	if err != nil || len(again) != 1 || again[0].ID != got[0].ID || again[0].Deliveries != 2 {
+		t.Fatalf("reclaim: %+v %v", again, err)
+	}
+	if err := s.Park(ctx, again[0], "poison"); err != nil {
+		t.Fatal(err)
+	}
+	parked, err := s.ParkedKeys(ctx)
+	if err != nil || len(parked) != 1 || parked[0].Key != "github:acme/api/milestone/7" || parked[0].Deliveries != 2 {
+		t.Fatalf("parked: %+v %v", parked, err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if rest, _ := s.Read(ctx, "live", 1, 50*time.Millisecond); len(rest) != 0 {
+		t.Fatalf("parked entry handed out again: %+v", rest)
+	}
+	st, err := s.QueueStats(ctx)
+	if err != nil || st.Parked != 1 || st.Pending != 0 {
+		t.Fatalf("stats %+v %v", st, err)
+	}
+}
+
+func TestQueueDeferPromoteAck(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := newStore(t, Options{})
+	now := time.Now()
+	_ = s.Defer(ctx, "k1", now.Add(time.Hour))
+	_ = s.Defer(ctx, "k1", now.Add(-time.Second)) // earlier time wins
+	_ = s.Defer(ctx, "k1", now.Add(2*time.Hour))  // later one does not push it back
+	_ = s.Defer(ctx, "k2", now.Add(time.Hour))
+	n, err := s.PromoteDue(ctx, now, 10)
+	if err != nil || n != 1 {
+		t.Fatalf("promote: %d %v", n, err)
+	}
+	got, err := s.Read(ctx, "c", 10, 100*time.Millisecond)
+	if err != nil || len(got) != 1 || got[0].Key != "k1" {
+		t.Fatalf("read: %+v %v", got, err)
+	}
+	if err := s.Ack(ctx, got[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	st, _ := s.QueueStats(ctx)
+	if st.Length != 0 || st.Pending != 0 || st.Delayed != 1 {
+		t.Fatalf("stats after ack: %+v", st)
+	}
+}
+
+func TestQueueHealsAfterFlush(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t, Options{})
+	_ = s.Enqueue(ctx, "a")
+	if _, err := s.Read(ctx, "c", 1, 50*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	// Another test's keys live on this server too, so drop just ours.
+	keys, _ := s.rdb.Keys(ctx, s.prefix+"*").Result()
+	s.rdb.Del(ctx, keys...)
+	_ = s.Enqueue(ctx, "b")
+	got, err := s.Read(ctx, "c", 1, 50*time.Millisecond)
+	if err != nil || len(got) != 1 || got[0].Key != "b" {
+		t.Fatalf("after the stream vanished: %+v %v", got, err)
+	}
+}
+
+func TestValidators(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := newStore(t, Options{ValidatorMaxBody: 10})
+	url := "https://api.github.com/repos/acme/api/milestones?state=all"
+	if _, ok, err := s.GetValidator(ctx, url); ok || err != nil {
+		t.Fatalf("miss: %v %v", ok, err)
+	}
+	v := connectors.Validator{ETag: `W/"abc"`, Header: map[string][]string{"Link": {"<x>; rel=\"next\""}}, Body: []byte("[1,2]")}
+	if err := s.PutValidator(ctx, url, v); err != nil {
+		t.Fatal(err)
+	}
+	got, ok, err := s.GetValidator(ctx, url)
+	if err != nil || !ok {
+		t.Fatalf("hit: %v %v", ok, err)
+	}
+	if diff := cmp.Diff(v, got); diff != "" {
+		t.Errorf("validator (-want +got):\n%s", diff)
+	}
+	big := connectors.Validator{ETag: `"b"`, Body: []byte("more than ten bytes")}
+	_ = s.PutValidator(ctx, url+"&page=2", big)
+	if _, ok, _ := s.GetValidator(ctx, url+"&page=2"); ok {
+		t.Error("a body over the limit was cached")
+	}
+}
+
+func TestTokenSwap(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := newStore(t, Options{})
+	if tok, _ := s.GetToken(ctx, "jira"); tok != "" {
+		t.Fatal("token before any")
+	}
+	if ok, _ := s.SwapToken(ctx, "jira", "", "r1"); !ok {
+		t.Fatal("first swap")
+	}
+	var wg sync.WaitGroup
+	var wins sync.Map
+	for i := range 10 {
+		wg.Go(func() {
+			if ok, _ := s.SwapToken(ctx, "jira", "r1", "r2-"+string(rune('a'+i))); ok {
+				wins.Store(i, true)
+			}
+		})
+	}
+	wg.Wait()
+	n := 0
+	wins.Range(func(any, any) bool { n++; return true })
+	if n != 1 {
+		t.Fatalf("%d concurrent refreshers won, want 1", n)
+	}
+}
+
+// TestRestartKeepsConfirmed: with append-only persistence a Redis restart
+// loses nothing the store confirmed, and the client reconnects by itself.
+func TestRestartKeepsConfirmed(t *testing.T) {
+	// Not parallel: it restarts the shared server.
+	ctx := context.Background()
+	s := newStore(t, Options{})
+	_, _ = s.Claim(ctx, "ev", "A", time.Minute)
+	if err := s.Confirm(ctx, "ev", "A", LedgerEntry{CommentID: "42"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.PutRecord(ctx, "k", []byte("r"), 0); err != nil {
+		t.Fatal(err)
+	}
+	srv.Kill()
+	if err := srv.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	var e LedgerEntry
+	var ok bool
+	var err error
+	for range 20 { // the pool notices the dead connections on first use
+		if e, ok, err = s.Lookup(ctx, "ev"); err == nil {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err != nil || !ok || e.CommentID != "42" {
+		t.Fatalf("after restart: %+v %v %v", e, ok, err)
+	}
+	if data, _, err := s.GetRecord(ctx, "k"); err != nil || string(data) != "r" {
+		t.Fatalf("record after restart: %s %v", data, err)
+	}
+}
