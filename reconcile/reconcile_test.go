@@ -1,0 +1,450 @@
+package reconcile
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/slipwatch/slipwatch/connectors"
+)
+
+var ref = connectors.Ref{Tracker: connectors.GitHub, Team: "acme/api", Kind: connectors.Milestone, ID: "7"}
+
+func settings() Settings {
+	return Settings{Location: time.UTC, Baseline: "first_seen", Window: 42, Trials: 2000, Confidence: 0.85, MinSamples: 5, WarnGrowth: 0.2}
+}
+
+// world is a deliverable and its thread; apply plays the actions as a
+// connector would, so the next pass sees slipwatch's own comments.
+type world struct {
+	t      *testing.T
+	d      connectors.Deliverable
+	thread connectors.Thread
+	tp     connectors.Throughput
+	rec    Record
+	nextID int
+}
+
+func newWorld(t *testing.T, due string, items int, perDay int) *world {
+	w := &world{t: t, thread: connectors.Thread{ID: "acme/api#100"}}
+	w.d = connectors.Deliverable{Ref: ref, Title: "v2.0", URL: "https://github.com/acme/api/milestone/7"}
+	w.setDue(due)
+	for i := range items {
+		w.d.Items = append(w.d.Items, connectors.Item{ID: fmt.Sprint(i + 1), CreatedAt: day("2026-10-01")})
+	}
+	daily := make([]int, 42)
+	for i := range daily {
+		daily[i] = perDay
+	}
+	w.tp = connectors.Throughput{Daily: daily}
+	return w
+}
+
+func day(s string) time.Time {
+	t, err := time.Parse("2006-01-02", s)
+	if err != nil {
+		panic(err)
+	}
+	return t.Add(9 * time.Hour)
+}
+
+func (w *world) setDue(s string) {
+	if s == "" {
+		w.d.DueAt = time.Time{}
+		return
+	}
+	w.d.DueAt = day(s).Add(-1 * time.Hour) // GitHub's due_on is an instant: 08:00Z
+}
+
+func (w *world) comment(author string, canCommit bool, body string, at time.Time) {
+	w.nextID++
+	w.thread.Comments = append(w.thread.Comments, connectors.Comment{ID: fmt.Sprint("u", w.nextID), Author: author,
+		Body: body, CreatedAt: at, AuthorCanCommit: canCommit})
+}
+
+// step reconciles at now, applies the actions and returns their kinds
+// ("status" for the status comment); a second pass must do nothing.
+func (w *world) step(now time.Time) []string {
+	w.t.Helper()
+	th := w.thread
+	rec, actions := Reconcile(w.rec, Observation{Snapshot: connectors.Snapshot{Deliverable: w.d, Thread: &th, Throughput: w.tp}}, now, settings())
+	var kinds []string
+	for _, a := range actions {
+		kinds = append(kinds, a.EventKind)
+		if strings.Contains(a.Body+a.Marker, "-->\n") || strings.Count(a.Marker, "-->") != 1 {
+			w.t.Errorf("%s: marker broken: %q", a.EventKind, a.Marker)
+		}
+		c := connectors.Comment{Author: "slipwatch[bot]", Body: a.Body + "\n\n" + a.Marker, BySelf: true, CreatedAt: now}
+		c.Hidden = c.Body
+		if a.Kind == UpsertStatus && a.CommentID != "" {
+			for i := range w.thread.Comments {
+				if w.thread.Comments[i].ID == a.CommentID {
+					w.thread.Comments[i].Body, w.thread.Comments[i].Hidden = c.Body, c.Body
+				}
+			}
+			continue
+		}
+		w.nextID++
+		c.ID = fmt.Sprint("s", w.nextID)
+		w.thread.Comments = append(w.thread.Comments, c)
+	}
+	w.rec = rec
+	th = w.thread
+	if _, again := Reconcile(w.rec, Observation{Snapshot: connectors.Snapshot{Deliverable: w.d, Thread: &th, Throughput: w.tp}}, now, settings()); len(again) != 0 {
+		w.t.Errorf("second pass at %s acted again: %v", now, kindsOf(again))
+	}
+	return kinds
+}
+
+func kindsOf(as []Action) []string {
+	var k []string
+	for _, a := range as {
+		k = append(k, a.EventKind)
+	}
+	return k
+}
+
+func TestMilestoneStory(t *testing.T) {
+	w := newWorld(t, "2026-12-01", 10, 2)
+	steps := []struct {
+		name   string
+		at     time.Time
+		before func()
+		want   []string
+		health Health
+	}{
+		{"first sight: baseline commitment", day("2026-11-02"), nil, []string{"status", EvCommitted}, OnTrack},
+		{"a day later only the forecast moved", day("2026-11-03"), nil, []string{"status"}, OnTrack},
+		{"nothing changed an hour later", day("2026-11-03").Add(time.Hour), nil, nil, OnTrack},
+		{"due date moved out: not yet news", day("2026-11-04"), func() { w.setDue("2026-12-15") }, []string{"status"}, Slipped},
+		{"moved date settled: slip announced", day("2026-11-04").Add(2 * time.Hour), nil, []string{"status", EvSlipped}, Slipped},
+		{"stranger tries to commit", day("2026-11-05"), func() {
+			w.comment("mallory", false, "/commit 2026-12-20", day("2026-11-05").Add(-time.Hour))
+		}, []string{"status", EvReply}, Slipped},
+		{"lead recommits with a reason", day("2026-11-06"), func() {
+			w.comment("jane", true, "We added SSO.\n/commit 2026-12-15 SSO added to scope", day("2026-11-06").Add(-time.Hour))
+		}, []string{"status", EvReply, EvRecommitted}, OnTrack},
+		{"pulled in and settled", day("2026-11-10"), func() { w.setDue("2026-12-10") }, []string{"status"}, OnTrack},
+		{"pull-in announced", day("2026-11-10").Add(2 * time.Hour), nil, []string{"status", EvPulledIn}, OnTrack},
+		{"closed early: delivered", day("2026-12-09"), func() {
+			w.d.Closed, w.d.ClosedAt = true, day("2026-12-09")
+			for i := range w.d.Items {
+				w.d.Items[i].ClosedAt = day("2026-12-08")
+			}
+		}, []string{"status", EvDelivered}, DeliveredOnTime},
+	}
+	for _, s := range steps {
+		if s.before != nil {
+			s.before()
+		}
+		got := w.step(s.at)
+		if diff := cmp.Diff(s.want, got); diff != "" {
+			t.Errorf("%s: actions (-want +got):\n%s", s.name, diff)
+		}
+		if w.rec.Health != s.health {
+			t.Errorf("%s: health %s, want %s", s.name, w.rec.Health, s.health)
+		}
+	}
+	if n := len(w.rec.Commitments); n != 2 {
+		t.Fatalf("commitments = %+v", w.rec.Commitments)
+	}
+	if c := w.rec.Commitments[1]; c.Source != DeclaredCommand || c.By != "jane" || c.Reason != "SSO added to scope" {
+		t.Errorf("recommitment = %+v", c)
+	}
+	tr := TrackRecord([]Record{w.rec})
+	if len(tr) != 1 || tr[0].Delivered != 1 || tr[0].OnTime != 0 || tr[0].MedianSlipDays != 8 || tr[0].Recommitments != 1 {
+		// Judged against the first promise (Dec 1): delivered Dec 9, 8 days late.
+		t.Errorf("track record = %+v", tr)
+	}
+}
+
+func TestFlappingDateIsQuiet(t *testing.T) {
+	w := newWorld(t, "2026-12-01", 10, 2)
+	w.step(day("2026-11-02"))
+	w.setDue("2026-12-20")
+	w.step(day("2026-11-03"))
+	w.setDue("2026-12-01")
+	got := w.step(day("2026-11-03").Add(10 * time.Minute))
+	got = append(got, w.step(day("2026-11-04"))...)
+	for _, k := range got {
+		if k != "status" {
+			t.Errorf("a date moved out and back within the hour produced %q", k)
+		}
+	}
+}
+
+func TestAtRiskWithHysteresis(t *testing.T) {
+	// 30 items, one done per day: the P85 lands a month out, after Dec 1.
+	w := newWorld(t, "2026-12-01", 30, 1)
+	got := w.step(day("2026-11-20"))
+	if diff := cmp.Diff([]string{"status", EvCommitted, EvAtRisk}, got); diff != "" {
+		t.Fatalf("actions (-want +got):\n%s", diff)
+	}
+	if w.rec.Health != AtRisk {
+		t.Fatalf("health %s", w.rec.Health)
+	}
+	// 9 left at one a day: the P85 is Nov 30, one day inside the date.
+	// Within the margin the warning stands, and it is never repeated.
+	for i := range 21 {
+		w.d.Items[i].ClosedAt = day("2026-11-21")
+	}
+	if got := w.step(day("2026-11-21")); len(got) > 1 || w.rec.Health != AtRisk {
+		t.Errorf("inside the margin: %v, health %s", got, w.rec.Health)
+	}
+	// 5 left: Nov 27, four days inside: back on track.
+	for i := 21; i < 25; i++ {
+		w.d.Items[i].ClosedAt = day("2026-11-22")
+	}
+	w.step(day("2026-11-22"))
+	if w.rec.Health != OnTrack {
+		t.Errorf("well inside the date: health %s, want on_track", w.rec.Health)
+	}
+}
+
+func TestNotEnoughHistory(t *testing.T) {
+	w := newWorld(t, "2026-12-01", 10, 0)
+	w.tp.Daily[3] = 2 // 2 < min_samples 5
+	w.step(day("2026-11-02"))
+	if w.rec.Forecast.Enough || w.rec.Health != OnTrack {
+		t.Fatalf("forecast %+v health %s", w.rec.Forecast, w.rec.Health)
+	}
+	body := w.thread.Comments[0].Body
+	if !strings.Contains(body, "not enough history") {
+		t.Errorf("status does not say so:\n%s", body)
+	}
+}
+
+func TestOverdue(t *testing.T) {
+	w := newWorld(t, "2026-12-01", 10, 2)
+	w.step(day("2026-11-02"))
+	if got := w.step(day("2026-12-02")); !cmp.Equal(got, []string{"status", EvOverdue}) {
+		t.Errorf("overdue: %v", got)
+	}
+	if w.rec.Health != Overdue {
+		t.Errorf("health %s", w.rec.Health)
+	}
+}
+
+func TestDeclaredInDescriptionAndDeclaredOnly(t *testing.T) {
+	w := newWorld(t, "2026-12-15", 10, 2)
+	w.d.Description = "Release train.\n\n**Committed to leadership:** 2026-12-01\n"
+	s := settings()
+	s.Baseline = "declared_only"
+	rec, _ := Reconcile(Record{}, Observation{Snapshot: connectors.Snapshot{Deliverable: w.d, Throughput: w.tp}}, day("2026-11-02"), s)
+	c, ok := rec.Commitment()
+	if !ok || c.Date.String() != "2026-12-01" || c.Source != DeclaredDescription {
+		t.Fatalf("commitment = %+v %v", c, ok)
+	}
+	w.d.Description = ""
+	rec, _ = Reconcile(Record{}, Observation{Snapshot: connectors.Snapshot{Deliverable: w.d, Throughput: w.tp}}, day("2026-11-02"), s)
+	if _, ok := rec.Commitment(); ok || rec.Health != NoDate {
+		t.Fatalf("declared_only took the due date: %+v", rec.Commitments)
+	}
+}
+
+func TestTimeZoneAroundMidnight(t *testing.T) {
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Skip(err)
+	}
+	w := newWorld(t, "", 1, 2)
+	// 23:30 UTC on Nov 30 is 00:30 on Dec 1 in Berlin.
+	w.d.DueAt = time.Date(2026, 11, 30, 23, 30, 0, 0, time.UTC)
+	s := settings()
+	s.Location = berlin
+	rec, _ := Reconcile(Record{}, Observation{Snapshot: connectors.Snapshot{Deliverable: w.d, Throughput: w.tp}}, day("2026-11-02"), s)
+	if c, _ := rec.Commitment(); c.Date.String() != "2026-12-01" {
+		t.Errorf("commitment %s, want 2026-12-01 in Berlin", c.Date)
+	}
+}
+
+// TestRestoreFromStatusMarker: Redis flushed, the record is gone; the
+// status comment on the thread brings the history back and nothing is
+// announced twice.
+func TestRestoreFromStatusMarker(t *testing.T) {
+	w := newWorld(t, "2026-12-01", 10, 2)
+	w.step(day("2026-11-02"))
+	w.setDue("2026-12-15")
+	w.step(day("2026-11-04"))
+	w.step(day("2026-11-04").Add(2 * time.Hour))
+	w.rec = Record{}
+	got := w.step(day("2026-11-04").Add(3 * time.Hour))
+	for _, k := range got {
+		if k != "status" {
+			t.Errorf("after losing the record, re-announced %q", k)
+		}
+	}
+	if c, _ := w.rec.Commitment(); c.Date.String() != "2026-12-01" {
+		t.Errorf("restored commitment %s, want the first-seen 2026-12-01", c.Date)
+	}
+}
+
+// TestForgedMarkerIgnored: a user pasting slipwatch's marker does not
+// suppress the event.
+func TestForgedMarkerIgnored(t *testing.T) {
+	w := newWorld(t, "2026-12-01", 10, 2)
+	id := hashID(CommitmentID(ref), EvCommitted, "2026-12-01")
+	w.comment("mallory", false, EventMarker(id, EvCommitted), day("2026-11-01"))
+	w.thread.Comments[0].Hidden = w.thread.Comments[0].Body
+	got := w.step(day("2026-11-02"))
+	if !cmp.Equal(got, []string{"status", EvCommitted}) {
+		t.Errorf("actions %v: a forged marker suppressed the event", got)
+	}
+}
+
+func TestScopeGrew(t *testing.T) {
+	w := newWorld(t, "2026-12-01", 10, 5)
+	w.step(day("2026-11-02"))
+	for i := range 3 {
+		w.d.Items = append(w.d.Items, connectors.Item{ID: fmt.Sprint("new", i)})
+	}
+	if got := w.step(day("2026-11-03")); !cmp.Equal(got, []string{"status", EvScopeGrew}) {
+		t.Errorf("30%% growth: %v", got)
+	}
+	w.d.Items = append(w.d.Items, connectors.Item{ID: "new4"})
+	if got := w.step(day("2026-11-04")); !cmp.Equal(got, []string{"status", EvScopeGrew}) {
+		t.Errorf("40%% growth crosses the second threshold: %v", got)
+	}
+}
+
+func TestEscaping(t *testing.T) {
+	w := newWorld(t, "2026-12-01", 1, 2)
+	w.d.Title = "@acme/leads <!-- {panel} [~boss] **x**"
+	for _, tracker := range []connectors.Tracker{connectors.GitHub, connectors.Jira} {
+		w.d.Ref.Tracker = tracker
+		_, actions := Reconcile(Record{}, Observation{Snapshot: connectors.Snapshot{Deliverable: w.d, Throughput: w.tp}}, day("2026-11-02"), settings())
+		for _, a := range actions {
+			switch tracker {
+			case connectors.GitHub:
+				if strings.Contains(a.Body, "@acme") || strings.Contains(a.Body, "<!--") {
+					t.Errorf("github %s: unescaped title in %q", a.EventKind, a.Body)
+				}
+			case connectors.Jira:
+				if strings.Contains(a.Body, "{panel}") || strings.Contains(a.Body, "[~boss]") {
+					t.Errorf("jira %s: unescaped title in %q", a.EventKind, a.Body)
+				}
+			}
+		}
+	}
+}
+
+func TestParseCommand(t *testing.T) {
+	tests := []struct {
+		body string
+		want Command
+		ok   bool
+	}{
+		{"/commit 2026-12-01", Command{Verb: "commit", Date: connectors.Date{Year: 2026, Month: 12, Day: 1}}, true},
+		{"hello\n/commit 2026-12-01 scope grew  ", Command{Verb: "commit", Date: connectors.Date{Year: 2026, Month: 12, Day: 1}, Reason: "scope grew"}, true},
+		{"/commit 12/01/2026", Command{Verb: "commit", Err: "the date is not YYYY-MM-DD"}, true},
+		{"/commit 99999-01-01", Command{Verb: "commit", Err: "the date is not YYYY-MM-DD"}, true},
+		{"/commit", Command{Verb: "commit", Err: "no date: write /commit YYYY-MM-DD [reason]"}, true},
+		{"/slipwatch status", Command{Verb: "status"}, true},
+		{"/slipwatch help", Command{Verb: "help"}, true},
+		{"we /commit 2026-12-01 later", Command{}, false},
+		{"/committed 2026-12-01", Command{}, false},
+	}
+	for _, tt := range tests {
+		got, ok := ParseCommand(tt.body)
+		if ok != tt.ok || !cmp.Equal(got, tt.want) {
+			t.Errorf("ParseCommand(%q) = %+v, %v; want %+v, %v", tt.body, got, ok, tt.want, tt.ok)
+		}
+	}
+}
+
+func FuzzParseCommand(f *testing.F) {
+	for _, s := range []string{"/commit 2026-12-01 x", "/slipwatch status", "/commit", "/commit 0000-00-00", "\n/commit\t2026-02-30"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		c, ok := ParseCommand(s)
+		if ok && c.Verb == "commit" && c.Err == "" && c.Date.IsZero() {
+			t.Fatalf("accepted a commit without a date: %q", s)
+		}
+	})
+}
+
+func FuzzParseMarkers(f *testing.F) {
+	r := Record{ID: "abcd", Commitments: []Commitment{{Date: connectors.Date{Year: 2026, Month: 12, Day: 1}}}}
+	f.Add(StatusMarker(r))
+	f.Add(EventMarker("0123456789abcdef", "slipped") + " text " + EventMarker("ff", "at_risk"))
+	f.Add("<!-- slipwatch:status id=ab v=1 {\"id\":\"ab\",\"commitments\":[{\"date\":\"9999-99-99\"}]} -->")
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, m := range ParseMarkers(s) {
+			if m.ID == "" || (m.Kind != MarkerStatus && m.Kind != MarkerEvent) {
+				t.Fatalf("bad marker %+v from %q", m, s)
+			}
+		}
+	})
+}
+
+func TestForecastDeterministicAndCalibrated(t *testing.T) {
+	s := settings()
+	s.Trials = 10000
+	tp := connectors.Throughput{Daily: []int{0, 1, 3, 0, 2, 5, 0, 1, 1, 2, 0, 4, 1, 0}}
+	today := connectors.Date{Year: 2026, Month: 11, Day: 2}
+	a := ForecastCompletion("x", 30, tp, today, s)
+	b := ForecastCompletion("x", 30, tp, today, s)
+	if a != b || !a.Enough {
+		t.Fatalf("not deterministic: %+v vs %+v", a, b)
+	}
+	if !(a.P50.Before(a.P85) || a.P50 == a.P85) || a.P95.Before(a.P85) {
+		t.Fatalf("percentiles out of order: %+v", a)
+	}
+	// Calibration: outcomes drawn from the same process land on or before
+	// the P85 date about 85 % of the time.
+	rng := newTestRand(42)
+	covered, runs := 0, 2000
+	for range runs {
+		left, d := 30, 0
+		for left > 0 {
+			left -= tp.Daily[rng.next()%uint64(len(tp.Daily))]
+			d++
+		}
+		if !today.AddDays(d).After(a.P85) {
+			covered++
+		}
+	}
+	share := float64(covered) / float64(runs)
+	if share < 0.80 || share > 0.90 {
+		t.Errorf("P85 covers %.2f of outcomes, want 0.80–0.90", share)
+	}
+}
+
+type testRand struct{ s uint64 }
+
+func newTestRand(seed uint64) *testRand { return &testRand{s: seed} }
+
+func (r *testRand) next() uint64 { // xorshift64*
+	r.s ^= r.s >> 12
+	r.s ^= r.s << 25
+	r.s ^= r.s >> 27
+	return r.s * 2685821657736338717
+}
+
+func BenchmarkForecast10k(b *testing.B) {
+	s := settings()
+	s.Trials = 10000
+	tp := connectors.Throughput{Daily: []int{0, 1, 3, 0, 2, 5, 0, 1, 1, 2, 0, 4, 1, 0, 2, 2, 1, 0, 3, 1, 1}}
+	today := connectors.Date{Year: 2026, Month: 11, Day: 2}
+	var f forecaster
+	b.ReportAllocs()
+	for b.Loop() {
+		f.run("x", 40, tp, today, s)
+	}
+}
+
+func BenchmarkReconcile(b *testing.B) {
+	w := newWorld(&testing.T{}, "2026-12-01", 30, 2)
+	now := day("2026-11-02")
+	th := w.thread
+	obs := Observation{Snapshot: connectors.Snapshot{Deliverable: w.d, Thread: &th, Throughput: w.tp}}
+	rec, _ := Reconcile(Record{}, obs, now, settings())
+	b.ReportAllocs()
+	for b.Loop() {
+		Reconcile(rec, obs, now, settings())
+	}
+}

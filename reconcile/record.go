@@ -1,0 +1,129 @@
+// Package reconcile is slipwatch's pure core: from the previous record of
+// a deliverable, what the tracker shows now and the time, it computes the
+// new record and the comments to post. No I/O, no clock, no client
+// library: Reconcile is a function, and running it again on its own output
+// with the same observation yields no action (level-triggered).
+package reconcile
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+	"time"
+
+	"github.com/slipwatch/slipwatch/connectors"
+)
+
+// Schema is the version of Record's JSON (in Redis and in status markers).
+const Schema = 1
+
+// Source says how a commitment became known (DESIGN.md).
+type Source string
+
+// Commitment sources.
+const (
+	DeclaredDescription Source = "declared_description" // "Committed: 2026-12-01" in the description
+	DeclaredCommand     Source = "declared_command"     // "/commit 2026-12-01 reason" on the thread
+	BaselineFirstSeen   Source = "baseline_first_seen"  // the first due date slipwatch saw
+)
+
+// Health is the one-word state of a deliverable.
+type Health string
+
+// Health values. Precedence, first match wins: delivered (on time or
+// late) → no_date → overdue → slipped → at_risk → on_track.
+const (
+	NoDate          Health = "no_date"
+	OnTrack         Health = "on_track"
+	AtRisk          Health = "at_risk"
+	Slipped         Health = "slipped"
+	Overdue         Health = "overdue"
+	DeliveredOnTime Health = "delivered_on_time"
+	DeliveredLate   Health = "delivered_late"
+)
+
+// Commitment is one date communicated to leadership.
+type Commitment struct {
+	Date   connectors.Date `json:"date"`
+	Source Source          `json:"source"`
+	By     string          `json:"by,omitempty"`
+	At     time.Time       `json:"at"`
+	Reason string          `json:"reason,omitempty"`
+	Scope  int             `json:"scope"` // items in the deliverable when promised
+}
+
+// TargetChange is a due date observed on the tracker, from At on.
+type TargetChange struct {
+	Date connectors.Date `json:"date"` // zero: the due date was removed
+	At   time.Time       `json:"at"`
+}
+
+// Forecast is the Monte Carlo completion forecast.
+type Forecast struct {
+	Enough    bool            `json:"enough"` // false: not enough history for a date
+	Samples   int             `json:"samples"`
+	Remaining int             `json:"remaining"`
+	P50       connectors.Date `json:"p50"`
+	P85       connectors.Date `json:"p85"` // at Settings.Confidence
+	P95       connectors.Date `json:"p95"`
+	Input     string          `json:"input,omitempty"` // hash of the inputs, to reuse the result
+}
+
+// Record is everything slipwatch knows about one deliverable.
+type Record struct {
+	Schema      int             `json:"schema"`
+	ID          string          `json:"id"` // commitment ID, stable per deliverable
+	Ref         connectors.Ref  `json:"ref"`
+	Title       string          `json:"title"`
+	URL         string          `json:"url,omitempty"`
+	Commitments []Commitment    `json:"commitments,omitempty"`
+	Declared    connectors.Date `json:"declared"` // last date read from the description
+	Targets     []TargetChange  `json:"targets,omitempty"`
+	Done        int             `json:"done"`
+	Total       int             `json:"total"`
+	Delivered   bool            `json:"delivered,omitempty"`
+	DeliveredOn connectors.Date `json:"delivered_on"`
+	Forecast    Forecast        `json:"forecast"`
+	Health      Health          `json:"health"`
+	AtRisk      bool            `json:"at_risk,omitempty"` // hysteresis state of the at_risk warning
+	Announced   []string        `json:"announced,omitempty"`
+	StatusHash  string          `json:"status_hash,omitempty"`
+	Thread      string          `json:"thread,omitempty"`
+}
+
+// IsZero reports whether r is the record of a deliverable never seen.
+func (r Record) IsZero() bool { return r.ID == "" }
+
+// Commitment is the current commitment, if any.
+func (r Record) Commitment() (Commitment, bool) {
+	if len(r.Commitments) == 0 {
+		return Commitment{}, false
+	}
+	return r.Commitments[len(r.Commitments)-1], true
+}
+
+// First is the first commitment: the one the track record judges.
+func (r Record) First() (Commitment, bool) {
+	if len(r.Commitments) == 0 {
+		return Commitment{}, false
+	}
+	return r.Commitments[0], true
+}
+
+// Target is the current due date, if any.
+func (r Record) Target() (connectors.Date, bool) {
+	if len(r.Targets) == 0 {
+		return connectors.Date{}, false
+	}
+	t := r.Targets[len(r.Targets)-1].Date
+	return t, !t.IsZero()
+}
+
+// CommitmentID is the stable ID of a deliverable's commitment.
+func CommitmentID(ref connectors.Ref) string { return hashID("commitment", ref.Key()) }
+
+// hashID is a short deterministic ID of its parts.
+func hashID(parts ...string) string {
+	h := sha256.Sum256([]byte(strings.Join(parts, "\x00")))
+	return hex.EncodeToString(h[:8])
+}

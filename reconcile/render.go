@@ -1,0 +1,251 @@
+package reconcile
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/slipwatch/slipwatch/connectors"
+)
+
+// doc is a comment before it is written in a tracker's markup: a title,
+// lines, and labelled items. Format strings are ours; every argument is
+// escaped for the markup, since titles, reasons and logins come from users
+// (a milestone called "@org/team <!--" must not ping or break a marker).
+type doc struct {
+	emoji string
+	title string
+	lines []line
+	items []item
+	note  string // small print
+}
+
+type line struct {
+	format string
+	args   []any
+}
+
+type item struct {
+	label string
+	value line
+}
+
+func text(format string, args ...any) line { return line{format: format, args: args} }
+
+var emojis = map[Health]string{
+	OnTrack: "🟢", AtRisk: "🟠", Slipped: "🔴", Overdue: "🔴", DeliveredOnTime: "✅", DeliveredLate: "☑️", NoDate: "⚪",
+}
+
+// render writes d in the markup of tracker t.
+func render(t connectors.Tracker, d doc) string {
+	var b strings.Builder
+	esc := escapeMarkdown
+	bold := func(s string) string { return "**" + s + "**" }
+	bullet := "- "
+	if t == connectors.Jira {
+		esc = escapeWiki
+		bold = func(s string) string { return "*" + s + "*" }
+		bullet = "* "
+	}
+	str := func(l line) string {
+		args := make([]any, len(l.args))
+		for i, a := range l.args {
+			args[i] = esc(fmt.Sprint(a))
+		}
+		return fmt.Sprintf(l.format, args...)
+	}
+	title := d.title
+	if d.emoji != "" {
+		title = d.emoji + " " + title
+	}
+	b.WriteString(bold(title))
+	b.WriteString("\n")
+	for _, l := range d.lines {
+		b.WriteString("\n" + str(l))
+	}
+	if len(d.lines) > 0 {
+		b.WriteString("\n")
+	}
+	if len(d.items) > 0 {
+		b.WriteString("\n")
+		for _, it := range d.items {
+			b.WriteString(bullet + bold(it.label+":") + " " + str(it.value) + "\n")
+		}
+	}
+	if d.note != "" {
+		if t == connectors.Jira {
+			b.WriteString("\n{{" + d.note + "}}\n")
+		} else {
+			b.WriteString("\n<sub>" + d.note + "</sub>\n")
+		}
+	}
+	return b.String()
+}
+
+var (
+	mdEscaper = strings.NewReplacer(
+		`\`, `\\`, "`", "\\`", "*", `\*`, "_", `\_`, "[", `\[`, "]", `\]`, "#", `\#`, "|", `\|`, "~", `\~`,
+		"<", "&lt;", ">", "&gt;", "&", "&amp;", "@", "@\u200b", "\r", " ", "\n", " ")
+	wikiEscaper = strings.NewReplacer(
+		`\`, `\\`, "{", `\{`, "}", `\}`, "[", `\[`, "]", `\]`, "|", `\|`, "*", `\*`, "_", `\_`, "-", `\-`,
+		"+", `\+`, "^", `\^`, "~", `\~`, "!", `\!`, "?", `\?`, "#", `\#`, "\r", " ", "\n", " ")
+)
+
+// escapeMarkdown makes user text inert in GitHub Markdown: no formatting,
+// no HTML (so no comment that could swallow a marker), and no @-mention
+// (a zero-width space follows every @).
+func escapeMarkdown(s string) string { return mdEscaper.Replace(truncate(s)) }
+
+// escapeWiki makes user text inert in Jira wiki markup: no macros
+// ({panel}), links, mentions ([~user]) or formatting.
+func escapeWiki(s string) string { return wikiEscaper.Replace(truncate(s)) }
+
+const maxField = 300
+
+func truncate(s string) string {
+	if len(s) <= maxField {
+		return s
+	}
+	r := []rune(s[:maxField])
+	return string(r[:len(r)-1]) + "…"
+}
+
+func healthWord(h Health) string { return strings.ReplaceAll(string(h), "_", " ") }
+
+func forecastText(f Forecast, s Settings) string {
+	switch {
+	case f.Remaining == 0 && f.Enough:
+		return "all items done"
+	case !f.Enough:
+		return fmt.Sprintf("not enough history (%d items completed in the last %d days; need %d)", f.Samples, s.Window, s.MinSamples)
+	}
+	return fmt.Sprintf("%s (%d%% confidence); 50%%: %s, 95%%: %s", f.P85, int(s.Confidence*100+0.5), f.P50, f.P95)
+}
+
+// statusDoc is the sticky status comment.
+func statusDoc(r Record, s Settings) doc {
+	d := doc{emoji: emojis[r.Health], title: "Delivery status: " + healthWord(r.Health)}
+	d.lines = append(d.lines, text("%s", r.Title))
+	cur, ok := r.Commitment()
+	if ok {
+		d.items = append(d.items, item{"Promise", text("%s (%s)", cur.Date, sourceText(cur))})
+	} else {
+		d.items = append(d.items, item{"Promise", text("none yet: write /commit YYYY-MM-DD [reason] or a line Committed: YYYY-MM-DD in the description")})
+	}
+	if t, ok := r.Target(); ok {
+		d.items = append(d.items, item{"Current due date", text("%s", t)})
+	} else {
+		d.items = append(d.items, item{"Current due date", text("none")})
+	}
+	if r.Delivered {
+		d.items = append(d.items, item{"Delivered", text("%s", r.DeliveredOn)})
+	} else {
+		d.items = append(d.items, item{"Forecast", text("%s", forecastText(r.Forecast, s))})
+	}
+	d.items = append(d.items, item{"Progress", text("%s of %s items done", r.Done, r.Total)})
+	if ok && r.Total > cur.Scope && cur.Scope > 0 {
+		d.items = append(d.items, item{"Scope added since the promise", text("%s items (+%s%%)", r.Total-cur.Scope, (r.Total-cur.Scope)*100/cur.Scope)})
+	}
+	if len(r.Commitments) > 1 {
+		for i, c := range r.Commitments {
+			l := text("%s, %s on %s", c.Date, sourceText(c), c.At.Format("2006-01-02"))
+			if c.Reason != "" {
+				l = text("%s, %s on %s: %s", c.Date, sourceText(c), c.At.Format("2006-01-02"), c.Reason)
+			}
+			d.items = append(d.items, item{fmt.Sprintf("History %d", i+1), l})
+		}
+	}
+	d.lines = append(d.lines, text("%s", meaning(r, s)))
+	d.note = "slipwatch keeps this comment up to date. Commands: /commit YYYY-MM-DD [reason], /slipwatch status, /slipwatch help."
+	return d
+}
+
+func sourceText(c Commitment) string {
+	switch c.Source {
+	case DeclaredCommand:
+		return "committed by " + c.By
+	case DeclaredDescription:
+		return "declared in the description"
+	}
+	return "the first due date seen"
+}
+
+// meaning is the one line a director reads.
+func meaning(r Record, s Settings) string {
+	cur, _ := r.Commitment()
+	t, _ := r.Target()
+	switch r.Health {
+	case DeliveredOnTime:
+		return "Delivered as promised."
+	case DeliveredLate:
+		return fmt.Sprintf("Delivered %d days after the promise.", r.DeliveredOn.Sub(cur.Date))
+	case Overdue:
+		return fmt.Sprintf("The promised date %s has passed and the work is not done.", cur.Date)
+	case Slipped:
+		return fmt.Sprintf("The due date is %d days after the promise; leadership should hear a new date.", t.Sub(cur.Date))
+	case AtRisk:
+		return fmt.Sprintf("At the current pace the work is likely to finish after the promised %s.", cur.Date)
+	case NoDate:
+		return "No date has been promised."
+	}
+	return "On track for the promised date."
+}
+
+// eventDoc is one event comment: short and factual.
+func eventDoc(r Record, ev event, s Settings) doc {
+	e := ev.data
+	switch ev.kind {
+	case EvCommitted:
+		d := doc{emoji: "📌", title: "Commitment recorded"}
+		d.lines = append(d.lines, text("%s is promised for %s.", r.Title, e.to))
+		if e.reason != "" {
+			d.lines = append(d.lines, text("Reason: %s", e.reason))
+		}
+		return d
+	case EvRecommitted:
+		d := doc{emoji: "🔁", title: "Recommitted"}
+		d.lines = append(d.lines, text("The promise for %s moved from %s to %s (%s days), by %s.", r.Title, e.from, e.to, e.to.Sub(e.from), e.by))
+		if e.reason != "" {
+			d.lines = append(d.lines, text("Reason: %s", e.reason))
+		}
+		return d
+	case EvSlipped:
+		return doc{emoji: "🔴", title: "Slipped", lines: []line{
+			text("The due date of %s is now %s, %s days after the promised %s.", r.Title, e.to, e.to.Sub(e.from), e.from),
+			text("Recommit with /commit YYYY-MM-DD [reason] so the new date is on record.")}}
+	case EvPulledIn:
+		return doc{emoji: "⏩", title: "Pulled in", lines: []line{
+			text("The due date of %s moved from %s to %s.", r.Title, e.from, e.to)}}
+	case EvAtRisk:
+		return doc{emoji: "🟠", title: "At risk", lines: []line{
+			text("At the team's pace over the last %s days, %s is %s%% likely to finish by %s, after the promised %s.", s.Window, r.Title, int(s.Confidence*100+0.5), e.to, e.from),
+			text("%s of %s items are done.", r.Done, r.Total)}}
+	case EvScopeGrew:
+		return doc{emoji: "📈", title: "Scope grew", lines: []line{
+			text("%s items were added to %s since the promise of %s (+%s%%).", e.added, r.Title, e.from, int(e.growth*100+0.5)),
+			text("Added scope is the usual reason dates slip: cut scope or recommit.")}}
+	case EvOverdue:
+		return doc{emoji: "⏰", title: "Overdue", lines: []line{
+			text("%s was promised for %s and is not delivered: %s of %s items done.", r.Title, e.from, r.Done, r.Total)}}
+	case EvDelivered:
+		if e.to.After(e.from) {
+			return doc{emoji: "☑️", title: "Delivered late", lines: []line{
+				text("%s was delivered on %s, %s days after the promised %s.", r.Title, e.to, e.to.Sub(e.from), e.from)}}
+		}
+		return doc{emoji: "✅", title: "Delivered", lines: []line{
+			text("%s was delivered on %s, as promised for %s.", r.Title, e.to, e.from)}}
+	case EvStatusUpdate:
+		d := statusDoc(r, s)
+		d.title = "Status update: " + healthWord(r.Health)
+		d.note = ""
+		return d
+	}
+	return doc{title: ev.kind}
+}
+
+func helpDoc() doc {
+	return doc{title: "slipwatch commands", lines: []line{
+		text("/commit YYYY-MM-DD [reason]: record the date promised to leadership (write permission or commands.allow)."),
+		text("/slipwatch status: the current status, now."),
+		text("/slipwatch help: this message."),
+	}}
+}

@@ -1,0 +1,172 @@
+package reconcile
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+
+	"github.com/slipwatch/slipwatch/connectors"
+)
+
+// View is a record as `slipwatch check`, the HTTP API and report show it.
+type View struct {
+	ID          string           `json:"id"`
+	Key         string           `json:"key"`
+	Tracker     string           `json:"tracker"`
+	Team        string           `json:"team"`
+	Title       string           `json:"title"`
+	URL         string           `json:"url,omitempty"`
+	Committed   *connectors.Date `json:"committed"`
+	FirstDate   *connectors.Date `json:"first_committed"`
+	Target      *connectors.Date `json:"target"`
+	Forecast    Forecast         `json:"forecast"`
+	Done        int              `json:"done"`
+	Total       int              `json:"total"`
+	Health      Health           `json:"health"`
+	Delivered   *connectors.Date `json:"delivered,omitempty"`
+	Commitments []Commitment     `json:"commitments"`
+	Targets     []TargetChange   `json:"targets"`
+}
+
+// ViewOf is r's view.
+func ViewOf(r Record) View {
+	v := View{ID: r.ID, Key: r.Ref.Key(), Tracker: string(r.Ref.Tracker), Team: r.Ref.Team, Title: r.Title, URL: r.URL,
+		Forecast: r.Forecast, Done: r.Done, Total: r.Total, Health: r.Health,
+		Commitments: slices.Clone(r.Commitments), Targets: slices.Clone(r.Targets)}
+	if v.Commitments == nil {
+		v.Commitments = []Commitment{}
+	}
+	if v.Targets == nil {
+		v.Targets = []TargetChange{}
+	}
+	if c, ok := r.Commitment(); ok {
+		v.Committed = &c.Date
+	}
+	if c, ok := r.First(); ok {
+		v.FirstDate = &c.Date
+	}
+	if t, ok := r.Target(); ok {
+		v.Target = &t
+	}
+	if r.Delivered {
+		d := r.DeliveredOn
+		v.Delivered = &d
+	}
+	return v
+}
+
+// Label names the deliverable in a table: "acme/api milestone v2.0".
+func (v View) Label() string { return v.Team + " " + kindWord(v.Key) + " " + v.Title }
+
+func kindWord(key string) string {
+	ref, err := connectors.ParseKey(key)
+	if err != nil {
+		return ""
+	}
+	return string(ref.Kind)
+}
+
+// CommittedText is the commitment or "-".
+func (v View) CommittedText() string { return dateText(v.Committed) }
+
+// TargetText is the due date or "-".
+func (v View) TargetText() string { return dateText(v.Target) }
+
+// ForecastText is the P85 date, "done" or "not enough history".
+func (v View) ForecastText() string {
+	switch {
+	case v.Delivered != nil:
+		return "delivered " + v.Delivered.String()
+	case v.Forecast.Enough && v.Forecast.Remaining == 0:
+		return "done"
+	case v.Forecast.Enough:
+		return v.Forecast.P85.String()
+	}
+	return "not enough history"
+}
+
+// ProgressText is "n/m".
+func (v View) ProgressText() string { return fmt.Sprintf("%d/%d", v.Done, v.Total) }
+
+func dateText(d *connectors.Date) string {
+	if d == nil {
+		return "-"
+	}
+	return d.String()
+}
+
+// TeamRecord is a team's say/do record.
+type TeamRecord struct {
+	Tracker          string  `json:"tracker"`
+	Team             string  `json:"team"`
+	Commitments      int     `json:"commitments"`
+	Delivered        int     `json:"delivered"`
+	OnTime           int     `json:"on_time"`
+	OnTimeShare      float64 `json:"on_time_share"` // against the first commitment
+	MedianSlipDays   float64 `json:"median_slip_days"`
+	MeanSlipDays     float64 `json:"mean_slip_days"`
+	Recommitments    int     `json:"recommitments"`
+	RecommitsPerItem float64 `json:"recommitments_per_deliverable"`
+	OpenAtRisk       int     `json:"open_at_risk"` // open commitments at risk, slipped or overdue
+}
+
+// TrackRecord computes each team's record. Delivered deliverables are
+// judged against their first commitment: a recommitment does not reset
+// the clock. Slip days average over every delivery, early ones as 0.
+func TrackRecord(records []Record) []TeamRecord {
+	type acc struct {
+		tr    TeamRecord
+		slips []int
+	}
+	teams := map[string]*acc{}
+	for _, r := range records {
+		first, ok := r.First()
+		if !ok {
+			continue
+		}
+		k := string(r.Ref.Tracker) + ":" + r.Ref.Team
+		a := teams[k]
+		if a == nil {
+			a = &acc{tr: TeamRecord{Tracker: string(r.Ref.Tracker), Team: r.Ref.Team}}
+			teams[k] = a
+		}
+		a.tr.Commitments++
+		a.tr.Recommitments += len(r.Commitments) - 1
+		switch {
+		case r.Delivered:
+			a.tr.Delivered++
+			slip := max(r.DeliveredOn.Sub(first.Date), 0)
+			if slip == 0 {
+				a.tr.OnTime++
+			}
+			a.slips = append(a.slips, slip)
+		case r.Health == AtRisk || r.Health == Slipped || r.Health == Overdue:
+			a.tr.OpenAtRisk++
+		}
+	}
+	out := make([]TeamRecord, 0, len(teams))
+	for _, a := range teams {
+		tr := a.tr
+		if tr.Delivered > 0 {
+			tr.OnTimeShare = float64(tr.OnTime) / float64(tr.Delivered)
+			sort.Ints(a.slips)
+			sum := 0
+			for _, s := range a.slips {
+				sum += s
+			}
+			tr.MeanSlipDays = float64(sum) / float64(len(a.slips))
+			n := len(a.slips)
+			if n%2 == 1 {
+				tr.MedianSlipDays = float64(a.slips[n/2])
+			} else {
+				tr.MedianSlipDays = float64(a.slips[n/2-1]+a.slips[n/2]) / 2
+			}
+		}
+		tr.RecommitsPerItem = float64(tr.Recommitments) / float64(tr.Commitments)
+		out = append(out, tr)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		return out[i].Tracker+out[i].Team < out[j].Tracker+out[j].Team
+	})
+	return out
+}
