@@ -1,0 +1,57 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+
+	"github.com/slipwatch/slipwatch/reconcile"
+)
+
+// CheckResult is one pass over every configured team.
+type CheckResult struct {
+	Commitments []reconcile.View
+	Errors      []error // teams or deliverables that could not be read
+}
+
+// Check observes and reconciles every deliverable of every team once,
+// without the queue. With apply it acts and saves exactly as the daemon
+// does; without, it posts and saves nothing.
+func (r *Runner) Check(ctx context.Context, apply bool) CheckResult {
+	var res CheckResult
+	trackers := make([]string, 0, len(r.conns))
+	for t := range r.conns {
+		trackers = append(trackers, string(t))
+	}
+	sort.Strings(trackers)
+	for _, ts := range trackers {
+		for t, conn := range r.conns {
+			if string(t) != ts {
+				continue
+			}
+			for _, team := range conn.Teams() {
+				refs, err := conn.List(ctx, team)
+				if err != nil {
+					res.Errors = append(res.Errors, fmt.Errorf("list %s %s: %w", t, team, err))
+					continue
+				}
+				for _, ref := range refs {
+					rec, err := r.reconcileOne(ctx, conn, ref, apply && !r.opt.DryRun)
+					if err != nil {
+						res.Errors = append(res.Errors, err)
+						continue
+					}
+					if rec.IsZero() {
+						continue
+					}
+					res.Commitments = append(res.Commitments, reconcile.ViewOf(rec))
+				}
+			}
+		}
+	}
+	return res
+}
+
+// Err is the pass's errors joined, or nil.
+func (c CheckResult) Err() error { return errors.Join(c.Errors...) }

@@ -1,0 +1,238 @@
+package runner
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/slipwatch/slipwatch/connectors"
+	"github.com/slipwatch/slipwatch/reconcile"
+)
+
+// readiness remembers which trackers have authenticated once: a replica
+// whose token is wrong should not receive traffic.
+type readiness struct {
+	mu   sync.Mutex
+	self map[connectors.Tracker]string
+}
+
+func (rd *readiness) get(t connectors.Tracker) (string, bool) {
+	rd.mu.Lock()
+	defer rd.mu.Unlock()
+	s, ok := rd.self[t]
+	return s, ok
+}
+
+func (rd *readiness) set(t connectors.Tracker, login string) {
+	rd.mu.Lock()
+	defer rd.mu.Unlock()
+	if rd.self == nil {
+		rd.self = map[connectors.Tracker]string{}
+	}
+	rd.self[t] = login
+}
+
+// Authenticate asks each tracker who slipwatch is, once; readiness waits
+// for it. The identity is what markers are trusted by.
+func (r *Runner) Authenticate(ctx context.Context) error {
+	var errs []error
+	for t, c := range r.conns {
+		if _, ok := r.ready.get(t); ok {
+			continue
+		}
+		login, err := c.Self(ctx)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("authenticate to %s: %w", t, err))
+			continue
+		}
+		r.ready.set(t, login)
+		r.log.Info("authenticated", "tracker", string(t), "identity", login)
+	}
+	return errors.Join(errs...)
+}
+
+// Handler serves the webhooks, health, metrics and the read API.
+func (r *Runner) Handler(gatherer prometheus.Gatherer) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /webhooks/{tracker}", r.webhook)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", r.readyz)
+	if gatherer != nil {
+		mux.Handle("GET /metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}))
+	}
+	mux.HandleFunc("GET /api/v1/commitments", r.apiCommitments)
+	mux.HandleFunc("GET /api/v1/commitments/{id}", r.apiCommitment)
+	mux.HandleFunc("GET /api/v1/track-record", r.apiTrackRecord)
+	return mux
+}
+
+func (r *Runner) readyz(w http.ResponseWriter, req *http.Request) {
+	ctx, cancel := context.WithTimeout(req.Context(), 2*time.Second)
+	defer cancel()
+	var problems []string
+	if err := r.store.Ping(ctx); err != nil {
+		problems = append(problems, "redis unreachable")
+	}
+	for t := range r.conns {
+		if _, ok := r.ready.get(t); !ok {
+			problems = append(problems, string(t)+" not authenticated yet")
+		}
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if len(problems) > 0 {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		for _, p := range problems {
+			fmt.Fprintln(w, p)
+		}
+		return
+	}
+	_, _ = w.Write([]byte("ready\n"))
+}
+
+// webhook verifies a delivery, drops a replay, and answers 202 only once
+// its keys are durably on the stream; when Redis cannot take them it
+// answers 503 so the tracker redelivers.
+func (r *Runner) webhook(w http.ResponseWriter, req *http.Request) {
+	t := connectors.Tracker(req.PathValue("tracker"))
+	conn, ok := r.conns[t]
+	if !ok {
+		r.m.webhooks.WithLabelValues("unknown", "not_configured").Inc()
+		http.Error(w, "tracker not configured", http.StatusNotFound)
+		return
+	}
+	ev, err := conn.ParseWebhook(req)
+	var werr *connectors.WebhookError
+	switch {
+	case errors.As(err, &werr):
+		r.m.webhooks.WithLabelValues(string(t), "rejected").Inc()
+		r.log.Warn("webhook refused", "tracker", string(t), "status", werr.Status, "reason", werr.Reason, "remote", req.RemoteAddr)
+		http.Error(w, werr.Reason, werr.Status)
+		return
+	case err != nil:
+		r.m.webhooks.WithLabelValues(string(t), "rejected").Inc()
+		r.log.Warn("webhook refused", "tracker", string(t), "err", err)
+		http.Error(w, "bad request", http.StatusBadRequest)
+		return
+	}
+	log := r.log.With("tracker", string(t), "delivery", ev.Delivery, "event", ev.Event)
+	ctx := req.Context()
+	if ev.Delivery != "" {
+		first, err := r.store.SeenDelivery(ctx, string(t), ev.Delivery)
+		if err != nil {
+			r.unavailable(w, t, log, "dedupe", err)
+			return
+		}
+		if !first {
+			r.m.webhooks.WithLabelValues(string(t), "duplicate").Inc()
+			log.Info("duplicate delivery ignored")
+			w.WriteHeader(http.StatusAccepted)
+			_, _ = w.Write([]byte("duplicate\n"))
+			return
+		}
+	}
+	keys := make([]string, 0, len(ev.Refs)+len(ev.Teams))
+	for _, ref := range ev.Refs {
+		keys = append(keys, ref.Key())
+	}
+	for _, team := range ev.Teams {
+		keys = append(keys, teamKey(t, team))
+	}
+	for _, k := range keys {
+		if err := r.store.Enqueue(ctx, k); err != nil {
+			if ev.Delivery != "" {
+				// Let the redelivery through: this one was not queued.
+				_ = r.store.ForgetDelivery(context.WithoutCancel(ctx), string(t), ev.Delivery)
+			}
+			r.unavailable(w, t, log, "enqueue", err)
+			return
+		}
+	}
+	r.m.webhooks.WithLabelValues(string(t), "accepted").Inc()
+	log.Info("webhook queued", "keys", len(keys))
+	w.WriteHeader(http.StatusAccepted)
+	_, _ = w.Write([]byte("queued\n"))
+}
+
+func (r *Runner) unavailable(w http.ResponseWriter, t connectors.Tracker, log interface{ Warn(string, ...any) }, op string, err error) {
+	r.m.redisErrors.WithLabelValues(op).Inc()
+	r.m.webhooks.WithLabelValues(string(t), "unavailable").Inc()
+	log.Warn("webhook not queued; the sender will redeliver", "op", op, "err", err)
+	w.Header().Set("Retry-After", "30")
+	http.Error(w, "queue unavailable, retry later", http.StatusServiceUnavailable)
+}
+
+// records reads every stored record.
+func (r *Runner) records(ctx context.Context) ([]reconcile.Record, error) {
+	stored, err := r.store.ListRecords(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]reconcile.Record, 0, len(stored))
+	for _, s := range stored {
+		var rec reconcile.Record
+		if err := json.Unmarshal(s.Data, &rec); err != nil {
+			r.log.Warn("skipping unreadable record", "commitment", s.Key, "err", err)
+			continue
+		}
+		out = append(out, rec)
+	}
+	return out, nil
+}
+
+func (r *Runner) apiCommitments(w http.ResponseWriter, req *http.Request) {
+	recs, err := r.records(req.Context())
+	if err != nil {
+		http.Error(w, "records unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	views := make([]reconcile.View, 0, len(recs))
+	for _, rec := range recs {
+		views = append(views, reconcile.ViewOf(rec))
+	}
+	sort.Slice(views, func(i, j int) bool { return views[i].Key < views[j].Key })
+	writeJSON(w, http.StatusOK, map[string]any{"commitments": views})
+}
+
+func (r *Runner) apiCommitment(w http.ResponseWriter, req *http.Request) {
+	id := req.PathValue("id")
+	recs, err := r.records(req.Context())
+	if err != nil {
+		http.Error(w, "records unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	for _, rec := range recs {
+		if v := reconcile.ViewOf(rec); v.ID == id || v.Key == id {
+			writeJSON(w, http.StatusOK, v)
+			return
+		}
+	}
+	writeJSON(w, http.StatusNotFound, map[string]string{"error": "no commitment " + id})
+}
+
+func (r *Runner) apiTrackRecord(w http.ResponseWriter, req *http.Request) {
+	recs, err := r.records(req.Context())
+	if err != nil {
+		http.Error(w, "records unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"teams": reconcile.TrackRecord(recs)})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}

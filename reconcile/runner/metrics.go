@@ -1,0 +1,107 @@
+package runner
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/slipwatch/slipwatch/reconcile/store"
+)
+
+// Metrics are the runner's Prometheus series, all prefixed slipwatch_ and
+// registered on the registry given to NewMetrics. Label values are bounded:
+// results, event kinds, trackers, operations.
+type Metrics struct {
+	reconciles       *prometheus.CounterVec
+	reconcileSeconds prometheus.Histogram
+	posted           *prometheus.CounterVec
+	commentsEdited   prometheus.Counter
+	webhooks         *prometheus.CounterVec
+	polls            *prometheus.CounterVec
+	coalesced        prometheus.Counter
+	parked           prometheus.Counter
+	redisErrors      *prometheus.CounterVec
+	queueLag         prometheus.Histogram
+	queueLength      prometheus.Gauge
+	queuePending     prometheus.Gauge
+	queueDelayed     prometheus.Gauge
+	queueParked      prometheus.Gauge
+}
+
+// Event kinds and results, listed so every series exists at zero from the
+// start (a rate() over a series that appears late misses its first hour).
+var (
+	eventKinds     = []string{"status", "committed", "recommitted", "slipped", "pulled_in", "at_risk", "scope_grew", "overdue", "delivered", "status_update", "reply"}
+	reconcileKinds = []string{"ok", "error", "gone", "rate_limited"}
+	webhookResults = []string{"accepted", "duplicate", "rejected", "unavailable", "not_configured"}
+	redisOps       = []string{"read", "ack", "defer", "park", "lease", "promote", "enqueue", "dedupe"}
+)
+
+// NewMetrics registers the runner's metrics on reg (nil: not registered,
+// for tests and one-shot commands).
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		reconciles: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "slipwatch_reconciles_total", Help: "Deliverable reconciles by result.",
+		}, []string{"result"}),
+		reconcileSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "slipwatch_reconcile_duration_seconds", Help: "Time to work one key: observe, reconcile, act, save.",
+			Buckets: prometheus.ExponentialBuckets(0.005, 2, 14),
+		}),
+		posted: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "slipwatch_comments_posted_total", Help: "Comments posted, by event kind.",
+		}, []string{"kind"}),
+		commentsEdited: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "slipwatch_status_comments_edited_total", Help: "Status comments edited in place.",
+		}),
+		webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "slipwatch_webhook_deliveries_total", Help: "Webhook deliveries by tracker and result.",
+		}, []string{"tracker", "result"}),
+		polls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "slipwatch_polls_total", Help: "Teams enqueued for listing by this replica.",
+		}, []string{"tracker"}),
+		coalesced: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "slipwatch_queue_coalesced_total", Help: "Queue entries skipped because a run already covered them.",
+		}),
+		parked: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "slipwatch_queue_parked_total", Help: "Keys parked after repeated failures.",
+		}),
+		redisErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "slipwatch_redis_errors_total", Help: "Redis operations that failed, by operation.",
+		}, []string{"op"}),
+		queueLag: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "slipwatch_queue_lag_seconds", Help: "Time from enqueue to a worker taking the entry.",
+			Buckets: prometheus.ExponentialBuckets(0.01, 2, 16),
+		}),
+		queueLength:  prometheus.NewGauge(prometheus.GaugeOpts{Name: "slipwatch_queue_length", Help: "Entries in the work stream."}),
+		queuePending: prometheus.NewGauge(prometheus.GaugeOpts{Name: "slipwatch_queue_pending", Help: "Entries taken but not yet acknowledged."}),
+		queueDelayed: prometheus.NewGauge(prometheus.GaugeOpts{Name: "slipwatch_queue_delayed", Help: "Keys waiting for a retry time."}),
+		queueParked:  prometheus.NewGauge(prometheus.GaugeOpts{Name: "slipwatch_queue_parked", Help: "Keys in the dead-letter list."}),
+	}
+	for _, k := range reconcileKinds {
+		m.reconciles.WithLabelValues(k)
+	}
+	for _, k := range eventKinds {
+		m.posted.WithLabelValues(k)
+	}
+	for _, op := range redisOps {
+		m.redisErrors.WithLabelValues(op)
+	}
+	if reg != nil {
+		reg.MustRegister(m.reconciles, m.reconcileSeconds, m.posted, m.commentsEdited, m.webhooks, m.polls,
+			m.coalesced, m.parked, m.redisErrors, m.queueLag, m.queueLength, m.queuePending, m.queueDelayed, m.queueParked)
+	}
+	return m
+}
+
+func (m *Metrics) initTracker(t string) {
+	for _, r := range webhookResults {
+		m.webhooks.WithLabelValues(t, r)
+	}
+	m.polls.WithLabelValues(t)
+}
+
+func (m *Metrics) setQueue(s store.QueueStats) {
+	m.queueLength.Set(float64(s.Length))
+	m.queuePending.Set(float64(s.Pending))
+	m.queueDelayed.Set(float64(s.Delayed))
+	m.queueParked.Set(float64(s.Parked))
+}

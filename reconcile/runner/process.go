@@ -1,0 +1,205 @@
+package runner
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/slipwatch/slipwatch/connectors"
+	"github.com/slipwatch/slipwatch/reconcile"
+	"github.com/slipwatch/slipwatch/reconcile/store"
+)
+
+// errBusy means another worker holds what this one needs (a key's lease or
+// an event's claim): try again shortly, it is not a failure.
+var errBusy = errors.New("busy elsewhere")
+
+// Process does one key's work: a team key lists the team and enqueues its
+// deliverables; a deliverable key is observed, reconciled, acted on and
+// saved. It is safe to call any number of times for the same key.
+func (r *Runner) Process(ctx context.Context, key string) error {
+	if tracker, team, ok := parseTeamKey(key); ok {
+		return r.list(ctx, tracker, team)
+	}
+	ref, err := connectors.ParseKey(key)
+	if err != nil {
+		return fmt.Errorf("%w: %v", connectors.ErrTerminal, err)
+	}
+	conn, ok := r.conns[ref.Tracker]
+	if !ok {
+		return fmt.Errorf("%w: %s is not configured", connectors.ErrTerminal, ref.Tracker)
+	}
+	_, err = r.reconcileOne(ctx, conn, ref, !r.opt.DryRun)
+	return err
+}
+
+// parseTeamKey recognises "github:acme/api" and "jira:PLAT" (no kind/id).
+func parseTeamKey(key string) (connectors.Tracker, string, bool) {
+	tracker, team, ok := strings.Cut(key, ":")
+	if !ok {
+		return "", "", false
+	}
+	t := connectors.Tracker(tracker)
+	switch {
+	case t == connectors.GitHub && strings.Count(team, "/") == 1:
+	case t == connectors.Jira && team != "" && !strings.Contains(team, "/"):
+	default:
+		return "", "", false
+	}
+	return t, team, true
+}
+
+func (r *Runner) list(ctx context.Context, t connectors.Tracker, team string) error {
+	conn, ok := r.conns[t]
+	if !ok {
+		return fmt.Errorf("%w: %s is not configured", connectors.ErrTerminal, t)
+	}
+	refs, err := conn.List(ctx, team)
+	if err != nil {
+		return fmt.Errorf("list %s %s: %w", t, team, err)
+	}
+	for _, ref := range refs {
+		if err := r.store.Enqueue(ctx, ref.Key()); err != nil {
+			return fmt.Errorf("enqueue %s: %w", ref.Key(), err)
+		}
+	}
+	return nil
+}
+
+// reconcileOne observes ref, reconciles it against its stored record and,
+// when apply is set, acts and saves. It returns the new record either way.
+func (r *Runner) reconcileOne(ctx context.Context, conn Connector, ref connectors.Ref, apply bool) (reconcile.Record, error) {
+	key := ref.Key()
+	log := r.log.With("commitment", key, "tracker", string(ref.Tracker))
+	snap, err := conn.Observe(ctx, ref)
+	if errors.Is(err, connectors.ErrNotFound) {
+		// Deleted on the tracker: nothing left to say about it.
+		log.Info("deliverable is gone from the tracker")
+		r.m.reconciles.WithLabelValues("gone").Inc()
+		return reconcile.Record{}, nil
+	}
+	if err != nil {
+		return reconcile.Record{}, fmt.Errorf("observe %s: %w", key, err)
+	}
+	prev, version, err := r.loadRecord(ctx, key)
+	if err != nil {
+		return reconcile.Record{}, err
+	}
+	now := r.opt.Now()
+	obs := reconcile.Observation{Snapshot: snap}
+	rec, actions := reconcile.Reconcile(prev, obs, now, r.settings)
+	if !apply {
+		for _, a := range actions {
+			log.Info("would act (dry run)", "action", a.Kind.String(), "event", a.EventKind, "event_id", a.EventID)
+		}
+		return rec, nil
+	}
+	if len(actions) > 0 && snap.Thread == nil {
+		th, err := conn.EnsureThread(ctx, snap.Deliverable)
+		if err != nil {
+			return rec, fmt.Errorf("thread for %s: %w", key, err)
+		}
+		if th != nil {
+			// Found or created: decide again with what is on it, so an
+			// event already posted there is not posted twice.
+			snap.Thread = th
+			obs.Snapshot = snap
+			rec, actions = reconcile.Reconcile(prev, obs, now, r.settings)
+		} else {
+			log.Info("no thread and create_tracking_issue is off; recording without comments", "actions", len(actions))
+			actions = nil
+		}
+	}
+	for _, a := range actions {
+		if err := r.apply(ctx, conn, snap.Thread, a, log); err != nil {
+			return rec, err
+		}
+	}
+	if err := r.saveRecord(ctx, key, rec, version); err != nil {
+		return rec, err
+	}
+	r.m.reconciles.WithLabelValues("ok").Inc()
+	return rec, nil
+}
+
+func (r *Runner) loadRecord(ctx context.Context, key string) (reconcile.Record, int64, error) {
+	data, version, err := r.store.GetRecord(ctx, key)
+	if errors.Is(err, store.ErrNotFound) {
+		return reconcile.Record{}, 0, nil
+	}
+	if err != nil {
+		return reconcile.Record{}, 0, fmt.Errorf("load record %s: %w", key, err)
+	}
+	var rec reconcile.Record
+	if err := json.Unmarshal(data, &rec); err != nil {
+		// An unreadable record is rebuilt from the thread's status marker
+		// (the tracker is the record); keep the version for the CAS.
+		r.log.Warn("stored record unreadable; rebuilding from the tracker", "commitment", key, "err", err)
+		return reconcile.Record{}, version, nil
+	}
+	return rec, version, nil
+}
+
+func (r *Runner) saveRecord(ctx context.Context, key string, rec reconcile.Record, version int64) error {
+	data, err := json.Marshal(rec)
+	if err != nil {
+		return fmt.Errorf("encode record %s: %w", key, err)
+	}
+	if _, err := r.store.PutRecord(ctx, key, data, version); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			// Another replica saved a newer record meanwhile: reconcile
+			// again on top of it (the comments are protected by markers
+			// and the ledger, so repeating is safe).
+			return fmt.Errorf("save record %s: %w", key, errBusy)
+		}
+		return fmt.Errorf("save record %s: %w", key, err)
+	}
+	return nil
+}
+
+// apply performs one action. New comments follow the store's exactly-once
+// protocol: the core has already left out every event whose marker is on
+// the thread; the ledger claim keeps two workers from posting the same
+// event at once; the claim is confirmed after posting. A post that fails
+// ambiguously keeps its claim until it expires, by when the thread shows
+// whether the comment landed.
+func (r *Runner) apply(ctx context.Context, conn Connector, th *connectors.Thread, a reconcile.Action, log *slog.Logger) error {
+	if a.Kind == reconcile.UpsertStatus && a.CommentID != "" {
+		if _, err := conn.Edit(ctx, th, a.CommentID, a.Body, a.Marker); err != nil {
+			return fmt.Errorf("edit status comment %s on %s: %w", a.CommentID, th.ID, err)
+		}
+		r.m.commentsEdited.Inc()
+		log.Info("status comment updated", "comment", a.CommentID)
+		return nil
+	}
+	claim, err := r.store.Claim(ctx, a.EventID, r.opt.Owner, r.opt.ClaimTTL)
+	if err != nil {
+		return fmt.Errorf("claim event %s: %w", a.EventID, err)
+	}
+	switch claim.State {
+	case store.AlreadyPosted:
+		log.Debug("event already posted", "event_id", a.EventID, "comment", claim.Entry.CommentID)
+		return nil
+	case store.HeldByOther:
+		return fmt.Errorf("event %s: %w", a.EventID, errBusy)
+	}
+	c, err := conn.Post(ctx, th, a.Body, a.Marker)
+	if err != nil {
+		return fmt.Errorf("post %s on %s: %w", a.EventKind, th.ID, err)
+	}
+	entry := store.LedgerEntry{Tracker: string(conn.Tracker()), Thread: th.ID, CommentID: c.ID, URL: c.URL, PostedAt: r.opt.Now()}
+	if err := r.store.Confirm(ctx, a.EventID, r.opt.Owner, entry); err != nil {
+		// Posted but not confirmed: the marker on the thread is the proof.
+		log.Warn("posted but could not confirm in the ledger", "event_id", a.EventID, "err", err)
+	}
+	kind := a.EventKind
+	if a.Kind == reconcile.UpsertStatus {
+		kind = "status"
+	}
+	r.m.posted.WithLabelValues(kind).Inc()
+	log.Info("comment posted", "event", kind, "event_id", a.EventID, "comment", c.ID, "url", c.URL)
+	return nil
+}

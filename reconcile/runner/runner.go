@@ -1,0 +1,164 @@
+// Package runner is the daemon: a poller and webhooks put keys on the
+// queue, workers take them off, observe the deliverable through its
+// connector, reconcile, apply the actions exactly once and save the record.
+//
+// It is level-triggered in the manner of controller-runtime: a key only
+// says "look at this again"; the worker re-reads the tracker and reconciles
+// the whole state, so a lost or repeated trigger costs an API call, never a
+// wrong or duplicate comment.
+package runner
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/slipwatch/slipwatch/connectors"
+	"github.com/slipwatch/slipwatch/reconcile"
+	"github.com/slipwatch/slipwatch/reconcile/store"
+)
+
+// Connector is what the runner needs of a tracker connector;
+// connectors/github and connectors/jira implement it.
+type Connector interface {
+	Tracker() connectors.Tracker
+	Teams() []string
+	List(ctx context.Context, team string) ([]connectors.Ref, error)
+	Observe(ctx context.Context, ref connectors.Ref) (connectors.Snapshot, error)
+	EnsureThread(ctx context.Context, d connectors.Deliverable) (*connectors.Thread, error)
+	Post(ctx context.Context, th *connectors.Thread, body, marker string) (connectors.Comment, error)
+	Edit(ctx context.Context, th *connectors.Thread, commentID, body, marker string) (connectors.Comment, error)
+	Self(ctx context.Context) (string, error)
+	ParseWebhook(r *http.Request) (connectors.WebhookEvent, error)
+}
+
+// Store is what the runner needs of Redis; *store.Store implements it.
+type Store interface {
+	Ping(ctx context.Context) error
+
+	GetRecord(ctx context.Context, key string) ([]byte, int64, error)
+	PutRecord(ctx context.Context, key string, data []byte, expect int64) (int64, error)
+	ListRecords(ctx context.Context) ([]store.StoredRecord, error)
+
+	Claim(ctx context.Context, eventID, owner string, ttl time.Duration) (store.Claim, error)
+	Confirm(ctx context.Context, eventID, owner string, e store.LedgerEntry) error
+
+	SeenDelivery(ctx context.Context, source, id string) (bool, error)
+	ForgetDelivery(ctx context.Context, source, id string) error
+
+	Enqueue(ctx context.Context, key string) error
+	Read(ctx context.Context, consumer string, n int, block time.Duration) ([]store.Message, error)
+	Ack(ctx context.Context, ids ...string) error
+	Defer(ctx context.Context, key string, at time.Time) error
+	PromoteDue(ctx context.Context, now time.Time, max int) (int, error)
+	Park(ctx context.Context, m store.Message, reason string) error
+	QueueStats(ctx context.Context) (store.QueueStats, error)
+
+	AcquireLease(ctx context.Context, name, owner string, ttl time.Duration) (bool, error)
+	ReleaseLease(ctx context.Context, name, owner string) error
+}
+
+// Options tune the runner; the zero value of a field takes its default.
+type Options struct {
+	Owner          string        // this replica's identity: consumer name and lease owner
+	Workers        int           // concurrent workers
+	MaxDeliveries  int           // failures before a key is parked
+	PollInterval   time.Duration // how often each team is listed
+	DryRun         bool          // decide and log, post nothing, save nothing
+	ClaimTTL       time.Duration // how long a claimed event is reserved for its poster
+	WorkLease      time.Duration // how long one replica holds a key it works on
+	BackoffBase    time.Duration // first retry delay
+	BackoffMax     time.Duration // retry delay cap
+	Now            func() time.Time
+	Logger         *slog.Logger
+	Metrics        *Metrics
+	ReadBlock      time.Duration // how long a worker waits for work per read
+	PromoteEvery   time.Duration // how often due retries move to the stream
+	CoalesceWindow time.Duration // how long a finished key's start time is remembered
+}
+
+func (o *Options) defaults() {
+	if o.Workers <= 0 {
+		o.Workers = 4
+	}
+	if o.MaxDeliveries <= 0 {
+		o.MaxDeliveries = 10
+	}
+	if o.PollInterval <= 0 {
+		o.PollInterval = 5 * time.Minute
+	}
+	if o.ClaimTTL <= 0 {
+		// Longer than any one post can take, so an ambiguous post (sent,
+		// no answer) is re-judged from the thread's markers, not re-sent.
+		o.ClaimTTL = 2 * time.Minute
+	}
+	if o.WorkLease <= 0 {
+		o.WorkLease = 5 * time.Minute
+	}
+	if o.BackoffBase <= 0 {
+		o.BackoffBase = time.Second
+	}
+	if o.BackoffMax <= 0 {
+		o.BackoffMax = 10 * time.Minute
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.ReadBlock <= 0 {
+		o.ReadBlock = 2 * time.Second
+	}
+	if o.PromoteEvery <= 0 {
+		o.PromoteEvery = time.Second
+	}
+	if o.CoalesceWindow <= 0 {
+		o.CoalesceWindow = 10 * time.Minute
+	}
+}
+
+// Runner is the daemon's engine. Build it with New, start it with Run, and
+// serve Handler on server.listen.
+type Runner struct {
+	conns    map[connectors.Tracker]Connector
+	store    Store
+	settings reconcile.Settings
+	opt      Options
+	log      *slog.Logger
+	m        *Metrics
+	keys     *keyState
+	ready    *readiness
+}
+
+// New builds a runner over the connectors (one per tracker) and the store.
+func New(conns []Connector, st Store, settings reconcile.Settings, opt Options) (*Runner, error) {
+	opt.defaults()
+	if opt.Owner == "" {
+		return nil, errors.New("runner: Options.Owner is empty")
+	}
+	if opt.Metrics == nil {
+		opt.Metrics = NewMetrics(nil)
+	}
+	r := &Runner{
+		conns:    map[connectors.Tracker]Connector{},
+		store:    st,
+		settings: settings,
+		opt:      opt,
+		log:      opt.Logger,
+		m:        opt.Metrics,
+		keys:     newKeyState(),
+		ready:    &readiness{},
+	}
+	for _, c := range conns {
+		r.conns[c.Tracker()] = c
+		opt.Metrics.initTracker(string(c.Tracker()))
+	}
+	return r, nil
+}
+
+// teamKey is the queue key that asks for a team's deliverables to be
+// listed again: "github:acme/api", "jira:PLAT".
+func teamKey(t connectors.Tracker, team string) string { return string(t) + ":" + team }
