@@ -225,4 +225,6 @@ func (s *Store) QueueStats(ctx context.Context) (QueueStats, error) {
 }
 
 // String is for logs.
-func (m Message) String() string { return m.Key + "@" + m.ID + "#" + strconv.FormatInt(m.Deliveries, 10) }
+func (m Message) String() string {
+	return m.Key + "@" + m.ID + "#" + strconv.FormatInt(m.Deliveries, 10)
+}
