@@ -64,13 +64,13 @@ type env struct {
 
 func commands() []command {
 	return []command{
-		{name: "run", summary: "run the daemon", config: true, run: notBuilt("the daemon (issue [runner])")},
+		{name: "run", summary: "run the daemon", config: true, run: runDaemon},
 		{name: "check", summary: "one pass over every commitment", config: true,
 			setFlags: func(fs *flag.FlagSet, o *options) {
 				fs.BoolVar(&o.json, "json", false, "print JSON instead of a table")
 				fs.BoolVar(&o.apply, "apply", false, "post what the pass decides (default: post nothing)")
 			},
-			run: notBuilt("the check pass (issue [runner])")},
+			run: runCheck},
 		{name: "report", summary: "the track record per team", config: true,
 			setFlags: func(fs *flag.FlagSet, o *options) {
 				fs.BoolVar(&o.json, "json", false, "print JSON instead of a table")

@@ -32,7 +32,7 @@ func buildBinary(t *testing.T, ldflags string) string {
 func runBinary(t *testing.T, bin string, env []string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
 	cmd := exec.Command(bin, args...)
-	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, env...)
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.TempDir()}, env...)
 	var o, e bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &o, &e
 	err := cmd.Run()
@@ -127,7 +127,7 @@ func TestBinary(t *testing.T) {
 
 	t.Run("unbuilt commands say so and exit 1", func(t *testing.T) {
 		t.Parallel()
-		for _, args := range [][]string{{"run", "--config", "testdata/good.yaml"}, {"testdrive"}} {
+		for _, args := range [][]string{{"report", "--config", "testdata/good.yaml"}, {"testdrive"}} {
 			stdout, stderr, code := runBinary(t, bin, secretEnv, args...)
 			if code != 1 || !strings.Contains(stderr, "is not built yet") || stdout != "" {
 				t.Errorf("%v: exit %d, stdout %q, stderr %q", args, code, stdout, stderr)

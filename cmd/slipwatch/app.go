@@ -1,0 +1,190 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/slipwatch/slipwatch/config"
+	"github.com/slipwatch/slipwatch/connectors/github"
+	"github.com/slipwatch/slipwatch/reconcile"
+	"github.com/slipwatch/slipwatch/reconcile/runner"
+	"github.com/slipwatch/slipwatch/reconcile/store"
+)
+
+// app is everything one slipwatch process runs, built by build from a
+// valid config. Close releases it, Redis last.
+type app struct {
+	cfg      *config.Config
+	log      *slog.Logger
+	redis    redis.UniversalClient
+	store    *store.Store
+	runner   *runner.Runner
+	registry *prometheus.Registry
+}
+
+// deps are the parts build takes from outside rather than making, so that
+// testdrive can run the same wiring over embedded Redis and a sandbox
+// tracker with a simulated clock.
+type deps struct {
+	redis     redis.UniversalClient // nil: dial cfg.Redis
+	transport http.RoundTripper     // nil: http.DefaultTransport
+	now       func() time.Time      // nil: time.Now
+	logOut    io.Writer
+}
+
+// build wires config → Redis → store → connectors → runner. It does no
+// network I/O itself: clients connect lazily, so the first contact is
+// Authenticate or the first poll.
+func build(cfg *config.Config, d deps) (*app, error) {
+	log := newLogger(cfg.Log, d.logOut)
+	if d.now == nil {
+		d.now = time.Now
+	}
+	rc := d.redis
+	if rc == nil {
+		var err error
+		if rc, err = store.Dial(cfg.Redis); err != nil {
+			return nil, fmt.Errorf("redis: %w", err)
+		}
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	st := store.New(rc, cfg.Redis.Prefix, store.Options{
+		MaxLength:   int64(cfg.Queue.MaxLength),
+		ReclaimIdle: cfg.Queue.ReclaimIdle.D(),
+	})
+	window := int(cfg.Forecast.Window.D() / (24 * time.Hour))
+	var conns []runner.Connector
+	if cfg.GitHub != nil {
+		gh, err := github.New(cfg.GitHub, github.Options{
+			Cache: st, Transport: d.transport, Logger: log, Version: Version(),
+			Now: d.now, Location: cfg.Location, WindowDays: window, Allow: cfg.Commands.Allow,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("github: %w", err)
+		}
+		conns = append(conns, gh)
+	}
+	if cfg.Jira != nil {
+		return nil, errors.New("the Jira connector is not built yet; remove the jira section to run with GitHub alone")
+	}
+	r, err := runner.New(conns, st, settings(cfg), runner.Options{
+		Owner:         replicaID(),
+		Workers:       cfg.Queue.Workers,
+		MaxDeliveries: cfg.Queue.MaxDeliveries,
+		PollInterval:  cfg.Poll.Interval.D(),
+		DryRun:        cfg.DryRun,
+		Now:           d.now,
+		Logger:        log,
+		Metrics:       runner.NewMetrics(reg),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &app{cfg: cfg, log: log, redis: rc, store: st, runner: r, registry: reg}, nil
+}
+
+// settings maps the config onto the pure core's own settings.
+func settings(cfg *config.Config) reconcile.Settings {
+	return reconcile.Settings{
+		Location:    cfg.Location,
+		Baseline:    cfg.Baseline,
+		Window:      int(cfg.Forecast.Window.D() / (24 * time.Hour)),
+		Trials:      cfg.Forecast.Trials,
+		Confidence:  cfg.Forecast.Confidence,
+		MinSamples:  cfg.Forecast.MinSamples,
+		StatusEvery: cfg.StatusUpdate.Every.D(),
+		WarnGrowth:  cfg.Scope.WarnGrowth,
+	}
+}
+
+func newLogger(c config.Log, out io.Writer) *slog.Logger {
+	if out == nil {
+		out = os.Stderr
+	}
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(c.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	if c.Format == "text" {
+		return slog.New(slog.NewTextHandler(out, opts))
+	}
+	return slog.New(slog.NewJSONHandler(out, opts))
+}
+
+// replicaID names this process in the consumer group and on leases: the
+// pod name (HOSTNAME on Kubernetes) plus a random suffix, so a restarted pod
+// does not inherit its predecessor's pending entries as if it were alive.
+func replicaID() string {
+	host, _ := os.Hostname()
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return host + "-" + hex.EncodeToString(b[:])
+}
+
+func (a *app) Close() error { return a.redis.Close() }
+
+// serve runs the daemon until ctx is cancelled: HTTP first (so probes
+// answer), then authentication and the runner. On cancel it stops intake,
+// drains within the grace period and returns.
+func (a *app) serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           a.runner.Handler(a.registry),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      15 * time.Second,
+		IdleTimeout:       60 * time.Second,
+	}
+	srvErr := make(chan error, 1)
+	go func() { srvErr <- srv.Serve(ln) }()
+	a.log.Info("listening", "addr", ln.Addr().String())
+
+	go a.authenticate(ctx)
+	runDone := make(chan error, 1)
+	grace := a.cfg.Server.ShutdownGrace.D()
+	go func() { runDone <- a.runner.Run(ctx, grace) }()
+
+	select {
+	case err := <-srvErr:
+		return fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+	}
+	a.log.Info("shutting down", "grace", grace.String())
+	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), grace)
+	defer cancel()
+	if err := srv.Shutdown(shutCtx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		a.log.Warn("http shutdown", "err", err)
+	}
+	return <-runDone
+}
+
+// authenticate retries until every tracker has said who slipwatch is;
+// until then /readyz answers 503.
+func (a *app) authenticate(ctx context.Context) {
+	delay := time.Second
+	for {
+		err := a.runner.Authenticate(ctx)
+		if err == nil || ctx.Err() != nil {
+			return
+		}
+		a.log.Warn("cannot authenticate yet; retrying", "err", err, "retry_in", delay.String())
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(delay):
+		}
+		delay = min(delay*2, 2*time.Minute)
+	}
+}

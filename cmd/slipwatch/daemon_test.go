@@ -1,0 +1,168 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/slipwatch/slipwatch/connectors/github/githubtest"
+	"github.com/slipwatch/slipwatch/internal/redistest"
+)
+
+var redisSrv *redistest.Server
+
+func TestMain(m *testing.M) { redistest.Main(m, func(s *redistest.Server) { redisSrv = s }) }
+
+func sandbox(t *testing.T) (*githubtest.Server, string) {
+	t.Helper()
+	if redisSrv == nil {
+		t.Skip("no redis-server (see the warning above)")
+	}
+	gh := githubtest.New(nil)
+	t.Cleanup(gh.Close)
+	due := time.Now().UTC().AddDate(0, 0, 30).Truncate(24 * time.Hour).Add(8 * time.Hour)
+	ms := gh.AddMilestone("acme/api", githubtest.Milestone{Title: "v2.0", DueOn: due})
+	for i := range 6 {
+		is := githubtest.Issue{Title: fmt.Sprint("task ", i), Milestone: ms, CreatedAt: time.Now().AddDate(0, 0, -20)}
+		if i < 2 {
+			is.ClosedAt = time.Now().AddDate(0, 0, -i-1)
+		}
+		gh.AddIssue("acme/api", is)
+	}
+	cfg := fmt.Sprintf(`redis: { url: "redis://%s/0", prefix: "%s" }
+server: { listen: "127.0.0.1:0", shutdown_grace: 5s }
+log: { format: text }
+github:
+  base_url: %s
+  token: ${GITHUB_TOKEN}
+  webhook_secret: hooksecret
+  repos: [acme/api]
+`, redisSrv.Addr, redisSrv.Prefix(t), gh.URL)
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return gh, path
+}
+
+// TestCheck: one pass prints the table and posts nothing; with --apply it
+// posts the status and the commitment once.
+func TestCheck(t *testing.T) {
+	t.Parallel()
+	gh, cfg := sandbox(t)
+	bin := buildBinary(t, "")
+	env := []string{"GITHUB_TOKEN=ghp_check_token"}
+	stdout, stderr, code := runBinary(t, bin, env, "check", "--config", cfg)
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	for _, want := range []string{"DELIVERABLE", "acme/api milestone v2.0", "on_track", "2/6"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("table lacks %q:\n%s", want, stdout)
+		}
+	}
+	if _, _, writes := gh.Counts(); writes != 0 {
+		t.Fatalf("check without --apply wrote %d times", writes)
+	}
+	for range 2 {
+		if _, stderr, code := runBinary(t, bin, env, "check", "--config", cfg, "--apply"); code != 0 {
+			t.Fatalf("--apply: exit %d: %s", code, stderr)
+		}
+	}
+	var comments int
+	for _, is := range gh.Issues("acme/api") {
+		if strings.HasPrefix(is.Title, "Delivery tracking:") {
+			comments += len(gh.Comments("acme/api", is.Number))
+		}
+	}
+	if comments != 2 {
+		t.Errorf("two --apply passes left %d comments, want 2 (status and committed, once)", comments)
+	}
+	if strings.Contains(stderr, "ghp_check_token") {
+		t.Error("the token leaked into the log")
+	}
+}
+
+// TestRunServesAndStopsOnSIGTERM runs the daemon as users do and checks
+// the probes, a signed webhook and a clean exit.
+func TestRunServesAndStopsOnSIGTERM(t *testing.T) {
+	t.Parallel()
+	_, cfg := sandbox(t)
+	bin := buildBinary(t, "")
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	cmd := exec.Command(bin, "run", "--config", cfg)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "GITHUB_TOKEN=ghp_run_token", "SLIPWATCH_SERVER_LISTEN=" + addr}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	get := func(path string) int {
+		resp, err := http.Get("http://" + addr + path)
+		if err != nil {
+			return 0
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for get("/readyz") != http.StatusOK {
+		if time.Now().After(deadline) {
+			t.Fatalf("never ready; log:\n%s", stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if c := get("/healthz"); c != http.StatusOK {
+		t.Errorf("/healthz = %d", c)
+	}
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var metrics bytes.Buffer
+	_, _ = metrics.ReadFrom(resp.Body)
+	resp.Body.Close()
+	for _, m := range []string{"slipwatch_comments_posted_total{kind=\"slipped\"} 0", "slipwatch_webhook_deliveries_total"} {
+		if !strings.Contains(metrics.String(), m) {
+			t.Errorf("/metrics lacks %s", m)
+		}
+	}
+	req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/webhooks/github", strings.NewReader(`{"zen":"x"}`))
+	req.Header.Set("X-GitHub-Event", "ping")
+	req.Header.Set("X-GitHub-Delivery", "d-1")
+	req.Header.Set("X-Hub-Signature-256", "sha256=00")
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("bad signature: %v %v", resp.StatusCode, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v\n%s", err, stderr.String())
+		}
+	case <-ctx.Done():
+		t.Fatalf("did not stop within the grace period\n%s", stderr.String())
+	}
+	if strings.Contains(stderr.String(), "ghp_run_token") || strings.Contains(stderr.String(), "hooksecret") {
+		t.Error("a secret leaked into the log")
+	}
+}
