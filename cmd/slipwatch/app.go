@@ -42,6 +42,9 @@ type deps struct {
 	redis     redis.UniversalClient // nil: dial cfg.Redis
 	transport http.RoundTripper     // nil: http.DefaultTransport
 	now       func() time.Time      // nil: time.Now
+	// writeInterval paces writes to GitHub (0: the connector's 1 s); the
+	// sandbox of testdrive has no secondary limits to respect.
+	writeInterval time.Duration
 	logOut    io.Writer
 }
 
@@ -72,6 +75,7 @@ func build(cfg *config.Config, d deps) (*app, error) {
 		gh, err := github.New(cfg.GitHub, github.Options{
 			Cache: st, Transport: d.transport, Logger: log, Version: Version(),
 			Now: d.now, Location: cfg.Location, WindowDays: window, Allow: cfg.Commands.Allow,
+			WriteInterval: d.writeInterval,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("github: %w", err)

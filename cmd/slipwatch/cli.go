@@ -82,7 +82,7 @@ func commands() []command {
 				fs.Float64Var(&o.speed, "speed", 0, "simulated days per second (0 = as fast as possible)")
 				fs.BoolVar(&o.keep, "keep", false, "leave the sandbox API up and print its URL")
 			},
-			run: notBuilt("the testdrive (issue [testdrive])")},
+			run: runTestdrive},
 		{name: "version", summary: "print version, commit and Go version", run: printVersion},
 	}
 }

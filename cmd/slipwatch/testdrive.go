@@ -1,0 +1,331 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"os/signal"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/slipwatch/slipwatch/config"
+	"github.com/slipwatch/slipwatch/connectors/github/githubtest"
+	"github.com/slipwatch/slipwatch/reconcile"
+)
+
+// The testdrive runs the real daemon code — config, store, the GitHub
+// connector over HTTP, reconcile, the runner's pass — against an embedded
+// Redis (miniredis) and a sandbox GitHub API on loopback, on a simulated
+// clock, through a scripted eight weeks of three milestones.
+
+const tdRepo = "acme/api"
+
+// tdClock is the simulated clock every part reads.
+type tdClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *tdClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *tdClock) set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = t
+}
+
+// tdLine is one thing slipwatch said, for --json.
+type tdLine struct {
+	Date      string `json:"date"`
+	Milestone string `json:"milestone"`
+	Event     string `json:"event"`
+	Author    string `json:"author,omitempty"`
+	Body      string `json:"body"`
+}
+
+// tdScript is the story: what people do on the tracker, day by day.
+type tdScript struct {
+	gh      *githubtest.Server
+	clock   *tdClock
+	ms      map[string]int   // title → milestone number
+	open    map[string][]int // title → open issue numbers
+	rate    map[string]float64
+	credit  map[string]float64
+	threads map[string]int // title → tracking issue number
+}
+
+func day(start time.Time, n int) time.Time { return start.AddDate(0, 0, n) }
+
+func runTestdrive(e *env, o *options) int {
+	start := time.Date(2026, 9, 7, 9, 0, 0, 0, time.UTC) // a Monday
+	clock := &tdClock{now: start}
+	mr := miniredis.NewMiniRedis()
+	if err := mr.StartAddr("127.0.0.1:0"); err != nil {
+		fmt.Fprintf(e.stderr, "slipwatch testdrive: embedded redis: %v\n", err)
+		return exitFailed
+	}
+	defer mr.Close()
+	mr.SetTime(start)
+	gh := githubtest.New(clock.Now)
+	defer gh.Close()
+	gh.Self = "slipwatch[bot]"
+
+	cfg := config.Default()
+	cfg.GitHub = &config.GitHub{BaseURL: gh.URL, Token: "testdrive-token", Repos: []string{tdRepo},
+		TrackingLabel: config.DefaultGitHubTrackingLabel, CreateTrackingIssue: true}
+	cfg.Commands.Allow = []string{"lead-jane"}
+	if err := cfg.Validate(); err != nil {
+		fmt.Fprintf(e.stderr, "slipwatch testdrive: %v\n", err)
+		return exitFailed
+	}
+	rc := redis.NewClient(&redis.Options{Addr: mr.Addr()})
+	// No proxy, ever: everything is on loopback.
+	transport := &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 8}
+	a, err := build(cfg, deps{redis: rc, transport: transport, now: clock.Now, logOut: io.Discard, writeInterval: time.Nanosecond})
+	if err != nil {
+		fmt.Fprintf(e.stderr, "slipwatch testdrive: %v\n", err)
+		return exitFailed
+	}
+	defer a.Close()
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	if err := a.runner.Authenticate(ctx); err != nil {
+		fmt.Fprintf(e.stderr, "slipwatch testdrive: %v\n", err)
+		return exitFailed
+	}
+
+	s := &tdScript{gh: gh, clock: clock, ms: map[string]int{}, open: map[string][]int{}, rate: map[string]float64{},
+		credit: map[string]float64{}, threads: map[string]int{}}
+	s.setup(start)
+	if !o.json {
+		fmt.Fprintf(e.stdout, "slipwatch testdrive: eight simulated weeks of %s on a sandbox GitHub (%s) and an embedded Redis.\n", tdRepo, gh.URL)
+		fmt.Fprintln(e.stdout, "Each block is a comment slipwatch posted on a milestone's tracking issue.")
+	}
+	seen := map[int64]bool{}
+	enc := json.NewEncoder(e.stdout)
+	for d := range 56 {
+		now := day(start, d)
+		clock.set(now.Add(-time.Hour)) // people act at 08:00
+		mr.SetTime(now)
+		s.act(d, now)
+		// slipwatch looks at 09:00 and 17:00 (the daemon every few
+		// minutes): a new due date is announced once it has stood an hour.
+		for _, at := range []time.Duration{0, 8 * time.Hour} {
+			clock.set(now.Add(at))
+			mr.SetTime(now.Add(at))
+			res := a.runner.Check(ctx, true)
+			if err := res.Err(); err != nil {
+				fmt.Fprintf(e.stderr, "slipwatch testdrive: %v\n", err)
+				return exitFailed
+			}
+		}
+		threads := s.trackingIssues()
+		for _, title := range slices.Sorted(maps.Keys(threads)) {
+			for _, c := range gh.Comments(tdRepo, threads[title]) {
+				if seen[c.ID] || c.User != gh.Self {
+					seen[c.ID] = true
+					continue
+				}
+				seen[c.ID] = true
+				kind := eventKind(c.Body)
+				if kind == "status" {
+					continue
+				}
+				line := tdLine{Date: now.Format("2006-01-02"), Milestone: title, Event: kind, Body: plain(c.Body)}
+				if o.json {
+					_ = enc.Encode(line)
+					continue
+				}
+				fmt.Fprintf(e.stdout, "\n── %s · %s · %s %s\n", line.Date, title, kind, strings.Repeat("─", max(0, 40-len(title)-len(kind))))
+				body := strings.TrimSpace(line.Body)
+				if kind == reconcile.EvStatusUpdate {
+					// The weekly update in full is in the tracker; here its gist.
+					body = gist(body)
+				}
+				for l := range strings.SplitSeq(body, "\n") {
+					fmt.Fprintf(e.stdout, "   %s\n", l)
+				}
+			}
+		}
+		if o.speed > 0 {
+			time.Sleep(time.Duration(float64(time.Second) / o.speed))
+		}
+	}
+	recs, _ := a.runner.Check(ctx, false), 0
+	if o.json {
+		_ = enc.Encode(map[string]any{"commitments": recs.Commitments})
+	} else {
+		fmt.Fprintln(e.stdout, "\nWhere each promise ended:")
+		tw := tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "  MILESTONE\tFIRST PROMISE\tLAST PROMISE\tDELIVERED\tHEALTH")
+		for _, v := range recs.Commitments {
+			delivered := "-"
+			if v.Delivered != nil {
+				delivered = v.Delivered.String()
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", v.Title, dateOrDash(v.FirstDate), v.CommittedText(), delivered, v.Health)
+		}
+		_ = tw.Flush()
+		stored, err := a.store.ListRecords(ctx)
+		if err == nil {
+			var rs []reconcile.Record
+			for _, s := range stored {
+				var r reconcile.Record
+				if json.Unmarshal(s.Data, &r) == nil {
+					rs = append(rs, r)
+				}
+			}
+			for _, tr := range reconcile.TrackRecord(rs) {
+				fmt.Fprintf(e.stdout, "\nTrack record of %s: %d of %d promises delivered, %d on time against the first date (%.0f%%); median slip %.1f days, mean %.1f; %d recommitments.\n",
+					tr.Team, tr.Delivered, tr.Commitments, tr.OnTime, tr.OnTimeShare*100, tr.MedianSlipDays, tr.MeanSlipDays, tr.Recommitments)
+			}
+		}
+	}
+	if o.keep {
+		fmt.Fprintf(e.stdout, "\nThe sandbox GitHub API is up at %s (token: anything). Ctrl-C to stop.\n", gh.URL)
+		<-ctx.Done()
+	}
+	return exitOK
+}
+
+func dateOrDash(d interface{ String() string }) string {
+	if d == nil || fmt.Sprint(d) == "<nil>" {
+		return "-"
+	}
+	return d.String()
+}
+
+var (
+	markerLine = regexp.MustCompile(`(?m)^\s*<!-- slipwatch:[^\n]*-->\s*$`)
+	kindRE     = regexp.MustCompile(`<!-- slipwatch:(?:event id=[0-9a-f]+ kind=([a-z_]+)|(status))`)
+	subRE      = regexp.MustCompile(`</?sub>`)
+)
+
+func eventKind(body string) string {
+	m := kindRE.FindStringSubmatch(body)
+	switch {
+	case m == nil:
+		return "comment"
+	case m[2] != "":
+		return "status"
+	}
+	return m[1]
+}
+
+// plain makes a comment readable in a terminal: no markers, no Markdown
+// escapes.
+func plain(body string) string {
+	s := markerLine.ReplaceAllString(body, "")
+	s = subRE.ReplaceAllString(s, "")
+	s = strings.NewReplacer("**", "", `\`, "", "&lt;", "<", "&gt;", ">", "&amp;", "&", "@\u200b", "@").Replace(s)
+	return strings.TrimSpace(s)
+}
+
+// gist is the title, the one-line meaning, and the forecast and progress.
+func gist(body string) string {
+	var keep []string
+	for l := range strings.SplitSeq(body, "\n") {
+		switch {
+		case strings.HasPrefix(l, "- Forecast:"), strings.HasPrefix(l, "- Progress:"), strings.HasPrefix(l, "- Promise:"):
+			keep = append(keep, l)
+		case len(keep) == 0 && strings.TrimSpace(l) != "":
+			keep = append(keep, l)
+		}
+	}
+	return strings.Join(keep, "\n")
+}
+
+func (s *tdScript) trackingIssues() map[string]int {
+	out := map[string]int{}
+	for _, is := range s.gh.Issues(tdRepo) {
+		if t, ok := strings.CutPrefix(is.Title, "Delivery tracking: "); ok {
+			out[t] = is.Number
+		}
+	}
+	return out
+}
+
+// setup builds the repo: six weeks of history (the team's pace) and three
+// milestones with their work.
+func (s *tdScript) setup(start time.Time) {
+	// History: about one issue closed a day over the last six weeks.
+	for i := range 42 {
+		created := start.AddDate(0, 0, -60)
+		closed := start.AddDate(0, 0, -1-i)
+		s.gh.AddIssue(tdRepo, githubtest.Issue{Title: fmt.Sprint("earlier work ", i), CreatedAt: created, ClosedAt: closed})
+	}
+	add := func(title, desc string, due time.Time, items int, rate float64) {
+		n := s.gh.AddMilestone(tdRepo, githubtest.Milestone{Title: title, Description: desc, DueOn: due})
+		s.ms[title] = n
+		s.rate[title] = rate
+		for i := range items {
+			is := s.gh.AddIssue(tdRepo, githubtest.Issue{Title: fmt.Sprintf("%s task %d", title, i+1), Milestone: n, CreatedAt: start.AddDate(0, 0, -7)})
+			s.open[title] = append(s.open[title], is)
+		}
+	}
+	at := func(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 8, 0, 0, 0, time.UTC) }
+	add("v1.8 Search", "", at(2026, 9, 25), 9, 1.0)
+	add("v2.0 Billing", "Payments revamp.\n\nCommitted: 2026-10-16", at(2026, 10, 16), 45, 1.2)
+	add("v2.1 Mobile", "", at(2026, 10, 23), 14, 0.5)
+}
+
+// act plays day d of the story.
+func (s *tdScript) act(d int, now time.Time) {
+	at := func(y int, m time.Month, dd int) time.Time { return time.Date(y, m, dd, 8, 0, 0, 0, time.UTC) }
+	switch d {
+	case 8: // week 2: Search is ahead; its date is pulled in
+		s.due("v1.8 Search", at(2026, 9, 23))
+	case 17: // week 3: Billing's due date moves out two weeks
+		s.due("v2.0 Billing", at(2026, 10, 30))
+	case 18: // someone without the right tries to commit; the lead does
+		s.comment("v2.0 Billing", "intern-bob", "/commit 2026-10-20")
+		s.comment("v2.0 Billing", "lead-jane", "The payment provider's API is two weeks late.\n/commit 2026-10-30 payment provider delayed")
+	case 22: // scope lands on Mobile
+		for i := range 5 {
+			is := s.gh.AddIssue(tdRepo, githubtest.Issue{Title: fmt.Sprintf("v2.1 Mobile extra %d", i+1), Milestone: s.ms["v2.1 Mobile"], CreatedAt: now})
+			s.open["v2.1 Mobile"] = append(s.open["v2.1 Mobile"], is)
+		}
+	case 33: // week 5: Mobile slips, nobody recommits
+		s.due("v2.1 Mobile", at(2026, 11, 6))
+	}
+	if d%7 < 5 { // weekdays: the team closes issues at its pace
+		for _, title := range slices.Sorted(maps.Keys(s.rate)) {
+			rate := s.rate[title]
+			s.credit[title] += rate
+			for s.credit[title] >= 1 && len(s.open[title]) > 0 {
+				s.credit[title]--
+				n := s.open[title][0]
+				s.open[title] = s.open[title][1:]
+				s.gh.UpdateIssue(tdRepo, n, func(is *githubtest.Issue) { is.ClosedAt = now })
+			}
+			if len(s.open[title]) == 0 {
+				s.gh.UpdateMilestone(tdRepo, s.ms[title], func(m *githubtest.Milestone) {
+					if m.State != "closed" {
+						m.State, m.ClosedAt = "closed", now
+					}
+				})
+			}
+		}
+	}
+}
+
+func (s *tdScript) due(title string, t time.Time) {
+	s.gh.UpdateMilestone(tdRepo, s.ms[title], func(m *githubtest.Milestone) { m.DueOn = t })
+}
+
+func (s *tdScript) comment(title, user, body string) {
+	if n, ok := s.trackingIssues()[title]; ok {
+		s.gh.AddComment(tdRepo, n, user, body)
+	}
+}
+

@@ -1,0 +1,58 @@
+package main
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+// TestTestdrive runs the README's first command as a user does, with
+// proxies pointing nowhere: it must need no network, exit 0, and tell the
+// whole story.
+func TestTestdrive(t *testing.T) {
+	t.Parallel()
+	bin := buildBinary(t, "")
+	noNet := []string{"HTTP_PROXY=http://127.0.0.1:1", "HTTPS_PROXY=http://127.0.0.1:1", "ALL_PROXY=http://127.0.0.1:1"}
+	stdout, stderr, code := runBinary(t, bin, noNet, "testdrive", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	seen := map[string]bool{}
+	var final struct {
+		Commitments []struct {
+			Title  string `json:"title"`
+			Health string `json:"health"`
+		} `json:"commitments"`
+	}
+	for line := range strings.SplitSeq(strings.TrimSpace(stdout), "\n") {
+		var l tdLine
+		if err := json.Unmarshal([]byte(line), &l); err != nil {
+			t.Fatalf("not JSON: %q", line)
+		}
+		if l.Event != "" {
+			seen[l.Milestone+" "+l.Event] = true
+			continue
+		}
+		_ = json.Unmarshal([]byte(line), &final)
+	}
+	for _, want := range []string{
+		"v2.0 Billing committed", "v2.0 Billing at_risk", "v2.0 Billing slipped", "v2.0 Billing reply",
+		"v2.0 Billing recommitted", "v2.0 Billing delivered", "v1.8 Search pulled_in", "v1.8 Search delivered",
+		"v2.1 Mobile scope_grew", "v2.1 Mobile slipped", "v2.1 Mobile overdue", "v2.1 Mobile delivered",
+	} {
+		if !seen[want] {
+			t.Errorf("the story lacks %q (saw %v)", want, seen)
+		}
+	}
+	health := map[string]string{}
+	for _, c := range final.Commitments {
+		health[c.Title] = c.Health
+	}
+	if health["v1.8 Search"] != "delivered_on_time" || health["v2.1 Mobile"] != "delivered_late" {
+		t.Errorf("final health = %v", health)
+	}
+	text, _, code := runBinary(t, bin, noNet, "testdrive")
+	if code != 0 || !strings.Contains(text, "Track record of acme/api: 3 of 3 promises delivered, 1 on time") {
+		t.Errorf("text output (exit %d) lacks the track record:\n%s", code, text)
+	}
+}
