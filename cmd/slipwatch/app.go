@@ -45,7 +45,7 @@ type deps struct {
 	// writeInterval paces writes to GitHub (0: the connector's 1 s); the
 	// sandbox of testdrive has no secondary limits to respect.
 	writeInterval time.Duration
-	logOut    io.Writer
+	logOut        io.Writer
 }
 
 // build wires config → Redis → store → connectors → runner. It does no

@@ -328,4 +328,3 @@ func (s *tdScript) comment(title, user, body string) {
 		s.gh.AddComment(tdRepo, n, user, body)
 	}
 }
-
