@@ -125,16 +125,6 @@ func TestBinary(t *testing.T) {
 		}
 	})
 
-	t.Run("unbuilt commands say so and exit 1", func(t *testing.T) {
-		t.Parallel()
-		for _, args := range [][]string{{"report", "--config", "testdata/good.yaml"}} {
-			stdout, stderr, code := runBinary(t, bin, secretEnv, args...)
-			if code != 1 || !strings.Contains(stderr, "is not built yet") || stdout != "" {
-				t.Errorf("%v: exit %d, stdout %q, stderr %q", args, code, stdout, stderr)
-			}
-		}
-	})
-
 	t.Run("version", func(t *testing.T) {
 		t.Parallel()
 		stdout, _, code := runBinary(t, bin, nil, "version")

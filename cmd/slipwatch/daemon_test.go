@@ -87,6 +87,10 @@ func TestCheck(t *testing.T) {
 	if comments != 2 {
 		t.Errorf("two --apply passes left %d comments, want 2 (status and committed, once)", comments)
 	}
+	report, _, code := runBinary(t, bin, env, "report", "--config", cfg)
+	if code != 0 || !strings.Contains(report, "github acme/api") || !strings.Contains(report, "PROMISES") {
+		t.Errorf("report (exit %d):\n%s", code, report)
+	}
 	if strings.Contains(stderr, "ghp_check_token") {
 		t.Error("the token leaked into the log")
 	}
