@@ -98,6 +98,8 @@ func build(cfg *config.Config, d deps) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
+	// go-redis has one process-wide logger; the process has one config.
+	redis.SetLogger(redisLog{log: log})
 	return &app{cfg: cfg, log: log, redis: rc, store: st, runner: r, registry: reg}, nil
 }
 
@@ -139,6 +141,14 @@ func replicaID() string {
 }
 
 func (a *app) Close() error { return a.redis.Close() }
+
+// redisLog routes go-redis's internal messages (dial failures, pool
+// trouble) into our structured log instead of bare lines on stderr.
+type redisLog struct{ log *slog.Logger }
+
+func (l redisLog) Printf(_ context.Context, format string, v ...any) {
+	l.log.Warn("redis client", "detail", fmt.Sprintf(format, v...))
+}
 
 // serve runs the daemon until ctx is cancelled: HTTP first (so probes
 // answer), then authentication and the runner. On cancel it stops intake,
