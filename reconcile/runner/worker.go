@@ -42,6 +42,10 @@ func (k *keyState) end(key string, started time.Time, err error) int {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	delete(k.inflight, key)
+	if errors.Is(err, errBusy) || errors.Is(err, context.Canceled) {
+		// Contention and shutdown are not failures of the key.
+		return k.failures[key]
+	}
 	if err == nil {
 		k.started[key] = started
 		delete(k.failures, key)
