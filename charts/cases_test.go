@@ -209,6 +209,9 @@ func checkFull(t *testing.T, m *manifests, cfg *config.Config) {
 		cfg.Jira.Auth.OAuth2.RefreshToken.Value() != "oauth-refresh-token-0006" || cfg.Jira.Auth.OAuth2.ClientID != "client-id-4242" {
 		t.Errorf("jira oauth2 did not come together from the ConfigMap and the Secret")
 	}
+	if cfg.GitHub.App == nil || cfg.GitHub.App.InstallationID != 12345678901 {
+		t.Errorf("github.app: %+v; large numbers must survive the render", cfg.GitHub.App)
+	}
 	if len(cfg.Links) != 1 || cfg.Forecast.Trials != 20000 || cfg.StatusUpdate.Every != 0 || cfg.Baseline != config.BaselineDeclaredOnly {
 		t.Errorf("config did not survive rendering: links %v trials %d every %s baseline %s", cfg.Links, cfg.Forecast.Trials, cfg.StatusUpdate.Every, cfg.Baseline)
 	}
