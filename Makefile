@@ -13,6 +13,7 @@ build:
 # redis-server or helm fail (rather than skip) when CI=true.
 test: fmt-check vet
 	$(GO) test -race -count=1 ./...
+	cd charts && $(GO) vet ./... && $(GO) test -race -count=1 ./...
 
 fmt-check:
 	@out="$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))"; \
