@@ -69,6 +69,12 @@ func kindWord(key string) string {
 // CommittedText is the commitment or "-".
 func (v View) CommittedText() string { return dateText(v.Committed) }
 
+// FirstCommittedText is the first commitment or "-".
+func (v View) FirstCommittedText() string { return dateText(v.FirstDate) }
+
+// DeliveredText is the delivery date or "-".
+func (v View) DeliveredText() string { return dateText(v.Delivered) }
+
 // TargetText is the due date or "-".
 func (v View) TargetText() string { return dateText(v.Target) }
 

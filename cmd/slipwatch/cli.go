@@ -55,10 +55,9 @@ type options struct {
 	speed      float64
 }
 
-// env is what a command may touch: its output and the environment.
+// env is what a command may touch: its output and its config.
 type env struct {
 	stdout, stderr io.Writer
-	environ        []string
 	cfg            *config.Config
 }
 
@@ -138,7 +137,7 @@ func cli(args []string, stdout, stderr io.Writer, environ []string) int {
 		fmt.Fprintf(stderr, "slipwatch %s: --speed %g is negative\n", name, o.speed)
 		return exitUsage
 	}
-	e := &env{stdout: stdout, stderr: stderr, environ: environ}
+	e := &env{stdout: stdout, stderr: stderr}
 	if cmd.config {
 		// With no file, the config comes from SLIPWATCH_* variables alone,
 		// as in a container that sets everything by env.

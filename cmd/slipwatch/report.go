@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -23,17 +25,10 @@ func runReport(e *env, o *options) int {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	st := store.New(rc, e.cfg.Redis.Prefix, store.Options{})
-	stored, err := st.ListRecords(ctx)
+	recs, err := loadRecords(ctx, st)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "slipwatch report: %v\n", err)
 		return exitFailed
-	}
-	var recs []reconcile.Record
-	for _, s := range stored {
-		var r reconcile.Record
-		if err := json.Unmarshal(s.Data, &r); err == nil {
-			recs = append(recs, r)
-		}
 	}
 	teams := reconcile.TrackRecord(recs)
 	if o.json {
@@ -58,4 +53,22 @@ func runReport(e *env, o *options) int {
 	}
 	_ = tw.Flush()
 	return exitOK
+}
+
+// loadRecords reads and decodes every stored record, in key order. A
+// record that does not decode is skipped: the next reconcile rewrites it.
+func loadRecords(ctx context.Context, st *store.Store) ([]reconcile.Record, error) {
+	stored, err := st.ListRecords(ctx)
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(stored, func(a, b store.StoredRecord) int { return strings.Compare(a.Key, b.Key) })
+	recs := make([]reconcile.Record, 0, len(stored))
+	for _, s := range stored {
+		var r reconcile.Record
+		if err := json.Unmarshal(s.Data, &r); err == nil {
+			recs = append(recs, r)
+		}
+	}
+	return recs, nil
 }

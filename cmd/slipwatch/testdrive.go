@@ -161,34 +161,30 @@ func runTestdrive(e *env, o *options) int {
 			time.Sleep(time.Duration(float64(time.Second) / o.speed))
 		}
 	}
-	recs, _ := a.runner.Check(ctx, false), 0
+	// The end of the story is in the records the passes saved; no need to
+	// ask the sandbox again.
+	recs, err := loadRecords(ctx, a.store)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "slipwatch testdrive: %v\n", err)
+		return exitFailed
+	}
+	views := make([]reconcile.View, 0, len(recs))
+	for _, r := range recs {
+		views = append(views, reconcile.ViewOf(r))
+	}
 	if o.json {
-		_ = enc.Encode(map[string]any{"commitments": recs.Commitments})
+		_ = enc.Encode(map[string]any{"commitments": views})
 	} else {
 		fmt.Fprintln(e.stdout, "\nWhere each promise ended:")
 		tw := tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "  MILESTONE\tFIRST PROMISE\tLAST PROMISE\tDELIVERED\tHEALTH")
-		for _, v := range recs.Commitments {
-			delivered := "-"
-			if v.Delivered != nil {
-				delivered = v.Delivered.String()
-			}
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", v.Title, dateOrDash(v.FirstDate), v.CommittedText(), delivered, v.Health)
+		for _, v := range views {
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", v.Title, v.FirstCommittedText(), v.CommittedText(), v.DeliveredText(), v.Health)
 		}
 		_ = tw.Flush()
-		stored, err := a.store.ListRecords(ctx)
-		if err == nil {
-			var rs []reconcile.Record
-			for _, s := range stored {
-				var r reconcile.Record
-				if json.Unmarshal(s.Data, &r) == nil {
-					rs = append(rs, r)
-				}
-			}
-			for _, tr := range reconcile.TrackRecord(rs) {
-				fmt.Fprintf(e.stdout, "\nTrack record of %s: %d of %d promises delivered, %d on time against the first date (%.0f%%); median slip %.1f days, mean %.1f; %d recommitments.\n",
-					tr.Team, tr.Delivered, tr.Commitments, tr.OnTime, tr.OnTimeShare*100, tr.MedianSlipDays, tr.MeanSlipDays, tr.Recommitments)
-			}
+		for _, tr := range reconcile.TrackRecord(recs) {
+			fmt.Fprintf(e.stdout, "\nTrack record of %s: %d of %d promises delivered, %d on time against the first date (%.0f%%); median slip %.1f days, mean %.1f; %d recommitments.\n",
+				tr.Team, tr.Delivered, tr.Commitments, tr.OnTime, tr.OnTimeShare*100, tr.MedianSlipDays, tr.MeanSlipDays, tr.Recommitments)
 		}
 	}
 	if o.keep {
@@ -196,13 +192,6 @@ func runTestdrive(e *env, o *options) int {
 		<-ctx.Done()
 	}
 	return exitOK
-}
-
-func dateOrDash(d interface{ String() string }) string {
-	if d == nil || fmt.Sprint(d) == "<nil>" {
-		return "-"
-	}
-	return d.String()
 }
 
 var (

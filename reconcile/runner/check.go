@@ -4,7 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 
 	"github.com/slipwatch/slipwatch/reconcile"
 )
@@ -20,33 +21,25 @@ type CheckResult struct {
 // does; without, it posts and saves nothing.
 func (r *Runner) Check(ctx context.Context, apply bool) CheckResult {
 	var res CheckResult
-	trackers := make([]string, 0, len(r.conns))
-	for t := range r.conns {
-		trackers = append(trackers, string(t))
-	}
-	sort.Strings(trackers)
-	for _, ts := range trackers {
-		for t, conn := range r.conns {
-			if string(t) != ts {
+	trackers := slices.Sorted(maps.Keys(r.conns))
+	for _, t := range trackers {
+		conn := r.conns[t]
+		for _, team := range conn.Teams() {
+			refs, err := conn.List(ctx, team)
+			if err != nil {
+				res.Errors = append(res.Errors, fmt.Errorf("list %s %s: %w", t, team, err))
 				continue
 			}
-			for _, team := range conn.Teams() {
-				refs, err := conn.List(ctx, team)
+			for _, ref := range refs {
+				rec, err := r.reconcileOne(ctx, conn, ref, apply && !r.opt.DryRun)
 				if err != nil {
-					res.Errors = append(res.Errors, fmt.Errorf("list %s %s: %w", t, team, err))
+					res.Errors = append(res.Errors, err)
 					continue
 				}
-				for _, ref := range refs {
-					rec, err := r.reconcileOne(ctx, conn, ref, apply && !r.opt.DryRun)
-					if err != nil {
-						res.Errors = append(res.Errors, err)
-						continue
-					}
-					if rec.IsZero() {
-						continue
-					}
-					res.Commitments = append(res.Commitments, reconcile.ViewOf(rec))
+				if rec.IsZero() {
+					continue
 				}
+				res.Commitments = append(res.Commitments, reconcile.ViewOf(rec))
 			}
 		}
 	}
