@@ -365,6 +365,14 @@ func (c *Client) wrap(op string, err error) error {
 		}
 		return fmt.Errorf("%s: %w", op, &connectors.RateLimitError{Retry: c.now().Add(wait), Err: err})
 	}
+	var tokenErr *ghinstallation.HTTPError
+	if errors.As(err, &tokenErr) && tokenErr.Response != nil {
+		switch tokenErr.Response.StatusCode {
+		case http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound:
+			// The App's key, ID or installation is wrong: no retry fixes it.
+			return fmt.Errorf("%s: get an installation token: %w: %w", op, connectors.ErrTerminal, err)
+		}
+	}
 	var er *gh.ErrorResponse
 	if errors.As(err, &er) && er.Response != nil {
 		switch er.Response.StatusCode {
