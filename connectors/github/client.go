@@ -4,11 +4,12 @@
 //
 // It is built to run for months on one token. Every read is a conditional
 // request through connectors/httpx, whose 304 answers GitHub does not count,
-// and a repository is read as a handful of lists per poll (its milestones,
-// its recently closed issues, its recent comments); a milestone's issues and
-// its thread's comments are fetched again only when those lists say they
-// changed. An unchanged repository therefore costs three 304s per poll and
-// no counted request.
+// and a repository is read as three lists per poll (its milestones, its
+// issues closed since yesterday, its comments since yesterday; the day's
+// first read adds the closed issues of the whole forecast window); a
+// milestone's issues and its thread's comments are fetched again only when
+// those lists say they changed. An unchanged repository therefore costs
+// three 304s per poll and no counted request.
 package github
 
 import (

@@ -275,6 +275,9 @@ func TestWarmCycleMakesNoCountedRequest(t *testing.T) {
 	if !changed[0].Deliverable.Items[0].Done() {
 		t.Errorf("closed issue not seen as done")
 	}
+	if got, want := changed[0].Throughput.Total(), cold[0].Throughput.Total()+1; got != want {
+		t.Errorf("throughput after a close: %d, want %d", got, want)
+	}
 	if n := f.endpointCounts()["GET /repos/{owner}/{repo}/issues/{number}/comments"]; n != 0 {
 		t.Errorf("thread comments re-read %d times though none changed", n)
 	}
@@ -287,6 +290,38 @@ func TestWarmCycleMakesNoCountedRequest(t *testing.T) {
 	th := snaps[0].Thread
 	if last := th.Comments[len(th.Comments)-1]; last.Body != "/commit 2026-04-20 scope cut" || !last.AuthorCanCommit {
 		t.Errorf("new command not observed: %+v", last)
+	}
+}
+
+func TestThroughputFollowsTheDay(t *testing.T) {
+	t.Parallel()
+	f := newFakeGitHub(t)
+	buildWorld(f)
+	c := newTestClient(t, f, nil)
+	ctx := context.Background()
+	total := func() int {
+		t.Helper()
+		snap, err := c.Observe(ctx, milestoneRef(repo, 1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return snap.Throughput.Total()
+	}
+	if got := total(); got != 4 {
+		t.Fatalf("first read: %d completed, want 4", got)
+	}
+	// Closed later the same day: merged from the recent list.
+	f.advance(time.Hour)
+	f.addIssue(repo, issueOpts{created: day("2026-02-01"), closed: ptr(f.Now())})
+	f.advance(time.Minute)
+	if got := total(); got != 5 {
+		t.Errorf("after a close today: %d, want 5", got)
+	}
+	// 35 days on the window starts 02-24: 02-20 has left it, 03-01 and
+	// 03-02 are still in it; the day's first read takes the whole window.
+	f.advance(35 * 24 * time.Hour)
+	if got := total(); got != 4 {
+		t.Errorf("35 days later: %d, want 4 (02-20 left the window)", got)
 	}
 }
 

@@ -646,10 +646,27 @@ func (f *fakeGitHub) editComment(w http.ResponseWriter, r *http.Request, full st
 // --- rendering in the real shapes ---
 
 func (f *fakeGitHub) render(name string, _ any) map[string]any {
-	b, _ := json.Marshal(f.tmpl[name])
-	var m map[string]any
-	_ = json.Unmarshal(b, &m)
-	return m
+	return deepCopy(f.tmpl[name]).(map[string]any)
+}
+
+// deepCopy copies a decoded JSON value, so each answer starts from a
+// pristine template.
+func deepCopy(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		m := make(map[string]any, len(v))
+		for k, x := range v {
+			m[k] = deepCopy(x)
+		}
+		return m
+	case []any:
+		s := make([]any, len(v))
+		for i, x := range v {
+			s[i] = deepCopy(x)
+		}
+		return s
+	}
+	return v
 }
 
 func ts(t time.Time) string { return t.UTC().Format(time.RFC3339) }

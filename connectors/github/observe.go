@@ -3,6 +3,7 @@ package github
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -22,12 +23,22 @@ const maxPages = 100
 // repoView is what the three repository-wide lists said at one moment.
 type repoView struct {
 	fetched    time.Time
+	day        connectors.Date // the day it was read, in the configured zone
 	stale      bool
 	milestones map[int]*gh.Milestone
-	numbers    []int          // milestone numbers in listing order
-	closedBy   map[int]string // milestone number → its closed issues in the window (number@closed_at …)
-	recent     map[int]string // issue number → its comments of the last day (id@updated_at …)
+	numbers    []int               // milestone numbers in listing order
+	closed     map[int]closedIssue // closed issues of the window (no PRs, no tracking issues) by number
+	closedBy   map[int]string      // milestone number → its closed issues (number@closed_at …)
+	recent     map[int]string      // issue number → its comments of the last two days (id@updated_at …)
 	throughput connectors.Throughput
+}
+
+// closedIssue is what throughput and change detection need of a closed
+// issue.
+type closedIssue struct {
+	milestone int
+	at        time.Time
+	completed bool
 }
 
 // itemsMemo is a milestone's issues as last read, and the listing
@@ -52,7 +63,7 @@ type permEntry struct {
 }
 
 // List reads the repository's milestones (open and closed) and returns
-// them as refs. It always re-reads the three repository lists, each a
+// them as refs. It always re-reads the repository lists, each a
 // conditional request: List is what a poll calls, and what Observe reuses
 // for the next ViewTTL.
 func (c *Client) List(ctx context.Context, team string) ([]connectors.Ref, error) {
@@ -149,7 +160,7 @@ func (c *Client) view(ctx context.Context, full string, force bool) (*repoView, 
 	if !force && v != nil && !v.stale && c.now().Sub(v.fetched) < c.o.ViewTTL {
 		return v, nil
 	}
-	v, err := c.readRepo(ctx, full)
+	v, err := c.readRepo(ctx, full, v)
 	if err != nil {
 		return nil, err
 	}
@@ -167,10 +178,16 @@ func (c *Client) markStale(full string) {
 	}
 }
 
-// readRepo reads the three lists an unchanged repository answers with
-// 304s. Their URLs change at most once a day (since= is a day boundary in
-// the configured zone), or no stored validator would ever match.
-func (c *Client) readRepo(ctx context.Context, full string) (*repoView, error) {
+// readRepo reads the lists an unchanged repository answers with 304s.
+// Their URLs change at most once a day (since= is a day boundary in the
+// configured zone), or no stored validator would ever match.
+//
+// The closed issues of the whole window are read once a day (the first
+// read of the day, when the window moves anyway); every read takes those
+// closed since yesterday and merges them in, which keeps a busy
+// repository at one page per poll. An issue reopened during the day leaves
+// the throughput at the next day's full read.
+func (c *Client) readRepo(ctx context.Context, full string, prev *repoView) (*repoView, error) {
 	owner, name, _ := strings.Cut(full, "/")
 	now := c.now()
 	today := connectors.DateOf(now, c.loc)
@@ -181,10 +198,31 @@ func (c *Client) readRepo(ctx context.Context, full string) (*repoView, error) {
 	if err != nil {
 		return nil, c.wrap("list milestones of "+full, err)
 	}
-	closed, err := listAll[*gh.Issue](ctx, c, base+"/issues?state=closed&since="+since(from, c.loc)+"&per_page=100")
-	if err != nil {
-		return nil, c.wrap("list closed issues of "+full, err)
+	v := &repoView{
+		fetched:    now,
+		day:        today,
+		milestones: map[int]*gh.Milestone{},
+		closed:     map[int]closedIssue{},
+		closedBy:   map[int]string{},
+		recent:     map[int]string{},
 	}
+	// The full window first when this is the day's first read, then always
+	// the recent list, so the polls after this one find it stored.
+	var closed []*gh.Issue
+	if prev != nil && prev.day == today && prev.closed != nil {
+		for n, ci := range prev.closed {
+			v.closed[n] = ci
+		}
+	} else {
+		if closed, err = listAll[*gh.Issue](ctx, c, base+"/issues?state=closed&since="+since(from, c.loc)+"&per_page=100"); err != nil {
+			return nil, c.wrap("list closed issues of "+full, err)
+		}
+	}
+	latest, err := listAll[*gh.Issue](ctx, c, base+"/issues?state=closed&since="+since(today.AddDays(-1), c.loc)+"&per_page=100")
+	if err != nil {
+		return nil, c.wrap("list recently closed issues of "+full, err)
+	}
+	closed = append(closed, latest...)
 	// Comments of the last two calendar days: yesterday is kept so a comment
 	// made just before midnight is still seen by the first poll after it.
 	recent, err := listAll[*gh.IssueComment](ctx, c, base+"/issues/comments?since="+since(today.AddDays(-1), c.loc)+"&per_page=100")
@@ -192,12 +230,6 @@ func (c *Client) readRepo(ctx context.Context, full string) (*repoView, error) {
 		return nil, c.wrap("list recent comments of "+full, err)
 	}
 
-	v := &repoView{
-		fetched:    now,
-		milestones: map[int]*gh.Milestone{},
-		closedBy:   map[int]string{},
-		recent:     map[int]string{},
-	}
 	for _, m := range milestones {
 		n := m.GetNumber()
 		if _, dup := v.milestones[n]; dup || n <= 0 {
@@ -206,16 +238,21 @@ func (c *Client) readRepo(ctx context.Context, full string) (*repoView, error) {
 		v.milestones[n] = m
 		v.numbers = append(v.numbers, n)
 	}
-	var done []time.Time
 	for _, is := range closed {
 		if is.IsPullRequest() || c.isTracking(is) || is.ClosedAt == nil {
 			continue
 		}
-		if ms := is.GetMilestone(); ms != nil {
-			v.closedBy[ms.GetNumber()] += fmt.Sprintf("%d@%d ", is.GetNumber(), is.ClosedAt.Unix())
+		v.closed[is.GetNumber()] = closedIssue{milestone: is.GetMilestone().GetNumber(), at: is.ClosedAt.Time, completed: completed(is)}
+	}
+	var done []time.Time
+	numbers := slices.Sorted(maps.Keys(v.closed))
+	for _, n := range numbers {
+		ci := v.closed[n]
+		if ci.milestone > 0 {
+			v.closedBy[ci.milestone] += fmt.Sprintf("%d@%d ", n, ci.at.Unix())
 		}
-		if completed(is) {
-			done = append(done, is.ClosedAt.Time)
+		if ci.completed {
+			done = append(done, ci.at)
 		}
 	}
 	v.throughput = connectors.CountThroughput(done, from, today, c.loc)
