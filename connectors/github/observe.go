@@ -156,8 +156,9 @@ func (c *Client) view(ctx context.Context, full string, force bool) (*repoView, 
 	defer lock.Unlock()
 	c.mu.Lock()
 	v := c.views[full]
+	fresh := v != nil && !v.stale && c.now().Sub(v.fetched) < c.o.ViewTTL
 	c.mu.Unlock()
-	if !force && v != nil && !v.stale && c.now().Sub(v.fetched) < c.o.ViewTTL {
+	if !force && fresh {
 		return v, nil
 	}
 	v, err := c.readRepo(ctx, full, v)
