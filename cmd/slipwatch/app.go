@@ -73,7 +73,7 @@ func build(cfg *config.Config, d deps) (*app, error) {
 	var conns []runner.Connector
 	if cfg.GitHub != nil {
 		gh, err := github.New(cfg.GitHub, github.Options{
-			Cache: st, Transport: d.transport, Logger: log, Version: Version(),
+			Validators: st, Transport: d.transport, Logger: log, Version: Version(),
 			Now: d.now, Location: cfg.Location, WindowDays: window, Allow: cfg.Commands.Allow,
 			WriteInterval: d.writeInterval,
 		})

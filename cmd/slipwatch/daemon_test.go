@@ -127,6 +127,8 @@ func TestRunServesAndStopsOnSIGTERM(t *testing.T) {
 	deadline := time.Now().Add(20 * time.Second)
 	for get("/readyz") != http.StatusOK {
 		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait() // the log is complete, and no longer written
 			t.Fatalf("never ready; log:\n%s", stderr.String())
 		}
 		time.Sleep(50 * time.Millisecond)

@@ -4,119 +4,212 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
+	"encoding/json"
 	"io"
+	"mime"
 	"net/http"
-	"strconv"
+	"net/url"
 	"strings"
 
-	gh "github.com/google/go-github/v60/github"
-
-	"github.com/slipwatch/slipwatch/config"
 	"github.com/slipwatch/slipwatch/connectors"
 )
 
-// MaxWebhookBody is the largest delivery read; GitHub caps payloads at
-// 25 MB, but the events slipwatch reads are a few KiB.
-const MaxWebhookBody = 1 << 20
+// hookPayload is the part of a milestone, issues, issue_comment or ping
+// delivery slipwatch reads.
+type hookPayload struct {
+	Action     string `json:"action"`
+	Repository *struct {
+		FullName string `json:"full_name"`
+	} `json:"repository"`
+	Milestone *hookMilestone `json:"milestone"`
+	Issue     *struct {
+		Number      int             `json:"number"`
+		Milestone   *hookMilestone  `json:"milestone"`
+		PullRequest json.RawMessage `json:"pull_request"`
+	} `json:"issue"`
+	Changes *struct {
+		DueOn *struct {
+			From *string `json:"from"`
+		} `json:"due_on"`
+	} `json:"changes"`
+	Sender *struct {
+		Login string `json:"login"`
+	} `json:"sender"`
+}
+
+type hookMilestone struct {
+	Number int     `json:"number"`
+	DueOn  *string `json:"due_on"`
+}
 
 func refuse(status int, reason string) error {
 	return &connectors.WebhookError{Status: status, Reason: reason}
 }
 
-// ParseWebhook verifies a delivery (X-Hub-Signature-256 against every
-// configured secret, for rotation) and decodes it into the keys to
-// reconcile. Unknown events and repos slipwatch does not watch come back
-// empty: answered 202 and ignored.
+// ParseWebhook verifies a GitHub delivery and says which milestones to
+// reconcile again. It requires X-GitHub-Event and X-GitHub-Delivery, reads
+// at most MaxWebhookBytes (413 above), and checks X-Hub-Signature-256
+// against every configured secret (current and previous, for rotation).
+// With no secret configured it accepts unsigned deliveries only when
+// github.insecure_skip_signature is set; with a secret it never does.
+//
+// milestone events name their milestone (created also asks to list the
+// repository again); issues and issue_comment events name the milestone of
+// their issue (and milestoned/demilestoned the milestone it joined or
+// left); pull requests are not items and are ignored; so are repositories
+// outside github.repos and every other event, with no error (answer 202).
+// The payload is trusted for nothing else: the worker reads GitHub again.
+//
+// A delivery also marks what it names as changed in this process's
+// memory, so the Observe it causes reads it again at once.
 func (c *Client) ParseWebhook(r *http.Request) (connectors.WebhookEvent, error) {
-	secrets := c.cfg.WebhookSecrets()
-	if len(secrets) == 0 && !c.cfg.InsecureSkipSignature {
-		return connectors.WebhookEvent{}, refuse(http.StatusForbidden, "GitHub webhooks are off: set github.webhook_secret")
-	}
 	event := r.Header.Get("X-GitHub-Event")
 	delivery := r.Header.Get("X-GitHub-Delivery")
-	if event == "" || delivery == "" {
-		return connectors.WebhookEvent{}, refuse(http.StatusBadRequest, "missing X-GitHub-Event or X-GitHub-Delivery")
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, MaxWebhookBody))
-	var tooBig *http.MaxBytesError
 	switch {
-	case errors.As(err, &tooBig):
-		return connectors.WebhookEvent{}, refuse(http.StatusRequestEntityTooLarge, "body over "+strconv.Itoa(MaxWebhookBody)+" bytes")
-	case err != nil:
-		return connectors.WebhookEvent{}, refuse(http.StatusBadRequest, "cannot read the body")
-	}
-	if len(secrets) > 0 {
-		sig := r.Header.Get("X-Hub-Signature-256")
-		if sig == "" {
-			return connectors.WebhookEvent{}, refuse(http.StatusUnauthorized, "missing X-Hub-Signature-256")
-		}
-		if !validSignature(sig, body, secrets) {
-			return connectors.WebhookEvent{}, refuse(http.StatusUnauthorized, "X-Hub-Signature-256 does not match")
-		}
-	}
-	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
-		return connectors.WebhookEvent{}, refuse(http.StatusUnsupportedMediaType, "content type must be application/json")
+	case event == "":
+		return connectors.WebhookEvent{}, refuse(http.StatusBadRequest, "missing X-GitHub-Event header")
+	case delivery == "":
+		return connectors.WebhookEvent{}, refuse(http.StatusBadRequest, "missing X-GitHub-Delivery header")
 	}
 	ev := connectors.WebhookEvent{Delivery: delivery, Event: event}
-	switch event {
-	case "milestone", "issues", "issue_comment", "ping":
-	default:
-		return ev, nil
-	}
-	payload, err := gh.ParseWebHook(event, body)
+
+	body, err := io.ReadAll(io.LimitReader(r.Body, c.maxHook+1))
 	if err != nil {
-		return connectors.WebhookEvent{}, refuse(http.StatusBadRequest, "malformed "+event+" payload")
+		return ev, refuse(http.StatusBadRequest, "reading the body failed")
 	}
-	var repo *gh.Repository
-	var ms *gh.Milestone
-	switch p := payload.(type) {
-	case *gh.MilestoneEvent:
-		repo, ms = p.GetRepo(), p.GetMilestone()
-		if p.GetAction() == "created" {
-			if name, ok := c.watched(repo); ok {
-				ev.Teams = append(ev.Teams, name)
+	if int64(len(body)) > c.maxHook {
+		return ev, refuse(http.StatusRequestEntityTooLarge, "body larger than the limit")
+	}
+	if err := c.verify(r.Header.Get("X-Hub-Signature-256"), body); err != nil {
+		return ev, err
+	}
+
+	payload := body
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "application/x-www-form-urlencoded" {
+		form, err := url.ParseQuery(string(body))
+		if err != nil || form.Get("payload") == "" {
+			return ev, refuse(http.StatusBadRequest, "form body without a payload field")
+		}
+		payload = []byte(form.Get("payload"))
+	}
+	var p hookPayload
+	if err := json.Unmarshal(payload, &p); err != nil {
+		return ev, refuse(http.StatusBadRequest, "body is not valid JSON")
+	}
+
+	switch event {
+	case "milestone", "issues", "issue_comment":
+	default:
+		return ev, nil // ping, and events slipwatch did not ask for
+	}
+	if p.Repository == nil {
+		return ev, refuse(http.StatusBadRequest, "payload has no repository")
+	}
+	full, ok := c.repos[strings.ToLower(p.Repository.FullName)]
+	if !ok {
+		c.log.Debug("webhook for a repository not watched", "delivery", delivery, "event", event)
+		return ev, nil
+	}
+
+	var numbers []int
+	switch event {
+	case "milestone":
+		if p.Milestone == nil {
+			return ev, refuse(http.StatusBadRequest, "milestone event without a milestone")
+		}
+		numbers = append(numbers, p.Milestone.Number)
+		if p.Action == "created" {
+			ev.Teams = []string{full}
+		}
+		if p.Action == "edited" && p.Changes != nil && p.Changes.DueOn != nil {
+			// Evidence of who moved the date, for the log: the event itself
+			// only carries keys, and the worker reads the new date from
+			// GitHub.
+			from, to, by := "", "", ""
+			if p.Changes.DueOn.From != nil {
+				from = *p.Changes.DueOn.From
 			}
+			if p.Milestone.DueOn != nil {
+				to = *p.Milestone.DueOn
+			}
+			if p.Sender != nil {
+				by = p.Sender.Login
+			}
+			c.log.Info("milestone due date changed", "delivery", delivery,
+				"milestone", milestoneKey(full, p.Milestone.Number), "from", from, "to", to, "by", by)
 		}
-	case *gh.IssuesEvent:
-		repo = p.GetRepo()
-		ms = p.GetIssue().GetMilestone()
-		if ms == nil {
-			ms = p.Milestone // demilestoned: the milestone it left
+	case "issues", "issue_comment":
+		if p.Issue == nil {
+			return ev, refuse(http.StatusBadRequest, event+" event without an issue")
 		}
-	case *gh.IssueCommentEvent:
-		repo, ms = p.GetRepo(), p.GetIssue().GetMilestone()
-	case *gh.PingEvent:
-		return ev, nil
+		if isPR(p.Issue.PullRequest) {
+			return ev, nil
+		}
+		if p.Issue.Milestone != nil {
+			numbers = append(numbers, p.Issue.Milestone.Number)
+		}
+		if event == "issues" && p.Milestone != nil && (p.Action == "milestoned" || p.Action == "demilestoned") {
+			numbers = append(numbers, p.Milestone.Number)
+		}
 	}
-	name, ok := c.watched(repo)
-	if !ok || ms == nil || ms.GetNumber() == 0 {
-		return ev, nil
+	seen := map[int]bool{}
+	for _, n := range numbers {
+		if n > 0 && !seen[n] {
+			seen[n] = true
+			ev.Refs = append(ev.Refs, milestoneRef(full, n))
+		}
 	}
-	ev.Refs = append(ev.Refs, connectors.Ref{Tracker: connectors.GitHub, Team: name, Kind: connectors.Milestone, ID: strconv.Itoa(ms.GetNumber())})
+
+	c.invalidate(full, event, p, numbers)
 	return ev, nil
 }
 
-func (c *Client) watched(repo *gh.Repository) (string, bool) {
-	name, ok := c.repos[strings.ToLower(repo.GetFullName())]
-	return name, ok
+func isPR(raw json.RawMessage) bool {
+	s := strings.TrimSpace(string(raw))
+	return s != "" && s != "null"
 }
 
-func validSignature(sig string, body []byte, secrets []config.Secret) bool {
-	hexSig, ok := strings.CutPrefix(sig, "sha256=")
-	if !ok {
-		return false
+// verify checks the HMAC-SHA256 signature of body against each secret.
+func (c *Client) verify(header string, body []byte) error {
+	secrets := c.cfg.WebhookSecrets()
+	if len(secrets) == 0 {
+		if c.cfg.InsecureSkipSignature {
+			return nil
+		}
+		return refuse(http.StatusUnauthorized, "no webhook secret is configured")
 	}
-	got, err := hex.DecodeString(hexSig)
-	if err != nil {
-		return false
+	if header == "" {
+		return refuse(http.StatusUnauthorized, "missing X-Hub-Signature-256 header")
+	}
+	hexSig, ok := strings.CutPrefix(header, "sha256=")
+	if !ok {
+		return refuse(http.StatusUnauthorized, "X-Hub-Signature-256 is not sha256=<hex>")
+	}
+	sig, err := hex.DecodeString(hexSig)
+	if err != nil || len(sig) != sha256.Size {
+		return refuse(http.StatusUnauthorized, "X-Hub-Signature-256 is not sha256=<hex>")
 	}
 	for _, s := range secrets {
-		m := hmac.New(sha256.New, []byte(s.Value()))
-		m.Write(body)
-		if hmac.Equal(got, m.Sum(nil)) {
-			return true
+		mac := hmac.New(sha256.New, []byte(s.Value()))
+		mac.Write(body)
+		if hmac.Equal(sig, mac.Sum(nil)) {
+			return nil
 		}
 	}
-	return false
+	return refuse(http.StatusUnauthorized, "signature does not match")
+}
+
+// invalidate forgets what a delivery says has changed.
+func (c *Client) invalidate(full, event string, p hookPayload, milestones []int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if v := c.views[full]; v != nil {
+		v.stale = true
+	}
+	for _, n := range milestones {
+		delete(c.items, milestoneKey(full, n))
+	}
+	if event == "issue_comment" && p.Issue != nil {
+		delete(c.threads, threadID(full, p.Issue.Number))
+	}
 }

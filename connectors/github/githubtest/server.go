@@ -38,6 +38,7 @@ type Milestone struct {
 	State       string // open or closed
 	DueOn       time.Time
 	ClosedAt    time.Time
+	UpdatedAt   time.Time // set by the sandbox on every change
 }
 
 // Issue is an issue (or, with PR set, a pull request).
@@ -48,6 +49,7 @@ type Issue struct {
 	Labels    []string
 	CreatedAt time.Time
 	ClosedAt  time.Time
+	UpdatedAt time.Time // set by the sandbox on every change and comment
 	PR        bool
 	User      string
 }
@@ -70,6 +72,10 @@ type Fault struct {
 	Body               string
 	Times              int
 }
+
+// apiPrefix is where GitHub Enterprise Server serves its REST API; a
+// base_url other than api.github.com gets it, so the sandbox serves there.
+const apiPrefix = "/api/v3"
 
 // Server is the sandbox.
 type Server struct {
@@ -102,7 +108,7 @@ func New(now func() time.Time) *Server {
 	}
 	s := &Server{Self: "slipwatch-bot", now: now, repos: map[string]*repo{}, perms: map[string]string{}, nextID: 1000}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
-	s.URL = s.srv.URL + "/"
+	s.URL = s.srv.URL + apiPrefix + "/"
 	return s
 }
 
@@ -128,6 +134,7 @@ func (s *Server) AddMilestone(repoName string, m Milestone) int {
 	if m.State == "" {
 		m.State = "open"
 	}
+	m.UpdatedAt = s.now()
 	r.milestones[m.Number] = &m
 	return m.Number
 }
@@ -136,7 +143,9 @@ func (s *Server) AddMilestone(repoName string, m Milestone) int {
 func (s *Server) UpdateMilestone(repoName string, n int, f func(*Milestone)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	f(s.repo(repoName).milestones[n])
+	m := s.repo(repoName).milestones[n]
+	f(m)
+	m.UpdatedAt = s.now()
 }
 
 // AddIssue adds an issue and returns its number.
@@ -149,6 +158,7 @@ func (s *Server) AddIssue(repoName string, is Issue) int {
 	if is.User == "" {
 		is.User = "octocat"
 	}
+	is.UpdatedAt = s.now()
 	r.issues[is.Number] = &is
 	return is.Number
 }
@@ -157,7 +167,9 @@ func (s *Server) AddIssue(repoName string, is Issue) int {
 func (s *Server) UpdateIssue(repoName string, n int, f func(*Issue)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	f(s.repo(repoName).issues[n])
+	is := s.repo(repoName).issues[n]
+	f(is)
+	is.UpdatedAt = s.now()
 }
 
 // AddComment adds a comment by user on issue n.
@@ -171,6 +183,9 @@ func (s *Server) addComment(r *repo, n int, user, body string) int64 {
 	s.nextID++
 	now := s.now()
 	r.comments = append(r.comments, &Comment{ID: s.nextID, Issue: n, User: user, Body: body, CreatedAt: now, UpdatedAt: now})
+	if is, ok := r.issues[n]; ok {
+		is.UpdatedAt = now
+	}
 	return s.nextID
 }
 
@@ -224,6 +239,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.requests++
+	r.URL.Path = strings.TrimPrefix(r.URL.Path, apiPrefix)
 	for i, f := range s.faults {
 		if (f.Method == "" || f.Method == r.Method) && strings.HasPrefix(r.URL.Path, f.PathPrefix) {
 			f.Times--
@@ -318,6 +334,18 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		is := &Issue{Number: rp.next, Title: req.Title, Milestone: req.Milestone, Labels: req.Labels, CreatedAt: s.now(), User: s.Self}
 		rp.issues[is.Number] = is
 		s.json(w, r, http.StatusCreated, s.issueJSON(name, rp, is))
+	case r.Method == http.MethodGet && len(rest) == 2 && rest[0] == "issues" && rest[1] == "comments":
+		var since time.Time
+		if v := r.URL.Query().Get("since"); v != "" {
+			since, _ = time.Parse(time.RFC3339, v)
+		}
+		var list []any
+		for _, c := range rp.comments {
+			if since.IsZero() || !c.UpdatedAt.Before(since) {
+				list = append(list, s.commentJSON(name, c))
+			}
+		}
+		s.page(w, r, list)
 	case len(rest) == 3 && rest[0] == "issues" && rest[2] == "comments":
 		n, _ := strconv.Atoi(rest[1])
 		if _, ok := rp.issues[n]; !ok {
@@ -373,10 +401,13 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 }
 
 func updated(is *Issue) time.Time {
-	if is.ClosedAt.After(is.CreatedAt) {
-		return is.ClosedAt
+	t := is.CreatedAt
+	for _, u := range []time.Time{is.ClosedAt, is.UpdatedAt} {
+		if u.After(t) {
+			t = u
+		}
 	}
-	return is.CreatedAt
+	return t
 }
 
 func (s *Server) notFound(w http.ResponseWriter) {
@@ -405,7 +436,7 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request, list []any) {
 		q.Set("page", strconv.Itoa(last))
 		lastURL := *r.URL
 		lastURL.RawQuery = q.Encode()
-		w.Header().Set("Link", fmt.Sprintf(`<%s%s>; rel="next", <%s%s>; rel="last"`, s.srv.URL, next.RequestURI(), s.srv.URL, lastURL.RequestURI()))
+		w.Header().Set("Link", fmt.Sprintf(`<%s%s>; rel="next", <%s%s>; rel="last"`, s.srv.URL+apiPrefix, next.RequestURI(), s.srv.URL+apiPrefix, lastURL.RequestURI()))
 	}
 	out := list[from:to]
 	if out == nil {
@@ -462,7 +493,7 @@ func (s *Server) milestoneJSON(name string, rp *repo, m *Milestone) map[string]a
 	j["html_url"] = fmt.Sprintf("https://github.example/%s/milestone/%d", name, m.Number)
 	j["id"], j["number"], j["title"], j["description"], j["state"] = 100000+m.Number, m.Number, m.Title, m.Description, m.State
 	j["open_issues"], j["closed_issues"] = open, closed
-	j["due_on"], j["closed_at"] = ts(m.DueOn), ts(m.ClosedAt)
+	j["due_on"], j["closed_at"], j["updated_at"] = ts(m.DueOn), ts(m.ClosedAt), ts(m.UpdatedAt)
 	return j
 }
 
@@ -499,6 +530,8 @@ func (s *Server) commentJSON(name string, c *Comment) map[string]any {
 	j := base(baseComment)
 	j["id"], j["body"] = c.ID, c.Body
 	j["html_url"] = fmt.Sprintf("https://github.example/%s/issues/%d#issuecomment-%d", name, c.Issue, c.ID)
+	j["url"] = fmt.Sprintf("%s/repos/%s/issues/comments/%d", strings.TrimSuffix(s.URL, "/"), name, c.ID)
+	j["issue_url"] = fmt.Sprintf("%s/repos/%s/issues/%d", strings.TrimSuffix(s.URL, "/"), name, c.Issue)
 	j["created_at"], j["updated_at"] = ts(c.CreatedAt), ts(c.UpdatedAt)
 	j["user"] = map[string]any{"login": c.User, "id": 8, "type": "User"}
 	return j

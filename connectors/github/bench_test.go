@@ -1,0 +1,193 @@
+package github
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	gh "github.com/google/go-github/v60/github"
+)
+
+// costWorld fills f with repos × milestones × issues: older milestones
+// done, issues closed over the last ~180 days (so about a quarter of them
+// fall in the 42-day window), and every milestone with a tracking issue
+// holding a /commit by a writer and slipwatch's status comment.
+func costWorld(f *fakeGitHub, repos, milestones, issues int) []string {
+	f.mu.Lock()
+	f.remaining = 1 << 30 // the fake's quota is not what is measured
+	f.mu.Unlock()
+	f.perms["lead"] = "write"
+	now := f.Now()
+	var names []string
+	for r := range repos {
+		full := fmt.Sprintf("acme/svc-%02d", r)
+		names = append(names, full)
+		for m := range milestones {
+			due := now.Add(time.Duration(m-milestones/2) * 14 * 24 * time.Hour)
+			n := f.addMilestone(full, fmt.Sprintf("v%d.%d", r, m), &due)
+			for i := range issues {
+				o := issueOpts{milestone: n, created: now.Add(-time.Duration(200+m*3+i) * 24 * time.Hour)}
+				if m < milestones/2 || i < issues/3 {
+					// Spread closes over ~180 days, the same pattern in every repo.
+					closed := now.Add(-time.Duration((m*issues+i)*180/(milestones*issues)) * 24 * time.Hour).Add(-time.Hour)
+					o.closed = &closed
+				}
+				f.addIssue(full, o)
+			}
+			tr := f.addIssue(full, issueOpts{milestone: n, labels: []string{"slipwatch"}, created: now.Add(-100 * 24 * time.Hour)})
+			f.addCommentAt(full, tr, "lead", "/commit 2026-06-01 as agreed", now.Add(-90*24*time.Hour))
+			f.addCommentAt(full, tr, f.self, "Status\n\n<!-- slipwatch:status id=x v=1 {} -->", now.Add(-89*24*time.Hour))
+		}
+	}
+	return names
+}
+
+// costReport is what one run of the measured cycles cost.
+type costReport struct {
+	repos                      int
+	cold, warm, changed, naive counts
+	changedRepos               int
+	warmPerRepo, warm304Share  float64
+}
+
+// measureCost runs, against one fake: a cold cycle and a warm one (no
+// change) of the connector, a cycle after one issue closed in a few
+// repos, and a naive poller (milestones, then each milestone's issues, no
+// validators). A cycle is what the runner does per poll: List every repo,
+// Observe every milestone.
+func measureCost(tb testing.TB, repos, milestones, issues int) costReport {
+	f := newFakeGitHub(tb)
+	names := costWorld(f, repos, milestones, issues)
+	cfg := testConfig(f, names...)
+	c, err := New(cfg, testOptions(f))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ctx := context.Background()
+	cycle := func() {
+		for _, name := range names {
+			refs, err := c.List(ctx, name)
+			if err != nil {
+				tb.Fatalf("List %s: %v", name, err)
+			}
+			for _, ref := range refs {
+				if _, err := c.Observe(ctx, ref); err != nil {
+					tb.Fatalf("Observe %s: %v", ref, err)
+				}
+			}
+		}
+	}
+	var rep costReport
+	rep.repos = repos
+
+	f.resetCounts()
+	cycle()
+	rep.cold = f.counts()
+
+	f.advance(5 * time.Minute)
+	f.resetCounts()
+	cycle()
+	rep.warm = f.counts()
+
+	rep.changedRepos = min(5, repos)
+	for _, name := range names[:rep.changedRepos] {
+		for _, is := range f.issues(name) {
+			if is.state == "open" && !is.pr && len(is.labels) == 0 {
+				f.closeIssue(name, is.number, "completed")
+				break
+			}
+		}
+	}
+	f.advance(5 * time.Minute)
+	f.resetCounts()
+	cycle()
+	rep.changed = f.counts()
+
+	// The naive poller: same API, no validators, no memory.
+	naive := gh.NewClient(&http.Client{}).WithAuthToken(f.token)
+	naive, err = naive.WithEnterpriseURLs(cfg.BaseURL, cfg.BaseURL)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	f.resetCounts()
+	for _, name := range names {
+		owner, repo, _ := cutRepo(name)
+		var all []*gh.Milestone
+		opt := &gh.MilestoneListOptions{State: "all", ListOptions: gh.ListOptions{PerPage: 100}}
+		for {
+			ms, resp, err := naive.Issues.ListMilestones(ctx, owner, repo, opt)
+			if err != nil {
+				tb.Fatalf("naive milestones: %v", err)
+			}
+			all = append(all, ms...)
+			if resp.NextPage == 0 {
+				break
+			}
+			opt.Page = resp.NextPage
+		}
+		for _, m := range all {
+			iopt := &gh.IssueListByRepoOptions{Milestone: fmt.Sprint(m.GetNumber()), State: "all", ListOptions: gh.ListOptions{PerPage: 100}}
+			for {
+				_, resp, err := naive.Issues.ListByRepo(ctx, owner, repo, iopt)
+				if err != nil {
+					tb.Fatalf("naive issues: %v", err)
+				}
+				if resp.NextPage == 0 {
+					break
+				}
+				iopt.Page = resp.NextPage
+			}
+		}
+	}
+	rep.naive = f.counts()
+
+	rep.warmPerRepo = float64(rep.warm.Total) / float64(repos)
+	if rep.warm.Total > 0 {
+		rep.warm304Share = float64(rep.warm.NotModified) / float64(rep.warm.Total)
+	}
+	return rep
+}
+
+func cutRepo(full string) (string, string, bool) { return strings.Cut(full, "/") }
+
+// TestCostTargets holds the issue's targets on a smaller world (5 repos of
+// the benchmark's shape): a warm cycle makes at most 3 requests per repo,
+// at least 95% of them 304, and no counted request.
+func TestCostTargets(t *testing.T) {
+	t.Parallel()
+	rep := measureCost(t, 5, 20, 30)
+	if rep.warmPerRepo > 3 {
+		t.Errorf("warm cycle: %.1f requests per repo, want ≤ 3", rep.warmPerRepo)
+	}
+	if rep.warm304Share < 0.95 {
+		t.Errorf("warm cycle: %.0f%% answered 304, want ≥ 95%%", 100*rep.warm304Share)
+	}
+	if rep.warm.Counted*20 > rep.naive.Counted || rep.warm.Counted != 0 {
+		t.Errorf("warm cycle: %d counted requests against the naive poller's %d; want 0", rep.warm.Counted, rep.naive.Counted)
+	}
+	// One closed issue in each of 5 repos: per repo the milestone list, the
+	// closed list and that milestone's issues come back whole.
+	if rep.changed.Counted > 3*rep.changedRepos {
+		t.Errorf("after %d closes: %d counted requests, want ≤ %d", rep.changedRepos, rep.changed.Counted, 3*rep.changedRepos)
+	}
+}
+
+// BenchmarkPollCost measures requests per poll cycle over 50 repos × 20
+// milestones × 30 issues. Run it once: go test -run x -bench PollCost
+// -benchtime 1x ./connectors/github
+func BenchmarkPollCost(b *testing.B) {
+	for b.Loop() {
+		rep := measureCost(b, 50, 20, 30)
+		b.ReportMetric(float64(rep.cold.Total), "cold-requests")
+		b.ReportMetric(float64(rep.warm.Total), "warm-requests")
+		b.ReportMetric(float64(rep.warm.NotModified), "warm-304s")
+		b.ReportMetric(float64(rep.warm.Counted), "warm-counted")
+		b.ReportMetric(rep.warmPerRepo, "warm-requests/repo")
+		b.ReportMetric(float64(rep.changed.Counted), "5-closes-counted")
+		b.ReportMetric(float64(rep.changed.Total), "5-closes-requests")
+		b.ReportMetric(float64(rep.naive.Total), "naive-requests")
+	}
+}

@@ -1,0 +1,407 @@
+// Package github is slipwatch's GitHub connector: milestones are the
+// deliverables, a labelled tracking issue in each milestone is the thread,
+// and the repository's closed issues are the team's throughput.
+//
+// It is built to run for months on one token. Every read is a conditional
+// request through connectors/httpx, whose 304 answers GitHub does not count,
+// and a repository is read as three lists per poll (its milestones, its
+// issues closed since yesterday, its comments since yesterday; the day's
+// first read adds the closed issues of the whole forecast window); a
+// milestone's issues and its thread's comments are fetched again only when
+// those lists say they changed. An unchanged repository therefore costs
+// three 304s per poll and no counted request.
+package github
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/bradleyfalzon/ghinstallation/v2"
+	gh "github.com/google/go-github/v60/github"
+	"golang.org/x/oauth2"
+
+	"github.com/slipwatch/slipwatch/config"
+	"github.com/slipwatch/slipwatch/connectors"
+	"github.com/slipwatch/slipwatch/connectors/httpx"
+)
+
+// Defaults of Options.
+const (
+	DefaultWindowDays      = 42
+	DefaultWriteInterval   = time.Second
+	DefaultViewTTL         = 30 * time.Second
+	DefaultMemoTTL         = time.Hour
+	DefaultPermissionTTL   = time.Hour
+	DefaultReserve         = 100
+	DefaultMaxWebhookBytes = 1 << 20
+)
+
+// Options are the connector's dependencies and tuning. The zero value works
+// (no validator cache, real clock, UTC, defaults above).
+type Options struct {
+	// Validators is the conditional-request cache (the Redis store). nil:
+	// every read is a full, counted request.
+	Validators httpx.Validators
+	// Transport is the base transport under auth; nil: a clone of
+	// http.DefaultTransport with a 30s response-header timeout.
+	Transport http.RoundTripper
+	Logger    *slog.Logger
+	Version   string // User-Agent "slipwatch/<Version>"; default "dev"
+
+	Now        func() time.Time
+	Location   *time.Location // the configured time zone; default UTC
+	WindowDays int            // forecast window in days; default 42
+	Allow      []string       // commands.allow: logins that may /commit regardless of permission
+
+	// WriteInterval is the least time between two writes (GitHub asks for
+	// at least a second between content-creating requests). Default 1s.
+	WriteInterval time.Duration
+	// Observe receives every request that reaches GitHub, for metrics.
+	Observe func(httpx.Observation)
+
+	// ViewTTL: Observe re-reads a repository's lists when they are older
+	// than this (List always re-reads them). Default 30s.
+	ViewTTL time.Duration
+	// MemoTTL: a milestone's issues and a thread's comments are re-read
+	// (conditionally) at least this often even when nothing says they
+	// changed, so a deleted comment is noticed. Default 1h.
+	MemoTTL time.Duration
+	// PermissionTTL is how long a collaborator permission is remembered.
+	// Default 1h.
+	PermissionTTL time.Duration
+	// MaxWebhookBytes caps a webhook body (413 above). Default 1 MiB.
+	MaxWebhookBytes int64
+
+	// Limits and Retry tune the HTTP layers; Limits.Reserve 0 means
+	// DefaultReserve, negative means none. Sleep replaces every wait
+	// (tests).
+	Limits httpx.LimitOptions
+	Retry  httpx.RetryOptions
+	Sleep  httpx.Sleeper
+}
+
+// Client is the GitHub connector. It is safe for concurrent use.
+type Client struct {
+	gh      *gh.Client
+	cfg     *config.GitHub
+	repos   map[string]string // lower-case owner/name → as configured
+	label   string
+	allow   map[string]bool // lower-case logins
+	now     func() time.Time
+	loc     *time.Location
+	window  int
+	o       Options
+	log     *slog.Logger
+	selfFn  func(context.Context) (string, error)
+	maxHook int64
+
+	selfMu sync.Mutex
+	self   string
+
+	locks keyedMutex // per repo (view refresh) and per milestone (EnsureThread)
+
+	mu       sync.Mutex
+	views    map[string]*repoView   // by repo
+	items    map[string]*itemsMemo  // by milestone key
+	threads  map[string]*threadMemo // by thread ID
+	threadOf map[string]int         // milestone key → tracking issue number, once known
+	perms    map[string]permEntry   // repo + "\x00" + lower-case login
+}
+
+// New builds the connector for cfg. It reads the App private key (file or
+// PEM) but makes no request.
+func New(cfg *config.GitHub, o Options) (*Client, error) {
+	if cfg == nil {
+		return nil, errors.New("github: no configuration")
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Version == "" {
+		o.Version = "dev"
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Location == nil {
+		o.Location = time.UTC
+	}
+	if o.WindowDays <= 0 {
+		o.WindowDays = DefaultWindowDays
+	}
+	if o.WriteInterval <= 0 {
+		o.WriteInterval = DefaultWriteInterval
+	}
+	if o.ViewTTL <= 0 {
+		o.ViewTTL = DefaultViewTTL
+	}
+	if o.MemoTTL <= 0 {
+		o.MemoTTL = DefaultMemoTTL
+	}
+	if o.PermissionTTL <= 0 {
+		o.PermissionTTL = DefaultPermissionTTL
+	}
+	if o.MaxWebhookBytes <= 0 {
+		o.MaxWebhookBytes = DefaultMaxWebhookBytes
+	}
+	switch {
+	case o.Limits.Reserve == 0:
+		o.Limits.Reserve = DefaultReserve
+	case o.Limits.Reserve < 0:
+		o.Limits.Reserve = -1 // remaining is never below -1: no reserve
+	}
+	if o.Transport == nil {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.ResponseHeaderTimeout = 30 * time.Second
+		o.Transport = t
+	}
+
+	baseURL := cfg.BaseURL
+	if baseURL == "" {
+		baseURL = config.DefaultGitHubBaseURL
+	}
+	u, err := url.Parse(baseURL)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return nil, fmt.Errorf("github.base_url %q is not a URL", baseURL)
+	}
+	enterprise := !strings.EqualFold(u.Host, "api.github.com")
+	// The URL go-github will use: GHES serves the API under /api/v3/.
+	apiBase := u
+	if enterprise {
+		probe, err := gh.NewClient(nil).WithEnterpriseURLs(baseURL, baseURL)
+		if err != nil {
+			return nil, fmt.Errorf("github.base_url %q: %w", baseURL, err)
+		}
+		apiBase = probe.BaseURL
+	}
+	apiRoot := strings.TrimRight(apiBase.String(), "/")
+
+	c := &Client{
+		cfg:      cfg,
+		repos:    map[string]string{},
+		label:    cfg.TrackingLabel,
+		allow:    map[string]bool{},
+		now:      o.Now,
+		loc:      o.Location,
+		window:   o.WindowDays,
+		o:        o,
+		log:      o.Logger.With("tracker", string(connectors.GitHub)),
+		maxHook:  o.MaxWebhookBytes,
+		views:    map[string]*repoView{},
+		items:    map[string]*itemsMemo{},
+		threads:  map[string]*threadMemo{},
+		threadOf: map[string]int{},
+		perms:    map[string]permEntry{},
+	}
+	if c.label == "" {
+		c.label = config.DefaultGitHubTrackingLabel
+	}
+	for _, r := range cfg.Repos {
+		c.repos[strings.ToLower(r)] = r
+	}
+	for _, a := range o.Allow {
+		c.allow[strings.ToLower(a)] = true
+	}
+
+	ua := "slipwatch/" + o.Version
+	var auth http.RoundTripper
+	var identity string
+	switch {
+	case cfg.App != nil:
+		key, err := appKey(cfg.App)
+		if err != nil {
+			return nil, err
+		}
+		itr, err := ghinstallation.New(o.Transport, cfg.App.ID, cfg.App.InstallationID, key)
+		if err != nil {
+			return nil, fmt.Errorf("github.app: %w", err)
+		}
+		itr.BaseURL = apiRoot
+		auth = itr
+		identity = fmt.Sprintf("app:%d/installation:%d", cfg.App.ID, cfg.App.InstallationID)
+		atr, err := ghinstallation.NewAppsTransport(o.Transport, cfg.App.ID, key)
+		if err != nil {
+			return nil, fmt.Errorf("github.app: %w", err)
+		}
+		atr.BaseURL = apiRoot
+		appClient, err := newGitHub(httpx.NewUserAgent(atr, ua), enterprise, baseURL)
+		if err != nil {
+			return nil, err
+		}
+		c.selfFn = func(ctx context.Context) (string, error) {
+			app, _, err := appClient.Apps.Get(ctx, "")
+			if err != nil {
+				return "", c.wrap("get the app's own login", err)
+			}
+			// Installation tokens write as the app's bot user.
+			return app.GetSlug() + "[bot]", nil
+		}
+	case cfg.Token != "":
+		auth = &oauth2.Transport{Source: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: cfg.Token.Value()}), Base: o.Transport}
+		sum := sha256.Sum256([]byte(cfg.Token.Value()))
+		identity = "token:" + hex.EncodeToString(sum[:8])
+		c.selfFn = func(ctx context.Context) (string, error) {
+			u, _, err := c.gh.Users.Get(ctx, "")
+			if err != nil {
+				return "", c.wrap("get the token's own login", err)
+			}
+			return u.GetLogin(), nil
+		}
+	default:
+		return nil, errors.New("github: neither token nor app is configured")
+	}
+
+	limits := o.Limits
+	limits.Bucket = bucket
+	stack := httpx.New(auth, httpx.Options{
+		UserAgent:  ua,
+		Validators: o.Validators,
+		Cache:      httpx.CacheOptions{Identity: func(*http.Request) string { return identity }, Logger: c.log},
+		Limits:     limits,
+		Retry:      o.Retry,
+		Pace:       &httpx.PaceOptions{Interval: o.WriteInterval},
+		Endpoint:   func(r *http.Request) string { return endpoint(apiBase.Path, r) },
+		Observe:    o.Observe,
+		Now:        o.Now,
+		Sleep:      o.Sleep,
+		Logger:     c.log,
+	})
+	c.gh, err = newGitHub(stack, enterprise, baseURL)
+	if err != nil {
+		return nil, err
+	}
+	c.gh.UserAgent = ua
+	return c, nil
+}
+
+func newGitHub(rt http.RoundTripper, enterprise bool, baseURL string) (*gh.Client, error) {
+	client := gh.NewClient(&http.Client{Transport: rt})
+	if !enterprise {
+		return client, nil
+	}
+	client, err := client.WithEnterpriseURLs(baseURL, baseURL)
+	if err != nil {
+		return nil, fmt.Errorf("github.base_url %q: %w", baseURL, err)
+	}
+	return client, nil
+}
+
+// appKey is the App's PEM private key, from the config or its file.
+func appKey(app *config.App) ([]byte, error) {
+	if app.PrivateKey != "" {
+		return []byte(app.PrivateKey.Value()), nil
+	}
+	if app.PrivateKeyFile == "" {
+		return nil, errors.New("github.app: neither private_key nor private_key_file is set")
+	}
+	b, err := os.ReadFile(app.PrivateKeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("github.app.private_key_file: %w", err)
+	}
+	return b, nil
+}
+
+// Tracker is connectors.GitHub.
+func (c *Client) Tracker() connectors.Tracker { return connectors.GitHub }
+
+// Teams are the configured repositories, owner/name.
+func (c *Client) Teams() []string { return append([]string(nil), c.cfg.Repos...) }
+
+// Self is the login slipwatch writes as: the token's user, or the App's
+// bot ("<slug>[bot]"). It is read once; a failure is not remembered.
+func (c *Client) Self(ctx context.Context) (string, error) {
+	c.selfMu.Lock()
+	defer c.selfMu.Unlock()
+	if c.self != "" {
+		return c.self, nil
+	}
+	s, err := c.selfFn(ctx)
+	if err != nil {
+		return "", err
+	}
+	c.self = s
+	return s, nil
+}
+
+// repo resolves team to the configured spelling and its owner and name.
+func (c *Client) repo(team string) (full, owner, name string, err error) {
+	full, ok := c.repos[strings.ToLower(team)]
+	if !ok {
+		return "", "", "", fmt.Errorf("repo %q is not in github.repos: %w", team, connectors.ErrTerminal)
+	}
+	owner, name, _ = strings.Cut(full, "/")
+	return full, owner, name, nil
+}
+
+// wrap turns a go-github error into the connectors' vocabulary: what
+// failed, on which object, and whether waiting or retrying can help.
+func (c *Client) wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var rl *connectors.RateLimitError
+	if errors.As(err, &rl) {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	var primary *gh.RateLimitError
+	if errors.As(err, &primary) {
+		// go-github refused locally: it remembers an exhausted quota.
+		return fmt.Errorf("%s: %w", op, &connectors.RateLimitError{Retry: primary.Rate.Reset.Time, Err: err})
+	}
+	var secondary *gh.AbuseRateLimitError
+	if errors.As(err, &secondary) {
+		wait := time.Minute
+		if secondary.RetryAfter != nil && *secondary.RetryAfter > 0 {
+			wait = *secondary.RetryAfter
+		}
+		return fmt.Errorf("%s: %w", op, &connectors.RateLimitError{Retry: c.now().Add(wait), Err: err})
+	}
+	var tokenErr *ghinstallation.HTTPError
+	if errors.As(err, &tokenErr) && tokenErr.Response != nil {
+		switch tokenErr.Response.StatusCode {
+		case http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound:
+			// The App's key, ID or installation is wrong: no retry fixes it.
+			return fmt.Errorf("%s: get an installation token: %w: %w", op, connectors.ErrTerminal, err)
+		}
+	}
+	var er *gh.ErrorResponse
+	if errors.As(err, &er) && er.Response != nil {
+		switch er.Response.StatusCode {
+		case http.StatusNotFound, http.StatusGone:
+			return fmt.Errorf("%s: %w: %w", op, connectors.ErrNotFound, err)
+		case http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusUnprocessableEntity:
+			return fmt.Errorf("%s: %w: %w", op, connectors.ErrTerminal, err)
+		}
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}
+
+// keyedMutex hands out one mutex per key.
+type keyedMutex struct {
+	mu sync.Mutex
+	m  map[string]*sync.Mutex
+}
+
+func (k *keyedMutex) get(key string) *sync.Mutex {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.m == nil {
+		k.m = map[string]*sync.Mutex{}
+	}
+	m := k.m[key]
+	if m == nil {
+		m = &sync.Mutex{}
+		k.m[key] = m
+	}
+	return m
+}

@@ -1,0 +1,478 @@
+package github
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	gh "github.com/google/go-github/v60/github"
+
+	"github.com/slipwatch/slipwatch/connectors"
+)
+
+// maxPages bounds one list walk, so a Link header that never ends cannot
+// hold a worker forever (100 pages of 100 is far beyond a sane repo).
+const maxPages = 100
+
+// repoView is what the three repository-wide lists said at one moment.
+type repoView struct {
+	fetched    time.Time
+	day        connectors.Date // the day it was read, in the configured zone
+	stale      bool
+	milestones map[int]*gh.Milestone
+	numbers    []int               // milestone numbers in listing order
+	closed     map[int]closedIssue // closed issues of the window (no PRs, no tracking issues) by number
+	closedBy   map[int]string      // milestone number → its closed issues (number@closed_at …)
+	recent     map[int]string      // issue number → its comments of the last two days (id@updated_at …)
+	throughput connectors.Throughput
+}
+
+// closedIssue is what throughput and change detection need of a closed
+// issue.
+type closedIssue struct {
+	milestone int
+	at        time.Time
+	completed bool
+}
+
+// itemsMemo is a milestone's issues as last read, and the listing
+// fingerprint they were read under.
+type itemsMemo struct {
+	fingerprint string
+	fetched     time.Time
+	items       []connectors.Item
+	thread      *gh.Issue // the tracking issue, nil if none
+}
+
+// threadMemo is a tracking issue's comments as last read.
+type threadMemo struct {
+	fingerprint string
+	fetched     time.Time
+	comments    []*gh.IssueComment
+}
+
+type permEntry struct {
+	write   bool
+	fetched time.Time
+}
+
+// List reads the repository's milestones (open and closed) and returns
+// them as refs. It always re-reads the repository lists, each a
+// conditional request: List is what a poll calls, and what Observe reuses
+// for the next ViewTTL.
+func (c *Client) List(ctx context.Context, team string) ([]connectors.Ref, error) {
+	full, _, _, err := c.repo(team)
+	if err != nil {
+		return nil, err
+	}
+	v, err := c.view(ctx, full, true)
+	if err != nil {
+		return nil, err
+	}
+	refs := make([]connectors.Ref, 0, len(v.numbers))
+	for _, n := range v.numbers {
+		refs = append(refs, milestoneRef(full, n))
+	}
+	return refs, nil
+}
+
+func milestoneRef(repo string, number int) connectors.Ref {
+	return connectors.Ref{Tracker: connectors.GitHub, Team: repo, Kind: connectors.Milestone, ID: strconv.Itoa(number)}
+}
+
+// Observe reads one milestone: the milestone itself, its issues (pull
+// requests and the tracking issue left out), the tracking issue's comments
+// and the repository's throughput. Only what the repository lists say has
+// changed is read again.
+func (c *Client) Observe(ctx context.Context, ref connectors.Ref) (connectors.Snapshot, error) {
+	if ref.Tracker != connectors.GitHub || ref.Kind != connectors.Milestone {
+		return connectors.Snapshot{}, fmt.Errorf("observe %s: not a GitHub milestone: %w", ref, connectors.ErrTerminal)
+	}
+	full, owner, name, err := c.repo(ref.Team)
+	if err != nil {
+		return connectors.Snapshot{}, err
+	}
+	num, err := strconv.Atoi(ref.ID)
+	if err != nil || num <= 0 {
+		return connectors.Snapshot{}, fmt.Errorf("observe %s: milestone id is not a number: %w", ref, connectors.ErrTerminal)
+	}
+	ref.Team = full
+
+	v, err := c.view(ctx, full, false)
+	if err != nil {
+		return connectors.Snapshot{}, err
+	}
+	m := v.milestones[num]
+	if m == nil {
+		// Not in the listing read moments ago: created since, or gone.
+		m, _, err = c.gh.Issues.GetMilestone(ctx, owner, name, num)
+		if err != nil {
+			return connectors.Snapshot{}, c.wrap(fmt.Sprintf("get milestone %s#%d", full, num), err)
+		}
+		c.markStale(full)
+	}
+	memo, err := c.milestoneIssues(ctx, full, owner, name, m, v)
+	if err != nil {
+		return connectors.Snapshot{}, err
+	}
+	snap := connectors.Snapshot{Deliverable: deliverable(ref, m, memo.items), Throughput: v.throughput}
+	if memo.thread != nil {
+		if snap.Thread, err = c.readThread(ctx, full, owner, name, memo.thread, v); err != nil {
+			return connectors.Snapshot{}, err
+		}
+	}
+	return snap, nil
+}
+
+func deliverable(ref connectors.Ref, m *gh.Milestone, items []connectors.Item) connectors.Deliverable {
+	d := connectors.Deliverable{
+		Ref:         ref,
+		Title:       m.GetTitle(),
+		URL:         m.GetHTMLURL(),
+		Description: m.GetDescription(),
+		Closed:      m.GetState() == "closed",
+		Items:       items,
+	}
+	if m.DueOn != nil {
+		d.DueAt = m.DueOn.Time
+	}
+	if m.ClosedAt != nil {
+		d.ClosedAt = m.ClosedAt.Time
+	}
+	return d
+}
+
+// view returns the repository's lists, read again when force is set, when
+// marked stale (a webhook, a write) or when older than ViewTTL.
+func (c *Client) view(ctx context.Context, full string, force bool) (*repoView, error) {
+	lock := c.locks.get("repo\x00" + full)
+	lock.Lock()
+	defer lock.Unlock()
+	c.mu.Lock()
+	v := c.views[full]
+	fresh := v != nil && !v.stale && c.now().Sub(v.fetched) < c.o.ViewTTL
+	c.mu.Unlock()
+	if !force && fresh {
+		return v, nil
+	}
+	v, err := c.readRepo(ctx, full, v)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	c.views[full] = v
+	c.mu.Unlock()
+	return v, nil
+}
+
+func (c *Client) markStale(full string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if v := c.views[full]; v != nil {
+		v.stale = true
+	}
+}
+
+// readRepo reads the lists an unchanged repository answers with 304s.
+// Their URLs change at most once a day (since= is a day boundary in the
+// configured zone), or no stored validator would ever match.
+//
+// The closed issues of the whole window are read once a day (the first
+// read of the day, when the window moves anyway); every read takes those
+// closed since yesterday and merges them in, which keeps a busy
+// repository at one page per poll. An issue reopened during the day leaves
+// the throughput at the next day's full read.
+func (c *Client) readRepo(ctx context.Context, full string, prev *repoView) (*repoView, error) {
+	owner, name, _ := strings.Cut(full, "/")
+	now := c.now()
+	today := connectors.DateOf(now, c.loc)
+	from := today.AddDays(-(c.window - 1))
+	base := "repos/" + url.PathEscape(owner) + "/" + url.PathEscape(name)
+
+	milestones, err := listAll[*gh.Milestone](ctx, c, base+"/milestones?state=all&per_page=100")
+	if err != nil {
+		return nil, c.wrap("list milestones of "+full, err)
+	}
+	v := &repoView{
+		fetched:    now,
+		day:        today,
+		milestones: map[int]*gh.Milestone{},
+		closed:     map[int]closedIssue{},
+		closedBy:   map[int]string{},
+		recent:     map[int]string{},
+	}
+	// The full window first when this is the day's first read, then always
+	// the recent list, so the polls after this one find it stored.
+	var closed []*gh.Issue
+	if prev != nil && prev.day == today && prev.closed != nil {
+		for n, ci := range prev.closed {
+			v.closed[n] = ci
+		}
+	} else {
+		if closed, err = listAll[*gh.Issue](ctx, c, base+"/issues?state=closed&since="+since(from, c.loc)+"&per_page=100"); err != nil {
+			return nil, c.wrap("list closed issues of "+full, err)
+		}
+	}
+	latest, err := listAll[*gh.Issue](ctx, c, base+"/issues?state=closed&since="+since(today.AddDays(-1), c.loc)+"&per_page=100")
+	if err != nil {
+		return nil, c.wrap("list recently closed issues of "+full, err)
+	}
+	closed = append(closed, latest...)
+	// Comments of the last two calendar days: yesterday is kept so a comment
+	// made just before midnight is still seen by the first poll after it.
+	recent, err := listAll[*gh.IssueComment](ctx, c, base+"/issues/comments?since="+since(today.AddDays(-1), c.loc)+"&per_page=100")
+	if err != nil {
+		return nil, c.wrap("list recent comments of "+full, err)
+	}
+
+	for _, m := range milestones {
+		n := m.GetNumber()
+		if _, dup := v.milestones[n]; dup || n <= 0 {
+			continue // a page boundary moved under us; the next poll sees it whole
+		}
+		v.milestones[n] = m
+		v.numbers = append(v.numbers, n)
+	}
+	for _, is := range closed {
+		if is.IsPullRequest() || c.isTracking(is) || is.ClosedAt == nil {
+			continue
+		}
+		v.closed[is.GetNumber()] = closedIssue{milestone: is.GetMilestone().GetNumber(), at: is.ClosedAt.Time, completed: completed(is)}
+	}
+	var done []time.Time
+	numbers := slices.Sorted(maps.Keys(v.closed))
+	for _, n := range numbers {
+		ci := v.closed[n]
+		if ci.milestone > 0 {
+			v.closedBy[ci.milestone] += fmt.Sprintf("%d@%d ", n, ci.at.Unix())
+		}
+		if ci.completed {
+			done = append(done, ci.at)
+		}
+	}
+	v.throughput = connectors.CountThroughput(done, from, today, c.loc)
+	for _, cm := range recent {
+		n := issueNumber(cm.GetIssueURL())
+		if n > 0 {
+			v.recent[n] += fmt.Sprintf("%d@%d ", cm.GetID(), cm.GetUpdatedAt().Unix())
+		}
+	}
+	return v, nil
+}
+
+// since is the start of day d in loc as the UTC instant GitHub expects.
+func since(d connectors.Date, loc *time.Location) string {
+	return url.QueryEscape(d.Time(loc).UTC().Format(time.RFC3339))
+}
+
+// completed reports whether a closed issue is finished work. Issues closed
+// as not planned or as duplicates are not: counting them would let a
+// triage sweep pass for a burst of delivery.
+func completed(is *gh.Issue) bool {
+	switch is.GetStateReason() {
+	case "not_planned", "duplicate":
+		return false
+	}
+	return true
+}
+
+func (c *Client) isTracking(is *gh.Issue) bool {
+	for _, l := range is.Labels {
+		if strings.EqualFold(l.GetName(), c.label) {
+			return true
+		}
+	}
+	return false
+}
+
+// issueNumber is the number at the end of an issue API URL.
+func issueNumber(u string) int {
+	i := strings.LastIndexByte(u, '/')
+	if i < 0 {
+		return 0
+	}
+	n, err := strconv.Atoi(u[i+1:])
+	if err != nil {
+		return 0
+	}
+	return n
+}
+
+func milestoneKey(full string, number int) string { return full + "#milestone=" + strconv.Itoa(number) }
+
+// milestoneIssues returns the milestone's items and tracking issue, read
+// again only when the milestone listing (counts, updated_at) or the
+// closed-issue list changed for it, or the memo is older than MemoTTL.
+func (c *Client) milestoneIssues(ctx context.Context, full, owner, name string, m *gh.Milestone, v *repoView) (*itemsMemo, error) {
+	num := m.GetNumber()
+	key := milestoneKey(full, num)
+	fp := fmt.Sprintf("%d|%s|%d|%d|%s|%s", num, m.GetUpdatedAt().Format(time.RFC3339Nano), m.GetOpenIssues(), m.GetClosedIssues(), m.GetState(), v.closedBy[num])
+	c.mu.Lock()
+	memo := c.items[key]
+	c.mu.Unlock()
+	if memo != nil && memo.fingerprint == fp && c.now().Sub(memo.fetched) < c.o.MemoTTL {
+		return memo, nil
+	}
+	u := fmt.Sprintf("repos/%s/%s/issues?milestone=%d&state=all&per_page=100", url.PathEscape(owner), url.PathEscape(name), num)
+	issues, err := listAll[*gh.Issue](ctx, c, u)
+	if err != nil {
+		return nil, c.wrap(fmt.Sprintf("list issues of milestone %s#%d", full, num), err)
+	}
+	memo = &itemsMemo{fingerprint: fp, fetched: c.now(), items: []connectors.Item{}}
+	for _, is := range issues {
+		switch {
+		case is.IsPullRequest():
+		case c.isTracking(is):
+			if memo.thread == nil || is.GetNumber() < memo.thread.GetNumber() {
+				memo.thread = is // the oldest, should there ever be two
+			}
+		default:
+			it := connectors.Item{ID: strconv.Itoa(is.GetNumber()), CreatedAt: is.GetCreatedAt().Time}
+			if is.GetState() == "closed" && is.ClosedAt != nil {
+				it.ClosedAt = is.ClosedAt.Time
+			}
+			memo.items = append(memo.items, it)
+		}
+	}
+	slices.SortFunc(memo.items, func(a, b connectors.Item) int {
+		x, _ := strconv.Atoi(a.ID)
+		y, _ := strconv.Atoi(b.ID)
+		return x - y
+	})
+	c.mu.Lock()
+	c.items[key] = memo
+	if memo.thread != nil {
+		c.threadOf[key] = memo.thread.GetNumber()
+	}
+	c.mu.Unlock()
+	return memo, nil
+}
+
+func threadID(full string, number int) string { return full + "#" + strconv.Itoa(number) }
+
+// readThread returns the tracking issue with its comments, read again only
+// when the recent-comments list shows a change on it.
+func (c *Client) readThread(ctx context.Context, full, owner, name string, issue *gh.Issue, v *repoView) (*connectors.Thread, error) {
+	num := issue.GetNumber()
+	id := threadID(full, num)
+	fp := v.recent[num]
+	c.mu.Lock()
+	memo := c.threads[id]
+	c.mu.Unlock()
+	if memo == nil || memo.fingerprint != fp || c.now().Sub(memo.fetched) >= c.o.MemoTTL {
+		u := fmt.Sprintf("repos/%s/%s/issues/%d/comments?per_page=100", url.PathEscape(owner), url.PathEscape(name), num)
+		comments, err := listAll[*gh.IssueComment](ctx, c, u)
+		if err != nil {
+			return nil, c.wrap("list comments of "+id, err)
+		}
+		memo = &threadMemo{fingerprint: fp, fetched: c.now(), comments: comments}
+		c.mu.Lock()
+		c.threads[id] = memo
+		c.mu.Unlock()
+	}
+	self, err := c.Self(ctx)
+	if err != nil {
+		return nil, err
+	}
+	th := &connectors.Thread{ID: id, URL: issue.GetHTMLURL(), Comments: make([]connectors.Comment, 0, len(memo.comments))}
+	for _, gc := range memo.comments {
+		cm := toComment(gc, self)
+		if !cm.BySelf && hasCommand(cm.Body) {
+			if cm.AuthorCanCommit, err = c.canCommit(ctx, full, owner, name, cm.Author); err != nil {
+				return nil, err
+			}
+		}
+		th.Comments = append(th.Comments, cm)
+	}
+	return th, nil
+}
+
+func toComment(gc *gh.IssueComment, self string) connectors.Comment {
+	login := gc.GetUser().GetLogin()
+	return connectors.Comment{
+		ID:        strconv.FormatInt(gc.GetID(), 10),
+		URL:       gc.GetHTMLURL(),
+		Author:    login,
+		Body:      gc.GetBody(),
+		Hidden:    gc.GetBody(), // markers are HTML comments in the body
+		CreatedAt: gc.GetCreatedAt().Time,
+		UpdatedAt: gc.GetUpdatedAt().Time,
+		BySelf:    self != "" && strings.EqualFold(login, self),
+	}
+}
+
+// hasCommand reports whether a comment may hold a /commit command, the
+// only one whose author's permission matters; other comments cost no
+// permission lookup.
+func hasCommand(body string) bool {
+	return strings.Contains(strings.ToLower(body), "/commit")
+}
+
+// canCommit: listed in commands.allow, or write, maintain or admin
+// permission on the repository (GitHub reports maintain as "write").
+func (c *Client) canCommit(ctx context.Context, full, owner, name, login string) (bool, error) {
+	if login == "" {
+		return false, nil
+	}
+	if c.allow[strings.ToLower(login)] {
+		return true, nil
+	}
+	key := full + "\x00" + strings.ToLower(login)
+	c.mu.Lock()
+	p, ok := c.perms[key]
+	c.mu.Unlock()
+	if ok && c.now().Sub(p.fetched) < c.o.PermissionTTL {
+		return p.write, nil
+	}
+	level, _, err := c.gh.Repositories.GetPermissionLevel(ctx, owner, name, login)
+	write := false
+	switch err := c.wrap(fmt.Sprintf("get permission of %s on %s", login, full), err); {
+	case err == nil:
+		switch level.GetPermission() {
+		case "admin", "maintain", "write":
+			write = true
+		}
+	case isNotFound(err):
+		// Not a collaborator (or no such user): no permission.
+	default:
+		return false, err
+	}
+	c.mu.Lock()
+	c.perms[key] = permEntry{write: write, fetched: c.now()}
+	c.mu.Unlock()
+	return write, nil
+}
+
+// listAll walks a list by its Link headers from first (a path under the
+// API root, or an absolute URL on the same host).
+func listAll[T any](ctx context.Context, c *Client, first string) ([]T, error) {
+	var out []T
+	next := first
+	for page := 0; next != ""; page++ {
+		if page == maxPages {
+			return nil, fmt.Errorf("more than %d pages from %s", maxPages, first)
+		}
+		req, err := c.gh.NewRequest(http.MethodGet, next, nil)
+		if err != nil {
+			return nil, err
+		}
+		if req.URL.Host != c.gh.BaseURL.Host || req.URL.Scheme != c.gh.BaseURL.Scheme {
+			// Never send the credential to another host a Link names.
+			return nil, fmt.Errorf("next page %s is not on %s", req.URL.Redacted(), c.gh.BaseURL.Host)
+		}
+		var items []T
+		resp, err := c.gh.Do(ctx, req, &items)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, items...)
+		next = nextLink(resp.Header.Values("Link"))
+	}
+	return out, nil
+}

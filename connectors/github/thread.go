@@ -1,0 +1,220 @@
+package github
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+
+	gh "github.com/google/go-github/v60/github"
+
+	"github.com/slipwatch/slipwatch/connectors"
+)
+
+// ThreadTitle is the title of a tracking issue slipwatch creates.
+func ThreadTitle(milestone string) string { return "Delivery tracking: " + milestone }
+
+// threadBody explains a tracking issue to the people who find it.
+func threadBody(milestone string) string {
+	return fmt.Sprintf(`This issue is where **slipwatch** keeps track of the delivery date of the milestone **%s**.
+
+It records the date promised for this milestone, compares it with the milestone's due date and with a forecast from the team's recent pace, and says so here when the date slips, is at risk or moves.
+
+Commands, in a comment of their own (`+"`/commit`"+` needs write access to the repository):
+
+- `+"`/commit YYYY-MM-DD [reason]`"+` — record the date communicated for this milestone (a later one is a recommitment; history keeps every one)
+- `+"`/slipwatch status`"+` — post the current status
+- `+"`/slipwatch help`"+` — list the commands
+
+Please keep this issue open and in the milestone; slipwatch finds it by its label.
+`, milestone)
+}
+
+func isNotFound(err error) bool { return errors.Is(err, connectors.ErrNotFound) }
+
+// EnsureThread returns the milestone's tracking issue: the issue in the
+// milestone with the tracking label (the oldest, should there be two). With
+// none and github.create_tracking_issue set, it creates one; with none and
+// creation off, it returns nil. It searches before it creates and remembers
+// the answer, so it never creates two. The Thread's Comments are those
+// already observed (none for a new issue).
+func (c *Client) EnsureThread(ctx context.Context, d connectors.Deliverable) (*connectors.Thread, error) {
+	ref := d.Ref
+	if ref.Tracker != connectors.GitHub || ref.Kind != connectors.Milestone {
+		return nil, fmt.Errorf("ensure thread for %s: not a GitHub milestone: %w", ref, connectors.ErrTerminal)
+	}
+	full, owner, name, err := c.repo(ref.Team)
+	if err != nil {
+		return nil, err
+	}
+	num, err := strconv.Atoi(ref.ID)
+	if err != nil || num <= 0 {
+		return nil, fmt.Errorf("ensure thread for %s: milestone id is not a number: %w", ref, connectors.ErrTerminal)
+	}
+	key := milestoneKey(full, num)
+	lock := c.locks.get("thread\x00" + key)
+	lock.Lock()
+	defer lock.Unlock()
+
+	c.mu.Lock()
+	n, known := c.threadOf[key]
+	c.mu.Unlock()
+	if known {
+		return c.knownThread(key, owner, name, full, n), nil
+	}
+
+	u := fmt.Sprintf("repos/%s/%s/issues?milestone=%d&labels=%s&state=all&per_page=100",
+		url.PathEscape(owner), url.PathEscape(name), num, url.QueryEscape(c.label))
+	found, err := listAll[*gh.Issue](ctx, c, u)
+	if err != nil {
+		return nil, c.wrap("find the tracking issue of milestone "+key, err)
+	}
+	var oldest *gh.Issue
+	for _, is := range found {
+		if !is.IsPullRequest() && c.isTracking(is) && (oldest == nil || is.GetNumber() < oldest.GetNumber()) {
+			oldest = is
+		}
+	}
+	if oldest == nil {
+		if !c.cfg.CreateTrackingIssue {
+			return nil, nil
+		}
+		title := d.Title
+		if title == "" {
+			title = "milestone " + ref.ID
+		}
+		oldest, _, err = c.gh.Issues.Create(ctx, owner, name, &gh.IssueRequest{
+			Title:     gh.String(ThreadTitle(title)),
+			Body:      gh.String(threadBody(title)),
+			Milestone: gh.Int(num),
+			Labels:    &[]string{c.label},
+		})
+		if err != nil {
+			return nil, c.wrap("create the tracking issue of milestone "+key, err)
+		}
+		c.log.InfoContext(ctx, "created tracking issue", "milestone", key, "thread", threadID(full, oldest.GetNumber()))
+	}
+	number := oldest.GetNumber()
+	c.mu.Lock()
+	c.threadOf[key] = number
+	if memo := c.items[key]; memo != nil && memo.thread == nil {
+		// Observe within the memo's life must see the new thread.
+		cp := *memo
+		cp.thread = oldest
+		c.items[key] = &cp
+	}
+	c.mu.Unlock()
+	return &connectors.Thread{ID: threadID(full, number), URL: oldest.GetHTMLURL(), Comments: []connectors.Comment{}}, nil
+}
+
+// knownThread is a thread already found, with the comments last read.
+func (c *Client) knownThread(key, owner, name, full string, number int) *connectors.Thread {
+	id := threadID(full, number)
+	th := &connectors.Thread{ID: id, URL: fmt.Sprintf("%s/%s/%s/issues/%d", c.htmlRoot(), owner, name, number), Comments: []connectors.Comment{}}
+	c.selfMu.Lock()
+	self := c.self
+	c.selfMu.Unlock()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if memo := c.items[key]; memo != nil && memo.thread != nil && memo.thread.GetNumber() == number && memo.thread.GetHTMLURL() != "" {
+		th.URL = memo.thread.GetHTMLURL()
+	}
+	if memo := c.threads[id]; memo != nil {
+		for _, gc := range memo.comments {
+			th.Comments = append(th.Comments, toComment(gc, self))
+		}
+	}
+	return th
+}
+
+// htmlRoot is where people open things: github.com, or the GHES host.
+func (c *Client) htmlRoot() string {
+	u := *c.gh.BaseURL
+	if strings.EqualFold(u.Host, "api.github.com") {
+		return "https://github.com"
+	}
+	return u.Scheme + "://" + u.Host
+}
+
+// parseThread splits "owner/name#42".
+func (c *Client) parseThread(th *connectors.Thread) (full, owner, name string, number int, err error) {
+	if th == nil {
+		return "", "", "", 0, fmt.Errorf("no thread: %w", connectors.ErrTerminal)
+	}
+	repo, num, ok := strings.Cut(th.ID, "#")
+	number, nerr := strconv.Atoi(num)
+	if !ok || nerr != nil || number <= 0 {
+		return "", "", "", 0, fmt.Errorf("thread %q is not owner/name#number: %w", th.ID, connectors.ErrTerminal)
+	}
+	full, owner, name, err = c.repo(repo)
+	return full, owner, name, number, err
+}
+
+func withMarker(body, marker string) string {
+	if marker == "" {
+		return body
+	}
+	return body + "\n\n" + marker
+}
+
+// Post adds a comment to the thread: body, then the marker (an HTML
+// comment, which GitHub does not render).
+func (c *Client) Post(ctx context.Context, th *connectors.Thread, body, marker string) (connectors.Comment, error) {
+	full, owner, name, number, err := c.parseThread(th)
+	if err != nil {
+		return connectors.Comment{}, err
+	}
+	gc, _, err := c.gh.Issues.CreateComment(ctx, owner, name, number, &gh.IssueComment{Body: gh.String(withMarker(body, marker))})
+	c.forgetThread(full, number, err)
+	if err != nil {
+		return connectors.Comment{}, c.wrap("comment on "+th.ID, err)
+	}
+	cm := toComment(gc, gc.GetUser().GetLogin())
+	cm.BySelf = true
+	return cm, nil
+}
+
+// Edit replaces the text of one of slipwatch's comments on the thread
+// (the sticky status comment). It never touches anyone else's: the core
+// only edits comments it found BySelf.
+func (c *Client) Edit(ctx context.Context, th *connectors.Thread, commentID, body, marker string) (connectors.Comment, error) {
+	full, owner, name, number, err := c.parseThread(th)
+	if err != nil {
+		return connectors.Comment{}, err
+	}
+	id, err := strconv.ParseInt(commentID, 10, 64)
+	if err != nil || id <= 0 {
+		return connectors.Comment{}, fmt.Errorf("edit comment %q on %s: not a comment id: %w", commentID, th.ID, connectors.ErrTerminal)
+	}
+	gc, _, err := c.gh.Issues.EditComment(ctx, owner, name, id, &gh.IssueComment{Body: gh.String(withMarker(body, marker))})
+	c.forgetThread(full, number, err)
+	if err != nil {
+		return connectors.Comment{}, c.wrap(fmt.Sprintf("edit comment %d on %s", id, th.ID), err)
+	}
+	cm := toComment(gc, gc.GetUser().GetLogin())
+	cm.BySelf = true
+	return cm, nil
+}
+
+// forgetThread drops what is remembered of a thread after a write, so the
+// next Observe reads its comments again; after a 404 it also forgets that
+// the milestone has this thread.
+func (c *Client) forgetThread(full string, number int, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.threads, threadID(full, number))
+	if err == nil {
+		return
+	}
+	var er *gh.ErrorResponse
+	if errors.As(err, &er) && er.Response != nil && (er.Response.StatusCode == 404 || er.Response.StatusCode == 410) {
+		for k, n := range c.threadOf {
+			if n == number && strings.HasPrefix(k, full+"#") {
+				delete(c.threadOf, k)
+				delete(c.items, k)
+			}
+		}
+	}
+}

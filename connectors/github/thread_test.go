@@ -1,0 +1,184 @@
+package github
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/slipwatch/slipwatch/config"
+	"github.com/slipwatch/slipwatch/connectors"
+)
+
+func trackingIssues(f *fakeGitHub) []fakeIssue {
+	var out []fakeIssue
+	for _, is := range f.issues(repo) {
+		for _, l := range is.labels {
+			if strings.EqualFold(l, "slipwatch") {
+				out = append(out, is)
+			}
+		}
+	}
+	return out
+}
+
+func TestEnsureThreadCreatesOnceAndFindsAfterRestart(t *testing.T) {
+	t.Parallel()
+	f := newFakeGitHub(t)
+	ms := f.addMilestone(repo, "v3.0", nil)
+	f.addIssue(repo, issueOpts{milestone: ms})
+	c := newTestClient(t, f, nil)
+	ctx := context.Background()
+
+	snap, err := c.Observe(ctx, milestoneRef(repo, ms))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if snap.Thread != nil {
+		t.Fatalf("thread before one exists: %+v", snap.Thread)
+	}
+	var wg sync.WaitGroup
+	threads := make([]*connectors.Thread, 4)
+	for i := range threads {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			th, err := c.EnsureThread(ctx, snap.Deliverable)
+			if err != nil {
+				t.Errorf("EnsureThread: %v", err)
+			}
+			threads[i] = th
+		}()
+	}
+	wg.Wait()
+	created := trackingIssues(f)
+	if len(created) != 1 {
+		t.Fatalf("%d tracking issues after concurrent EnsureThread, want 1", len(created))
+	}
+	is := created[0]
+	if is.title != "Delivery tracking: v3.0" || is.milestone != ms {
+		t.Errorf("tracking issue %q in milestone %d", is.title, is.milestone)
+	}
+	for _, th := range threads {
+		if th == nil || th.ID != "acme/api#"+strconv.Itoa(is.number) {
+			t.Errorf("thread %+v, want acme/api#%d", th, is.number)
+		}
+	}
+
+	// The next observation (within the memo's life) sees the thread, and
+	// the items still leave it out.
+	snap, err = c.Observe(ctx, milestoneRef(repo, ms))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if snap.Thread == nil || len(snap.Deliverable.Items) != 1 {
+		t.Errorf("after creation: thread %v, %d items; want the thread and 1 item", snap.Thread, len(snap.Deliverable.Items))
+	}
+
+	// A restarted process searches by label and finds it.
+	c2 := newTestClient(t, f, nil)
+	th, err := c2.EnsureThread(ctx, snap.Deliverable)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(trackingIssues(f)) != 1 || th.ID != threads[0].ID {
+		t.Errorf("after restart: %d tracking issues, thread %q; want the same one", len(trackingIssues(f)), th.ID)
+	}
+}
+
+func TestTrackingIssueBodyExplainsTheCommands(t *testing.T) {
+	t.Parallel()
+	body := threadBody("v3.0")
+	for _, want := range []string{"v3.0", "/commit YYYY-MM-DD [reason]", "/slipwatch status", "/slipwatch help", "write access"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("tracking issue body lacks %q:\n%s", want, body)
+		}
+	}
+}
+
+func TestEnsureThreadWithCreationOff(t *testing.T) {
+	t.Parallel()
+	f := newFakeGitHub(t)
+	ms := f.addMilestone(repo, "v3.0", nil)
+	c := newTestClient(t, f, func(g *config.GitHub, _ *Options) { g.CreateTrackingIssue = false })
+	th, err := c.EnsureThread(context.Background(), connectors.Deliverable{Ref: milestoneRef(repo, ms), Title: "v3.0"})
+	if err != nil || th != nil {
+		t.Errorf("EnsureThread = %v, %v; want nil, nil", th, err)
+	}
+	if n := f.endpointCounts()["POST /repos/{owner}/{repo}/issues"]; n != 0 {
+		t.Errorf("%d issues created with creation off", n)
+	}
+}
+
+func TestPostAndEditCarryTheMarkerAndArePaced(t *testing.T) {
+	t.Parallel()
+	f := newFakeGitHub(t)
+	w := buildWorld(f)
+	c := newTestClient(t, f, nil)
+	ctx := context.Background()
+	snap, err := c.Observe(ctx, milestoneRef(repo, w.ms))
+	if err != nil {
+		t.Fatal(err)
+	}
+	th := snap.Thread
+
+	marker := "<!-- slipwatch:event id=e1 kind=slipped -->"
+	posted, err := c.Post(ctx, th, "The date slipped to **2026-04-20**.", marker)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "The date slipped to **2026-04-20**.\n\n" + marker
+	if posted.Body != want || posted.Hidden != want || !posted.BySelf || posted.ID == "" {
+		t.Errorf("posted %+v", posted)
+	}
+	status := "<!-- slipwatch:status id=c1 v=1 {\"v\":2} -->"
+	edited, err := c.Edit(ctx, th, strconv.FormatInt(w.selfStatus, 10), "Status: at risk", status)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if edited.Body != "Status: at risk\n\n"+status || edited.ID != strconv.FormatInt(w.selfStatus, 10) {
+		t.Errorf("edited %+v", edited)
+	}
+	if waits := f.waits(); len(waits) != 1 || waits[0] != time.Second {
+		t.Errorf("waits %v, want the second write 1s after the first", waits)
+	}
+
+	// The next observation reads the thread again and sees both.
+	snap, err = c.Observe(ctx, milestoneRef(repo, w.ms))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bodies := map[string]string{}
+	for _, cm := range snap.Thread.Comments {
+		bodies[cm.ID] = cm.Body
+	}
+	if bodies[posted.ID] != want || bodies[edited.ID] != edited.Body {
+		t.Errorf("observed thread does not show the writes: %v", bodies)
+	}
+	if len(snap.Thread.Comments) != 6 {
+		t.Errorf("%d comments, want 6: nothing deleted, one added", len(snap.Thread.Comments))
+	}
+}
+
+func TestEditOfAVanishedCommentIsNotFound(t *testing.T) {
+	t.Parallel()
+	f := newFakeGitHub(t)
+	w := buildWorld(f)
+	c := newTestClient(t, f, nil)
+	th := &connectors.Thread{ID: "acme/api#" + strconv.Itoa(w.tracking)}
+	_, err := c.Edit(context.Background(), th, "987654", "x", "")
+	if !errors.Is(err, connectors.ErrNotFound) {
+		t.Errorf("error %v, want ErrNotFound", err)
+	}
+	for _, id := range []string{"", "abc", "-1"} {
+		if _, err := c.Edit(context.Background(), th, id, "x", ""); !errors.Is(err, connectors.ErrTerminal) {
+			t.Errorf("Edit(%q): %v, want ErrTerminal", id, err)
+		}
+	}
+	if _, err := c.Post(context.Background(), &connectors.Thread{ID: "acme/api"}, "x", ""); !errors.Is(err, connectors.ErrTerminal) {
+		t.Errorf("Post to a malformed thread: %v, want ErrTerminal", err)
+	}
+}
