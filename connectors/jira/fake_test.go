@@ -42,8 +42,10 @@ type fakeJira struct {
 	honourCreateProps bool
 
 	mu         sync.Mutex
-	hits       map[string]int // "METHOD /path" (path without prefix)
-	jqls       []string       // every JQL asked, in order
+	hits       map[string]int          // "METHOD /path" (path without prefix)
+	queries    map[string][]url.Values // the same key → each request's query
+	bodies     map[string][]string     // the same key → each request's body
+	jqls       []string                // every JQL asked, in order
 	queued     map[string][]cannedResponse
 	versions   map[string]string // project key → testdata file of its versions list
 	versionGet map[string]string // version id → testdata file
@@ -89,6 +91,8 @@ func newFakeJira(t *testing.T, cloud bool) *fakeJira {
 		cloud:      cloud,
 		pageSize:   100,
 		hits:       map[string]int{},
+		queries:    map[string][]url.Values{},
+		bodies:     map[string][]string{},
 		queued:     map[string][]cannedResponse{},
 		versions:   map[string]string{},
 		versionGet: map[string]string{},
@@ -133,6 +137,18 @@ func (f *fakeJira) hit(key string) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.hits[key]
+}
+
+func (f *fakeJira) queriesOf(key string) []url.Values {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.queries[key])
+}
+
+func (f *fakeJira) bodiesOf(key string) []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.bodies[key])
 }
 
 func (f *fakeJira) askedJQL() []string {
@@ -199,8 +215,12 @@ func (f *fakeJira) serve(w http.ResponseWriter, r *http.Request) {
 		p = rest
 	}
 	key := r.Method + " " + p
+	body, _ := io.ReadAll(r.Body)
+	r.Body = io.NopCloser(strings.NewReader(string(body)))
 	f.mu.Lock()
 	f.hits[key]++
+	f.queries[key] = append(f.queries[key], r.URL.Query())
+	f.bodies[key] = append(f.bodies[key], string(body))
 	var canned *cannedResponse
 	if q := f.queued[key]; len(q) > 0 {
 		canned = &q[0]
@@ -564,13 +584,4 @@ func (f *fakeJira) property(w http.ResponseWriter, r *http.Request, id string) {
 	default:
 		jiraErr(w, 405, "method")
 	}
-}
-
-// values builds url.Values for assertions.
-func values(kv ...string) url.Values {
-	v := url.Values{}
-	for i := 0; i+1 < len(kv); i += 2 {
-		v.Add(kv[i], kv[i+1])
-	}
-	return v
 }

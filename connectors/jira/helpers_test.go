@@ -31,17 +31,26 @@ var _ connector = (*Client)(nil)
 // testNow is the clock of every test: 2026-03-10, noon UTC.
 var testNow = time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
 
-// sleeper records the waits the HTTP layers ask for and returns at once.
+// sleeper is the tests' clock: it starts at testNow, and a wait the HTTP
+// layers ask for is recorded and moves the clock on at once.
 type sleeper struct {
 	mu    sync.Mutex
+	now   time.Time
 	waits []time.Duration
 }
 
 func (s *sleeper) sleep(ctx context.Context, d time.Duration) error {
 	s.mu.Lock()
 	s.waits = append(s.waits, d)
+	s.now = s.now.Add(d)
 	s.mu.Unlock()
 	return ctx.Err()
+}
+
+func (s *sleeper) Now() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.now
 }
 
 func (s *sleeper) all() []time.Duration {
@@ -84,9 +93,9 @@ func testConfig(f *fakeJira) *config.Jira {
 func newTestClient(t *testing.T, f *fakeJira, edit func(*config.Jira, *Options)) (*Client, *sleeper) {
 	t.Helper()
 	cfg := testConfig(f)
-	s := &sleeper{}
+	s := &sleeper{now: testNow}
 	o := Options{
-		Now:      func() time.Time { return testNow },
+		Now:      s.Now,
 		Location: time.UTC,
 		Allow:    []string{"557058:aaaa", "jane@example.com"},
 		Sleep:    s.sleep,
