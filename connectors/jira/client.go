@@ -215,7 +215,7 @@ func New(cfg *config.Jira, o Options) (*Client, error) {
 		if err != nil {
 			return nil, err
 		}
-		src := newRotatingSource(a.OAuth2, o.Tokens, &http.Client{Transport: httpx.NewUserAgent(o.Transport, ua)}, c.log)
+		src := newRotatingSource(a.OAuth2, o.Tokens, &http.Client{Transport: httpx.NewUserAgent(o.Transport, ua)}, c.log, o.Sleep)
 		auth = &oauth2.Transport{Source: oauth2.ReuseTokenSource(nil, src), Base: o.Transport}
 		identity = "oauth2:" + a.OAuth2.ClientID + "@" + a.OAuth2.CloudID
 		c.flavor = config.JiraCloud // 3LO exists only on Cloud

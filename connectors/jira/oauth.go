@@ -40,14 +40,9 @@ type rotatingSource struct {
 	sleep  func(context.Context, time.Duration) error
 }
 
-func newRotatingSource(cfg *config.OAuth2, store TokenStore, client *http.Client, log *slog.Logger) *rotatingSource {
-	return &rotatingSource{
-		cfg:    cfg,
-		store:  store,
-		name:   TokenName(cfg),
-		client: client,
-		log:    log,
-		sleep: func(ctx context.Context, d time.Duration) error {
+func newRotatingSource(cfg *config.OAuth2, store TokenStore, client *http.Client, log *slog.Logger, sleep func(context.Context, time.Duration) error) *rotatingSource {
+	if sleep == nil {
+		sleep = func(ctx context.Context, d time.Duration) error {
 			t := time.NewTimer(d)
 			defer t.Stop()
 			select {
@@ -56,8 +51,9 @@ func newRotatingSource(cfg *config.OAuth2, store TokenStore, client *http.Client
 			case <-t.C:
 				return nil
 			}
-		},
+		}
 	}
+	return &rotatingSource{cfg: cfg, store: store, name: TokenName(cfg), client: client, log: log, sleep: sleep}
 }
 
 // TokenName is the name under which the refresh token of cfg's grant is
