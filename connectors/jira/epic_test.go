@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -65,8 +66,7 @@ func TestObserveEpic(t *testing.T) {
 			case tt.epicLink:
 				f.setJQL(`parent = "PLAT-12" OR "Epic Link" = "PLAT-12"`, "PLAT-14", "PLAT-13")
 			default:
-				// No answer for "Epic Link": the fake says 400 like Jira
-				// without the field.
+				f.jqlErr[`parent = "PLAT-12" OR "Epic Link" = "PLAT-12"`] = "Field 'Epic Link' does not exist or you do not have permission to view it."
 				f.setJQL(`parent = "PLAT-12"`, "PLAT-13", "PLAT-14")
 			}
 			c, _ := newTestClient(t, f, nil)
@@ -144,5 +144,25 @@ func TestObserveEpicGone(t *testing.T) {
 				t.Errorf("Observe = %v; ErrTerminal %v, want %v", err, got, tt.wantTerminal)
 			}
 		})
+	}
+}
+
+// Only Jira saying the field is missing turns Epic Link off; another 400
+// is an error, and the next observation asks with Epic Link again.
+func TestEpicLinkOtherError(t *testing.T) {
+	f := newFakeJira(t, false)
+	seedEpic(f)
+	const both = `parent = "PLAT-12" OR "Epic Link" = "PLAT-12"`
+	f.jqlErr[both] = "The value 'PLAT-12' does not exist for the field 'parent'."
+	c, _ := newTestClient(t, f, nil)
+	ref := connectors.Ref{Tracker: connectors.Jira, Team: "PLAT", Kind: connectors.Issue, ID: "PLAT-12"}
+	_, err := c.Observe(context.Background(), ref)
+	if err == nil || !strings.Contains(err.Error(), "does not exist for the field 'parent'") {
+		t.Fatalf("Observe = %v, want Jira's 400", err)
+	}
+	delete(f.jqlErr, both)
+	f.setJQL(both, "PLAT-13")
+	if _, err := c.Observe(context.Background(), ref); err != nil {
+		t.Fatalf("second Observe: %v", err)
 	}
 }

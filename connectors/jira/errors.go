@@ -150,3 +150,24 @@ func isStatus(err error, statuses ...int) bool {
 	}
 	return false
 }
+
+// jiraSays reports whether err is Jira answering status with a message
+// that mentions words (in errorMessages or errors, not in what slipwatch
+// asked).
+func jiraSays(err error, status int, words string) bool {
+	var ae *APIError
+	if !errors.As(err, &ae) || ae.Status != status {
+		return false
+	}
+	for _, m := range ae.Messages {
+		if strings.Contains(m, words) {
+			return true
+		}
+	}
+	for _, m := range ae.Fields {
+		if strings.Contains(m, words) {
+			return true
+		}
+	}
+	return false
+}

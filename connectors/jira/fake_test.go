@@ -55,6 +55,7 @@ type fakeJira struct {
 	selfUser   map[string]any    // author of comments slipwatch writes
 	issues     map[string]*fakeIssue
 	jql        map[string]func() []string // JQL → issue keys
+	jqlErr     map[string]string          // JQL → Jira's 400 message for it
 	comments   map[string][]*fakeComment  // issue key → comments
 	props      map[string]string          // comment id → marker
 	created    []map[string]any           // bodies of POST /rest/api/2/issue
@@ -99,6 +100,7 @@ func newFakeJira(t *testing.T, cloud bool) *fakeJira {
 		projects:   map[string]string{},
 		issues:     map[string]*fakeIssue{},
 		jql:        map[string]func() []string{},
+		jqlErr:     map[string]string{},
 		comments:   map[string][]*fakeComment{},
 		props:      map[string]string{},
 		nextID:     20000,
@@ -285,7 +287,7 @@ func (f *fakeJira) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		f.file(w, 200, name)
 	case len(seg) == 5 && seg[3] == "project" && r.Method == http.MethodGet:
-		k, ok := f.projects[seg[4]]
+		k, ok := f.projectByID(seg[4])
 		if !ok {
 			jiraErr(w, 404, "No project could be found with id '"+seg[4]+"'.")
 			return
@@ -306,6 +308,30 @@ func (f *fakeJira) serve(w http.ResponseWriter, r *http.Request) {
 	default:
 		jiraErr(w, 404, "fake: no route for "+key)
 	}
+}
+
+// projectByID knows the projects set in f.projects and those whose
+// versions list names the id.
+func (f *fakeJira) projectByID(id string) (string, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if k, ok := f.projects[id]; ok {
+		return k, true
+	}
+	for key, name := range f.versions {
+		var vs []struct {
+			ProjectID json.Number `json:"projectId"`
+		}
+		if err := json.Unmarshal(readTestdata(f.t, filepath.Join("rest", name)), &vs); err != nil {
+			f.t.Errorf("fake: %s: %v", name, err)
+		}
+		for _, v := range vs {
+			if v.ProjectID.String() == id {
+				return key, true
+			}
+		}
+	}
+	return "", false
 }
 
 func (f *fakeJira) version(w http.ResponseWriter, id string) {
@@ -350,9 +376,15 @@ func (f *fakeJira) search(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	f.jqls = append(f.jqls, jql)
 	fn, ok := f.jql[jql]
+	msg, refused := f.jqlErr[jql]
 	f.mu.Unlock()
+	if refused {
+		jiraErr(w, http.StatusBadRequest, msg)
+		return
+	}
 	if !ok {
-		jiraErr(w, http.StatusBadRequest, "fake: no answer for JQL "+strconv.Quote(jql))
+		f.t.Logf("fake: no answer for JQL %q", jql)
+		jiraErr(w, http.StatusBadRequest, "Error in the JQL Query: the fake has no answer for it.")
 		return
 	}
 	var fields []string

@@ -111,8 +111,12 @@ func (c *Client) observeVersion(ctx context.Context, ref connectors.Ref) (connec
 		return connectors.Snapshot{}, fmt.Errorf("get version: %w", err)
 	}
 	if v.ProjectID != "" {
-		if key, ok := c.projectKey(string(v.ProjectID)); ok && key != ref.Team {
-			return connectors.Snapshot{}, fmt.Errorf("version %s belongs to project %s: %w", v.ID, key, connectors.ErrNotFound)
+		key, err := c.projectOf(ctx, string(v.ProjectID))
+		if err != nil {
+			return connectors.Snapshot{}, err
+		}
+		if !strings.EqualFold(key, ref.Team) {
+			return connectors.Snapshot{}, fmt.Errorf("version %s belongs to project %s, not %s: %w", v.ID, key, ref.Team, connectors.ErrNotFound)
 		}
 	}
 	due, err := v.releaseDate(c.o.Location)
@@ -169,11 +173,21 @@ func (c *Client) observeVersion(ctx context.Context, ref connectors.Ref) (connec
 	return snap, nil
 }
 
-func (c *Client) projectKey(id string) (string, bool) {
+// projectOf is the key of the project with id: remembered from List, else
+// read from Jira once.
+func (c *Client) projectOf(ctx context.Context, id string) (string, error) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	k, ok := c.projectKeys[id]
-	return k, ok
+	c.mu.Unlock()
+	if ok {
+		return k, nil
+	}
+	var p project
+	if err := c.get(ctx, "rest/api/2/project/"+url.PathEscape(id), nil, &p); err != nil {
+		return "", fmt.Errorf("read project %s: %w", id, err)
+	}
+	c.rememberProject(id, p.Key)
+	return p.Key, nil
 }
 
 func (c *Client) isTracking(is issue) bool {
@@ -314,7 +328,7 @@ func (c *Client) children(ctx context.Context, proj, key string) ([]issue, error
 		return found, nil
 	}
 	found, err := c.search(ctx, parentOnly+` OR "Epic Link" = `+quote(key), itemFields)
-	if isStatus(err, http.StatusBadRequest) {
+	if jiraSays(err, http.StatusBadRequest, "Epic Link") {
 		c.log.InfoContext(ctx, "no Epic Link field; epic children are found by parent only", "error", err)
 		c.mu.Lock()
 		c.noEpicLink = true

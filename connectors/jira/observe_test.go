@@ -3,6 +3,7 @@ package jira
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -236,4 +237,15 @@ func TestList(t *testing.T) {
 			t.Errorf("List(OPS) = %v, want ErrTerminal", err)
 		}
 	})
+}
+
+func TestObserveVersionOfAnotherProject(t *testing.T) {
+	f := newFakeJira(t, false)
+	f.versions["PLAT"] = "project-versions.cloud.json" // projectId 10000 …
+	f.projects["10000"] = "OPS"                        // … is OPS, not PLAT
+	c, _ := newTestClient(t, f, nil)
+	_, err := c.Observe(context.Background(), connectors.Ref{Tracker: connectors.Jira, Team: "PLAT", Kind: connectors.Version, ID: "10010"})
+	if !errors.Is(err, connectors.ErrNotFound) || !strings.Contains(err.Error(), "belongs to project OPS") {
+		t.Errorf("Observe = %v, want not found: the version is OPS's", err)
+	}
 }

@@ -120,6 +120,11 @@ func (c *Client) ParseWebhook(r *http.Request) (connectors.WebhookEvent, error) 
 	case "comment_created", "comment_updated", "comment_deleted":
 		id := ""
 		if p.Issue != nil {
+			if p.Issue.Fields.Project != nil {
+				if _, ok := c.watched(p.Issue); !ok {
+					return ev, nil // a site-wide webhook: spare Jira the read
+				}
+			}
 			id = p.Issue.ID
 		}
 		if id == "" && p.Comment != nil {
@@ -319,18 +324,12 @@ func (c *Client) projectByID(r *http.Request, id string) (string, bool, error) {
 	if id == "" {
 		return "", false, nil
 	}
-	key, ok := c.projectKey(id)
-	if !ok {
-		var p project
-		err := c.get(r.Context(), "rest/api/2/project/"+url.PathEscape(id), nil, &p)
-		if isStatus(err, http.StatusNotFound) {
-			return "", false, nil
-		}
-		if err != nil {
-			return "", false, fmt.Errorf("read project %s: %w", id, err)
-		}
-		key = p.Key
-		c.rememberProject(id, key)
+	key, err := c.projectOf(r.Context(), id)
+	if isStatus(err, http.StatusNotFound) {
+		return "", false, nil // not visible to slipwatch: not watched
+	}
+	if err != nil {
+		return "", false, err
 	}
 	conf, ok := c.projects[strings.ToUpper(key)]
 	return conf, ok, nil

@@ -133,6 +133,19 @@ func TestParseWebhookDecoding(t *testing.T) {
 		}
 	})
 
+	t.Run("comment in a project not watched", func(t *testing.T) {
+		f := hookJira(t)
+		c := hookClient(t, f, func(cfg *config.Jira) { cfg.Projects = []string{"PLAT"} })
+		body := readTestdata(t, "webhooks/comment_created.cloud.json")
+		ev, err := c.ParseWebhook(hookRequest(body, "", map[string]string{"X-Hub-Signature": sign(hookSecret, body)}))
+		if err != nil || len(ev.Refs) != 0 {
+			t.Errorf("ParseWebhook = %+v, %v; want no refs", ev, err)
+		}
+		if n := f.hit("GET /rest/api/2/issue/10040"); n != 0 {
+			t.Errorf("read the issue %d times for a project slipwatch does not watch", n)
+		}
+	})
+
 	t.Run("Jira unreachable for a comment's issue", func(t *testing.T) {
 		f := hookJira(t)
 		f.queue("GET /rest/api/2/issue/10040", cannedResponse{status: 401, body: "@error-401.cloud.txt"})
