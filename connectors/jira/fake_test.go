@@ -285,6 +285,14 @@ func (f *fakeJira) serve(w http.ResponseWriter, r *http.Request) {
 			jiraErr(w, 404, "No project could be found with key '"+seg[4]+"'.")
 			return
 		}
+		// Versions lists carry an ETag, so conditional requests can be
+		// shown to work.
+		etag := `"versions-` + name + `"`
+		w.Header().Set("ETag", etag)
+		if r.Header.Get("If-None-Match") == etag {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
 		f.file(w, 200, name)
 	case len(seg) == 5 && seg[3] == "project" && r.Method == http.MethodGet:
 		k, ok := f.projectByID(seg[4])

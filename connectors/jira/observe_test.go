@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 
 	"github.com/slipwatch/slipwatch/config"
 	"github.com/slipwatch/slipwatch/connectors"
+	"github.com/slipwatch/slipwatch/connectors/httpx"
 )
 
 // users as each deployment exposes them: Cloud by account ID (no name, the
@@ -247,5 +249,55 @@ func TestObserveVersionOfAnotherProject(t *testing.T) {
 	_, err := c.Observe(context.Background(), connectors.Ref{Tracker: connectors.Jira, Team: "PLAT", Kind: connectors.Version, ID: "10010"})
 	if !errors.Is(err, connectors.ErrNotFound) || !strings.Contains(err.Error(), "belongs to project OPS") {
 		t.Errorf("Observe = %v, want not found: the version is OPS's", err)
+	}
+}
+
+// memValidators is the validator cache as the Redis store keeps it.
+type memValidators struct {
+	mu sync.Mutex
+	m  map[string]connectors.Validator
+}
+
+func (v *memValidators) GetValidator(_ context.Context, url string) (connectors.Validator, bool, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	x, ok := v.m[url]
+	return x, ok, nil
+}
+
+func (v *memValidators) PutValidator(_ context.Context, url string, x connectors.Validator) error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.m[url] = x
+	return nil
+}
+
+func TestListRevalidates(t *testing.T) {
+	f := newFakeJira(t, false)
+	f.versions["PLAT"] = "project-versions.server.json"
+	var statuses []int
+	var mu sync.Mutex
+	c, _ := newTestClient(t, f, func(cfg *config.Jira, o *Options) {
+		cfg.Deliverables.JQL = ""
+		o.Validators = &memValidators{m: map[string]connectors.Validator{}}
+		o.Observe = func(ob httpx.Observation) {
+			mu.Lock()
+			statuses = append(statuses, ob.Status)
+			mu.Unlock()
+		}
+	})
+	for range 2 {
+		refs, err := c.List(context.Background(), "PLAT")
+		if err != nil {
+			t.Fatalf("List: %v", err)
+		}
+		if len(refs) != 3 {
+			t.Fatalf("List = %v, want 3 versions", refs)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if diff := cmp.Diff([]int{200, 304}, statuses); diff != "" {
+		t.Errorf("answers (-want +got):\n%s", diff)
 	}
 }
