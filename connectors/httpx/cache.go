@@ -51,7 +51,7 @@ type CacheOptions struct {
 	Logger  *slog.Logger
 }
 
-// DefaultKeepHeaders are the headers a replayed response carries from the
+// defaultKeepHeaders are the headers a replayed response carries from the
 // original 200: Link so paginating clients still find the next page.
 var defaultKeepHeaders = []string{"Link", "Content-Type"}
 
