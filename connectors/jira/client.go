@@ -55,7 +55,7 @@ type TokenStore interface {
 type Options struct {
 	// Validators is the conditional-request cache (the Redis store); nil:
 	// none.
-	Validators httpx.Validators
+	Validators Validators
 	// Tokens keeps rotated OAuth refresh tokens; required with
 	// jira.auth.oauth2.
 	Tokens TokenStore
@@ -90,7 +90,14 @@ type Options struct {
 	// (tests).
 	Limits httpx.LimitOptions
 	Retry  httpx.RetryOptions
-	Sleep  httpx.Sleeper
+	Sleep  func(ctx context.Context, d time.Duration) error
+}
+
+// Validators is the conditional-request cache the connector needs
+// (contracts.md; the Redis store implements it).
+type Validators interface {
+	GetValidator(ctx context.Context, url string) (connectors.Validator, bool, error)
+	PutValidator(ctx context.Context, url string, v connectors.Validator) error
 }
 
 // Client is the Jira connector. It is safe for concurrent use.
@@ -215,7 +222,7 @@ func New(cfg *config.Jira, o Options) (*Client, error) {
 		if err != nil {
 			return nil, err
 		}
-		src := newRotatingSource(a.OAuth2, o.Tokens, &http.Client{Transport: httpx.NewUserAgent(o.Transport, ua)}, c.log, o.Sleep)
+		src := newRotatingSource(a.OAuth2, o.Tokens, &http.Client{Transport: userAgent(o.Transport, ua)}, c.log, o.Sleep)
 		auth = &oauth2.Transport{Source: oauth2.ReuseTokenSource(nil, src), Base: o.Transport}
 		identity = "oauth2:" + a.OAuth2.ClientID + "@" + a.OAuth2.CloudID
 		c.flavor = config.JiraCloud // 3LO exists only on Cloud
@@ -231,19 +238,7 @@ func New(cfg *config.Jira, o Options) (*Client, error) {
 		return nil, errors.New("jira.auth: none of email+api_token, pat, oauth2 is set")
 	}
 
-	stack := httpx.New(auth, httpx.Options{
-		UserAgent:  ua,
-		Validators: o.Validators,
-		Cache:      httpx.CacheOptions{Identity: func(*http.Request) string { return identity }, Logger: c.log},
-		Limits:     o.Limits,
-		Retry:      o.Retry,
-		Pace:       &httpx.PaceOptions{Interval: o.WriteInterval},
-		Endpoint:   endpoint,
-		Observe:    o.Observe,
-		Now:        o.Now,
-		Sleep:      o.Sleep,
-		Logger:     c.log,
-	})
+	stack := c.transport(auth, identity, ua)
 	c.jc, err = gojira.NewClient(&http.Client{Transport: stack}, apiBase)
 	if err != nil {
 		return nil, fmt.Errorf("jira: %w", err)
