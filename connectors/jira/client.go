@@ -122,6 +122,7 @@ type Client struct {
 	mu          sync.Mutex
 	threadOf    map[string]string                // version ref key → tracking issue key
 	markers     map[string]map[string]markerMemo // issue key → comment ID → marker read
+	pending     map[string]map[string]string     // issue key → comment ID → marker not yet stored
 	throughput  map[string]throughputMemo        // project key → last count
 	projectKeys map[string]string                // project id → key
 	noEpicLink  bool                             // Data Center without the "Epic Link" field
@@ -192,6 +193,7 @@ func New(cfg *config.Jira, o Options) (*Client, error) {
 		jql:         stripOrderBy(cfg.Deliverables.JQL),
 		threadOf:    map[string]string{},
 		markers:     map[string]map[string]markerMemo{},
+		pending:     map[string]map[string]string{},
 		throughput:  map[string]throughputMemo{},
 		projectKeys: map[string]string{},
 	}

@@ -26,8 +26,11 @@
 // instances that honour it the two are atomic; the PUT that follows makes
 // sure on instances that ignore it. If that PUT keeps failing the comment
 // exists without its marker: Post retries the PUT, never the comment, and
-// then returns a *MarkerError naming the comment so the caller can repair
-// it (Edit) instead of posting again.
+// then returns a *MarkerError naming the comment. The process remembers
+// the marker: the next read of the thread reports the comment with it (so
+// the event is not posted again) and stores it once Jira answers; an Edit
+// of the comment stores it too. Only a restart inside that window loses
+// it.
 //
 // # Search
 //

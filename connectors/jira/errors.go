@@ -123,8 +123,10 @@ func retryAfter(s string, now time.Time) (time.Duration, bool) {
 
 // MarkerError says a comment was written but its marker (the "slipwatch"
 // entity property) could not be stored after retries. The comment exists:
-// the caller must not post it again, but re-read the thread, and repair
-// the marker with Edit.
+// the caller must not post it again, but re-read the thread. This process
+// remembers the marker and stores it on the next read of the thread (or
+// Edit repairs it); until then that read reports the comment with its
+// marker all the same.
 type MarkerError struct {
 	Issue     string // the thread, "PLAT-99"
 	CommentID string

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -154,6 +155,7 @@ func (c *Client) readThread(ctx context.Context, key string) (*connectors.Thread
 
 	c.mu.Lock()
 	before := c.markers[key]
+	pending := maps.Clone(c.pending[key])
 	c.mu.Unlock()
 	after := map[string]markerMemo{}
 	th := &connectors.Thread{ID: key, URL: c.browse(key)}
@@ -171,6 +173,9 @@ func (c *Client) readThread(ctx context.Context, key string) (*connectors.Thread
 				cm.Hidden = m.marker
 			} else if cm.Hidden, err = c.readMarker(ctx, jc.ID); err != nil {
 				return nil, fmt.Errorf("comments of %s: %w", key, err)
+			}
+			if m, ok := pending[jc.ID]; ok && cm.Hidden == "" {
+				cm.Hidden = c.storePending(ctx, key, jc.ID, m)
 			}
 			if cm.Hidden != "" {
 				after[jc.ID] = markerMemo{updated: jc.Updated, marker: cm.Hidden}
@@ -315,16 +320,40 @@ func (c *Client) afterWrite(ctx context.Context, issueKey string, jc *gojira.Com
 			break
 		}
 	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if perr != nil {
+		// Remembered so the next read of the thread in this process still
+		// knows what the comment is, and stores the marker then.
+		if c.pending[issueKey] == nil {
+			c.pending[issueKey] = map[string]string{}
+		}
+		c.pending[issueKey][jc.ID] = marker
 		return cm, &MarkerError{Issue: issueKey, CommentID: jc.ID, Err: perr}
 	}
-	c.mu.Lock()
+	delete(c.pending[issueKey], jc.ID)
 	if c.markers[issueKey] == nil {
 		c.markers[issueKey] = map[string]markerMemo{}
 	}
 	c.markers[issueKey][jc.ID] = markerMemo{updated: jc.Updated, marker: marker}
-	c.mu.Unlock()
 	return cm, nil
+}
+
+// storePending writes a marker that Post or Edit could not store, and
+// returns it: the comment carries it either way, as far as this process
+// knows, so slipwatch does not post the same event again while Jira is
+// unwell.
+func (c *Client) storePending(ctx context.Context, issueKey, commentID, marker string) string {
+	path := "rest/api/2/comment/" + url.PathEscape(commentID) + "/properties/" + MarkerProperty
+	if err := c.do(ctx, http.MethodPut, path, nil, markerValue{Marker: marker}, nil); err != nil {
+		c.log.WarnContext(ctx, "storing a pending comment marker failed again", "issue", issueKey, "comment", commentID, "error", err)
+		return marker
+	}
+	c.log.InfoContext(ctx, "stored a pending comment marker", "issue", issueKey, "comment", commentID)
+	c.mu.Lock()
+	delete(c.pending[issueKey], commentID)
+	c.mu.Unlock()
+	return marker
 }
 
 func (c *Client) sleep(ctx context.Context, d time.Duration) error {

@@ -245,12 +245,55 @@ func TestPostMarkerFailure(t *testing.T) {
 		t.Error("retried the property without backing off")
 	}
 
-	// Once Jira recovers, Edit repairs the marker on the same comment.
-	if _, err := c.Edit(ctx, th, id, "Slipped.", "<!-- slipwatch:event id=e2 kind=slipped -->"); err != nil {
-		t.Fatalf("Edit: %v", err)
+	// The next read of the thread reports the comment with its marker, so
+	// the event is not posted again, and stores the marker now that Jira
+	// answers.
+	read, err := c.readThread(ctx, "PLAT-3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(read.Comments) != 1 || read.Comments[0].Hidden != "<!-- slipwatch:event id=e2 kind=slipped -->" {
+		t.Errorf("thread after the failed marker = %+v", read.Comments)
 	}
 	if m, ok := f.marker(id); !ok || !strings.Contains(m, "id=e2") {
-		t.Errorf("marker after repair = %q, %v", m, ok)
+		t.Errorf("marker stored on the next read = %q, %v", m, ok)
+	}
+	// Once stored, it is not written again.
+	before := f.hit("PUT /rest/api/2/comment/" + id + "/properties/slipwatch")
+	if _, err := c.readThread(ctx, "PLAT-3"); err != nil {
+		t.Fatal(err)
+	}
+	if after := f.hit("PUT /rest/api/2/comment/" + id + "/properties/slipwatch"); after != before {
+		t.Errorf("marker written again on a later read")
+	}
+}
+
+func TestPostMarkerRepairedByEdit(t *testing.T) {
+	f := newFakeJira(t, false)
+	f.addIssue("PLAT-3", map[string]any{})
+	c, _ := newTestClient(t, f, nil)
+	ctx := context.Background()
+	th := &connectors.Thread{ID: "PLAT-3"}
+	fail := make([]cannedResponse, 12)
+	for i := range fail {
+		fail[i] = cannedResponse{status: 503, body: `{"errorMessages":["down"]}`}
+	}
+	f.queue("PUT /rest/api/2/comment/20002/properties/slipwatch", fail...)
+	if _, err := c.Post(ctx, th, "Slipped.", "<!-- e3 -->"); err == nil {
+		t.Fatal("Post succeeded while every marker write failed")
+	}
+	if _, err := c.Edit(ctx, th, "20002", "Slipped.", "<!-- e3 -->"); err != nil {
+		t.Fatalf("Edit: %v", err)
+	}
+	if m, _ := f.marker("20002"); m != "<!-- e3 -->" {
+		t.Errorf("marker after Edit = %q", m)
+	}
+	before := f.hit("PUT /rest/api/2/comment/20002/properties/slipwatch")
+	if _, err := c.readThread(ctx, "PLAT-3"); err != nil {
+		t.Fatal(err)
+	}
+	if f.hit("PUT /rest/api/2/comment/20002/properties/slipwatch") != before {
+		t.Error("a marker repaired by Edit is still pending")
 	}
 }
 
