@@ -18,7 +18,9 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/slipwatch/slipwatch/config"
+	"github.com/slipwatch/slipwatch/connectors"
 	"github.com/slipwatch/slipwatch/connectors/github"
+	"github.com/slipwatch/slipwatch/connectors/jira"
 	"github.com/slipwatch/slipwatch/reconcile"
 	"github.com/slipwatch/slipwatch/reconcile/runner"
 	"github.com/slipwatch/slipwatch/reconcile/store"
@@ -70,12 +72,13 @@ func build(cfg *config.Config, d deps) (*app, error) {
 		ReclaimIdle: cfg.Queue.ReclaimIdle.D(),
 	})
 	window := int(cfg.Forecast.Window.D() / (24 * time.Hour))
+	metrics := runner.NewMetrics(reg)
 	var conns []runner.Connector
 	if cfg.GitHub != nil {
 		gh, err := github.New(cfg.GitHub, github.Options{
 			Validators: st, Transport: d.transport, Logger: log, Version: Version(),
 			Now: d.now, Location: cfg.Location, WindowDays: window, Allow: cfg.Commands.Allow,
-			WriteInterval: d.writeInterval,
+			WriteInterval: d.writeInterval, Observe: metrics.TrackerRequests(connectors.GitHub),
 		})
 		if err != nil {
 			return nil, fmt.Errorf("github: %w", err)
@@ -83,7 +86,15 @@ func build(cfg *config.Config, d deps) (*app, error) {
 		conns = append(conns, gh)
 	}
 	if cfg.Jira != nil {
-		return nil, errors.New("the Jira connector is not built yet; remove the jira section to run with GitHub alone")
+		jc, err := jira.New(cfg.Jira, jira.Options{
+			Validators: st, Tokens: st, Transport: d.transport, Logger: log, Version: Version(),
+			Now: d.now, Location: cfg.Location, WindowDays: window, Allow: cfg.Commands.Allow,
+			WriteInterval: d.writeInterval, Observe: metrics.TrackerRequests(connectors.Jira),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("jira: %w", err)
+		}
+		conns = append(conns, jc)
 	}
 	r, err := runner.New(conns, st, settings(cfg), runner.Options{
 		Owner:         replicaID(),
@@ -93,7 +104,7 @@ func build(cfg *config.Config, d deps) (*app, error) {
 		DryRun:        cfg.DryRun,
 		Now:           d.now,
 		Logger:        log,
-		Metrics:       runner.NewMetrics(reg),
+		Metrics:       metrics,
 	})
 	if err != nil {
 		return nil, err

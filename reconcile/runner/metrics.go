@@ -1,8 +1,12 @@
 package runner
 
 import (
+	"strconv"
+
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/slipwatch/slipwatch/connectors"
+	"github.com/slipwatch/slipwatch/connectors/httpx"
 	"github.com/slipwatch/slipwatch/reconcile/store"
 )
 
@@ -24,6 +28,9 @@ type Metrics struct {
 	queuePending     prometheus.Gauge
 	queueDelayed     prometheus.Gauge
 	queueParked      prometheus.Gauge
+	apiRequests      *prometheus.CounterVec
+	apiSeconds       *prometheus.HistogramVec
+	apiRemaining     *prometheus.GaugeVec
 }
 
 // Event kinds and results, listed so every series exists at zero from the
@@ -75,6 +82,17 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		queuePending: prometheus.NewGauge(prometheus.GaugeOpts{Name: "slipwatch_queue_pending", Help: "Entries taken but not yet acknowledged."}),
 		queueDelayed: prometheus.NewGauge(prometheus.GaugeOpts{Name: "slipwatch_queue_delayed", Help: "Keys waiting for a retry time."}),
 		queueParked:  prometheus.NewGauge(prometheus.GaugeOpts{Name: "slipwatch_queue_parked", Help: "Keys in the dead-letter list."}),
+		apiRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "slipwatch_tracker_requests_total",
+			Help: "Requests that reached a tracker, by endpoint template and status code (304: answered from the validator cache, free on GitHub; 0: no answer).",
+		}, []string{"tracker", "method", "endpoint", "code"}),
+		apiSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "slipwatch_tracker_request_duration_seconds", Help: "Time a tracker took to answer.",
+			Buckets: []float64{.05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}, []string{"tracker"}),
+		apiRemaining: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "slipwatch_tracker_rate_limit_remaining", Help: "The tracker's last reported remaining request quota (X-RateLimit-Remaining).",
+		}, []string{"tracker"}),
 	}
 	for _, k := range reconcileKinds {
 		m.reconciles.WithLabelValues(k)
@@ -87,7 +105,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 	if reg != nil {
 		reg.MustRegister(m.reconciles, m.reconcileSeconds, m.posted, m.commentsEdited, m.webhooks, m.polls,
-			m.coalesced, m.parked, m.redisErrors, m.queueLag, m.queueLength, m.queuePending, m.queueDelayed, m.queueParked)
+			m.coalesced, m.parked, m.redisErrors, m.queueLag, m.queueLength, m.queuePending, m.queueDelayed, m.queueParked,
+			m.apiRequests, m.apiSeconds, m.apiRemaining)
 	}
 	return m
 }
@@ -104,4 +123,22 @@ func (m *Metrics) setQueue(s store.QueueStats) {
 	m.queuePending.Set(float64(s.Pending))
 	m.queueDelayed.Set(float64(s.Delayed))
 	m.queueParked.Set(float64(s.Parked))
+}
+
+// TrackerRequests is the connectors' Observe hook for tracker t: it counts
+// each request by endpoint template (a bounded label set) and code, times
+// it, and keeps the quota the tracker last reported.
+func (m *Metrics) TrackerRequests(t connectors.Tracker) func(httpx.Observation) {
+	tracker := string(t)
+	seconds := m.apiSeconds.WithLabelValues(tracker)
+	remaining := m.apiRemaining.WithLabelValues(tracker)
+	return func(o httpx.Observation) {
+		m.apiRequests.WithLabelValues(tracker, o.Method, o.Endpoint, strconv.Itoa(o.Status)).Inc()
+		if o.Status != 0 {
+			seconds.Observe(o.Duration.Seconds())
+		}
+		if o.Remaining >= 0 {
+			remaining.Set(float64(o.Remaining))
+		}
+	}
 }

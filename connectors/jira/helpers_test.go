@@ -1,0 +1,141 @@
+package jira
+
+import (
+	"context"
+	"encoding/base64"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/slipwatch/slipwatch/config"
+	"github.com/slipwatch/slipwatch/connectors"
+)
+
+// connector is the method set the runner uses (contracts.md); the Jira
+// client must keep implementing it.
+type connector interface {
+	Tracker() connectors.Tracker
+	Teams() []string
+	List(ctx context.Context, team string) ([]connectors.Ref, error)
+	Observe(ctx context.Context, ref connectors.Ref) (connectors.Snapshot, error)
+	EnsureThread(ctx context.Context, d connectors.Deliverable) (*connectors.Thread, error)
+	Post(ctx context.Context, th *connectors.Thread, body, marker string) (connectors.Comment, error)
+	Edit(ctx context.Context, th *connectors.Thread, commentID, body, marker string) (connectors.Comment, error)
+	Self(ctx context.Context) (string, error)
+	ParseWebhook(r *http.Request) (connectors.WebhookEvent, error)
+}
+
+var _ connector = (*Client)(nil)
+
+// testNow is the clock of every test: 2026-03-10, noon UTC.
+var testNow = time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
+
+// sleeper is the tests' clock: it starts at testNow, and a wait the HTTP
+// layers ask for is recorded and moves the clock on at once.
+type sleeper struct {
+	mu    sync.Mutex
+	now   time.Time
+	waits []time.Duration
+}
+
+func (s *sleeper) sleep(ctx context.Context, d time.Duration) error {
+	s.mu.Lock()
+	s.waits = append(s.waits, d)
+	s.now = s.now.Add(d)
+	s.mu.Unlock()
+	return ctx.Err()
+}
+
+func (s *sleeper) Now() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.now
+}
+
+func (s *sleeper) all() []time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]time.Duration(nil), s.waits...)
+}
+
+const (
+	testEmail = "slipwatch@example.com"
+	testToken = "api-token-not-real"
+	testPAT   = "pat-not-real"
+)
+
+func basicAuth(user, pass string) string {
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass))
+}
+
+// testConfig is a config for f: Cloud with email and API token, Data
+// Center with a personal access token, deployment auto.
+func testConfig(f *fakeJira) *config.Jira {
+	cfg := &config.Jira{
+		BaseURL:             f.srv.URL,
+		Deployment:          config.JiraAuto,
+		Projects:            []string{"PLAT"},
+		Deliverables:        config.Deliverables{Versions: true, JQL: config.DefaultJiraJQL},
+		CreateTrackingIssue: true,
+		TrackingLabel:       "slipwatch",
+	}
+	if f.cloud {
+		cfg.Auth = config.Auth{Email: testEmail, APIToken: testToken}
+		f.auth = basicAuth(testEmail, testToken)
+	} else {
+		cfg.Auth = config.Auth{PAT: testPAT}
+		f.auth = "Bearer " + testPAT
+	}
+	return cfg
+}
+
+func newTestClient(t *testing.T, f *fakeJira, edit func(*config.Jira, *Options)) (*Client, *sleeper) {
+	t.Helper()
+	cfg := testConfig(f)
+	s := &sleeper{now: testNow}
+	o := Options{
+		Now:      s.Now,
+		Location: time.UTC,
+		Allow:    []string{"557058:aaaa", "jane@example.com"},
+		Sleep:    s.sleep,
+		Version:  "test",
+	}
+	o.Retry.Jitter = func() float64 { return 0 }
+	if edit != nil {
+		edit(cfg, &o)
+	}
+	c, err := New(cfg, o)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	return c, s
+}
+
+func mustTime(t *testing.T, s string) time.Time {
+	t.Helper()
+	tm, err := parseJiraTime(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tm
+}
+
+func mustDate(t *testing.T, s string) connectors.Date {
+	t.Helper()
+	d, err := connectors.ParseDate(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// daily is a Throughput of n days ending at to, with counts at the given
+// day offsets from the first day.
+func daily(from, to connectors.Date, counts map[int]int) connectors.Throughput {
+	t := connectors.Throughput{From: from, To: to, Daily: make([]int, to.Sub(from)+1)}
+	for i, n := range counts {
+		t.Daily[i] = n
+	}
+	return t
+}

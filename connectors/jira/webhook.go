@@ -1,0 +1,336 @@
+package jira
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"path"
+	"strings"
+
+	"github.com/slipwatch/slipwatch/connectors"
+)
+
+// hookPayload is the part of a Jira webhook delivery slipwatch reads.
+type hookPayload struct {
+	WebhookEvent string `json:"webhookEvent"`
+	Issue        *issue `json:"issue"`
+	Version      *struct {
+		ID        string `json:"id"`
+		ProjectID flexID `json:"projectId"`
+	} `json:"version"`
+	Comment *struct {
+		ID   string `json:"id"`
+		Self string `json:"self"`
+	} `json:"comment"`
+	Changelog *struct {
+		Items []struct {
+			Field   string  `json:"field"`
+			FieldID string  `json:"fieldId"` // absent on Data Center
+			From    *string `json:"from"`
+			To      *string `json:"to"`
+			FromStr *string `json:"fromString"`
+			ToStr   *string `json:"toString"`
+		} `json:"items"`
+	} `json:"changelog"`
+}
+
+func refuse(status int, reason string) error {
+	return &connectors.WebhookError{Status: status, Reason: reason}
+}
+
+// ParseWebhook verifies a Jira delivery and says which deliverables to
+// reconcile again.
+//
+// Authentication, by configuration: an X-Hub-Signature "sha256=<hex>" HMAC
+// of the body with jira.webhook_secret or jira.previous_webhook_secret
+// (rotation); or, for Data Center whose webhooks cannot sign, a
+// "?token=" equal to jira.webhook_token (compared in constant time); or
+// nothing with jira.insecure_skip_signature. With a secret or token
+// configured, a delivery without either is refused (401). The body is read
+// up to MaxWebhookBytes (413 above).
+//
+// Delivery is X-Atlassian-Webhook-Identifier, which Jira keeps across its
+// retries. A delivery without it (Data Center sends none) is identified by
+// "sha256:" and the hash of its body: a retry resends the same body, and
+// two events differ at least in their timestamp, so the runner's dedupe
+// still holds.
+//
+// Decoding: jira:issue_created/updated/deleted name the issue if it looks
+// like a deliverable (an epic, or an issue with a due date, or one whose due
+// date just changed), its fix versions and the versions it just left, and
+// its parent epic. jira:version_* name the version (version_created also asks
+// to list the project again). comment_created/updated/deleted name the
+// deliverable whose thread the comment is on: a tracking issue's version,
+// or an epic itself; this needs the issue's labels and versions, which
+// comment payloads lack, so the issue is read from Jira (an error then is
+// not a *WebhookError: the delivery should be retried). Projects outside
+// jira.projects and every other event give an empty event and no error.
+// The payload is trusted for nothing else: the worker reads Jira again.
+func (c *Client) ParseWebhook(r *http.Request) (connectors.WebhookEvent, error) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, c.o.MaxWebhookBytes+1))
+	if err != nil {
+		return connectors.WebhookEvent{}, refuse(http.StatusBadRequest, "reading the body failed")
+	}
+	if int64(len(body)) > c.o.MaxWebhookBytes {
+		return connectors.WebhookEvent{}, refuse(http.StatusRequestEntityTooLarge, "body larger than the limit")
+	}
+	if err := c.verify(r, body); err != nil {
+		return connectors.WebhookEvent{}, err
+	}
+	ev := connectors.WebhookEvent{Delivery: r.Header.Get("X-Atlassian-Webhook-Identifier")}
+	if ev.Delivery == "" {
+		sum := sha256.Sum256(body)
+		ev.Delivery = "sha256:" + hex.EncodeToString(sum[:])
+	}
+	var p hookPayload
+	if err := json.Unmarshal(body, &p); err != nil {
+		return ev, refuse(http.StatusBadRequest, "body is not a Jira webhook payload: "+err.Error())
+	}
+	ev.Event = p.WebhookEvent
+
+	ctx := r.Context()
+	switch p.WebhookEvent {
+	case "jira:issue_created", "jira:issue_updated", "jira:issue_deleted":
+		if p.Issue == nil {
+			return ev, refuse(http.StatusBadRequest, p.WebhookEvent+" without an issue")
+		}
+		ev.Refs = c.issueRefs(p.Issue, &p)
+	case "jira:version_created", "jira:version_updated", "jira:version_released",
+		"jira:version_unreleased", "jira:version_deleted", "jira:version_moved", "jira:version_merged":
+		if p.Version == nil || p.Version.ID == "" {
+			return ev, refuse(http.StatusBadRequest, p.WebhookEvent+" without a version")
+		}
+		proj, ok, err := c.projectByID(r, string(p.Version.ProjectID))
+		if err != nil {
+			return ev, fmt.Errorf("jira webhook %s: %w", ev.Delivery, err)
+		}
+		if !ok {
+			return ev, nil
+		}
+		ev.Refs = []connectors.Ref{versionRef(proj, p.Version.ID)}
+		if p.WebhookEvent == "jira:version_created" {
+			ev.Teams = []string{proj}
+		}
+	case "comment_created", "comment_updated", "comment_deleted":
+		id := ""
+		if p.Issue != nil {
+			if p.Issue.Fields.Project != nil {
+				if _, ok := c.watched(p.Issue); !ok {
+					return ev, nil // a site-wide webhook: spare Jira the read
+				}
+			}
+			id = p.Issue.ID
+		}
+		if id == "" && p.Comment != nil {
+			id = issueIDFromCommentURL(p.Comment.Self)
+		}
+		if id == "" {
+			return ev, refuse(http.StatusBadRequest, p.WebhookEvent+" names no issue")
+		}
+		var is issue
+		err := c.get(ctx, "rest/api/2/issue/"+url.PathEscape(id), url.Values{"fields": {"project,issuetype,labels,fixVersions,duedate"}}, &is)
+		if isStatus(err, http.StatusNotFound) {
+			return ev, nil // deleted since, or not visible to slipwatch
+		}
+		if err != nil {
+			return ev, fmt.Errorf("jira webhook %s: read the commented issue %s: %w", ev.Delivery, id, err)
+		}
+		ev.Refs = c.threadRefs(&is)
+	default:
+		c.log.DebugContext(ctx, "jira webhook event not used", "delivery", ev.Delivery, "event", p.WebhookEvent)
+	}
+	return ev, nil
+}
+
+// verify authenticates the delivery as configured.
+func (c *Client) verify(r *http.Request, body []byte) error {
+	secrets := c.cfg.WebhookSecrets()
+	token := c.cfg.WebhookToken.Value()
+	sig := r.Header.Get("X-Hub-Signature")
+	given := r.URL.Query().Get("token")
+	switch {
+	case sig != "" && len(secrets) > 0:
+		hexSig, ok := strings.CutPrefix(sig, "sha256=")
+		raw, err := hex.DecodeString(hexSig)
+		if !ok || err != nil || len(raw) != sha256.Size {
+			return refuse(http.StatusUnauthorized, "X-Hub-Signature is not sha256=<hex>")
+		}
+		for _, s := range secrets {
+			mac := hmac.New(sha256.New, []byte(s.Value()))
+			mac.Write(body)
+			if hmac.Equal(raw, mac.Sum(nil)) {
+				return nil
+			}
+		}
+		return refuse(http.StatusUnauthorized, "signature does not match")
+	case given != "" && token != "":
+		// Hashing first makes the comparison constant-time in the length too.
+		a, b := sha256.Sum256([]byte(given)), sha256.Sum256([]byte(token))
+		if subtle.ConstantTimeCompare(a[:], b[:]) == 1 {
+			return nil
+		}
+		return refuse(http.StatusUnauthorized, "token does not match")
+	case len(secrets) > 0 || token != "":
+		return refuse(http.StatusUnauthorized, "missing X-Hub-Signature or token")
+	case c.cfg.InsecureSkipSignature:
+		return nil
+	}
+	return refuse(http.StatusUnauthorized, "no webhook secret or token is configured")
+}
+
+// issueRefs are the deliverables an issue event touches.
+func (c *Client) issueRefs(is *issue, p *hookPayload) []connectors.Ref {
+	proj, ok := c.watched(is)
+	if !ok {
+		return nil
+	}
+	var refs []connectors.Ref
+	dueChanged := false
+	var versions []string
+	for _, v := range is.Fields.FixVersions {
+		versions = append(versions, v.ID)
+	}
+	var parents []string
+	if is.Fields.Parent != nil {
+		parents = append(parents, is.Fields.Parent.Key)
+	}
+	if p.Changelog != nil {
+		for _, it := range p.Changelog.Items {
+			switch {
+			case it.FieldID == "duedate" || strings.EqualFold(it.Field, "duedate"):
+				dueChanged = true
+			case it.FieldID == "fixVersions" || strings.EqualFold(it.Field, "Fix Version"):
+				// A version the issue left loses an item.
+				for _, v := range []*string{it.From, it.To} {
+					if v != nil && *v != "" {
+						versions = append(versions, *v)
+					}
+				}
+			case strings.EqualFold(it.Field, "Epic Link") || strings.EqualFold(it.Field, "Parent") || strings.EqualFold(it.Field, "IssueParentAssociation"):
+				// Data Center puts the epic's key in the *String values.
+				for _, v := range []*string{it.FromStr, it.ToStr} {
+					if v != nil && issueKeyLike(*v) {
+						parents = append(parents, *v)
+					}
+				}
+			}
+		}
+	}
+	if looksLikeDeliverable(is) || dueChanged {
+		refs = append(refs, issueRef(proj, is.Key))
+	}
+	for _, v := range versions {
+		refs = append(refs, versionRef(proj, v))
+	}
+	for _, k := range parents {
+		if pp, ok := c.projects[strings.ToUpper(projectOf(k))]; ok {
+			refs = append(refs, issueRef(pp, k))
+		}
+	}
+	return dedupe(refs)
+}
+
+// threadRefs are the deliverables whose thread is this issue: the versions
+// of a tracking issue, or the epic itself.
+func (c *Client) threadRefs(is *issue) []connectors.Ref {
+	proj, ok := c.watched(is)
+	if !ok {
+		return nil
+	}
+	var refs []connectors.Ref
+	if c.isTracking(*is) {
+		for _, v := range is.Fields.FixVersions {
+			refs = append(refs, versionRef(proj, v.ID))
+		}
+	}
+	if looksLikeDeliverable(is) {
+		refs = append(refs, issueRef(proj, is.Key))
+	}
+	return dedupe(refs)
+}
+
+// watched is the configured project of the issue.
+func (c *Client) watched(is *issue) (string, bool) {
+	key := projectOf(is.Key)
+	if is.Fields.Project != nil && is.Fields.Project.Key != "" {
+		key = is.Fields.Project.Key
+	}
+	p, ok := c.projects[strings.ToUpper(key)]
+	return p, ok
+}
+
+// looksLikeDeliverable guesses, without evaluating jira.deliverables.jql,
+// whether an issue may be an issue deliverable: an epic, or any issue with
+// a due date. A wrong guess costs one Observe, which checks the JQL and
+// answers not found.
+func looksLikeDeliverable(is *issue) bool {
+	if is.Fields.DueDate != "" {
+		return true
+	}
+	t := is.Fields.IssueType
+	return t != nil && (strings.EqualFold(t.Name, "Epic") || t.HierarchyLevel >= 1)
+}
+
+func issueKeyLike(s string) bool {
+	p, n, ok := strings.Cut(s, "-")
+	return ok && p != "" && n != "" && strings.Trim(n, "0123456789") == ""
+}
+
+func dedupe(refs []connectors.Ref) []connectors.Ref {
+	seen := map[connectors.Ref]bool{}
+	out := refs[:0]
+	for _, r := range refs {
+		if !seen[r] {
+			seen[r] = true
+			out = append(out, r)
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+// issueIDFromCommentURL reads the issue id out of a comment's self URL,
+// ".../rest/api/2/issue/10013/comment/10082" (Data Center's comment events
+// carry no issue).
+func issueIDFromCommentURL(self string) string {
+	u, err := url.Parse(self)
+	if err != nil {
+		return ""
+	}
+	dir, _ := path.Split(strings.TrimRight(u.Path, "/")) // .../issue/10013/comment/
+	dir = strings.TrimSuffix(dir, "/")
+	if path.Base(dir) != "comment" {
+		return ""
+	}
+	dir = path.Dir(dir)
+	if path.Base(path.Dir(dir)) != "issue" {
+		return ""
+	}
+	return path.Base(dir)
+}
+
+// projectByID is the configured project key of a project id (version
+// events name only the id). Ids seen by List are remembered; another is
+// read from Jira once.
+func (c *Client) projectByID(r *http.Request, id string) (string, bool, error) {
+	if id == "" {
+		return "", false, nil
+	}
+	key, err := c.projectOf(r.Context(), id)
+	if isStatus(err, http.StatusNotFound) {
+		return "", false, nil // not visible to slipwatch: not watched
+	}
+	if err != nil {
+		return "", false, err
+	}
+	conf, ok := c.projects[strings.ToUpper(key)]
+	return conf, ok, nil
+}
