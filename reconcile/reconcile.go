@@ -31,6 +31,10 @@ const DefaultSettle = time.Hour
 // Observation is the deliverable as the tracker shows it now.
 type Observation struct {
 	Snapshot connectors.Snapshot
+	// Linked is the other side of a link (links: in the config), as its
+	// tracker shows it now; nil when the deliverable is not linked or the
+	// other side is not found yet. See link.go.
+	Linked *connectors.Snapshot
 }
 
 // ActionKind is what an action does.
@@ -113,6 +117,10 @@ func Reconcile(prev Record, obs Observation, now time.Time, s Settings) (Record,
 	}
 	snap := obs.Snapshot
 	d := snap.Deliverable
+	observed := observedHash(snap)
+	if obs.Linked != nil {
+		d, snap.Throughput = merge(snap, *obs.Linked, s.Location)
+	}
 	today := connectors.DateOf(now, s.Location)
 	rec := prev
 	rec.Commitments = slices.Clone(prev.Commitments)
@@ -160,6 +168,10 @@ func Reconcile(prev Record, obs Observation, now time.Time, s Settings) (Record,
 	}
 	rec.Schema = Schema
 	rec.Ref, rec.Title, rec.URL = d.Ref, d.Title, d.URL
+	rec.Observed, rec.Linked = observed, nil
+	if obs.Linked != nil {
+		rec.Linked = linkedSide(*obs.Linked, s.Location)
+	}
 	announced := map[string]bool{}
 	for _, id := range rec.Announced {
 		announced[id] = true
@@ -208,15 +220,34 @@ func Reconcile(prev Record, obs Observation, now time.Time, s Settings) (Record,
 		rec.Declared = dd
 		commit(Commitment{Date: dd, Source: DeclaredDescription, By: "description", At: now})
 	}
+	type written struct {
+		connectors.Comment
+		partner bool // on the linked side's thread: counts, answered there
+	}
+	var comments []written
 	if snap.Thread != nil {
-		comments := slices.Clone(snap.Thread.Comments)
+		for _, c := range snap.Thread.Comments {
+			comments = append(comments, written{Comment: c})
+		}
+	}
+	if obs.Linked != nil && obs.Linked.Thread != nil {
+		for _, c := range obs.Linked.Thread.Comments {
+			comments = append(comments, written{Comment: c, partner: true})
+		}
+	}
+	if len(comments) > 0 {
 		sort.SliceStable(comments, func(i, j int) bool { return comments[i].CreatedAt.Before(comments[j].CreatedAt) })
-		for _, c := range comments {
+		for _, w := range comments {
+			c := w.Comment
 			if c.BySelf {
 				continue
 			}
 			cmd, ok := ParseCommand(c.Body)
 			if !ok {
+				continue
+			}
+			if w.partner {
+				adoptLinkedCommand(&rec, cmd, c, today, announced, commit)
 				continue
 			}
 			// One answer per command comment and date: an edit that

@@ -26,6 +26,17 @@ type world struct {
 	tp     connectors.Throughput
 	rec    Record
 	nextID int
+	linked *world // the other side of a link, observed with this one
+}
+
+func (w *world) observation() Observation {
+	th := w.thread
+	obs := Observation{Snapshot: connectors.Snapshot{Deliverable: w.d, Thread: &th, Throughput: w.tp}}
+	if w.linked != nil {
+		pt := w.linked.thread
+		obs.Linked = &connectors.Snapshot{Deliverable: w.linked.d, Thread: &pt, Throughput: w.linked.tp}
+	}
+	return obs
 }
 
 func newWorld(t *testing.T, due string, items int, perDay int) *world {
@@ -69,8 +80,7 @@ func (w *world) comment(author string, canCommit bool, body string, at time.Time
 // ("status" for the status comment); a second pass must do nothing.
 func (w *world) step(now time.Time) []string {
 	w.t.Helper()
-	th := w.thread
-	rec, actions := Reconcile(w.rec, Observation{Snapshot: connectors.Snapshot{Deliverable: w.d, Thread: &th, Throughput: w.tp}}, now, settings())
+	rec, actions := Reconcile(w.rec, w.observation(), now, settings())
 	var kinds []string
 	for _, a := range actions {
 		kinds = append(kinds, a.EventKind)
@@ -92,8 +102,7 @@ func (w *world) step(now time.Time) []string {
 		w.thread.Comments = append(w.thread.Comments, c)
 	}
 	w.rec = rec
-	th = w.thread
-	if _, again := Reconcile(w.rec, Observation{Snapshot: connectors.Snapshot{Deliverable: w.d, Thread: &th, Throughput: w.tp}}, now, settings()); len(again) != 0 {
+	if _, again := Reconcile(w.rec, w.observation(), now, settings()); len(again) != 0 {
 		w.t.Errorf("second pass at %s acted again: %v", now, kindsOf(again))
 	}
 	return kinds

@@ -89,6 +89,8 @@ type Record struct {
 	Announced   []string        `json:"announced,omitempty"`
 	StatusHash  string          `json:"status_hash,omitempty"`
 	Thread      string          `json:"thread,omitempty"`
+	Linked      *LinkedSide     `json:"linked,omitempty"`   // the other side of a link
+	Observed    string          `json:"observed,omitempty"` // fingerprint of this side as last observed
 }
 
 // IsZero reports whether r is the record of a deliverable never seen.

@@ -142,6 +142,9 @@ func statusDoc(r Record, s Settings) doc {
 		d.items = append(d.items, item{"Forecast", text("%s", forecastText(r.Forecast, s))})
 	}
 	d.items = append(d.items, item{"Progress", text("%s of %s items done", r.Done, r.Total)})
+	if l := r.Linked; l != nil {
+		d.items = append(d.items, item{"Linked", linkedText(r, *l)})
+	}
 	if ok && r.Total > cur.Scope && cur.Scope > 0 {
 		d.items = append(d.items, item{"Scope added since the promise", text("%s items (+%s%%)", r.Total-cur.Scope, (r.Total-cur.Scope)*100/cur.Scope)})
 	}
@@ -248,4 +251,24 @@ func helpDoc() doc {
 		text("/slipwatch status: the current status, now."),
 		text("/slipwatch help: this message."),
 	}}
+}
+
+// linkedText splits a linked pair's combined progress by side.
+func linkedText(r Record, l LinkedSide) line {
+	due := "no due date"
+	if !l.Target.IsZero() {
+		due = "due " + l.Target.String()
+	}
+	if l.Delivered {
+		due = "delivered"
+	}
+	return text("%s on %s: %s of %s items done, %s (this side: %s of %s)",
+		l.Title, trackerName(l.Ref.Tracker), l.Done, l.Total, due, r.Done-l.Done, r.Total-l.Total)
+}
+
+func trackerName(t connectors.Tracker) string {
+	if t == connectors.Jira {
+		return "Jira"
+	}
+	return "GitHub"
 }
