@@ -147,4 +147,3 @@ func TestSumThroughput(t *testing.T) {
 		t.Errorf("adding nothing changed the series:\n%s", diff)
 	}
 }
-
