@@ -105,6 +105,7 @@ func build(cfg *config.Config, d deps) (*app, error) {
 		Now:           d.now,
 		Logger:        log,
 		Metrics:       metrics,
+		Links:         links(cfg.Links),
 	})
 	if err != nil {
 		return nil, err
@@ -112,6 +113,30 @@ func build(cfg *config.Config, d deps) (*app, error) {
 	// go-redis has one process-wide logger; the process has one config.
 	redis.SetLogger(redisLog{log: log})
 	return &app{cfg: cfg, log: log, redis: rc, store: st, runner: r, registry: reg}, nil
+}
+
+// links maps the config's links (already validated) onto the runner's.
+func links(ls []config.Link) []runner.Link {
+	var out []runner.Link
+	for _, l := range ls {
+		gh, err1 := config.ParseLinkGitHub(l.GitHub)
+		jl, err2 := config.ParseLinkJira(l.Jira)
+		if err1 != nil || err2 != nil {
+			continue
+		}
+		jira := runner.LinkSide{Tracker: connectors.Jira, Team: jl.Project, Kind: connectors.Version, Title: jl.Version}
+		if jl.Issue != "" {
+			jira = runner.LinkSide{Tracker: connectors.Jira, Team: jl.Project, Kind: connectors.Issue, IssueID: jl.Issue}
+		}
+		out = append(out, runner.Link{
+			Name: l.GitHub + " = " + l.Jira,
+			Sides: [2]runner.LinkSide{
+				{Tracker: connectors.GitHub, Team: gh.Repo, Kind: connectors.Milestone, Title: gh.Milestone},
+				jira,
+			},
+		})
+	}
+	return out
 }
 
 // settings maps the config onto the pure core's own settings.

@@ -59,7 +59,11 @@ func runCheck(e *env, o *options) int {
 		}
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")
-		_ = enc.Encode(map[string]any{"commitments": res.Commitments, "errors": errs})
+		unresolved := res.Unresolved
+		if unresolved == nil {
+			unresolved = []string{}
+		}
+		_ = enc.Encode(map[string]any{"commitments": res.Commitments, "errors": errs, "links_not_found": unresolved})
 	} else {
 		tw := tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "DELIVERABLE\tCOMMITTED\tTARGET\tFORECAST P85\tPROGRESS\tHEALTH")
@@ -67,6 +71,9 @@ func runCheck(e *env, o *options) int {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", v.Label(), v.CommittedText(), v.TargetText(), v.ForecastText(), v.ProgressText(), v.Health)
 		}
 		_ = tw.Flush()
+		for _, u := range res.Unresolved {
+			fmt.Fprintf(e.stdout, "link not found: %s\n", u)
+		}
 		for _, err := range res.Errors {
 			fmt.Fprintf(e.stderr, "slipwatch check: %v\n", err)
 		}

@@ -14,6 +14,9 @@ import (
 type CheckResult struct {
 	Commitments []reconcile.View
 	Errors      []error // teams or deliverables that could not be read
+	// Unresolved are link sides not found on their tracker: a link to
+	// something that does not exist (or was renamed).
+	Unresolved []string
 }
 
 // Check observes and reconciles every deliverable of every team once,
@@ -43,6 +46,7 @@ func (r *Runner) Check(ctx context.Context, apply bool) CheckResult {
 			}
 		}
 	}
+	res.Unresolved = r.UnresolvedLinks()
 	return res
 }
 

@@ -98,6 +98,10 @@ func (r *Runner) readyz(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	_, _ = w.Write([]byte("ready\n"))
+	// Not a reason to take the replica out of service, but worth seeing.
+	for _, u := range r.UnresolvedLinks() {
+		fmt.Fprintf(w, "link not found: %s\n", u)
+	}
 }
 
 // webhook verifies a delivery, drops a replay, and answers 202 only once

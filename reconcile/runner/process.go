@@ -88,8 +88,15 @@ func (r *Runner) reconcileOne(ctx context.Context, conn Connector, ref connector
 	if err != nil {
 		return reconcile.Record{}, err
 	}
+	lk, err := r.partner(ctx, snap, apply)
+	if err != nil {
+		return reconcile.Record{}, err
+	}
 	now := r.opt.Now()
 	obs := reconcile.Observation{Snapshot: snap}
+	if lk != nil {
+		obs.Linked = lk.partner
+	}
 	rec, actions := reconcile.Reconcile(prev, obs, now, r.settings)
 	if !apply {
 		for _, a := range actions {
@@ -120,6 +127,12 @@ func (r *Runner) reconcileOne(ctx context.Context, conn Connector, ref connector
 	}
 	if err := r.saveRecord(ctx, key, rec, version); err != nil {
 		return rec, err
+	}
+	if lk != nil && lk.partnerKey != "" && (lk.news || rec.Observed != prev.Observed) {
+		// The other side is judged on this one too: it has news.
+		if err := r.store.Enqueue(ctx, lk.partnerKey); err != nil {
+			return rec, fmt.Errorf("enqueue linked %s: %w", lk.partnerKey, err)
+		}
 	}
 	r.m.reconciles.WithLabelValues("ok").Inc()
 	return rec, nil

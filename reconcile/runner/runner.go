@@ -58,6 +58,9 @@ type Store interface {
 
 	AcquireLease(ctx context.Context, name, owner string, ttl time.Duration) (bool, error)
 	ReleaseLease(ctx context.Context, name, owner string) error
+
+	PutLink(ctx context.Context, link, side, key string) (bool, error)
+	GetLink(ctx context.Context, link, side string) (string, error)
 }
 
 // Options tune the runner; the zero value of a field takes its default.
@@ -77,6 +80,7 @@ type Options struct {
 	ReadBlock      time.Duration // how long a worker waits for work per read
 	PromoteEvery   time.Duration // how often due retries move to the stream
 	CoalesceWindow time.Duration // how long a finished key's start time is remembered
+	Links          []Link        // config links: pairs judged as one promise
 }
 
 func (o *Options) defaults() {
@@ -131,6 +135,8 @@ type Runner struct {
 	m        *Metrics
 	keys     *keyState
 	ready    *readiness
+
+	linkState linkState
 }
 
 // New builds a runner over the connectors (one per tracker) and the store.

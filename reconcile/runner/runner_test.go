@@ -28,6 +28,8 @@ func TestMain(m *testing.M) { redistest.Main(m, func(s *redistest.Server) { srv 
 // threads. It records every comment written and can fail on demand.
 type fakeTracker struct {
 	mu       sync.Mutex
+	tracker  connectors.Tracker // GitHub unless set
+	kind     connectors.Kind    // of the deliverables addMilestone adds; Milestone unless set
 	team     string
 	ds       map[string]*connectors.Deliverable
 	threads  map[string]*connectors.Thread
@@ -53,7 +55,10 @@ func newFake() *fakeTracker {
 func (f *fakeTracker) addMilestone(id, due string) connectors.Ref {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	ref := connectors.Ref{Tracker: connectors.GitHub, Team: f.team, Kind: connectors.Milestone, ID: id}
+	ref := connectors.Ref{Tracker: f.Tracker(), Team: f.team, Kind: connectors.Milestone, ID: id}
+	if f.kind != "" {
+		ref.Kind = f.kind
+	}
 	d, _ := connectors.ParseDate(due)
 	items := make([]connectors.Item, 10)
 	for i := range items {
@@ -77,8 +82,13 @@ func (f *fakeTracker) fail(method string) error {
 	return nil
 }
 
-func (f *fakeTracker) Tracker() connectors.Tracker { return connectors.GitHub }
-func (f *fakeTracker) Teams() []string             { return []string{f.team} }
+func (f *fakeTracker) Tracker() connectors.Tracker {
+	if f.tracker != "" {
+		return f.tracker
+	}
+	return connectors.GitHub
+}
+func (f *fakeTracker) Teams() []string { return []string{f.team} }
 func (f *fakeTracker) Self(context.Context) (string, error) {
 	return "slipwatch[bot]", nil
 }
