@@ -232,4 +232,3 @@ func TestWeeklyUpdateOnce(t *testing.T) {
 		t.Errorf("%d status updates posted in one period, want 1", n)
 	}
 }
-
