@@ -30,11 +30,12 @@ var ErrNoServer = errors.New("redis-server not found on PATH; install it (apt-ge
 
 // Server is one redis-server process.
 type Server struct {
-	Addr string // host:port
-	dir  string
-	args []string
-	cmd  *exec.Cmd
-	n    atomic.Int64
+	Addr   string // host:port
+	dir    string
+	args   []string
+	cmd    *exec.Cmd
+	exited chan struct{} // closed when cmd has been reaped
+	n      atomic.Int64
 }
 
 // Start runs redis-server on a free loopback port in a temp dir, with
@@ -65,51 +66,156 @@ func Start() (*Server, error) {
 	return s, nil
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
+// requireBinary finds name for a test: missing, it fails t when CI=true
+// and skips it loudly otherwise.
+func requireBinary(t testing.TB, name string) string {
+	t.Helper()
+	if bin, err := exec.LookPath(name); err == nil {
+		return bin
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	if p := "/usr/bin/" + name; fileExists(p) {
+		return p
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("redistest: %s is required in CI (apt-get install redis-server redis-tools)", name)
+	}
+	t.Skipf("WARNING: %s not found on PATH (apt-get install redis-server redis-tools) — this test is SKIPPED", name)
+	return ""
+}
+
+func fileExists(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && !st.IsDir()
+}
+
+// StartFor starts a server of t's own, stopped when t ends: persistence
+// off, the given redis-server arguments appended (e.g. "--requirepass",
+// or "--tls-port" and its files). Missing redis-server fails t in CI and
+// skips it elsewhere.
+func StartFor(t testing.TB, args ...string) *Server {
+	t.Helper()
+	bin := requireBinary(t, "redis-server")
+	s, err := startNode(bin, false, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Stop)
+	return s
+}
+
+// startNode starts a persistence-free server on a free port; with bus it
+// also needs port+10000 free, a cluster node's bus port. A free port can
+// be taken between finding and binding it, so it tries a few.
+func startNode(bin string, bus bool, extra ...string) (*Server, error) {
+	dir, err := os.MkdirTemp("", "redistest-")
+	if err != nil {
+		return nil, err
+	}
+	for range 5 {
+		var port int
+		if port, err = freePortFor(bus); err != nil {
+			break
+		}
+		s := &Server{Addr: "127.0.0.1:" + strconv.Itoa(port), dir: dir}
+		s.args = append([]string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", dir,
+			"--save", "", "--appendonly", "no", "--protected-mode", "no"}, extra...)
+		if err = s.start(bin); err == nil {
+			return s, nil
+		}
+	}
+	_ = os.RemoveAll(dir)
+	return nil, err
+}
+
+func freePort() (int, error) { return freePortFor(false) }
+
+func freePortFor(bus bool) (int, error) {
+	for range 50 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return 0, err
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		_ = l.Close()
+		if !bus {
+			return port, nil
+		}
+		if port+10000 > 65535 {
+			continue
+		}
+		if b, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port+10000)); err == nil {
+			_ = b.Close()
+			return port, nil
+		}
+	}
+	return 0, errors.New("redistest: no free port pair for a cluster node")
 }
 
 func (s *Server) start(bin string) error {
-	s.cmd = exec.Command(bin, s.args...)
-	s.cmd.Dir = s.dir
-	if err := s.cmd.Start(); err != nil {
+	logPath := filepath.Join(s.dir, "redis.log")
+	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return fmt.Errorf("redis-server log: %w", err)
+	}
+	defer logf.Close()
+	cmd := exec.Command(bin, s.args...)
+	cmd.Dir = s.dir
+	cmd.Stdout, cmd.Stderr = logf, logf
+	setDeathSignal(cmd)
+	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start redis-server: %w", err)
 	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	s.cmd, s.exited = cmd, exited
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
 		c, err := net.DialTimeout("tcp", s.Addr, 200*time.Millisecond)
 		if err == nil {
+			_ = c.SetDeadline(time.Now().Add(time.Second))
 			_, _ = c.Write([]byte("PING\r\n"))
 			line, _ := bufio.NewReader(c).ReadString('\n')
 			c.Close()
-			if strings.HasPrefix(line, "+PONG") {
+			// NOAUTH: up, behind --requirepass.
+			if strings.HasPrefix(line, "+PONG") || strings.HasPrefix(line, "-NOAUTH") {
 				return nil
 			}
 		}
-		time.Sleep(50 * time.Millisecond)
+		select {
+		case <-exited:
+			return fmt.Errorf("redis-server on %s exited at start:\n%s", s.Addr, logTail(logPath))
+		case <-time.After(50 * time.Millisecond):
+		}
 	}
-	_ = s.cmd.Process.Kill()
-	return fmt.Errorf("redis-server did not answer on %s", s.Addr)
+	s.Kill()
+	return fmt.Errorf("redis-server did not answer on %s:\n%s", s.Addr, logTail(logPath))
 }
+
+func logTail(path string) string {
+	b, _ := os.ReadFile(path)
+	if len(b) > 2000 {
+		b = b[len(b)-2000:]
+	}
+	return string(b)
+}
+
+// Log is the end of the server's log, for a test's failure message.
+func (s *Server) Log() string { return logTail(filepath.Join(s.dir, "redis.log")) }
 
 // Stop kills the server and removes its files.
 func (s *Server) Stop() {
-	if s.cmd != nil && s.cmd.Process != nil {
-		_ = s.cmd.Process.Kill()
-		_ = s.cmd.Wait()
-	}
+	s.Kill()
 	_ = os.RemoveAll(s.dir)
 }
 
-// Kill stops the server abruptly without removing its data.
+// Kill stops the server abruptly (SIGKILL, as a crash would) without
+// removing its data.
 func (s *Server) Kill() {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return
+	}
 	_ = s.cmd.Process.Kill()
-	_ = s.cmd.Wait()
+	<-s.exited
 }
 
 // Restart starts a killed server again on the same port and data.

@@ -81,25 +81,37 @@ func (s *Store) Read(ctx context.Context, consumer string, n int, block time.Dur
 	return msgs, s.observe("read", start, err)
 }
 
+// takeScript is Read's busy path in one round trip: reclaim idle entries
+// with their delivery counts, else take new ones without blocking. Each
+// result is {id, {field, value, ...}, deliveries}.
+var takeScript = redis.NewScript(`
+local out = {}
+local claimed = redis.call('XAUTOCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[3], '0-0', 'COUNT', ARGV[4])
+for _, e in ipairs(claimed[2]) do
+  -- Redis 6.2 answers nil for an entry deleted while pending.
+  if type(e) == 'table' and e[2] then
+    local p = redis.call('XPENDING', KEYS[1], ARGV[1], e[1], e[1], 1)
+    local n = 1
+    if p[1] then n = p[1][4] end
+    out[#out + 1] = {e[1], e[2], n}
+  end
+end
+if #out > 0 then return out end
+local r = redis.call('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'COUNT', ARGV[4], 'STREAMS', KEYS[1], '>')
+if r then
+  for _, e in ipairs(r[1][2]) do out[#out + 1] = {e[1], e[2], 1} end
+end
+return out`)
+
 func (s *Store) read(ctx context.Context, consumer string, n int, block time.Duration) ([]Message, error) {
-	claimed, _, err := s.rdb.XAutoClaim(ctx, &redis.XAutoClaimArgs{
-		Stream: s.streamKey(), Group: group, Consumer: consumer,
-		MinIdle: s.opt.ReclaimIdle, Start: "0-0", Count: int64(n),
-	}).Result()
+	res, err := takeScript.Run(ctx, s.rdb, []string{s.streamKey()}, group, consumer, s.opt.ReclaimIdle.Milliseconds(), n).Slice()
 	if err != nil && !errors.Is(err, redis.Nil) {
-		return nil, fmt.Errorf("reclaim: %w", err)
+		return nil, fmt.Errorf("read queue: %w", err)
 	}
-	var out []Message
-	for _, m := range claimed {
-		k, _ := m.Values["key"].(string)
-		if k == "" {
-			continue
-		}
-		out = append(out, Message{ID: m.ID, Key: k, Deliveries: s.deliveries(ctx, m.ID)})
-	}
-	if len(out) > 0 {
+	if out := takenMessages(res); len(out) > 0 {
 		return out, nil
 	}
+	// Nothing waiting: block for new entries (a script cannot block).
 	streams, err := s.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{
 		Group: group, Consumer: consumer, Streams: []string{s.streamKey(), ">"},
 		Count: int64(n), Block: block,
@@ -107,6 +119,7 @@ func (s *Store) read(ctx context.Context, consumer string, n int, block time.Dur
 	if err != nil {
 		return nil, err
 	}
+	var out []Message
 	for _, st := range streams {
 		for _, m := range st.Messages {
 			k, _ := m.Values["key"].(string)
@@ -116,13 +129,29 @@ func (s *Store) read(ctx context.Context, consumer string, n int, block time.Dur
 	return out, nil
 }
 
-// deliveries reads an entry's delivery counter from the pending list.
-func (s *Store) deliveries(ctx context.Context, id string) int64 {
-	p, err := s.rdb.XPendingExt(ctx, &redis.XPendingExtArgs{Stream: s.streamKey(), Group: group, Start: id, End: id, Count: 1}).Result()
-	if err != nil || len(p) == 0 {
-		return 1
+// takenMessages decodes takeScript's reply; entries without a key (not
+// written by Enqueue) are skipped.
+func takenMessages(res []any) []Message {
+	var out []Message
+	for _, r := range res {
+		e, _ := r.([]any)
+		if len(e) != 3 {
+			continue
+		}
+		id, _ := e[0].(string)
+		fields, _ := e[1].([]any)
+		n, _ := e[2].(int64)
+		var key string
+		for i := 0; i+1 < len(fields); i += 2 {
+			if f, _ := fields[i].(string); f == "key" {
+				key, _ = fields[i+1].(string)
+			}
+		}
+		if id != "" && key != "" {
+			out = append(out, Message{ID: id, Key: key, Deliveries: n})
+		}
 	}
-	return p[0].RetryCount
+	return out
 }
 
 // Ack finishes entries: acknowledged and deleted, so the stream holds only

@@ -314,37 +314,3 @@ func TestTokenSwap(t *testing.T) {
 		t.Fatalf("%d concurrent refreshers won, want 1", n)
 	}
 }
-
-// TestRestartKeepsConfirmed: with append-only persistence a Redis restart
-// loses nothing the store confirmed, and the client reconnects by itself.
-func TestRestartKeepsConfirmed(t *testing.T) {
-	// Not parallel: it restarts the shared server.
-	ctx := context.Background()
-	s := newStore(t, Options{})
-	_, _ = s.Claim(ctx, "ev", "A", time.Minute)
-	if err := s.Confirm(ctx, "ev", "A", LedgerEntry{CommentID: "42"}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.PutRecord(ctx, "k", []byte("r"), 0); err != nil {
-		t.Fatal(err)
-	}
-	srv.Kill()
-	if err := srv.Restart(); err != nil {
-		t.Fatal(err)
-	}
-	var e LedgerEntry
-	var ok bool
-	var err error
-	for range 20 { // the pool notices the dead connections on first use
-		if e, ok, err = s.Lookup(ctx, "ev"); err == nil {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	if err != nil || !ok || e.CommentID != "42" {
-		t.Fatalf("after restart: %+v %v %v", e, ok, err)
-	}
-	if data, _, err := s.GetRecord(ctx, "k"); err != nil || string(data) != "r" {
-		t.Fatalf("record after restart: %s %v", data, err)
-	}
-}
