@@ -121,30 +121,34 @@ func Reconcile(prev Record, obs Observation, now time.Time, s Settings) (Record,
 
 	// What slipwatch already said on the thread: markers in its own
 	// comments only.
-	onThread := map[string]bool{}
+	var onThread []string
 	statusComment := ""
-	var restored *Record
+	var status rawMarker // the status comment's marker, decoded only if needed
+	id := CommitmentID(d.Ref)
 	if snap.Thread != nil {
 		rec.Thread = snap.Thread.ID
 		for _, c := range snap.Thread.Comments {
 			if !c.BySelf {
 				continue
 			}
-			for _, m := range ParseMarkers(c.Hidden) {
-				switch m.Kind {
-				case MarkerEvent:
-					onThread[m.ID] = true
-				case MarkerStatus:
-					if m.ID == CommitmentID(d.Ref) {
-						statusComment = c.ID
-						restored = m.Record
-					}
+			scanMarkers(c.Hidden, func(m rawMarker) {
+				switch {
+				case !m.usable():
+				case m.kind == MarkerEvent:
+					onThread = append(onThread, m.id)
+				case m.id == id:
+					statusComment = c.ID
+					status = m
 				}
-			}
+			})
 		}
 	}
 	if rec.IsZero() {
-		rec = Record{Schema: Schema, ID: CommitmentID(d.Ref)}
+		rec = Record{Schema: Schema, ID: id}
+		var restored *Record
+		if statusComment != "" {
+			restored = status.decode()
+		}
 		if restored != nil {
 			// Redis lost the record; the status comment kept it.
 			rec.Commitments = restored.Commitments
@@ -160,11 +164,11 @@ func Reconcile(prev Record, obs Observation, now time.Time, s Settings) (Record,
 	}
 	rec.Schema = Schema
 	rec.Ref, rec.Title, rec.URL = d.Ref, d.Title, d.URL
-	announced := map[string]bool{}
+	announced := make(map[string]bool, len(rec.Announced)+len(onThread))
 	for _, id := range rec.Announced {
 		announced[id] = true
 	}
-	for id := range onThread {
+	for _, id := range onThread {
 		announced[id] = true
 	}
 
