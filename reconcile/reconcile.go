@@ -2,7 +2,6 @@ package reconcile
 
 import (
 	"slices"
-	"sort"
 	"strconv"
 	"time"
 
@@ -199,11 +198,11 @@ func Reconcile(prev Record, obs Observation, now time.Time, s Settings) (Record,
 		c.Scope = rec.Total
 		rec.Commitments = append(rec.Commitments, c)
 		if !had {
-			events = append(events, event{id: hashID(rec.ID, EvCommitted, c.Date.String()), kind: EvCommitted,
+			events = append(events, event{id: hashID(rec.ID, EvCommitted, dateString(c.Date)), kind: EvCommitted,
 				data: eventData{to: c.Date, by: c.By, reason: c.Reason}})
 			return
 		}
-		events = append(events, event{id: hashID(rec.ID, EvRecommitted, cur.Date.String(), c.Date.String(), strconv.Itoa(len(rec.Commitments))),
+		events = append(events, event{id: hashID(rec.ID, EvRecommitted, dateString(cur.Date), dateString(c.Date), strconv.Itoa(len(rec.Commitments))),
 			kind: EvRecommitted, data: eventData{from: cur.Date, to: c.Date, by: c.By, reason: c.Reason}})
 	}
 	// A description's date counts when it changes, so a later /commit
@@ -213,8 +212,13 @@ func Reconcile(prev Record, obs Observation, now time.Time, s Settings) (Record,
 		commit(Commitment{Date: dd, Source: DeclaredDescription, By: "description", At: now})
 	}
 	if snap.Thread != nil {
-		comments := slices.Clone(snap.Thread.Comments)
-		sort.SliceStable(comments, func(i, j int) bool { return comments[i].CreatedAt.Before(comments[j].CreatedAt) })
+		comments := snap.Thread.Comments
+		byTime := func(a, b connectors.Comment) int { return a.CreatedAt.Compare(b.CreatedAt) }
+		if !slices.IsSortedFunc(comments, byTime) {
+			// Connectors list oldest first; copy and sort only when not.
+			comments = slices.Clone(comments)
+			slices.SortStableFunc(comments, byTime)
+		}
 		for _, c := range comments {
 			if c.BySelf {
 				continue
@@ -225,7 +229,7 @@ func Reconcile(prev Record, obs Observation, now time.Time, s Settings) (Record,
 			}
 			// One answer per command comment and date: an edit that
 			// changes the date is a new command; any other edit is not.
-			rid := hashID(rec.ID, EvReply, c.ID, cmd.Verb, cmd.Date.String())
+			rid := hashID(rec.ID, EvReply, c.ID, cmd.Verb, dateString(cmd.Date))
 			if announced[rid] {
 				continue
 			}
@@ -264,22 +268,22 @@ func Reconcile(prev Record, obs Observation, now time.Time, s Settings) (Record,
 	cur, committed := rec.Commitment()
 	switch {
 	case rec.Delivered && committed:
-		events = append(events, event{id: hashID(rec.ID, EvDelivered, rec.DeliveredOn.String()), kind: EvDelivered,
+		events = append(events, event{id: hashID(rec.ID, EvDelivered, dateString(rec.DeliveredOn)), kind: EvDelivered,
 			data: eventData{from: cur.Date, to: rec.DeliveredOn}})
 	case committed && !rec.Delivered:
 		settled := len(rec.Targets) == 0 || now.Sub(rec.Targets[len(rec.Targets)-1].At) >= s.Settle
 		if hasTarget && target.After(cur.Date) && settled {
-			events = append(events, event{id: hashID(rec.ID, EvSlipped, cur.Date.String(), target.String()), kind: EvSlipped,
+			events = append(events, event{id: hashID(rec.ID, EvSlipped, dateString(cur.Date), dateString(target)), kind: EvSlipped,
 				data: eventData{from: cur.Date, to: target}})
 		}
 		if hasTarget && settled {
 			if prevT, ok := pulledFrom(rec, s.Settle); ok && target.Before(prevT) {
-				events = append(events, event{id: hashID(rec.ID, EvPulledIn, prevT.String(), target.String()), kind: EvPulledIn,
+				events = append(events, event{id: hashID(rec.ID, EvPulledIn, dateString(prevT), dateString(target)), kind: EvPulledIn,
 					data: eventData{from: prevT, to: target}})
 			}
 		}
 		if today.After(cur.Date) {
-			events = append(events, event{id: hashID(rec.ID, EvOverdue, cur.Date.String()), kind: EvOverdue,
+			events = append(events, event{id: hashID(rec.ID, EvOverdue, dateString(cur.Date)), kind: EvOverdue,
 				data: eventData{from: cur.Date}})
 		}
 		f := rec.Forecast
@@ -293,14 +297,14 @@ func Reconcile(prev Record, obs Observation, now time.Time, s Settings) (Record,
 			rec.AtRisk = false
 		}
 		if rec.AtRisk {
-			events = append(events, event{id: hashID(rec.ID, EvAtRisk, cur.Date.String()), kind: EvAtRisk,
+			events = append(events, event{id: hashID(rec.ID, EvAtRisk, dateString(cur.Date)), kind: EvAtRisk,
 				data: eventData{from: cur.Date, to: f.P85}})
 		}
 		if cur.Scope > 0 && s.WarnGrowth > 0 {
 			added := rec.Total - cur.Scope
 			growth := float64(added) / float64(cur.Scope)
 			if step := int(growth / s.WarnGrowth); step >= 1 {
-				events = append(events, event{id: hashID(rec.ID, EvScopeGrew, cur.Date.String(), strconv.Itoa(step)), kind: EvScopeGrew,
+				events = append(events, event{id: hashID(rec.ID, EvScopeGrew, dateString(cur.Date), strconv.Itoa(step)), kind: EvScopeGrew,
 					data: eventData{from: cur.Date, growth: growth, added: added}})
 			}
 		}

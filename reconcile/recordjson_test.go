@@ -116,3 +116,12 @@ func TestStatusMarkerBoundedAndUnchanged(t *testing.T) {
 		})
 	}
 }
+
+func TestDateStringMatchesDate(t *testing.T) {
+	for _, d := range []connectors.Date{{}, {Year: 2026, Month: 12, Day: 1}, {Year: 7, Month: 1, Day: 2}, {Year: 9999, Month: 12, Day: 31},
+		{Year: 10000, Month: 1, Day: 1}, {Year: -3, Month: 1, Day: 1}, {Year: 2026, Month: 100, Day: 1}, {Year: 2026}} {
+		if got, want := dateString(d), d.String(); got != want {
+			t.Errorf("dateString(%#v) = %q, want %q", d, got, want)
+		}
+	}
+}

@@ -131,13 +131,18 @@ func argText(a any) string {
 	case int:
 		return strconv.Itoa(a)
 	case connectors.Date:
-		if a.IsZero() || a.Year < 0 || a.Year > 9999 {
-			return a.String()
-		}
-		var buf [10]byte
-		return string(appendDate(buf[:0], a))
+		return dateString(a)
 	}
 	return fmt.Sprint(a)
+}
+
+// dateString is d.String() without fmt.
+func dateString(d connectors.Date) string {
+	if d.IsZero() || d.Year < 0 || d.Year > 9999 || d.Month < 1 || d.Month > 99 || d.Day < 0 || d.Day > 99 {
+		return d.String()
+	}
+	var buf [10]byte
+	return string(appendDate(buf[:0], d))
 }
 
 var (
@@ -211,9 +216,11 @@ func forecastText(f Forecast, s Settings) string {
 	case f.Remaining == 0 && f.Enough:
 		return "all items done"
 	case !f.Enough:
-		return fmt.Sprintf("not enough history (%d items completed in the last %d days; need %d)", f.Samples, s.Window, s.MinSamples)
+		return "not enough history (" + strconv.Itoa(f.Samples) + " items completed in the last " + strconv.Itoa(s.Window) +
+			" days; need " + strconv.Itoa(s.MinSamples) + ")"
 	}
-	return fmt.Sprintf("%s (%d%% confidence); 50%%: %s, 95%%: %s", f.P85, int(s.Confidence*100+0.5), f.P50, f.P95)
+	return dateString(f.P85) + " (" + strconv.Itoa(int(s.Confidence*100+0.5)) + "% confidence); 50%: " + dateString(f.P50) +
+		", 95%: " + dateString(f.P95)
 }
 
 // statusDoc is the sticky status comment.
@@ -246,7 +253,7 @@ func statusDoc(r Record, s Settings) doc {
 			if c.Reason != "" {
 				l = text("%s, %s on %s: %s", c.Date, sourceText(c), c.At.Format("2006-01-02"), c.Reason)
 			}
-			d.items = append(d.items, item{fmt.Sprintf("History %d", i+1), l})
+			d.items = append(d.items, item{"History " + strconv.Itoa(i+1), l})
 		}
 	}
 	d.lines = append(d.lines, text("%s", meaning(r, s)))
@@ -272,13 +279,13 @@ func meaning(r Record, s Settings) string {
 	case DeliveredOnTime:
 		return "Delivered as promised."
 	case DeliveredLate:
-		return fmt.Sprintf("Delivered %d days after the promise.", r.DeliveredOn.Sub(cur.Date))
+		return "Delivered " + strconv.Itoa(r.DeliveredOn.Sub(cur.Date)) + " days after the promise."
 	case Overdue:
-		return fmt.Sprintf("The promised date %s has passed and the work is not done.", cur.Date)
+		return "The promised date " + dateString(cur.Date) + " has passed and the work is not done."
 	case Slipped:
-		return fmt.Sprintf("The due date is %d days after the promise; leadership should hear a new date.", t.Sub(cur.Date))
+		return "The due date is " + strconv.Itoa(t.Sub(cur.Date)) + " days after the promise; leadership should hear a new date."
 	case AtRisk:
-		return fmt.Sprintf("At the current pace the work is likely to finish after the promised %s.", cur.Date)
+		return "At the current pace the work is likely to finish after the promised " + dateString(cur.Date) + "."
 	case NoDate:
 		return "No date has been promised."
 	}
