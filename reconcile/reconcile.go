@@ -260,7 +260,8 @@ func Reconcile(prev Record, obs Observation, now time.Time, s Settings) (Record,
 	remaining := rec.Total - rec.Done
 	if !rec.Delivered {
 		seed := rec.ID
-		if in := forecastInput(seed, remaining, windowOf(snap.Throughput.Daily, s.Window), today, s); in != prev.Forecast.Input || prev.Forecast.Input == "" {
+		var buf [160]byte
+		if in := appendForecastInput(buf[:0], seed, remaining, windowOf(snap.Throughput.Daily, s.Window), today, s); string(in) != prev.Forecast.Input || prev.Forecast.Input == "" {
 			rec.Forecast = ForecastCompletion(seed, remaining, snap.Throughput, today, s)
 		}
 	}
