@@ -72,11 +72,11 @@ func (f *forecaster) run(seed string, remaining int, tp connectors.Throughput, t
 
 // trials fills days with the length of one simulated future each.
 func (f *forecaster) trials(days []int32, remaining int, daily []int) {
-	n := uint64(len(daily))
+	n, rng := uint64(len(daily)), f.rng
 	for i := range days {
 		left, d := remaining, int32(0)
 		for left > 0 && d < maxForecastDays {
-			left -= daily[f.rng.Uint64N(n)]
+			left -= daily[rng.Uint64N(n)]
 			d++
 		}
 		days[i] = d
