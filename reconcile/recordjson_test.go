@@ -90,11 +90,14 @@ func oldStatusMarker(r Record) string {
 
 func TestStatusMarkerBoundedAndUnchanged(t *testing.T) {
 	big := fullRecord()
-	for i := range 150 {
+	for i := range 60 {
 		big.Announced = append(big.Announced, fmt.Sprintf("%016x", i))
 		big.Targets = append(big.Targets, TargetChange{Date: connectors.Date{Year: 2027, Month: 1, Day: 1 + i%28}, At: big.Targets[0].At})
 		big.Commitments = append(big.Commitments, Commitment{Date: connectors.Date{Year: 2027, Month: 2, Day: 1 + i%28}, Source: DeclaredCommand,
-			By: "jane", Reason: strings.Repeat("r", 40), At: big.Targets[0].At})
+			By: "jane", Reason: strings.Repeat("r", 80), At: big.Targets[0].At})
+	}
+	if data, _ := json.Marshal(statusRecord(big)); len(data) <= MaxStatusJSON {
+		t.Fatalf("the oversized record is only %d bytes", len(data))
 	}
 	for name, r := range map[string]Record{"small": fullRecord(), "oversized": big} {
 		t.Run(name, func(t *testing.T) {
