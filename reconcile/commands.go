@@ -27,6 +27,10 @@ const maxReason = 200
 // are strict: a line that starts with /commit or /slipwatch and nothing
 // else in the comment counts.
 func ParseCommand(body string) (Command, bool) {
+	// Most comments are conversation: skip them without splitting lines.
+	if !strings.Contains(body, "/commit") && !strings.Contains(body, "/slipwatch") {
+		return Command{}, false
+	}
 	for line := range strings.SplitSeq(body, "\n") {
 		line = strings.TrimSpace(strings.TrimRight(line, "\r"))
 		switch {

@@ -111,7 +111,7 @@ func TestLinkedStatusShowsBothSides(t *testing.T) {
 	if len(actions) == 0 || actions[0].Kind != UpsertStatus {
 		t.Fatalf("no status comment: %v", kindsOf(actions))
 	}
-	for _, want := range []string{"1 of 16 items done", "2.0 on Jira: 1 of 6 items done, due 2026-12-01 (this side: 0 of 10)"} {
+	for _, want := range []string{"1 of 16 items done", "on Jira: 1 of 6 items done, due 2026-12-01 (this side: 0 of 10)"} {
 		if !strings.Contains(actions[0].Body, want) {
 			t.Errorf("status comment lacks %q:\n%s", want, actions[0].Body)
 		}

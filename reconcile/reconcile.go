@@ -2,7 +2,6 @@ package reconcile
 
 import (
 	"slices"
-	"sort"
 	"strconv"
 	"time"
 
@@ -129,30 +128,34 @@ func Reconcile(prev Record, obs Observation, now time.Time, s Settings) (Record,
 
 	// What slipwatch already said on the thread: markers in its own
 	// comments only.
-	onThread := map[string]bool{}
+	var onThread []string
 	statusComment := ""
-	var restored *Record
+	var status rawMarker // the status comment's marker, decoded only if needed
+	id := CommitmentID(d.Ref)
 	if snap.Thread != nil {
 		rec.Thread = snap.Thread.ID
 		for _, c := range snap.Thread.Comments {
 			if !c.BySelf {
 				continue
 			}
-			for _, m := range ParseMarkers(c.Hidden) {
-				switch m.Kind {
-				case MarkerEvent:
-					onThread[m.ID] = true
-				case MarkerStatus:
-					if m.ID == CommitmentID(d.Ref) {
-						statusComment = c.ID
-						restored = m.Record
-					}
+			scanMarkers(c.Hidden, func(m rawMarker) {
+				switch {
+				case !m.usable():
+				case m.kind == MarkerEvent:
+					onThread = append(onThread, m.id)
+				case m.id == id:
+					statusComment = c.ID
+					status = m
 				}
-			}
+			})
 		}
 	}
 	if rec.IsZero() {
-		rec = Record{Schema: Schema, ID: CommitmentID(d.Ref)}
+		rec = Record{Schema: Schema, ID: id}
+		var restored *Record
+		if statusComment != "" {
+			restored = status.decode()
+		}
 		if restored != nil {
 			// Redis lost the record; the status comment kept it.
 			rec.Commitments = restored.Commitments
@@ -172,11 +175,11 @@ func Reconcile(prev Record, obs Observation, now time.Time, s Settings) (Record,
 	if obs.Linked != nil {
 		rec.Linked = linkedSide(*obs.Linked, s.Location)
 	}
-	announced := map[string]bool{}
+	announced := make(map[string]bool, len(rec.Announced)+len(onThread))
 	for _, id := range rec.Announced {
 		announced[id] = true
 	}
-	for id := range onThread {
+	for _, id := range onThread {
 		announced[id] = true
 	}
 
@@ -207,11 +210,11 @@ func Reconcile(prev Record, obs Observation, now time.Time, s Settings) (Record,
 		c.Scope = rec.Total
 		rec.Commitments = append(rec.Commitments, c)
 		if !had {
-			events = append(events, event{id: hashID(rec.ID, EvCommitted, c.Date.String()), kind: EvCommitted,
+			events = append(events, event{id: hashID(rec.ID, EvCommitted, dateString(c.Date)), kind: EvCommitted,
 				data: eventData{to: c.Date, by: c.By, reason: c.Reason}})
 			return
 		}
-		events = append(events, event{id: hashID(rec.ID, EvRecommitted, cur.Date.String(), c.Date.String(), strconv.Itoa(len(rec.Commitments))),
+		events = append(events, event{id: hashID(rec.ID, EvRecommitted, dateString(cur.Date), dateString(c.Date), strconv.Itoa(len(rec.Commitments))),
 			kind: EvRecommitted, data: eventData{from: cur.Date, to: c.Date, by: c.By, reason: c.Reason}})
 	}
 	// A description's date counts when it changes, so a later /commit
@@ -220,45 +223,60 @@ func Reconcile(prev Record, obs Observation, now time.Time, s Settings) (Record,
 		rec.Declared = dd
 		commit(Commitment{Date: dd, Source: DeclaredDescription, By: "description", At: now})
 	}
-	type written struct {
-		connectors.Comment
-		partner bool // on the linked side's thread: counts, answered there
-	}
-	var comments []written
-	if snap.Thread != nil {
-		for _, c := range snap.Thread.Comments {
-			comments = append(comments, written{Comment: c})
+	handle := func(c connectors.Comment, partner bool) {
+		if c.BySelf {
+			return
 		}
+		cmd, ok := ParseCommand(c.Body)
+		if !ok {
+			return
+		}
+		if partner {
+			adoptLinkedCommand(&rec, cmd, c, today, announced, commit)
+			return
+		}
+		// One answer per command comment and date: an edit that
+		// changes the date is a new command; any other edit is not.
+		rid := hashID(rec.ID, EvReply, c.ID, cmd.Verb, dateString(cmd.Date))
+		if announced[rid] {
+			return
+		}
+		reply := answer(&rec, cmd, c, today, d, s, commit)
+		replies = append(replies, Action{Kind: Reply, EventID: rid, EventKind: EvReply, ReplyTo: c.ID,
+			Body: render(d.Ref.Tracker, reply), Marker: EventMarker(rid, EvReply)})
 	}
-	if obs.Linked != nil && obs.Linked.Thread != nil {
+	byTime := func(a, b connectors.Comment) int { return a.CreatedAt.Compare(b.CreatedAt) }
+	switch {
+	case obs.Linked == nil || obs.Linked.Thread == nil:
+		if snap.Thread != nil {
+			comments := snap.Thread.Comments
+			if !slices.IsSortedFunc(comments, byTime) {
+				// Connectors list oldest first; copy and sort only when not.
+				comments = slices.Clone(comments)
+				slices.SortStableFunc(comments, byTime)
+			}
+			for _, c := range comments {
+				handle(c, false)
+			}
+		}
+	default:
+		// Both threads, in the order the commands were written.
+		type written struct {
+			connectors.Comment
+			partner bool // on the linked side's thread: counts, answered there
+		}
+		var comments []written
+		if snap.Thread != nil {
+			for _, c := range snap.Thread.Comments {
+				comments = append(comments, written{Comment: c})
+			}
+		}
 		for _, c := range obs.Linked.Thread.Comments {
 			comments = append(comments, written{Comment: c, partner: true})
 		}
-	}
-	if len(comments) > 0 {
-		sort.SliceStable(comments, func(i, j int) bool { return comments[i].CreatedAt.Before(comments[j].CreatedAt) })
+		slices.SortStableFunc(comments, func(a, b written) int { return byTime(a.Comment, b.Comment) })
 		for _, w := range comments {
-			c := w.Comment
-			if c.BySelf {
-				continue
-			}
-			cmd, ok := ParseCommand(c.Body)
-			if !ok {
-				continue
-			}
-			if w.partner {
-				adoptLinkedCommand(&rec, cmd, c, today, announced, commit)
-				continue
-			}
-			// One answer per command comment and date: an edit that
-			// changes the date is a new command; any other edit is not.
-			rid := hashID(rec.ID, EvReply, c.ID, cmd.Verb, cmd.Date.String())
-			if announced[rid] {
-				continue
-			}
-			reply := answer(&rec, cmd, c, today, d, s, commit)
-			replies = append(replies, Action{Kind: Reply, EventID: rid, EventKind: EvReply, ReplyTo: c.ID,
-				Body: render(d.Ref.Tracker, reply), Marker: EventMarker(rid, EvReply)})
+			handle(w.Comment, w.partner)
 		}
 	}
 	if len(rec.Commitments) == 0 && hasTarget && s.Baseline != "declared_only" {
@@ -283,7 +301,8 @@ func Reconcile(prev Record, obs Observation, now time.Time, s Settings) (Record,
 	remaining := rec.Total - rec.Done
 	if !rec.Delivered {
 		seed := rec.ID
-		if in := forecastInput(seed, remaining, windowOf(snap.Throughput.Daily, s.Window), today, s); in != prev.Forecast.Input || prev.Forecast.Input == "" {
+		var buf [160]byte
+		if in := appendForecastInput(buf[:0], seed, remaining, windowOf(snap.Throughput.Daily, s.Window), today, s); string(in) != prev.Forecast.Input || prev.Forecast.Input == "" {
 			rec.Forecast = ForecastCompletion(seed, remaining, snap.Throughput, today, s)
 		}
 	}
@@ -291,22 +310,22 @@ func Reconcile(prev Record, obs Observation, now time.Time, s Settings) (Record,
 	cur, committed := rec.Commitment()
 	switch {
 	case rec.Delivered && committed:
-		events = append(events, event{id: hashID(rec.ID, EvDelivered, rec.DeliveredOn.String()), kind: EvDelivered,
+		events = append(events, event{id: hashID(rec.ID, EvDelivered, dateString(rec.DeliveredOn)), kind: EvDelivered,
 			data: eventData{from: cur.Date, to: rec.DeliveredOn}})
 	case committed && !rec.Delivered:
 		settled := len(rec.Targets) == 0 || now.Sub(rec.Targets[len(rec.Targets)-1].At) >= s.Settle
 		if hasTarget && target.After(cur.Date) && settled {
-			events = append(events, event{id: hashID(rec.ID, EvSlipped, cur.Date.String(), target.String()), kind: EvSlipped,
+			events = append(events, event{id: hashID(rec.ID, EvSlipped, dateString(cur.Date), dateString(target)), kind: EvSlipped,
 				data: eventData{from: cur.Date, to: target}})
 		}
 		if hasTarget && settled {
 			if prevT, ok := pulledFrom(rec, s.Settle); ok && target.Before(prevT) {
-				events = append(events, event{id: hashID(rec.ID, EvPulledIn, prevT.String(), target.String()), kind: EvPulledIn,
+				events = append(events, event{id: hashID(rec.ID, EvPulledIn, dateString(prevT), dateString(target)), kind: EvPulledIn,
 					data: eventData{from: prevT, to: target}})
 			}
 		}
 		if today.After(cur.Date) {
-			events = append(events, event{id: hashID(rec.ID, EvOverdue, cur.Date.String()), kind: EvOverdue,
+			events = append(events, event{id: hashID(rec.ID, EvOverdue, dateString(cur.Date)), kind: EvOverdue,
 				data: eventData{from: cur.Date}})
 		}
 		f := rec.Forecast
@@ -320,14 +339,14 @@ func Reconcile(prev Record, obs Observation, now time.Time, s Settings) (Record,
 			rec.AtRisk = false
 		}
 		if rec.AtRisk {
-			events = append(events, event{id: hashID(rec.ID, EvAtRisk, cur.Date.String()), kind: EvAtRisk,
+			events = append(events, event{id: hashID(rec.ID, EvAtRisk, dateString(cur.Date)), kind: EvAtRisk,
 				data: eventData{from: cur.Date, to: f.P85}})
 		}
 		if cur.Scope > 0 && s.WarnGrowth > 0 {
 			added := rec.Total - cur.Scope
 			growth := float64(added) / float64(cur.Scope)
 			if step := int(growth / s.WarnGrowth); step >= 1 {
-				events = append(events, event{id: hashID(rec.ID, EvScopeGrew, cur.Date.String(), strconv.Itoa(step)), kind: EvScopeGrew,
+				events = append(events, event{id: hashID(rec.ID, EvScopeGrew, dateString(cur.Date), strconv.Itoa(step)), kind: EvScopeGrew,
 					data: eventData{from: cur.Date, growth: growth, added: added}})
 			}
 		}

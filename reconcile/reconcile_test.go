@@ -20,7 +20,7 @@ func settings() Settings {
 // world is a deliverable and its thread; apply plays the actions as a
 // connector would, so the next pass sees slipwatch's own comments.
 type world struct {
-	t      *testing.T
+	t      testing.TB
 	d      connectors.Deliverable
 	thread connectors.Thread
 	tp     connectors.Throughput
@@ -39,7 +39,7 @@ func (w *world) observation() Observation {
 	return obs
 }
 
-func newWorld(t *testing.T, due string, items int, perDay int) *world {
+func newWorld(t testing.TB, due string, items int, perDay int) *world {
 	w := &world{t: t, thread: connectors.Thread{ID: "acme/api#100"}}
 	w.d = connectors.Deliverable{Ref: ref, Title: "v2.0", URL: "https://github.com/acme/api/milestone/7"}
 	w.setDue(due)
@@ -443,6 +443,33 @@ func BenchmarkForecast10k(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		f.run("x", 40, tp, today, s)
+	}
+}
+
+// BenchmarkReconcileThread is the steady-state poll of a deliverable with
+// some history: a thread holding slipwatch's status comment and events
+// among people's comments, nothing changed since the last pass.
+func BenchmarkReconcileThread(b *testing.B) {
+	w := newWorld(b, "2026-12-01", 30, 2)
+	w.step(day("2026-11-02"))
+	w.setDue("2026-12-15")
+	w.step(day("2026-11-04"))
+	w.step(day("2026-11-04").Add(2 * time.Hour))
+	for i := range 8 {
+		w.comment(fmt.Sprint("dev", i), false, "Looked at the failing test; a fix is in review.\n\nThanks!", day("2026-11-05"))
+	}
+	w.comment("jane", true, "/commit 2026-12-15 SSO added to scope", day("2026-11-05").Add(time.Hour))
+	w.step(day("2026-11-06"))
+	now := day("2026-11-06").Add(time.Hour)
+	th := w.thread
+	obs := Observation{Snapshot: connectors.Snapshot{Deliverable: w.d, Thread: &th, Throughput: w.tp}}
+	rec, actions := Reconcile(w.rec, obs, now, settings())
+	if len(actions) != 0 {
+		b.Fatalf("steady state acted: %v", kindsOf(actions))
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		Reconcile(rec, obs, now, settings())
 	}
 }
 

@@ -8,7 +8,6 @@ package reconcile
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"strings"
 	"time"
 
 	"github.com/slipwatch/slipwatch/connectors"
@@ -126,6 +125,18 @@ func CommitmentID(ref connectors.Ref) string { return hashID("commitment", ref.K
 
 // hashID is a short deterministic ID of its parts.
 func hashID(parts ...string) string {
-	h := sha256.Sum256([]byte(strings.Join(parts, "\x00")))
-	return hex.EncodeToString(h[:8])
+	// The parts joined by NUL, without building the joined string when
+	// it fits on the stack (event IDs; the status text hash does not).
+	var buf [256]byte
+	b := buf[:0]
+	for i, p := range parts {
+		if i > 0 {
+			b = append(b, 0)
+		}
+		b = append(b, p...)
+	}
+	h := sha256.Sum256(b)
+	var out [16]byte
+	hex.Encode(out[:], h[:8])
+	return string(out[:])
 }

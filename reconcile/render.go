@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/slipwatch/slipwatch/connectors"
@@ -35,32 +36,24 @@ var emojis = map[Health]string{
 	OnTrack: "🟢", AtRisk: "🟠", Slipped: "🔴", Overdue: "🔴", DeliveredOnTime: "✅", DeliveredLate: "☑️", NoDate: "⚪",
 }
 
-// render writes d in the markup of tracker t.
+// render writes d in the markup of tracker t. Our own words are escaped
+// too: they are plain text, and "[reason]" would be a link in wiki markup.
 func render(t connectors.Tracker, d doc) string {
-	var b strings.Builder
-	esc := escapeMarkdown
-	bold := func(s string) string { return "**" + s + "**" }
-	bullet := "- "
+	m := markdown
 	if t == connectors.Jira {
-		esc = escapeWiki
-		bold = func(s string) string { return "*" + s + "*" }
-		bullet = "* "
+		m = wiki
 	}
-	str := func(l line) string {
-		args := make([]any, len(l.args))
-		for i, a := range l.args {
-			args[i] = esc(fmt.Sprint(a))
-		}
-		return fmt.Sprintf(l.format, args...)
-	}
+	var b strings.Builder
+	b.Grow(512)
 	title := d.title
 	if d.emoji != "" {
 		title = d.emoji + " " + title
 	}
-	b.WriteString(bold(title))
+	m.bold(&b, title)
 	b.WriteString("\n")
 	for _, l := range d.lines {
-		b.WriteString("\n" + str(l))
+		b.WriteString("\n")
+		m.line(&b, l)
 	}
 	if len(d.lines) > 0 {
 		b.WriteString("\n")
@@ -68,22 +61,96 @@ func render(t connectors.Tracker, d doc) string {
 	if len(d.items) > 0 {
 		b.WriteString("\n")
 		for _, it := range d.items {
-			b.WriteString(bullet + bold(it.label+":") + " " + str(it.value) + "\n")
+			b.WriteString(m.bullet)
+			m.bold(&b, it.label+":")
+			b.WriteString(" ")
+			m.line(&b, it.value)
+			b.WriteString("\n")
 		}
 	}
 	if d.note != "" {
-		if t == connectors.Jira {
-			b.WriteString("\n{{" + d.note + "}}\n")
-		} else {
-			b.WriteString("\n<sub>" + d.note + "</sub>\n")
-		}
+		b.WriteString("\n")
+		b.WriteString(m.noteOpen)
+		m.words.WriteString(&b, d.note)
+		b.WriteString(m.noteClose)
+		b.WriteString("\n")
 	}
 	return b.String()
 }
 
+// markup is what differs between GitHub Markdown and Jira wiki markup.
+type markup struct {
+	boldMark            string
+	bullet              string
+	noteOpen, noteClose string
+	words               *strings.Replacer   // escapes our own words
+	escape              func(string) string // escapes user text
+}
+
 var (
+	markdown = markup{boldMark: "**", bullet: "- ", noteOpen: "<sub>", noteClose: "</sub>", words: mdEscaper, escape: escapeMarkdown}
+	wiki     = markup{boldMark: "*", bullet: "* ", noteOpen: "{{", noteClose: "}}", words: wikiEscaper, escape: escapeWiki}
+)
+
+func (m markup) bold(b *strings.Builder, s string) {
+	b.WriteString(m.boldMark)
+	m.words.WriteString(b, s)
+	b.WriteString(m.boldMark)
+}
+
+// line writes l: its format with each argument as escaped user text.
+func (m markup) line(b *strings.Builder, l line) {
+	f, next := l.format, 0
+	// Only %s and %% occur in our formats.
+	for {
+		i := strings.IndexByte(f, '%')
+		if i < 0 || i == len(f)-1 {
+			m.words.WriteString(b, f)
+			return
+		}
+		m.words.WriteString(b, f[:i])
+		// Every argument is text to escape, so any verb but %% reads as %s.
+		switch {
+		case f[i+1] == '%':
+			b.WriteByte('%')
+		case next < len(l.args):
+			b.WriteString(m.escape(argText(l.args[next])))
+			next++
+		default:
+			b.WriteString("%!s(MISSING)")
+		}
+		f = f[i+2:]
+	}
+}
+
+// argText is what fmt.Sprint(a) writes, without fmt for the usual types.
+func argText(a any) string {
+	switch a := a.(type) {
+	case string:
+		return a
+	case int:
+		return strconv.Itoa(a)
+	case connectors.Date:
+		return dateString(a)
+	}
+	return fmt.Sprint(a)
+}
+
+// dateString is d.String() without fmt.
+func dateString(d connectors.Date) string {
+	if d.IsZero() || d.Year < 0 || d.Year > 9999 || d.Month < 1 || d.Month > 99 || d.Day < 0 || d.Day > 99 {
+		return d.String()
+	}
+	var buf [10]byte
+	return string(appendDate(buf[:0], d))
+}
+
+var (
+	// The zero-width space after @ and # keeps GitHub from turning user
+	// text into a mention or an issue cross-reference, which would notify
+	// people; a backslash does not stop either.
 	mdEscaper = strings.NewReplacer(
-		`\`, `\\`, "`", "\\`", "*", `\*`, "_", `\_`, "[", `\[`, "]", `\]`, "#", `\#`, "|", `\|`, "~", `\~`,
+		`\`, `\\`, "`", "\\`", "*", `\*`, "_", `\_`, "[", `\[`, "]", `\]`, "#", "#\u200b", "|", `\|`, "~", `\~`,
 		"<", "&lt;", ">", "&gt;", "&", "&amp;", "@", "@\u200b", "\r", " ", "\n", " ")
 	wikiEscaper = strings.NewReplacer(
 		`\`, `\\`, "{", `\{`, "}", `\}`, "[", `\[`, "]", `\]`, "|", `\|`, "*", `\*`, "_", `\_`, "-", `\-`,
@@ -93,11 +160,44 @@ var (
 // escapeMarkdown makes user text inert in GitHub Markdown: no formatting,
 // no HTML (so no comment that could swallow a marker), and no @-mention
 // (a zero-width space follows every @).
-func escapeMarkdown(s string) string { return mdEscaper.Replace(truncate(s)) }
+func escapeMarkdown(s string) string { return mdLineStart(mdEscaper.Replace(truncate(s))) }
 
 // escapeWiki makes user text inert in Jira wiki markup: no macros
 // ({panel}), links, mentions ([~user]) or formatting.
-func escapeWiki(s string) string { return wikiEscaper.Replace(truncate(s)) }
+func escapeWiki(s string) string { return wikiLineStart(wikiEscaper.Replace(truncate(s))) }
+
+// mdLineStart keeps escaped text that may begin a line from starting a
+// block: a list ("- ", "+ ", "1. ", "1) "), a setext underline or an
+// indented code block.
+func mdLineStart(s string) string {
+	s = strings.TrimLeft(s, " \t")
+	if s == "" {
+		return s
+	}
+	switch s[0] {
+	case '-', '+', '=':
+		return `\` + s
+	}
+	i := 0
+	for i < len(s) && i < 9 && isDigit(s[i]) {
+		i++
+	}
+	if i > 0 && i < len(s) && (s[i] == '.' || s[i] == ')') {
+		return s[:i] + `\` + s[i:]
+	}
+	return s
+}
+
+// wikiLineStart keeps escaped text that may begin a line from being a
+// heading ("h1. ") or a quote ("bq. "): wiki markup has no escape for
+// those letters, so a zero-width space goes first.
+func wikiLineStart(s string) string {
+	s = strings.TrimLeft(s, " \t")
+	if len(s) >= 3 && s[2] == '.' && (s[0] == 'h' && '1' <= s[1] && s[1] <= '6' || s[:2] == "bq") {
+		return "\u200b" + s
+	}
+	return s
+}
 
 const maxField = 300
 
@@ -116,9 +216,11 @@ func forecastText(f Forecast, s Settings) string {
 	case f.Remaining == 0 && f.Enough:
 		return "all items done"
 	case !f.Enough:
-		return fmt.Sprintf("not enough history (%d items completed in the last %d days; need %d)", f.Samples, s.Window, s.MinSamples)
+		return "not enough history (" + strconv.Itoa(f.Samples) + " items completed in the last " + strconv.Itoa(s.Window) +
+			" days; need " + strconv.Itoa(s.MinSamples) + ")"
 	}
-	return fmt.Sprintf("%s (%d%% confidence); 50%%: %s, 95%%: %s", f.P85, int(s.Confidence*100+0.5), f.P50, f.P95)
+	return dateString(f.P85) + " (" + strconv.Itoa(int(s.Confidence*100+0.5)) + "% confidence); 50%: " + dateString(f.P50) +
+		", 95%: " + dateString(f.P95)
 }
 
 // statusDoc is the sticky status comment.
@@ -154,7 +256,7 @@ func statusDoc(r Record, s Settings) doc {
 			if c.Reason != "" {
 				l = text("%s, %s on %s: %s", c.Date, sourceText(c), c.At.Format("2006-01-02"), c.Reason)
 			}
-			d.items = append(d.items, item{fmt.Sprintf("History %d", i+1), l})
+			d.items = append(d.items, item{"History " + strconv.Itoa(i+1), l})
 		}
 	}
 	d.lines = append(d.lines, text("%s", meaning(r, s)))
@@ -180,13 +282,13 @@ func meaning(r Record, s Settings) string {
 	case DeliveredOnTime:
 		return "Delivered as promised."
 	case DeliveredLate:
-		return fmt.Sprintf("Delivered %d days after the promise.", r.DeliveredOn.Sub(cur.Date))
+		return "Delivered " + strconv.Itoa(r.DeliveredOn.Sub(cur.Date)) + " days after the promise."
 	case Overdue:
-		return fmt.Sprintf("The promised date %s has passed and the work is not done.", cur.Date)
+		return "The promised date " + dateString(cur.Date) + " has passed and the work is not done."
 	case Slipped:
-		return fmt.Sprintf("The due date is %d days after the promise; leadership should hear a new date.", t.Sub(cur.Date))
+		return "The due date is " + strconv.Itoa(t.Sub(cur.Date)) + " days after the promise; leadership should hear a new date."
 	case AtRisk:
-		return fmt.Sprintf("At the current pace the work is likely to finish after the promised %s.", cur.Date)
+		return "At the current pace the work is likely to finish after the promised " + dateString(cur.Date) + "."
 	case NoDate:
 		return "No date has been promised."
 	}
