@@ -1,6 +1,8 @@
 package reconcile
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"slices"
 	"strconv"
 	"time"
@@ -98,22 +100,36 @@ func linkedSide(p connectors.Snapshot, loc *time.Location) *LinkedSide {
 }
 
 // observedHash fingerprints what this side's tracker shows, leaving out
-// slipwatch's own comments: when it changes, the partner has news.
+// slipwatch's own comments: when it changes, the partner has news. It is
+// computed on every pass, so it streams into the hash.
 func observedHash(s connectors.Snapshot) string {
+	h := sha256.New()
+	var buf [64]byte
+	str := func(v string) { h.Write([]byte(v)); h.Write([]byte{0}) }
+	num := func(v int64) { h.Write(strconv.AppendInt(buf[:0], v, 10)); h.Write([]byte{0}) }
 	d := s.Deliverable
-	parts := []string{d.Title, d.Description, d.DueAt.UTC().Format(time.RFC3339), d.DueDate.String(),
-		strconv.FormatBool(d.Closed), d.ClosedAt.UTC().Format(time.RFC3339)}
+	str(d.Title)
+	str(d.Description)
+	num(d.DueAt.Unix())
+	num(int64(d.DueDate.Days()))
+	num(d.ClosedAt.Unix())
+	if d.Closed {
+		str("closed")
+	}
 	for _, it := range d.Items {
-		parts = append(parts, it.ID, strconv.FormatBool(it.Done()))
+		str(it.ID)
+		num(it.ClosedAt.Unix())
 	}
 	if s.Thread != nil {
 		for _, c := range s.Thread.Comments {
 			if !c.BySelf {
-				parts = append(parts, c.ID, c.UpdatedAt.UTC().Format(time.RFC3339Nano))
+				str(c.ID)
+				num(c.UpdatedAt.UnixNano())
 			}
 		}
 	}
-	return hashID(parts...)
+	var sum [sha256.Size]byte
+	return hex.EncodeToString(h.Sum(sum[:0])[:8])
 }
 
 // adoptLinkedCommand records a /commit written on the partner's thread, once
