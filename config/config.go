@@ -39,6 +39,7 @@ const (
 	DefaultGitHubBaseURL        = "https://api.github.com/"
 	DefaultGitHubTrackingLabel  = "slipwatch"
 	DefaultGitHubCreateTracking = true
+	DefaultGitHubWriteInterval  = time.Second
 	DefaultJiraDeployment       = JiraAuto
 	DefaultJiraVersions         = true
 	DefaultJiraJQL              = "issuetype = Epic AND duedate is not EMPTY"
@@ -184,6 +185,10 @@ type GitHub struct {
 	Repos                 []string `yaml:"repos"`
 	TrackingLabel         string   `yaml:"tracking_label"`
 	CreateTrackingIssue   bool     `yaml:"create_tracking_issue"`
+	// WriteInterval spaces content-creating requests: github.com's
+	// secondary limits ask for a second; GitHub Enterprise Server with
+	// rate limiting off (or a sandbox) can take less.
+	WriteInterval Duration `yaml:"write_interval"`
 }
 
 // App is GitHub App installation auth.
@@ -276,6 +281,7 @@ func (g *GitHub) setDefaults() {
 	g.BaseURL = DefaultGitHubBaseURL
 	g.TrackingLabel = DefaultGitHubTrackingLabel
 	g.CreateTrackingIssue = DefaultGitHubCreateTracking
+	g.WriteInterval = Duration(DefaultGitHubWriteInterval)
 }
 
 func (j *Jira) setDefaults() {

@@ -195,6 +195,7 @@ func (g *GitHub) validate(es *Errors) {
 		}
 		seen[strings.ToLower(r)] = true
 	}
+	positive(es, "github.write_interval", g.WriteInterval)
 	if g.TrackingLabel == "" {
 		es.add("github.tracking_label", "is empty (the tracking issue is found by it)")
 	}

@@ -44,7 +44,7 @@ type deps struct {
 	redis     redis.UniversalClient // nil: dial cfg.Redis
 	transport http.RoundTripper     // nil: http.DefaultTransport
 	now       func() time.Time      // nil: time.Now
-	// writeInterval paces writes to GitHub (0: the connector's 1 s); the
+	// writeInterval paces writes (0: github.write_interval, Jira's 250 ms); the
 	// sandbox of testdrive has no secondary limits to respect.
 	writeInterval time.Duration
 	logOut        io.Writer
@@ -75,10 +75,14 @@ func build(cfg *config.Config, d deps) (*app, error) {
 	metrics := runner.NewMetrics(reg)
 	var conns []runner.Connector
 	if cfg.GitHub != nil {
+		write := d.writeInterval
+		if write == 0 {
+			write = cfg.GitHub.WriteInterval.D()
+		}
 		gh, err := github.New(cfg.GitHub, github.Options{
 			Validators: st, Transport: d.transport, Logger: log, Version: Version(),
 			Now: d.now, Location: cfg.Location, WindowDays: window, Allow: cfg.Commands.Allow,
-			WriteInterval: d.writeInterval, Observe: metrics.TrackerRequests(connectors.GitHub),
+			WriteInterval: write, Observe: metrics.TrackerRequests(connectors.GitHub),
 		})
 		if err != nil {
 			return nil, fmt.Errorf("github: %w", err)
@@ -100,6 +104,13 @@ func build(cfg *config.Config, d deps) (*app, error) {
 		Owner:         replicaID(),
 		Workers:       cfg.Queue.Workers,
 		MaxDeliveries: cfg.Queue.MaxDeliveries,
+		// queue.reclaim_idle says how long held work stays with a replica
+		// that stopped answering; the key's work lease and the claims on
+		// its comments follow it, so after a crash the next replica takes
+		// over in reclaim_idle, not in fixed 5 and 2 minutes. A claim
+		// outlives the work it guards (which the lease bounds) twice over.
+		WorkLease: cfg.Queue.ReclaimIdle.D(),
+		ClaimTTL:  2 * cfg.Queue.ReclaimIdle.D(),
 		PollInterval:  cfg.Poll.Interval.D(),
 		DryRun:        cfg.DryRun,
 		Now:           d.now,

@@ -82,7 +82,7 @@ func runTestdrive(e *env, o *options) int {
 
 	cfg := config.Default()
 	cfg.GitHub = &config.GitHub{BaseURL: gh.URL, Token: "testdrive-token", Repos: []string{tdRepo},
-		TrackingLabel: config.DefaultGitHubTrackingLabel, CreateTrackingIssue: true}
+		TrackingLabel: config.DefaultGitHubTrackingLabel, CreateTrackingIssue: true, WriteInterval: config.Duration(config.DefaultGitHubWriteInterval)}
 	cfg.Commands.Allow = []string{"lead-jane"}
 	if err := cfg.Validate(); err != nil {
 		fmt.Fprintf(e.stderr, "slipwatch testdrive: %v\n", err)

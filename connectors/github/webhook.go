@@ -85,7 +85,14 @@ func (c *Client) ParseWebhook(r *http.Request) (connectors.WebhookEvent, error) 
 	}
 
 	payload := body
-	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "application/x-www-form-urlencoded" {
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	switch mt {
+	case "application/json", "application/x-www-form-urlencoded":
+	default:
+		// GitHub sends one of the two content types a webhook can be set to.
+		return ev, refuse(http.StatusUnsupportedMediaType, "content type is neither application/json nor application/x-www-form-urlencoded")
+	}
+	if mt == "application/x-www-form-urlencoded" {
 		form, err := url.ParseQuery(string(body))
 		if err != nil || form.Get("payload") == "" {
 			return ev, refuse(http.StatusBadRequest, "form body without a payload field")

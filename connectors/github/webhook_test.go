@@ -147,6 +147,13 @@ func TestParseWebhookRefuses(t *testing.T) {
 		{"malformed JSON", delivery("milestone", "d1", []byte(`{"action":`), sign("current-secret", []byte(`{"action":`))), http.StatusBadRequest},
 		{"milestone event without milestone", delivery("milestone", "d1", []byte(`{"repository":{"full_name":"Codertocat/Hello-World"}}`), sign("current-secret", []byte(`{"repository":{"full_name":"Codertocat/Hello-World"}}`))), http.StatusBadRequest},
 	}
+	plain := delivery("milestone", "d1", ms, sign("current-secret", ms))
+	plain.Header.Set("Content-Type", "text/plain")
+	tests = append(tests, struct {
+		name   string
+		req    *http.Request
+		status int
+	}{"text/plain", plain, http.StatusUnsupportedMediaType})
 	c := webhookClient(t, nil)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -30,17 +30,28 @@ var ErrNoServer = errors.New("redis-server not found on PATH; install it (apt-ge
 
 // Server is one redis-server process.
 type Server struct {
-	Addr   string // host:port
-	dir    string
-	args   []string
-	cmd    *exec.Cmd
-	exited chan struct{} // closed when cmd has been reaped
-	n      atomic.Int64
+	Addr     string // host:port
+	Password string // AUTH password ("" when none is required)
+	dir      string
+	args     []string
+	cmd      *exec.Cmd
+	exited   chan struct{} // closed when cmd has been reaped
+	n        atomic.Int64
+}
+
+// Options tune StartWith.
+type Options struct {
+	// Password makes the server require AUTH (requirepass), so a test
+	// can prove the password never shows in what slipwatch prints.
+	Password string
 }
 
 // Start runs redis-server on a free loopback port in a temp dir, with
 // append-only persistence so Restart keeps what was written.
-func Start() (*Server, error) {
+func Start() (*Server, error) { return StartWith(Options{}) }
+
+// StartWith is Start with options.
+func StartWith(o Options) (*Server, error) {
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		if os.Getenv("CI") == "true" {
@@ -56,9 +67,12 @@ func Start() (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{Addr: "127.0.0.1:" + strconv.Itoa(port), dir: dir}
+	s := &Server{Addr: "127.0.0.1:" + strconv.Itoa(port), Password: o.Password, dir: dir}
 	s.args = []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", dir,
 		"--save", "", "--appendonly", "yes", "--appendfsync", "always", "--protected-mode", "no"}
+	if o.Password != "" {
+		s.args = append(s.args, "--requirepass", o.Password)
+	}
 	if err := s.start(bin); err != nil {
 		_ = os.RemoveAll(dir)
 		return nil, err
@@ -176,7 +190,7 @@ func (s *Server) start(bin string) error {
 			_, _ = c.Write([]byte("PING\r\n"))
 			line, _ := bufio.NewReader(c).ReadString('\n')
 			c.Close()
-			// NOAUTH: up, behind --requirepass.
+			// -NOAUTH: up, and asking for the password it was given.
 			if strings.HasPrefix(line, "+PONG") || strings.HasPrefix(line, "-NOAUTH") {
 				return nil
 			}
@@ -231,7 +245,7 @@ func (s *Server) Restart() error {
 // Client returns a client for t, closed when t ends.
 func (s *Server) Client(t testing.TB) *redis.Client {
 	t.Helper()
-	c := redis.NewClient(&redis.Options{Addr: s.Addr, MaxRetries: 5, DialTimeout: time.Second})
+	c := redis.NewClient(&redis.Options{Addr: s.Addr, Password: s.Password, MaxRetries: 5, DialTimeout: time.Second})
 	t.Cleanup(func() { _ = c.Close() })
 	if err := c.Ping(context.Background()).Err(); err != nil {
 		t.Fatalf("redis ping: %v", err)

@@ -171,7 +171,13 @@ func (r *Runner) handle(ctx context.Context, m store.Message) {
 	}
 	start := r.opt.Now()
 	began := time.Now()
-	err = r.Process(ctx, m.Key)
+	// The work lease bounds the work: a tracker that sends headers and then
+	// stalls the body would otherwise hold this worker forever (the HTTP
+	// client has no overall timeout), and past the lease another replica
+	// may take the key anyway.
+	workCtx, cancel := context.WithTimeout(ctx, r.opt.WorkLease)
+	err = r.Process(workCtx, m.Key)
+	cancel()
 	r.m.reconcileSeconds.Observe(time.Since(began).Seconds())
 	if rerr := r.store.ReleaseLease(context.WithoutCancel(ctx), lease, r.opt.Owner); rerr != nil {
 		r.m.redisErrors.WithLabelValues("lease").Inc()

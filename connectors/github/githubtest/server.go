@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -64,13 +65,21 @@ type Comment struct {
 	UpdatedAt time.Time
 }
 
-// Fault is an answer to give instead of the real one.
+// Fault is an answer to give instead of the real one, or a way to spoil
+// the real one.
 type Fault struct {
 	Method, PathPrefix string // which requests ("" matches all)
-	Status             int
+	Status             int    // answer this instead; 0: the real answer
 	Header             map[string]string
 	Body               string
 	Times              int
+	// Delay holds the answer back this long (the sandbox serves other
+	// requests meanwhile): a tracker slower than the client's patience.
+	Delay time.Duration
+	// Reset sends the real answer's headers and half its body, then
+	// resets the connection: a TCP reset mid-body. The request has been
+	// acted on, as on a real server whose answer was lost.
+	Reset bool
 }
 
 // apiPrefix is where GitHub Enterprise Server serves its REST API; a
@@ -236,25 +245,84 @@ func (s *Server) Counts() (requests, notModified, writes int) {
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	r.URL.Path = strings.TrimPrefix(r.URL.Path, apiPrefix)
+	f := s.fault(r)
+	if f == nil {
+		s.answer(w, r)
+		return
+	}
+	if f.Delay > 0 {
+		select {
+		case <-time.After(f.Delay):
+		case <-r.Context().Done():
+			// The client gave up; like a real server, act on it anyway.
+		}
+	}
+	switch {
+	case f.Status != 0:
+		for k, v := range f.Header {
+			w.Header().Set(k, v)
+		}
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.WriteHeader(f.Status)
+		_, _ = w.Write([]byte(f.Body))
+	case f.Reset:
+		rec := httptest.NewRecorder()
+		s.answer(rec, r)
+		resetMidBody(w, rec)
+	default:
+		s.answer(w, r)
+	}
+}
+
+// fault takes the first queued fault that matches r, counting it.
+func (s *Server) fault(r *http.Request) *Fault {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.requests++
-	r.URL.Path = strings.TrimPrefix(r.URL.Path, apiPrefix)
 	for i, f := range s.faults {
 		if (f.Method == "" || f.Method == r.Method) && strings.HasPrefix(r.URL.Path, f.PathPrefix) {
 			f.Times--
 			if f.Times <= 0 {
 				s.faults = append(s.faults[:i], s.faults[i+1:]...)
 			}
-			for k, v := range f.Header {
-				w.Header().Set(k, v)
+			if f.Status != 0 {
+				s.requests++ // answer counts the others
 			}
-			w.Header().Set("Content-Type", "application/json; charset=utf-8")
-			w.WriteHeader(f.Status)
-			_, _ = w.Write([]byte(f.Body))
-			return
+			return f
 		}
 	}
+	return nil
+}
+
+// resetMidBody writes rec's status, headers (with the full length) and
+// half its body, then closes the connection with a TCP RST.
+func resetMidBody(w http.ResponseWriter, rec *httptest.ResponseRecorder) {
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		panic("githubtest: the server cannot hijack connections")
+	}
+	conn, buf, err := hj.Hijack()
+	if err != nil {
+		return
+	}
+	body := rec.Body.Bytes()
+	fmt.Fprintf(buf, "HTTP/1.1 %d %s\r\n", rec.Code, http.StatusText(rec.Code))
+	rec.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	_ = rec.Header().Write(buf)
+	_, _ = buf.WriteString("\r\n")
+	_, _ = buf.Write(body[:len(body)/2])
+	_ = buf.Flush()
+	if tc, ok := conn.(*net.TCPConn); ok {
+		_ = tc.SetLinger(0) // close sends RST, not FIN
+	}
+	_ = conn.Close()
+}
+
+// answer serves r from the sandbox's state.
+func (s *Server) answer(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.requests++
 	w.Header().Set("X-RateLimit-Limit", "5000")
 	w.Header().Set("X-RateLimit-Remaining", "4999")
 	w.Header().Set("X-RateLimit-Reset", strconv.FormatInt(s.now().Add(time.Hour).Unix(), 10))
