@@ -46,7 +46,7 @@ func appMetrics(t *testing.T) map[string]*dto.MetricFamily {
 	t.Helper()
 	cfg := config.Default()
 	cfg.GitHub = &config.GitHub{BaseURL: config.DefaultGitHubBaseURL, Token: "docs-test", Repos: []string{"acme/api"},
-		TrackingLabel: config.DefaultGitHubTrackingLabel}
+		TrackingLabel: config.DefaultGitHubTrackingLabel, WriteInterval: config.Duration(config.DefaultGitHubWriteInterval)}
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
