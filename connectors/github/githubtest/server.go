@@ -92,6 +92,15 @@ type Server struct {
 	notMod   int
 	writes   int
 	nextID   int64
+	onServe  func(Served)
+}
+
+// Served is one request the sandbox answered, for OnServe.
+type Served struct {
+	Method string
+	Path   string // without the GHES /api/v3 prefix: "/repos/acme/api/issues/7/comments"
+	Status int
+	At     time.Time // wall clock when the answer was written, whatever the sandbox's clock
 }
 
 type repo struct {
@@ -235,11 +244,36 @@ func (s *Server) Counts() (requests, notModified, writes int) {
 	return s.requests, s.notMod, s.writes
 }
 
+// OnServe has f told about every request once it is answered (nil: no
+// one), so a benchmark can time the moment a write reaches "GitHub". f runs
+// with the sandbox locked: it must be quick and must not call the Server.
+func (s *Server) OnServe(f func(Served)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.onServe = f
+}
+
+// statusWriter remembers the status a handler wrote, for OnServe.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(status int) {
+	w.status = status
+	w.ResponseWriter.WriteHeader(status)
+}
+
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.requests++
 	r.URL.Path = strings.TrimPrefix(r.URL.Path, apiPrefix)
+	if s.onServe != nil {
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		w = sw
+		defer func() { s.onServe(Served{Method: r.Method, Path: r.URL.Path, Status: sw.status, At: time.Now()}) }()
+	}
 	for i, f := range s.faults {
 		if (f.Method == "" || f.Method == r.Method) && strings.HasPrefix(r.URL.Path, f.PathPrefix) {
 			f.Times--
