@@ -322,8 +322,10 @@ func intakeSection(r intakeResult) section {
 	if sc.Failed+so.Failed > 0 {
 		s.Notes = append(s.Notes, fmt.Sprintf("slipwatch answered %d requests with something other than 202.", sc.Failed+so.Failed))
 	}
-	s.Notes = append(s.Notes, fmt.Sprintf("Every 202 from slipwatch is a key on the stream: %s deliveries accepted, stream length %s (capped near 100,000 by `queue.max_length`).",
-		commas(r.Deliveries), commas(r.StreamLen)))
+	s.Notes = append(s.Notes, fmt.Sprintf("Every 202 from slipwatch is a key on the stream: %s deliveries accepted in the measured phases, stream length %s with the warm-up (capped near 100,000 by `queue.max_length`).",
+		commas(r.Deliveries), commas(r.StreamLen)),
+		"Closed loop on 2 shared cores, the bare handler's ceiling is the load generator and the kernel; slipwatch's adds, per delivery, an HMAC and a JSON decode of the body "+
+			"and two Redis round trips (`SET NX`, `XADD`) whose server work runs on the same two cores. The open-loop row is the one that speaks for GitHub's real delivery rates.")
 	return s
 }
 
@@ -546,6 +548,6 @@ func latencySection(r latencyResult) section {
 			"writes. The difference between the two rows is that pause, not work; without it the slip comment would follow the first write "+
 			"by one round trip.",
 		"`reconcile.Settings.Settle` is set negative here: the daemon, by design, announces a slip only once the new date has stood an hour "+
-			"(`reconcile.DefaultSettle`), so in production the comment follows the webhook that settles it.")
+			"(`reconcile.DefaultSettle`), so in production the slip comment comes with the first poll or webhook at least an hour after the change.")
 	return s
 }

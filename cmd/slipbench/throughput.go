@@ -98,23 +98,17 @@ func makeCommitments(n int, now time.Time) ([]commitment, error) {
 }
 
 // rate runs op over the commitments on g goroutines, round after round,
-// for at least d, and returns operations per second.
+// for about d, and returns operations per second.
 func rate(cs []commitment, g int, d time.Duration, op func(c *commitment)) float64 {
 	var total atomic.Int64
 	start := time.Now()
 	var wg sync.WaitGroup
-	for w := range g {
-		if w >= len(cs) {
-			break
-		}
+	for w := range min(g, len(cs)) {
 		wg.Go(func() {
 			n := int64(0)
-			for i := w; ; i += g {
+			for i := w; time.Since(start) < d; i += g {
 				if i >= len(cs) {
 					i = w
-					if time.Since(start) >= d {
-						break
-					}
 				}
 				op(&cs[i])
 				n++
