@@ -22,8 +22,11 @@ fmt-check:
 vet:
 	$(GO) vet ./...
 
+# Every performance figure next to its baseline, written to BENCHMARKS.md
+# (starts its own redis-server; a few minutes on 2 cores). The Go
+# micro-benchmarks stay one command away: go test -run '^$$' -bench . ./...
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+	$(GO) run ./cmd/slipbench -out BENCHMARKS.md
 
 lint: fmt-check vet
 	@command -v staticcheck >/dev/null 2>&1 && staticcheck ./... || echo "staticcheck not installed; ran gofmt and vet only"

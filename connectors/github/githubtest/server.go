@@ -101,6 +101,15 @@ type Server struct {
 	notMod   int
 	writes   int
 	nextID   int64
+	onServe  func(Served)
+}
+
+// Served is one request the sandbox answered, for OnServe.
+type Served struct {
+	Method string
+	Path   string // without the GHES /api/v3 prefix: "/repos/acme/api/issues/7/comments"
+	Status int
+	At     time.Time // wall clock when the answer was written, whatever the sandbox's clock
 }
 
 type repo struct {
@@ -244,8 +253,40 @@ func (s *Server) Counts() (requests, notModified, writes int) {
 	return s.requests, s.notMod, s.writes
 }
 
+// OnServe has f told about every request once it is answered (nil: no
+// one), so a benchmark can time the moment a write reaches "GitHub". f runs
+// with the sandbox locked: it must be quick and must not call the Server.
+func (s *Server) OnServe(f func(Served)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.onServe = f
+}
+
+// statusWriter remembers the status a handler wrote, for OnServe.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(status int) {
+	w.status = status
+	w.ResponseWriter.WriteHeader(status)
+}
+
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	r.URL.Path = strings.TrimPrefix(r.URL.Path, apiPrefix)
+	s.mu.Lock()
+	on := s.onServe
+	s.mu.Unlock()
+	if on != nil {
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		w = sw
+		defer func() {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			on(Served{Method: r.Method, Path: r.URL.Path, Status: sw.status, At: time.Now()})
+		}()
+	}
 	f := s.fault(r)
 	if f == nil {
 		s.answer(w, r)

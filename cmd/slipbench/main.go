@@ -1,0 +1,228 @@
+// Command slipbench measures slipwatch against its baselines in one run
+// and writes BENCHMARKS.md: API cost per poll against a naive poller,
+// reconcile throughput, webhook intake against a bare handler, webhook →
+// comment latency, the daemon's memory and start, and a scale model.
+//
+//	go run ./cmd/slipbench [-short] [-out BENCHMARKS.md]
+//
+// It is self-contained: it starts its own redis-server and sandbox
+// trackers on loopback, builds and runs the slipwatch binary, stops
+// everything it started, and gives up after -timeout.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// sizes are how big each section's run is.
+type sizes struct {
+	Repos, Milestones, Issues int           // API cost world
+	Commitments               int           // pure reconciles, daemon records
+	EndToEnd                  int           // keys through the Redis queue
+	RateFor                   time.Duration // per pure-throughput figure
+	IntakeClosed, IntakeOpen  time.Duration // per load phase
+	IntakeRounds              int
+	LatencySamples            int
+}
+
+func fullSizes() sizes {
+	return sizes{Repos: 50, Milestones: 20, Issues: 30, Commitments: 10000, EndToEnd: 10000, RateFor: 2 * time.Second,
+		IntakeClosed: 4 * time.Second, IntakeOpen: 4 * time.Second, IntakeRounds: 2, LatencySamples: 20}
+}
+
+// shortSizes keep a run under a minute (and the CI test with -race).
+func shortSizes() sizes {
+	return sizes{Repos: 4, Milestones: 10, Issues: 30, Commitments: 300, EndToEnd: 300, RateFor: 300 * time.Millisecond,
+		IntakeClosed: time.Second, IntakeOpen: time.Second, IntakeRounds: 1, LatencySamples: 3}
+}
+
+// results are every figure of one run.
+type results struct {
+	Machine    machine
+	Sizes      sizes
+	Cost       costResult
+	Throughput throughputResult
+	Intake     intakeResult
+	Latency    latencyResult
+	Memory     memoryResult
+	Sections   []section
+	Errors     []error
+}
+
+func main() { os.Exit(cli(os.Args[1:], os.Stdout, os.Stderr)) }
+
+func cli(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("slipbench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	short := fs.Bool("short", false, "smaller sizes: the whole run in under a minute")
+	out := fs.String("out", "BENCHMARKS.md", `where to write the report ("-": stdout)`)
+	timeout := fs.Duration("timeout", 10*time.Minute, "give up (and stop everything started) after this long")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	sz := fullSizes()
+	if *short {
+		sz = shortSizes()
+	}
+	res := run(ctx, sz, *short, stderr)
+	w := stdout
+	if *out != "-" {
+		f, err := os.Create(*out)
+		if err != nil {
+			fmt.Fprintf(stderr, "slipbench: %v\n", err)
+			return 1
+		}
+		defer f.Close()
+		w = f
+	}
+	if err := writeReport(w, res.Machine, res.Sections); err != nil {
+		fmt.Fprintf(stderr, "slipbench: write report: %v\n", err)
+		return 1
+	}
+	if *out != "-" {
+		fmt.Fprintf(stderr, "slipbench: wrote %s\n", *out)
+	}
+	for _, err := range res.Errors {
+		fmt.Fprintf(stderr, "slipbench: %v\n", err)
+	}
+	if len(res.Errors) > 0 {
+		return 1
+	}
+	return 0
+}
+
+// run measures every section. A section that fails is reported as an
+// error (in the result and the report) and the others still run.
+func run(ctx context.Context, sz sizes, short bool, log io.Writer) *results {
+	started := time.Now()
+	res := &results{Sizes: sz, Machine: machine{Cores: runtime.GOMAXPROCS(0), GoVersion: runtime.Version(), CPU: cpuModel(),
+		OS: osName(), Mode: "full", Started: started}}
+	if short {
+		res.Machine.Mode = "short (-short: smaller sizes, shorter phases)"
+	}
+	step := func(name string) func() {
+		fmt.Fprintf(log, "slipbench: %s…\n", name)
+		t := time.Now()
+		return func() { fmt.Fprintf(log, "slipbench: %s took %s\n", name, time.Since(t).Round(10*time.Millisecond)) }
+	}
+	fail := func(title string, err error) {
+		err = fmt.Errorf("%s: %w", title, err)
+		res.Errors = append(res.Errors, err)
+		res.Sections = append(res.Sections, section{Title: title, Intro: "**Not measured in this run:** " + err.Error()})
+	}
+	defer func() { res.Machine.Took = time.Since(started) }()
+
+	rs, err := startRedis(ctx)
+	if err != nil {
+		fail("Redis", err)
+		return res
+	}
+	defer rs.Stop()
+	rdb := rs.Client()
+	defer rdb.Close()
+	if info, err := rdb.Info(ctx, "server").Result(); err == nil {
+		for _, l := range strings.Split(info, "\n") {
+			if v, ok := strings.CutPrefix(strings.TrimSpace(l), "redis_version:"); ok {
+				res.Machine.Redis = "redis-server " + v
+			}
+		}
+	}
+
+	done := step("API cost")
+	if res.Cost, err = measureCost(ctx, rdb, sz.Repos, sz.Milestones, sz.Issues); err != nil {
+		fail("API cost per poll cycle", err)
+	} else {
+		res.Sections = append(res.Sections, costSection(res.Cost))
+	}
+	done()
+
+	done = step("reconcile throughput")
+	commitments, err := makeCommitments(sz.Commitments, time.Date(2026, 9, 7, 9, 0, 0, 0, time.UTC))
+	if err == nil {
+		res.Throughput, err = measureThroughput(ctx, rdb, commitments, sz.EndToEnd, sz.RateFor)
+	}
+	if err != nil {
+		fail("Reconcile throughput", err)
+	} else {
+		res.Sections = append(res.Sections, throughputSection(res.Throughput))
+	}
+	done()
+
+	done = step("webhook intake")
+	if res.Intake, err = measureIntake(ctx, rdb, sz.IntakeClosed, sz.IntakeOpen, sz.IntakeRounds); err != nil {
+		fail("Webhook intake", err)
+	} else {
+		res.Sections = append(res.Sections, intakeSection(res.Intake))
+	}
+	done()
+
+	done = step("webhook → comment latency")
+	if res.Latency, err = measureLatency(ctx, rdb, sz.LatencySamples); err != nil {
+		fail("Latency: webhook received → comment posted", err)
+	} else {
+		res.Sections = append(res.Sections, latencySection(res.Latency))
+	}
+	done()
+
+	done = step("memory and start")
+	err = nil
+	if commitments == nil {
+		err = fmt.Errorf("no commitments to load")
+	}
+	var dir string
+	if err == nil {
+		dir, err = os.MkdirTemp("", "slipbench-bin-")
+	}
+	if err == nil {
+		defer os.RemoveAll(dir)
+		var bin string
+		if bin, err = buildSlipwatch(ctx, dir); err == nil {
+			res.Memory, err = measureDaemon(ctx, bin, commitments)
+		}
+	}
+	if err != nil {
+		fail("Memory and start", err)
+	} else {
+		res.Sections = append(res.Sections, memorySection(res.Memory))
+	}
+	done()
+
+	if res.Cost.Repos > 0 {
+		res.Sections = append(res.Sections, scaleSection(res.Cost, res.Memory))
+	}
+	return res
+}
+
+func cpuModel() string {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return ""
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
+
+func osName() string {
+	s := runtime.GOOS + "/" + runtime.GOARCH
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		s += ", kernel " + strings.TrimSpace(string(b))
+	}
+	return s
+}
