@@ -109,13 +109,13 @@ func build(cfg *config.Config, d deps) (*app, error) {
 		// its comments follow it, so after a crash the next replica takes
 		// over in reclaim_idle, not in fixed 5 and 2 minutes. A claim
 		// outlives the work it guards (which the lease bounds) twice over.
-		WorkLease: cfg.Queue.ReclaimIdle.D(),
-		ClaimTTL:  2 * cfg.Queue.ReclaimIdle.D(),
-		PollInterval:  cfg.Poll.Interval.D(),
-		DryRun:        cfg.DryRun,
-		Now:           d.now,
-		Logger:        log,
-		Metrics:       metrics,
+		WorkLease:    cfg.Queue.ReclaimIdle.D(),
+		ClaimTTL:     2 * cfg.Queue.ReclaimIdle.D(),
+		PollInterval: cfg.Poll.Interval.D(),
+		DryRun:       cfg.DryRun,
+		Now:          d.now,
+		Logger:       log,
+		Metrics:      metrics,
 	})
 	if err != nil {
 		return nil, err

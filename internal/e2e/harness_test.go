@@ -351,8 +351,8 @@ func milestoneHook(action string, number int) delivery {
 // tracking issue.
 func commentHook(issue, milestone int, body string) delivery {
 	return newDelivery("issue_comment", map[string]any{
-		"action": "created",
-		"issue":  map[string]any{"number": issue, "milestone": map[string]any{"number": milestone}},
+		"action":  "created",
+		"issue":   map[string]any{"number": issue, "milestone": map[string]any{"number": milestone}},
 		"comment": map[string]any{"body": body}, "repository": repoPayload(),
 		"sender": map[string]any{"login": "octocat"},
 	})
