@@ -58,8 +58,9 @@ type world struct {
 
 // options change the config a world writes.
 type options struct {
-	extra string // more YAML at the top level
-	grace string // server.shutdown_grace
+	extra   string // more YAML at the top level
+	grace   string // server.shutdown_grace
+	reclaim string // queue.reclaim_idle: also the work deadline and half the claim TTL
 }
 
 func newWorld(t *testing.T, o options) *world {
@@ -77,8 +78,11 @@ func newWorld(t *testing.T, o options) *world {
 	if o.grace == "" {
 		o.grace = "5s"
 	}
+	if o.reclaim == "" {
+		o.reclaim = "2s"
+	}
 	// Short intervals so the suite runs in CI: a poll every 10 s (the
-	// minimum), dead replicas' work and claims taken over after 5 s, and
+	// minimum), dead replicas' work taken over after 2 s, and
 	// writes 20 ms apart (the sandbox has no secondary limits).
 	cfg := fmt.Sprintf(`timezone: UTC
 redis:
@@ -91,7 +95,7 @@ redis:
 server: { listen: "127.0.0.1:0", shutdown_grace: %s }
 poll: { interval: 10s }
 status_update: { every: 0 }
-queue: { workers: 4, reclaim_idle: 5s, max_deliveries: 1000 }
+queue: { workers: 4, reclaim_idle: %s, max_deliveries: 1000 }
 commands: { allow: [%s] }
 log: { level: debug, format: json }
 github:
@@ -100,7 +104,7 @@ github:
   webhook_secret: "${E2E_WEBHOOK_SECRET}"
   repos: [%s]
   write_interval: 20ms
-%s`, rs.Addr, o.grace, lead, gh.URL, repoName, o.extra)
+%s`, rs.Addr, o.grace, o.reclaim, lead, gh.URL, repoName, o.extra)
 	path := filepath.Join(t.TempDir(), "slipwatch.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
