@@ -363,12 +363,14 @@ func Reconcile(prev Record, obs Observation, now time.Time, s Settings) (Record,
 	return rec, actions
 }
 
-// newerThanPromise reports whether comment c was written after the
-// record's latest commitment, so taking its command again cannot reorder
-// the history (an accepted command's commitment carries its time).
+// newerThanPromise reports whether comment c was written no earlier than
+// the record's latest commitment, so taking its command again cannot
+// reorder the history (an accepted command's commitment carries its
+// time). Trackers stamp comments to the second: two commands in one
+// second are both newer.
 func newerThanPromise(rec Record, c connectors.Comment) bool {
 	cur, ok := rec.Commitment()
-	return !ok || c.CreatedAt.After(cur.At)
+	return !ok || !c.CreatedAt.Before(cur.At)
 }
 
 func windowOf(daily []int, window int) []int {

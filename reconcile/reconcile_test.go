@@ -290,11 +290,20 @@ func TestRestoreFromStatusMarker(t *testing.T) {
 // announce it, without answering twice. (Found by internal/e2e's
 // TestCrashAtRandomPoints.)
 func TestCrashAfterReply(t *testing.T) {
-	for _, posted := range []int{2, 3} { // status and reply; or the event too
-		t.Run(fmt.Sprint(posted, " actions landed"), func(t *testing.T) {
+	for _, tt := range []struct {
+		posted int       // status and reply; or the event too
+		at     time.Time // when jane wrote /commit
+	}{
+		{2, day("2026-11-03")}, {3, day("2026-11-03")},
+		// In the same second as the promise before it (trackers stamp
+		// comments to the second).
+		{2, day("2026-11-02")},
+	} {
+		posted := tt.posted
+		t.Run(fmt.Sprint(posted, " actions landed, comment at ", tt.at.Format(time.DateTime)), func(t *testing.T) {
 			w := newWorld(t, "2026-12-01", 10, 2)
 			w.step(day("2026-11-02"))
-			w.comment("jane", true, "/commit 2026-12-15 SSO added", day("2026-11-03"))
+			w.comment("jane", true, "/commit 2026-12-15 SSO added", tt.at)
 			before := w.rec
 			th := w.thread
 			_, actions := Reconcile(w.rec, Observation{Snapshot: connectors.Snapshot{Deliverable: w.d, Thread: &th, Throughput: w.tp}}, day("2026-11-03").Add(time.Hour), settings())

@@ -211,7 +211,7 @@ func (s *script) step(kill bool) {
 			s.t.Fatalf("step %q on milestone %d did not converge; thread now: %+v", kind, m.n, s.w.thread(m.n).events)
 		}
 		if !eventually(3*time.Second, wait) {
-			s.daemon().send(dl)
+			d.send(dl) // not s.daemon(): the RNG must not depend on timing
 		}
 	}
 }
