@@ -4,16 +4,19 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 
-.PHONY: build test fmt-check vet bench lint
+.PHONY: build test fmt-check vet bench lint fuzz fuzz-short
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/slipwatch ./cmd/slipwatch
 
-# gofmt, vet, then every test with the race detector. Tests that need
+# gofmt, vet, then every test with the race detector (internal/e2e runs
+# the built binary through faults and bad input, about a minute), then
+# each fuzz target for 5 s (about 40 s more). Tests that need
 # redis-server or helm fail (rather than skip) when CI=true.
 test: fmt-check vet
 	$(GO) test -race -count=1 ./...
 	cd charts && $(GO) vet ./... && $(GO) test -race -count=1 ./...
+	@$(MAKE) --no-print-directory fuzz-short
 
 fmt-check:
 	@out="$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))"; \
@@ -21,6 +24,28 @@ fmt-check:
 
 vet:
 	$(GO) vet ./...
+
+# Native Go fuzz targets, "package Target" pairs. Crashers land in the
+# package's testdata/fuzz/<Target>/ and stay there as regression seeds
+# (plain `go test` replays them).
+FUZZ_TARGETS := \
+	./connectors FuzzParseDate \
+	./config FuzzParse \
+	./connectors/github FuzzParseWebhook \
+	./connectors/jira FuzzParseWebhook \
+	./reconcile FuzzParseCommand \
+	./reconcile FuzzParseMarkers
+FUZZTIME ?= 10s
+
+# Nightly-style: every target for FUZZTIME (make fuzz FUZZTIME=10m).
+fuzz:
+	@set -e; set -- $(FUZZ_TARGETS); while [ $$# -gt 0 ]; do \
+		echo "fuzz $$1 $$2 for $(FUZZTIME)"; \
+		$(GO) test $$1 -run '^$$' -fuzz "^$$2\$$" -fuzztime $(FUZZTIME); shift 2; done
+
+# What CI runs: each target for 5 seconds.
+fuzz-short:
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=5s
 
 # Every performance figure next to its baseline, written to BENCHMARKS.md
 # (starts its own redis-server; a few minutes on 2 cores). The Go

@@ -44,7 +44,7 @@ func TestLinkedPair(t *testing.T) {
 		health           Health
 	}{
 		{"first sight: one promise, both sides", day("2026-11-02"), nil,
-			[]string{"status", EvCommitted}, []string{"status", EvCommitted}, OnTrack},
+			[]string{EvCommitted, "status"}, []string{EvCommitted, "status"}, OnTrack},
 		{"the Jira release date moves out", day("2026-11-04"), func() {
 			jira.d.DueDate = connectors.DateOf(day("2026-12-15"), time.UTC)
 		}, []string{"status"}, []string{"status"}, Slipped},
@@ -108,12 +108,18 @@ func TestLinkedStatusShowsBothSides(t *testing.T) {
 	gh, jira := linkedPair(t)
 	jira.d.Items[0].ClosedAt = day("2026-11-01")
 	_, actions := Reconcile(Record{}, gh.observation(), day("2026-11-02"), settings())
-	if len(actions) == 0 || actions[0].Kind != UpsertStatus {
+	var status *Action
+	for i := range actions {
+		if actions[i].Kind == UpsertStatus {
+			status = &actions[i]
+		}
+	}
+	if status == nil {
 		t.Fatalf("no status comment: %v", kindsOf(actions))
 	}
 	for _, want := range []string{"1 of 16 items done", "on Jira: 1 of 6 items done, due 2026-12-01 (this side: 0 of 10)"} {
-		if !strings.Contains(actions[0].Body, want) {
-			t.Errorf("status comment lacks %q:\n%s", want, actions[0].Body)
+		if !strings.Contains(status.Body, want) {
+			t.Errorf("status comment lacks %q:\n%s", want, status.Body)
 		}
 	}
 }

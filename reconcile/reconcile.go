@@ -223,6 +223,13 @@ func Reconcile(prev Record, obs Observation, now time.Time, s Settings) (Record,
 		rec.Declared = dd
 		commit(Commitment{Date: dd, Source: DeclaredDescription, By: "description", At: now})
 	}
+	// What the record itself has seen answered, as opposed to replies
+	// found on the thread: a reply posted by a pass that died before
+	// saving is on the thread only.
+	inRecord := make(map[string]bool, len(rec.Announced))
+	for _, id := range rec.Announced {
+		inRecord[id] = true
+	}
 	handle := func(c connectors.Comment, partner bool) {
 		if c.BySelf {
 			return
@@ -239,6 +246,13 @@ func Reconcile(prev Record, obs Observation, now time.Time, s Settings) (Record,
 		// changes the date is a new command; any other edit is not.
 		rid := hashID(rec.ID, EvReply, c.ID, cmd.Verb, dateString(cmd.Date))
 		if announced[rid] {
+			if cmd.Verb == "commit" && !inRecord[rid] && newerThanPromise(rec, c) {
+				// Answered by a pass that crashed before saving: take
+				// the command again without a second reply, so the
+				// commitment and its event are not lost.
+				answer(&rec, cmd, c, today, d, s, commit)
+				rec.Announced = append(rec.Announced, rid)
+			}
 			return
 		}
 		reply := answer(&rec, cmd, c, today, d, s, commit)
@@ -383,12 +397,30 @@ func Reconcile(prev Record, obs Observation, now time.Time, s Settings) (Record,
 		marker := StatusMarker(rec)
 		h := hashID(body, marker)
 		if statusComment == "" || h != rec.StatusHash {
-			actions = append([]Action{{Kind: UpsertStatus, EventID: "status-" + rec.ID, EventKind: "status",
-				CommentID: statusComment, Body: body, Marker: marker}}, actions...)
+			st := Action{Kind: UpsertStatus, EventID: "status-" + rec.ID, EventKind: "status",
+				CommentID: statusComment, Body: body, Marker: marker}
+			if statusComment == "" {
+				// A new status comment goes last: its marker is what a
+				// record with nothing in Redis is rebuilt from, so it must
+				// not name comments a crash kept from being posted.
+				actions = append(actions, st)
+			} else {
+				actions = append([]Action{st}, actions...)
+			}
 		}
 		rec.StatusHash = h
 	}
 	return rec, actions
+}
+
+// newerThanPromise reports whether comment c was written no earlier than
+// the record's latest commitment, so taking its command again cannot
+// reorder the history (an accepted command's commitment carries its
+// time). Trackers stamp comments to the second: two commands in one
+// second are both newer.
+func newerThanPromise(rec Record, c connectors.Comment) bool {
+	cur, ok := rec.Commitment()
+	return !ok || !c.CreatedAt.Before(cur.At)
 }
 
 func windowOf(daily []int, window int) []int {

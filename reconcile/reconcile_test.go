@@ -2,11 +2,13 @@ package reconcile
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/slipwatch/slipwatch/connectors"
 )
@@ -125,7 +127,7 @@ func TestMilestoneStory(t *testing.T) {
 		want   []string
 		health Health
 	}{
-		{"first sight: baseline commitment", day("2026-11-02"), nil, []string{"status", EvCommitted}, OnTrack},
+		{"first sight: baseline commitment", day("2026-11-02"), nil, []string{EvCommitted, "status"}, OnTrack},
 		{"a day later only the forecast moved", day("2026-11-03"), nil, []string{"status"}, OnTrack},
 		{"nothing changed an hour later", day("2026-11-03").Add(time.Hour), nil, nil, OnTrack},
 		{"due date moved out: not yet news", day("2026-11-04"), func() { w.setDue("2026-12-15") }, []string{"status"}, Slipped},
@@ -189,7 +191,7 @@ func TestAtRiskWithHysteresis(t *testing.T) {
 	// 30 items, one done per day: the P85 lands a month out, after Dec 1.
 	w := newWorld(t, "2026-12-01", 30, 1)
 	got := w.step(day("2026-11-20"))
-	if diff := cmp.Diff([]string{"status", EvCommitted, EvAtRisk}, got); diff != "" {
+	if diff := cmp.Diff([]string{EvCommitted, EvAtRisk, "status"}, got); diff != "" {
 		t.Fatalf("actions (-want +got):\n%s", diff)
 	}
 	if w.rec.Health != AtRisk {
@@ -220,7 +222,7 @@ func TestNotEnoughHistory(t *testing.T) {
 	if w.rec.Forecast.Enough || w.rec.Health != OnTrack {
 		t.Fatalf("forecast %+v health %s", w.rec.Forecast, w.rec.Health)
 	}
-	body := w.thread.Comments[0].Body
+	body := w.thread.Comments[len(w.thread.Comments)-1].Body // the new status comment comes last
 	if !strings.Contains(body, "not enough history") {
 		t.Errorf("status does not say so:\n%s", body)
 	}
@@ -291,6 +293,93 @@ func TestRestoreFromStatusMarker(t *testing.T) {
 	}
 }
 
+// TestCrashAfterReply: a process killed after answering a /commit but
+// before saving the record left the reply on the thread and the old
+// record in Redis. The next pass must still record the commitment and
+// announce it, without answering twice. (Found by internal/e2e's
+// TestCrashAtRandomPoints.)
+func TestCrashAfterReply(t *testing.T) {
+	for _, tt := range []struct {
+		posted int       // status and reply; or the event too
+		at     time.Time // when jane wrote /commit
+	}{
+		{2, day("2026-11-03")}, {3, day("2026-11-03")},
+		// In the same second as the promise before it (trackers stamp
+		// comments to the second).
+		{2, day("2026-11-02")},
+	} {
+		posted := tt.posted
+		t.Run(fmt.Sprint(posted, " actions landed, comment at ", tt.at.Format(time.DateTime)), func(t *testing.T) {
+			w := newWorld(t, "2026-12-01", 10, 2)
+			w.step(day("2026-11-02"))
+			w.comment("jane", true, "/commit 2026-12-15 SSO added", tt.at)
+			before := w.rec
+			th := w.thread
+			_, actions := Reconcile(w.rec, Observation{Snapshot: connectors.Snapshot{Deliverable: w.d, Thread: &th, Throughput: w.tp}}, day("2026-11-03").Add(time.Hour), settings())
+			if got := kindsOf(actions); !cmp.Equal(got, []string{"status", EvReply, EvRecommitted}) {
+				t.Fatalf("actions %v", got)
+			}
+			// The crash: the first actions reached GitHub, the record was not saved.
+			w.land(actions[:posted], day("2026-11-03"))
+			w.rec = before
+			got := w.step(day("2026-11-03").Add(2 * time.Hour))
+			want := []string{"status", EvRecommitted}
+			if posted == 3 {
+				want = []string{"status"}
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("after the crash (-want +got):\n%s", diff)
+			}
+			if c, _ := w.rec.Commitment(); c.Date.String() != "2026-12-15" || c.By != "jane" {
+				t.Errorf("commitment after the crash = %+v, want jane's 2026-12-15", c)
+			}
+		})
+	}
+}
+
+// land puts actions on the thread as a connector would, without saving
+// the record: what a crash between posting and saving leaves.
+func (w *world) land(actions []Action, at time.Time) {
+	for _, a := range actions {
+		c := connectors.Comment{ID: fmt.Sprint("s", 100+len(w.thread.Comments)), Author: "slipwatch[bot]", Body: a.Body + "\n\n" + a.Marker, BySelf: true, CreatedAt: at}
+		c.Hidden = c.Body
+		if a.Kind == UpsertStatus && a.CommentID != "" {
+			for i := range w.thread.Comments {
+				if w.thread.Comments[i].ID == a.CommentID {
+					w.thread.Comments[i].Body, w.thread.Comments[i].Hidden = c.Body, c.Body
+				}
+			}
+			continue
+		}
+		w.thread.Comments = append(w.thread.Comments, c)
+	}
+}
+
+// TestCrashInFirstPass: killed after any number of a new milestone's
+// first comments, with nothing saved, the next pass posts exactly the
+// rest. (The status marker once named the committed event before it was
+// posted, so a crash right after the status comment lost it; found by
+// internal/e2e's TestCrashAtRandomPoints.)
+func TestCrashInFirstPass(t *testing.T) {
+	for landed := range 3 {
+		t.Run(fmt.Sprint(landed, " landed"), func(t *testing.T) {
+			w := newWorld(t, "2026-12-01", 10, 2)
+			th := w.thread
+			_, actions := Reconcile(Record{}, Observation{Snapshot: connectors.Snapshot{Deliverable: w.d, Thread: &th, Throughput: w.tp}}, day("2026-11-02"), settings())
+			all := kindsOf(actions)
+			w.land(actions[:landed], day("2026-11-02"))
+			got := w.step(day("2026-11-02").Add(time.Minute))
+			// The status comment may be rewritten; every event comes once.
+			noStatus := func(ks []string) []string {
+				return slices.DeleteFunc(slices.Clone(ks), func(k string) bool { return k == "status" })
+			}
+			if diff := cmp.Diff(noStatus(all[landed:]), noStatus(got), cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("after a crash with %v posted (-want +got):\n%s", all[:landed], diff)
+			}
+		})
+	}
+}
+
 // TestForgedMarkerIgnored: a user pasting slipwatch's marker does not
 // suppress the event.
 func TestForgedMarkerIgnored(t *testing.T) {
@@ -299,7 +388,7 @@ func TestForgedMarkerIgnored(t *testing.T) {
 	w.comment("mallory", false, EventMarker(id, EvCommitted), day("2026-11-01"))
 	w.thread.Comments[0].Hidden = w.thread.Comments[0].Body
 	got := w.step(day("2026-11-02"))
-	if !cmp.Equal(got, []string{"status", EvCommitted}) {
+	if !cmp.Equal(got, []string{EvCommitted, "status"}) {
 		t.Errorf("actions %v: a forged marker suppressed the event", got)
 	}
 }

@@ -51,10 +51,10 @@ func TestLinkedPairSlipOnJira(t *testing.T) {
 
 	r.PollOnce(ctx)
 	drain(t, r, st)
-	if got := strings.Join(gh.kinds("7"), ","); got != "status,committed" {
+	if got := strings.Join(gh.kinds("7"), ","); got != "committed,status" {
 		t.Fatalf("GitHub thread after the first cycle = %s", got)
 	}
-	if got := strings.Join(jira.kinds("10042"), ","); got != "status,committed" {
+	if got := strings.Join(jira.kinds("10042"), ","); got != "committed,status" {
 		t.Fatalf("Jira thread after the first cycle = %s", got)
 	}
 	edits := gh.edits
@@ -77,8 +77,8 @@ func TestLinkedPairSlipOnJira(t *testing.T) {
 		f  *fakeTracker
 		id string
 	}{{gh, "7"}, {jira, "10042"}} {
-		if got := strings.Join(c.f.kinds(c.id), ","); got != "status,committed,slipped" {
-			t.Errorf("%s thread = %s, want status,committed,slipped", c.f.Tracker(), got)
+		if got := strings.Join(c.f.kinds(c.id), ","); got != "committed,status,slipped" {
+			t.Errorf("%s thread = %s, want committed,status,slipped", c.f.Tracker(), got)
 		}
 	}
 	posts := gh.postCount() + jira.postCount()
@@ -118,8 +118,8 @@ func TestLinkToNothingIsReported(t *testing.T) {
 	if len(res.Unresolved) != 1 || res.Unresolved[0] != want {
 		t.Errorf("Unresolved = %q, want [%q]", res.Unresolved, want)
 	}
-	if got := strings.Join(gh.kinds("7"), ","); got != "status,committed" {
-		t.Errorf("GitHub thread = %s, want status,committed", got)
+	if got := strings.Join(gh.kinds("7"), ","); got != "committed,status" {
+		t.Errorf("GitHub thread = %s, want committed,status", got)
 	}
 	_ = st
 }

@@ -287,7 +287,7 @@ func TestSlipEndToEnd(t *testing.T) {
 
 	r.PollOnce(ctx)
 	drain(t, r, st)
-	if got := f.kinds("7"); strings.Join(got, ",") != "status,committed" {
+	if got := f.kinds("7"); strings.Join(got, ",") != "committed,status" {
 		t.Fatalf("first cycle comments = %v", got)
 	}
 	f.setDue("7", "2026-12-15")
@@ -297,7 +297,7 @@ func TestSlipEndToEnd(t *testing.T) {
 	clk.Add(2 * time.Hour) // the new date has stood for the settle hour
 	_ = st.Enqueue(ctx, "github:acme/api/milestone/7")
 	drain(t, r, st)
-	if got := f.kinds("7"); strings.Join(got, ",") != "status,committed,slipped" {
+	if got := f.kinds("7"); strings.Join(got, ",") != "committed,status,slipped" {
 		t.Fatalf("after the slip comments = %v", got)
 	}
 	posts := f.postCount()

@@ -246,6 +246,13 @@ func (s *Server) Inject(f Fault) {
 	s.faults = append(s.faults, &f)
 }
 
+// PendingFaults is how many injected faults have not been used up.
+func (s *Server) PendingFaults() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.faults)
+}
+
 // Counts returns requests served, how many were 304, and writes.
 func (s *Server) Counts() (requests, notModified, writes int) {
 	s.mu.Lock()
