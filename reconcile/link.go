@@ -89,14 +89,19 @@ func sumThroughput(a, b connectors.Throughput) connectors.Throughput {
 
 func linkedSide(p connectors.Snapshot, loc *time.Location) *LinkedSide {
 	d := p.Deliverable
-	ls := &LinkedSide{Ref: d.Ref, Title: d.Title, URL: d.URL, Total: len(d.Items), Delivered: d.Closed}
+	ls := &LinkedSide{Ref: d.Ref, Title: d.Title, URL: d.URL, Done: doneCount(d.Items), Total: len(d.Items), Delivered: d.Closed}
 	ls.Target, _ = d.Due(loc)
-	for _, it := range d.Items {
+	return ls
+}
+
+func doneCount(items []connectors.Item) int {
+	n := 0
+	for _, it := range items {
 		if it.Done() {
-			ls.Done++
+			n++
 		}
 	}
-	return ls
+	return n
 }
 
 // observedHash fingerprints what this side's tracker shows, leaving out

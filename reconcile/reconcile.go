@@ -116,8 +116,12 @@ func Reconcile(prev Record, obs Observation, now time.Time, s Settings) (Record,
 	}
 	snap := obs.Snapshot
 	d := snap.Deliverable
-	observed := observedHash(snap)
+	// Only a linked side's partner needs the fingerprint (runner: enqueue
+	// the other side when this one changed); it costs a hash of every item
+	// and comment, so unlinked deliverables skip it.
+	observed := ""
 	if obs.Linked != nil {
+		observed = observedHash(snap)
 		d, snap.Throughput = merge(snap, *obs.Linked, s.Location)
 	}
 	today := connectors.DateOf(now, s.Location)
@@ -190,12 +194,7 @@ func Reconcile(prev Record, obs Observation, now time.Time, s Settings) (Record,
 	}
 
 	// Scope and progress.
-	rec.Total, rec.Done = len(d.Items), 0
-	for _, it := range d.Items {
-		if it.Done() {
-			rec.Done++
-		}
-	}
+	rec.Total, rec.Done = len(d.Items), doneCount(d.Items)
 
 	var events []event
 	var replies []Action

@@ -89,7 +89,7 @@ type Record struct {
 	StatusHash  string          `json:"status_hash,omitempty"`
 	Thread      string          `json:"thread,omitempty"`
 	Linked      *LinkedSide     `json:"linked,omitempty"`   // the other side of a link
-	Observed    string          `json:"observed,omitempty"` // fingerprint of this side as last observed
+	Observed    string          `json:"observed,omitempty"` // fingerprint of this side as last observed, while linked
 }
 
 // IsZero reports whether r is the record of a deliverable never seen.
