@@ -161,9 +161,7 @@ func New(cfg *config.GitHub, o Options) (*Client, error) {
 		o.Limits.Reserve = -1 // remaining is never below -1: no reserve
 	}
 	if o.Transport == nil {
-		t := http.DefaultTransport.(*http.Transport).Clone()
-		t.ResponseHeaderTimeout = 30 * time.Second
-		o.Transport = t
+		o.Transport = httpx.DefaultTransport()
 	}
 
 	baseURL := cfg.BaseURL

@@ -178,3 +178,13 @@ func again(req *http.Request) (*http.Request, error) {
 	}
 	return r, nil
 }
+
+// DefaultTransport is the base transport a connector uses when it is given
+// none: http.DefaultTransport's settings (proxy from the environment,
+// dial and TLS timeouts) plus a bound on waiting for a tracker's headers,
+// so a stalled tracker cannot hold a worker forever.
+func DefaultTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.ResponseHeaderTimeout = 30 * time.Second
+	return t
+}

@@ -174,9 +174,7 @@ func New(cfg *config.Jira, o Options) (*Client, error) {
 		o.WriteInterval = DefaultWriteInterval
 	}
 	if o.Transport == nil {
-		t := http.DefaultTransport.(*http.Transport).Clone()
-		t.ResponseHeaderTimeout = 30 * time.Second
-		o.Transport = t
+		o.Transport = httpx.DefaultTransport()
 	}
 	site, err := parseBase("jira.base_url", cfg.BaseURL)
 	if err != nil {
