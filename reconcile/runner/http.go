@@ -130,21 +130,6 @@ func (r *Runner) webhook(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	log := r.log.With("tracker", string(t), "delivery", ev.Delivery, "event", ev.Event)
-	ctx := req.Context()
-	if ev.Delivery != "" {
-		first, err := r.store.SeenDelivery(ctx, string(t), ev.Delivery)
-		if err != nil {
-			r.unavailable(w, t, log, "dedupe", err)
-			return
-		}
-		if !first {
-			r.m.webhooks.WithLabelValues(string(t), "duplicate").Inc()
-			log.Info("duplicate delivery ignored")
-			w.WriteHeader(http.StatusAccepted)
-			_, _ = w.Write([]byte("duplicate\n"))
-			return
-		}
-	}
 	keys := make([]string, 0, len(ev.Refs)+len(ev.Teams))
 	for _, ref := range ev.Refs {
 		keys = append(keys, ref.Key())
@@ -152,15 +137,19 @@ func (r *Runner) webhook(w http.ResponseWriter, req *http.Request) {
 	for _, team := range ev.Teams {
 		keys = append(keys, teamKey(t, team))
 	}
-	for _, k := range keys {
-		if err := r.store.Enqueue(ctx, k); err != nil {
-			if ev.Delivery != "" {
-				// Let the redelivery through: this one was not queued.
-				_ = r.store.ForgetDelivery(context.WithoutCancel(ctx), string(t), ev.Delivery)
-			}
-			r.unavailable(w, t, log, "enqueue", err)
-			return
-		}
+	// The dedupe and the keys go to Redis together: one round trip, and
+	// a delivery is only marked seen once its keys are on the stream.
+	queued, err := r.store.Accept(req.Context(), string(t), ev.Delivery, keys)
+	if err != nil {
+		r.unavailable(w, t, log, "enqueue", err)
+		return
+	}
+	if !queued {
+		r.m.webhooks.WithLabelValues(string(t), "duplicate").Inc()
+		log.Info("duplicate delivery ignored")
+		w.WriteHeader(http.StatusAccepted)
+		_, _ = w.Write([]byte("duplicate\n"))
+		return
 	}
 	r.m.webhooks.WithLabelValues(string(t), "accepted").Inc()
 	log.Info("webhook queued", "keys", len(keys))

@@ -39,7 +39,7 @@ var (
 	eventKinds     = []string{"status", "committed", "recommitted", "slipped", "pulled_in", "at_risk", "scope_grew", "overdue", "delivered", "status_update", "reply"}
 	reconcileKinds = []string{"ok", "error", "gone", "rate_limited"}
 	webhookResults = []string{"accepted", "duplicate", "rejected", "unavailable", "not_configured"}
-	redisOps       = []string{"read", "ack", "defer", "park", "lease", "promote", "enqueue", "dedupe"}
+	redisOps       = []string{"read", "ack", "defer", "park", "lease", "promote", "enqueue"}
 )
 
 // NewMetrics registers the runner's metrics on reg (nil: not registered,

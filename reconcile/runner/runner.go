@@ -45,9 +45,7 @@ type Store interface {
 	Claim(ctx context.Context, eventID, owner string, ttl time.Duration) (store.Claim, error)
 	Confirm(ctx context.Context, eventID, owner string, e store.LedgerEntry) error
 
-	SeenDelivery(ctx context.Context, source, id string) (bool, error)
-	ForgetDelivery(ctx context.Context, source, id string) error
-
+	Accept(ctx context.Context, source, delivery string, keys []string) (bool, error)
 	Enqueue(ctx context.Context, key string) error
 	Read(ctx context.Context, consumer string, n int, block time.Duration) ([]store.Message, error)
 	Ack(ctx context.Context, ids ...string) error

@@ -124,20 +124,21 @@ func TestClusterEveryOperation(t *testing.T) {
 			}
 			return err
 		}},
-		{"SeenDelivery, ForgetDelivery", func() error {
-			if first, err := s.SeenDelivery(ctx, "github", "d-1"); err != nil || !first {
-				return fmt.Errorf("first delivery: %v %v", first, err)
+		{"Accept", func() error {
+			if ok, err := s.Accept(ctx, "github", "d-1", []string{"x"}); err != nil || !ok {
+				return fmt.Errorf("first delivery: %v %v", ok, err)
 			}
-			if again, err := s.SeenDelivery(ctx, "github", "d-1"); err != nil || again {
+			if again, err := s.Accept(ctx, "github", "d-1", []string{"x"}); err != nil || again {
 				return fmt.Errorf("redelivery: %v %v", again, err)
 			}
-			if err := s.ForgetDelivery(ctx, "github", "d-1"); err != nil {
+			got, err := s.Read(ctx, "acceptor", 10, 100*time.Millisecond)
+			if err != nil {
 				return err
 			}
-			if first, err := s.SeenDelivery(ctx, "github", "d-1"); err != nil || !first {
-				return fmt.Errorf("after forget: %v %v", first, err)
+			if len(got) != 1 || got[0].Key != "x" {
+				return fmt.Errorf("read %v, want the accepted key once", got)
 			}
-			return nil
+			return s.Ack(ctx, got[0].ID)
 		}},
 		{"Enqueue, Read", func() error {
 			for _, k := range []string{"a", "b", "c"} {

@@ -51,27 +51,6 @@ func (s *Store) PutValidator(ctx context.Context, url string, v connectors.Valid
 	return s.observe("validator_put", start, s.rdb.Set(ctx, s.validatorKey(url), data, s.opt.ValidatorTTL).Err())
 }
 
-func (s *Store) deliveryKey(source, id string) string {
-	return s.key("delivery:{", source, ":", id, "}")
-}
-
-// SeenDelivery records a webhook delivery ID and reports whether it is the
-// first time (SET NX EX): trackers redeliver, and Jira may deliver twice.
-func (s *Store) SeenDelivery(ctx context.Context, source, id string) (bool, error) {
-	start := time.Now()
-	ok, err := s.rdb.SetNX(ctx, s.deliveryKey(source, id), 1, s.opt.DeliveryTTL).Result()
-	if err != nil {
-		return false, s.observe("delivery", start, fmt.Errorf("seen delivery %s: %w", id, err))
-	}
-	return ok, s.observe("delivery", start, nil)
-}
-
-// ForgetDelivery undoes SeenDelivery for a delivery that could not be
-// queued, so its redelivery is accepted.
-func (s *Store) ForgetDelivery(ctx context.Context, source, id string) error {
-	return s.rdb.Del(ctx, s.deliveryKey(source, id)).Err()
-}
-
 func (s *Store) leaseKey(name string) string { return s.key("lease:{", name, "}") }
 
 // AcquireLease takes the named lease for owner for ttl if nobody holds it.

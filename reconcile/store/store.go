@@ -23,8 +23,8 @@
 //	<p>recidx:{<n>}          record index sets, 16 shards by key hash
 //	<p>ledger:{<event>}      claim ("claim:<owner>") or ledger entry JSON
 //	<p>http:{<url-hash>}     conditional-request validators, JSON
-//	<p>delivery:{<src>:<id>} webhook delivery seen (TTL)
 //	<p>{q}:stream            work stream (consumer group "workers")
+//	<p>{q}:delivery:<src>:<id> webhook delivery accepted (TTL)
 //	<p>{q}:delayed           retry schedule: zset key → due time (ms)
 //	<p>{q}:dead              parked keys (list of JSON)
 //	<p>lease:{<name>}        lease owner token (PX TTL)
@@ -82,6 +82,7 @@ type Store struct {
 	rdb    redis.UniversalClient
 	prefix string
 	opt    Options
+	intake batcher
 }
 
 // New returns a store over rdb with every key under prefix.

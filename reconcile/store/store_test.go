@@ -3,11 +3,14 @@ package store
 import (
 	"context"
 	"errors"
+	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/slipwatch/slipwatch/connectors"
 	"github.com/slipwatch/slipwatch/internal/redistest"
@@ -162,26 +165,160 @@ func TestLeases(t *testing.T) {
 	}
 }
 
-func TestDeliveryDedupe(t *testing.T) {
+// queued reads every key on the stream (and acks it).
+func queued(t *testing.T, s *Store) []string {
+	t.Helper()
+	ctx := context.Background()
+	var keys []string
+	for {
+		msgs, err := s.Read(ctx, "reader", 100, 10*time.Millisecond)
+		if err != nil {
+			t.Fatalf("read: %v", err)
+		}
+		if len(msgs) == 0 {
+			return keys
+		}
+		for _, m := range msgs {
+			keys = append(keys, m.Key)
+			_ = s.Ack(ctx, m.ID)
+		}
+	}
+}
+
+func TestAccept(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s := newStore(t, Options{DeliveryTTL: 100 * time.Millisecond})
-	if first, err := s.SeenDelivery(ctx, "github", "d1"); err != nil || !first {
-		t.Fatalf("first: %v %v", first, err)
+	s := newStore(t, Options{DeliveryTTL: 300 * time.Millisecond})
+	ms7 := []string{"github:acme/api/milestone/7"}
+	steps := []struct {
+		name           string
+		source, id     string
+		keys           []string
+		want           bool
+		wantOnStream   []string
+		sleepBeforeRun time.Duration
+	}{
+		{name: "first delivery", source: "github", id: "d1", keys: ms7, want: true, wantOnStream: ms7},
+		{name: "redelivery", source: "github", id: "d1", keys: ms7, want: false},
+		{name: "same ID from another tracker", source: "jira", id: "d1", keys: []string{"jira:PLAT/version/1"}, want: true,
+			wantOnStream: []string{"jira:PLAT/version/1"}},
+		{name: "several keys", source: "github", id: "d2", keys: []string{"a", "b"}, want: true, wantOnStream: []string{"a", "b"}},
+		{name: "no keys still remembers the delivery", source: "github", id: "ping", want: true},
+		{name: "redelivered ping", source: "github", id: "ping", want: false},
+		{name: "no ID: no dedupe", source: "jira", keys: ms7, want: true, wantOnStream: ms7},
+		{name: "no ID again", source: "jira", keys: ms7, want: true, wantOnStream: ms7},
+		{name: "after the TTL", source: "github", id: "d1", keys: ms7, want: true, wantOnStream: ms7, sleepBeforeRun: 500 * time.Millisecond},
 	}
-	if first, _ := s.SeenDelivery(ctx, "github", "d1"); first {
-		t.Fatal("replay seen as first")
+	for _, st := range steps {
+		time.Sleep(st.sleepBeforeRun)
+		got, err := s.Accept(ctx, st.source, st.id, st.keys)
+		if err != nil || got != st.want {
+			t.Fatalf("%s: Accept = %v, %v; want %v", st.name, got, err, st.want)
+		}
+		if diff := cmp.Diff(st.wantOnStream, queued(t, s)); diff != "" {
+			t.Fatalf("%s: stream (-want +got):\n%s", st.name, diff)
+		}
 	}
-	if first, _ := s.SeenDelivery(ctx, "jira", "d1"); !first {
-		t.Fatal("sources share delivery IDs")
+}
+
+// A delivery whose keys could not be queued is not marked seen: the
+// tracker's redelivery is the only copy left.
+func TestAcceptFailureLetsRedeliveryIn(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := newStore(t, Options{})
+	// A stream key of the wrong type makes XADD fail inside the script.
+	if err := s.rdb.Set(ctx, s.streamKey(), "not a stream", 0).Err(); err != nil {
+		t.Fatal(err)
 	}
-	_ = s.ForgetDelivery(ctx, "jira", "d1")
-	if first, _ := s.SeenDelivery(ctx, "jira", "d1"); !first {
-		t.Fatal("forgotten delivery not accepted again")
+	if ok, err := s.Accept(ctx, "github", "d1", []string{"k"}); err == nil || ok {
+		t.Fatalf("Accept onto a broken stream = %v, %v; want an error", ok, err)
 	}
-	time.Sleep(200 * time.Millisecond)
-	if first, _ := s.SeenDelivery(ctx, "github", "d1"); !first {
-		t.Fatal("delivery ID did not expire")
+	if err := s.rdb.Del(ctx, s.streamKey()).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := s.Accept(ctx, "github", "d1", []string{"k"}); err != nil || !ok {
+		t.Fatalf("redelivery after the failure = %v, %v; want queued", ok, err)
+	}
+	if diff := cmp.Diff([]string{"k"}, queued(t, s)); diff != "" {
+		t.Fatalf("stream (-want +got):\n%s", diff)
+	}
+}
+
+// Many concurrent deliveries, each sent twice at once: each is queued
+// exactly once, whatever batches they shared, and nobody waits forever.
+// The script cache is flushed first, so the batch that meets NOSCRIPT
+// must recover too.
+func TestAcceptConcurrent(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	var rounds atomic.Int64
+	s := newStore(t, Options{Observe: func(op string, err error, _ time.Duration) {
+		if op == "accept" {
+			rounds.Add(1)
+		}
+	}})
+	if err := s.rdb.ScriptFlush(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	const n = 300
+	var wg sync.WaitGroup
+	var firsts atomic.Int64
+	for i := range 2 * n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			id := strconv.Itoa(i % n)
+			ok, err := s.Accept(ctx, "github", id, []string{"k" + id})
+			if err != nil {
+				t.Errorf("delivery %s: %v", id, err)
+			}
+			if ok {
+				firsts.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if firsts.Load() != n {
+		t.Errorf("%d deliveries reported queued, want %d (one of each pair)", firsts.Load(), n)
+	}
+	got := queued(t, s)
+	seen := map[string]int{}
+	for _, k := range got {
+		seen[k]++
+	}
+	for i := range n {
+		if c := seen["k"+strconv.Itoa(i)]; c != 1 {
+			t.Errorf("key k%d on the stream %d times, want once", i, c)
+		}
+	}
+	t.Logf("%d deliveries in %d round trips", 2*n, rounds.Load())
+}
+
+// With Redis gone every waiting caller gets an error (the webhook answers
+// 503 and the tracker redelivers); none hangs.
+func TestAcceptRedisDown(t *testing.T) {
+	t.Parallel()
+	if srv == nil {
+		t.Skip("no redis-server")
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
+	t.Cleanup(func() { _ = rdb.Close() })
+	s := New(rdb, "down:", Options{})
+	var wg sync.WaitGroup
+	var errs atomic.Int64
+	for i := range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if ok, err := s.Accept(context.Background(), "github", strconv.Itoa(i), []string{"k"}); err != nil && !ok {
+				errs.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if errs.Load() != 20 {
+		t.Fatalf("%d of 20 callers got an error with Redis down", errs.Load())
 	}
 }
 
