@@ -1,8 +1,10 @@
 package connectors
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"time"
 )
@@ -56,4 +58,23 @@ type Validator struct {
 	LastModified string      `json:"last_modified,omitempty"`
 	Header       http.Header `json:"header,omitempty"`
 	Body         []byte      `json:"body"`
+}
+
+// ReadWebhookBody reads a delivery's body, at most max bytes: a 400
+// WebhookError when reading fails, a 413 above max. The buffer is sized
+// from Content-Length when the sender gave one, so a large delivery is
+// read in one allocation rather than grown and copied.
+func ReadWebhookBody(r *http.Request, max int64) ([]byte, error) {
+	size := int64(bytes.MinRead)
+	if r.ContentLength > 0 && r.ContentLength <= max {
+		size = r.ContentLength + 1 // room to see EOF without growing
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, size))
+	if _, err := buf.ReadFrom(io.LimitReader(r.Body, max+1)); err != nil {
+		return nil, &WebhookError{Status: http.StatusBadRequest, Reason: "reading the body failed"}
+	}
+	if int64(buf.Len()) > max {
+		return nil, &WebhookError{Status: http.StatusRequestEntityTooLarge, Reason: "body larger than the limit"}
+	}
+	return buf.Bytes(), nil
 }

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"io"
 	"mime"
 	"net/http"
 	"net/url"
@@ -73,12 +72,9 @@ func (c *Client) ParseWebhook(r *http.Request) (connectors.WebhookEvent, error) 
 	}
 	ev := connectors.WebhookEvent{Delivery: delivery, Event: event}
 
-	body, err := io.ReadAll(io.LimitReader(r.Body, c.maxHook+1))
+	body, err := connectors.ReadWebhookBody(r, c.maxHook)
 	if err != nil {
-		return ev, refuse(http.StatusBadRequest, "reading the body failed")
-	}
-	if int64(len(body)) > c.maxHook {
-		return ev, refuse(http.StatusRequestEntityTooLarge, "body larger than the limit")
+		return ev, err
 	}
 	if err := c.verify(r.Header.Get("X-Hub-Signature-256"), body); err != nil {
 		return ev, err

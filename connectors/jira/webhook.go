@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"path"
@@ -73,12 +72,9 @@ func refuse(status int, reason string) error {
 // jira.projects and every other event give an empty event and no error.
 // The payload is trusted for nothing else: the worker reads Jira again.
 func (c *Client) ParseWebhook(r *http.Request) (connectors.WebhookEvent, error) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, c.o.MaxWebhookBytes+1))
+	body, err := connectors.ReadWebhookBody(r, c.o.MaxWebhookBytes)
 	if err != nil {
-		return connectors.WebhookEvent{}, refuse(http.StatusBadRequest, "reading the body failed")
-	}
-	if int64(len(body)) > c.o.MaxWebhookBytes {
-		return connectors.WebhookEvent{}, refuse(http.StatusRequestEntityTooLarge, "body larger than the limit")
+		return connectors.WebhookEvent{}, err
 	}
 	if err := c.verify(r, body); err != nil {
 		return connectors.WebhookEvent{}, err
