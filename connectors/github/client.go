@@ -114,6 +114,7 @@ type Client struct {
 	views    map[string]*repoView   // by repo
 	items    map[string]*itemsMemo  // by milestone key
 	threads  map[string]*threadMemo // by thread ID
+	unsure   map[string]time.Time   // thread ID → until when its memo is not to be trusted
 	threadOf map[string]int         // milestone key → tracking issue number, once known
 	perms    map[string]permEntry   // repo + "\x00" + lower-case login
 }
@@ -198,6 +199,7 @@ func New(cfg *config.GitHub, o Options) (*Client, error) {
 		views:    map[string]*repoView{},
 		items:    map[string]*itemsMemo{},
 		threads:  map[string]*threadMemo{},
+		unsure:   map[string]time.Time{},
 		threadOf: map[string]int{},
 		perms:    map[string]permEntry{},
 	}

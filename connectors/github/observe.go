@@ -362,16 +362,24 @@ func (c *Client) readThread(ctx context.Context, full, owner, name string, issue
 	num := issue.GetNumber()
 	id := threadID(full, num)
 	fp := v.recent[num]
+	now := c.now()
 	c.mu.Lock()
 	memo := c.threads[id]
+	if until, ok := c.unsure[id]; ok {
+		if now.Before(until) {
+			memo = nil // a failed write may have landed since the last read
+		} else {
+			delete(c.unsure, id)
+		}
+	}
 	c.mu.Unlock()
-	if memo == nil || memo.fingerprint != fp || c.now().Sub(memo.fetched) >= c.o.MemoTTL {
+	if memo == nil || memo.fingerprint != fp || now.Sub(memo.fetched) >= c.o.MemoTTL {
 		u := fmt.Sprintf("repos/%s/%s/issues/%d/comments?per_page=100", url.PathEscape(owner), url.PathEscape(name), num)
 		comments, err := listAll[*gh.IssueComment](ctx, c, u)
 		if err != nil {
 			return nil, c.wrap("list comments of "+id, err)
 		}
-		memo = &threadMemo{fingerprint: fp, fetched: c.now(), comments: comments}
+		memo = &threadMemo{fingerprint: fp, fetched: now, comments: comments}
 		c.mu.Lock()
 		c.threads[id] = memo
 		c.mu.Unlock()

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	gh "github.com/google/go-github/v60/github"
 
@@ -198,16 +199,27 @@ func (c *Client) Edit(ctx context.Context, th *connectors.Thread, commentID, bod
 	return cm, nil
 }
 
+// unsureFor is how long after a failed write a thread is read from GitHub
+// on every Observe. A write whose answer was lost (a timeout, a reset) may
+// still land after the client gave up (GitHub stops a request after 10 s);
+// a read made before it landed must not be what the next pass trusts, or
+// the comment would be posted twice. While unsure, the read is a
+// conditional GET: a 304 costs no quota.
+const unsureFor = 2 * time.Minute
+
 // forgetThread drops what is remembered of a thread after a write, so the
-// next Observe reads its comments again; after a 404 it also forgets that
-// the milestone has this thread.
+// next Observe reads its comments again; after a failed write it stays
+// unremembered for unsureFor; after a 404 it also forgets that the
+// milestone has this thread.
 func (c *Client) forgetThread(full string, number int, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	delete(c.threads, threadID(full, number))
+	id := threadID(full, number)
+	delete(c.threads, id)
 	if err == nil {
 		return
 	}
+	c.unsure[id] = c.now().Add(unsureFor)
 	var er *gh.ErrorResponse
 	if errors.As(err, &er) && er.Response != nil && (er.Response.StatusCode == 404 || er.Response.StatusCode == 410) {
 		for k, n := range c.threadOf {

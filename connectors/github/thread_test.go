@@ -3,6 +3,7 @@ package github
 import (
 	"context"
 	"errors"
+	"net/http"
 	"strconv"
 	"strings"
 	"sync"
@@ -180,5 +181,71 @@ func TestEditOfAVanishedCommentIsNotFound(t *testing.T) {
 	}
 	if _, err := c.Post(context.Background(), &connectors.Thread{ID: "acme/api"}, "x", ""); !errors.Is(err, connectors.ErrTerminal) {
 		t.Errorf("Post to a malformed thread: %v, want ErrTerminal", err)
+	}
+}
+
+// A comment whose POST failed may still land afterwards (GitHub finished
+// it after the client gave up). A read of the thread made before it
+// landed must not be trusted later, or the core would post it twice. (Found
+// by internal/e2e's TestTrackerFaults, "comment created after the client
+// gave up".)
+func TestThreadReadAgainAfterAFailedPost(t *testing.T) {
+	t.Parallel()
+	f := newFakeGitHub(t)
+	w := buildWorld(f)
+	c := newTestClient(t, f, nil)
+	ctx := context.Background()
+	snap, err := c.Observe(ctx, milestoneRef(repo, w.ms))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.setOverride(func(rw http.ResponseWriter, r *http.Request) bool {
+		if r.Method != http.MethodPost {
+			return false
+		}
+		rw.WriteHeader(http.StatusBadGateway)
+		_, _ = rw.Write([]byte(`{"message":"Server Error"}`))
+		return true
+	})
+	marker := "<!-- slipwatch:event id=e1 kind=slipped -->"
+	if _, err := c.Post(ctx, snap.Thread, "The date slipped.", marker); err == nil {
+		t.Fatal("Post through a 502 succeeded")
+	}
+	f.setOverride(nil)
+	// Read before the comment lands…
+	snap, err = c.Observe(ctx, milestoneRef(repo, w.ms))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(snap.Thread.Comments); n != 5 {
+		t.Fatalf("%d comments before the late one landed, want 5", n)
+	}
+	// …then it lands, with nothing else in the repository changing.
+	f.addComment(repo, w.tracking, f.self, "The date slipped.\n\n"+marker)
+	f.advance(time.Second)
+	snap, err = c.Observe(ctx, milestoneRef(repo, w.ms))
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, cm := range snap.Thread.Comments {
+		found = found || strings.Contains(cm.Hidden, marker)
+	}
+	if !found {
+		t.Fatal("the comment that landed after its failed POST is not on the observed thread: it would be posted again")
+	}
+
+	// Once unsureFor has passed, the thread memo is trusted again: an
+	// unchanged thread costs no request.
+	f.advance(unsureFor)
+	if _, err := c.Observe(ctx, milestoneRef(repo, w.ms)); err != nil {
+		t.Fatal(err)
+	}
+	f.resetCounts()
+	if _, err := c.Observe(ctx, milestoneRef(repo, w.ms)); err != nil {
+		t.Fatal(err)
+	}
+	if n := f.endpointCounts()["GET /repos/{owner}/{repo}/issues/{number}/comments"]; n != 0 {
+		t.Errorf("thread read %d times long after the failed write, want 0 (memo)", n)
 	}
 }

@@ -438,12 +438,16 @@ func (e expect) add(ms int, kind string, n int) {
 type figures struct {
 	Expected, Posted, Duplicated, Missing int
 	BadThreads                            []string
+	Dups                                  []string // "milestone 3: slipped 1a2b…" per extra comment
 }
 
 func (f figures) String() string {
 	s := fmt.Sprintf("expected/posted/duplicated/missing = %d/%d/%d/%d", f.Expected, f.Posted, f.Duplicated, f.Missing)
 	if len(f.BadThreads) > 0 {
 		s += fmt.Sprintf("; bad threads: %v", f.BadThreads)
+	}
+	if len(f.Dups) > 0 {
+		s += fmt.Sprintf("; duplicates: %v", f.Dups)
 	}
 	return s
 }
@@ -469,6 +473,13 @@ func (w *world) tally(e expect) figures {
 			n := th.count(kind)
 			f.Posted += n
 			f.Duplicated += len(ids) - n
+			seen := map[string]bool{}
+			for _, id := range ids {
+				if seen[id] {
+					f.Dups = append(f.Dups, fmt.Sprintf("milestone %d: %s %s", ms, kind, id))
+				}
+				seen[id] = true
+			}
 		}
 		for kind, want := range kinds {
 			f.Expected += want
