@@ -49,19 +49,19 @@ func TestLinkedPair(t *testing.T) {
 			jira.d.DueDate = connectors.DateOf(day("2026-12-15"), time.UTC)
 		}, []string{"status"}, []string{"status"}, Slipped},
 		{"settled: the slip is announced on both threads", day("2026-11-04").Add(2 * time.Hour), nil,
-			[]string{"status", EvSlipped}, []string{"status", EvSlipped}, Slipped},
+			[]string{EvSlipped, "status"}, []string{EvSlipped, "status"}, Slipped},
 		{"a lead recommits on Jira: Jira answers, both record it", day("2026-11-05"), func() {
 			jira.comment("jane", true, "/commit 2026-12-15 the billing API moved", day("2026-11-05").Add(-time.Hour))
-		}, []string{"status", EvRecommitted}, []string{"status", EvReply, EvRecommitted}, OnTrack},
+		}, []string{EvRecommitted, "status"}, []string{EvReply, EvRecommitted, "status"}, OnTrack},
 		{"a stranger on Jira: refused there, ignored here (a day on, the forecast moves)", day("2026-11-06"), func() {
 			jira.comment("mallory", false, "/commit 2026-12-31", day("2026-11-06").Add(-time.Hour))
-		}, []string{"status"}, []string{"status", EvReply}, OnTrack},
+		}, []string{"status"}, []string{EvReply, "status"}, OnTrack},
 		{"GitHub side closed: not delivered while Jira is open", day("2026-12-10"), func() {
 			closeAll(gh, day("2026-12-10").Add(-2*time.Hour))
 		}, []string{"status"}, []string{"status"}, OnTrack},
 		{"Jira released: delivered on both, on the later day", day("2026-12-12"), func() {
 			closeAll(jira, day("2026-12-12").Add(-2*time.Hour))
-		}, []string{"status", EvDelivered}, []string{"status", EvDelivered}, DeliveredOnTime},
+		}, []string{EvDelivered, "status"}, []string{EvDelivered, "status"}, DeliveredOnTime},
 	}
 	for _, st := range steps {
 		if st.before != nil {

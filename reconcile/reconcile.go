@@ -398,14 +398,13 @@ func Reconcile(prev Record, obs Observation, now time.Time, s Settings) (Record,
 		if statusComment == "" || h != rec.StatusHash {
 			st := Action{Kind: UpsertStatus, EventID: "status-" + rec.ID, EventKind: "status",
 				CommentID: statusComment, Body: body, Marker: marker}
-			if statusComment == "" {
-				// A new status comment goes last: its marker is what a
-				// record with nothing in Redis is rebuilt from, so it must
-				// not name comments a crash kept from being posted.
-				actions = append(actions, st)
-			} else {
-				actions = append([]Action{st}, actions...)
-			}
+			// The status comment goes last. A new one because its marker
+			// is what a record with nothing in Redis is rebuilt from, so
+			// it must not name comments a crash kept from being posted; an
+			// edit because the news (a slip, a reply) is what people wait
+			// for, and the tracker's write pacing puts a second between
+			// writes.
+			actions = append(actions, st)
 		}
 		rec.StatusHash = h
 	}

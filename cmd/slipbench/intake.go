@@ -331,10 +331,10 @@ func intakeSection(r intakeResult) section {
 
 // latencyResult is the webhook → comment section's figures.
 type latencyResult struct {
-	Samples            int
-	ToComment, ToWrite []time.Duration // sorted
-	Slips              int             // slip comments found on the threads afterwards
-	Poll               time.Duration
+	Samples             int
+	ToComment, ToStatus []time.Duration // sorted
+	Slips               int             // slip comments found on the threads afterwards
+	Poll                time.Duration
 }
 
 // armed is the sample in flight: when its webhook went out and which
@@ -343,20 +343,20 @@ type armed struct {
 	mu      sync.Mutex
 	path    string
 	started time.Time
-	write   time.Time // first write (PATCH or POST) seen
+	edit    time.Time // the status comment's PATCH
 	done    chan time.Time
 }
 
 func (a *armed) observe(s githubtest.Served) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.done == nil || s.Method == http.MethodGet || s.Status >= 300 {
+	if a.started.IsZero() || s.Method == http.MethodGet || s.Status >= 300 {
 		return
 	}
-	if a.write.IsZero() {
-		a.write = s.At
+	if s.Method == http.MethodPatch && a.edit.IsZero() {
+		a.edit = s.At
 	}
-	if s.Method == http.MethodPost && s.Path == a.path {
+	if s.Method == http.MethodPost && s.Path == a.path && a.done != nil {
 		a.done <- s.At
 		a.done = nil
 	}
@@ -365,7 +365,7 @@ func (a *armed) observe(s githubtest.Served) {
 func (a *armed) arm(path string) chan time.Time {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.path, a.started, a.write = path, time.Now(), time.Time{}
+	a.path, a.started, a.edit = path, time.Now(), time.Time{}
 	a.done = make(chan time.Time, 1)
 	return a.done
 }
@@ -479,14 +479,20 @@ func measureLatency(ctx context.Context, rdb redis.UniversalClient, samples int)
 		case at := <-done:
 			a.mu.Lock()
 			res.ToComment = append(res.ToComment, at.Sub(a.started))
-			res.ToWrite = append(res.ToWrite, a.write.Sub(a.started))
 			a.mu.Unlock()
 		case <-time.After(15 * time.Second):
 			return res, fmt.Errorf("latency: no comment on milestone %d within 15 s", n)
 		case <-ctx.Done():
 			return res, ctx.Err()
 		}
+		// The status edit follows one write pacing later; it also lets
+		// the pacing's turn pass before the next sample.
 		time.Sleep(1100 * time.Millisecond)
+		a.mu.Lock()
+		if !a.edit.IsZero() {
+			res.ToStatus = append(res.ToStatus, a.edit.Sub(a.started))
+		}
+		a.mu.Unlock()
 	}
 	for _, tr := range threads {
 		for _, c := range gh.Comments(repo, tr) {
@@ -495,7 +501,7 @@ func measureLatency(ctx context.Context, rdb redis.UniversalClient, samples int)
 			}
 		}
 	}
-	res.ToComment, res.ToWrite = sortedCopy(res.ToComment), sortedCopy(res.ToWrite)
+	res.ToComment, res.ToStatus = sortedCopy(res.ToComment), sortedCopy(res.ToStatus)
 	return res, nil
 }
 
@@ -538,15 +544,14 @@ func latencySection(r latencyResult) section {
 			{Measure: "webhook → slip comment POST: p50", Value: ms(p50), Baseline: avgPoll.String() + " (poll, mean)", Ratio: ratio(float64(p50), float64(avgPoll))},
 			{Measure: "webhook → slip comment POST: p99", Value: ms(p99), Baseline: r.Poll.String() + " (poll, worst)", Ratio: ratio(float64(p99), float64(r.Poll)),
 				Target: "< 1 s", Verdict: verdict(len(r.ToComment) > 0 && p99 < time.Second)},
-			{Measure: "webhook → first write to GitHub (status comment edit): p50 / p99", Value: ms(quantile(r.ToWrite, .5)) + " / " + ms(quantile(r.ToWrite, .99)),
-				Baseline: avgPoll.String() + " / " + r.Poll.String(), Ratio: ratio(float64(quantile(r.ToWrite, .99)), float64(r.Poll)) + " (p99)"},
+			{Measure: "webhook → status comment edit (the second write): p50 / p99", Value: ms(quantile(r.ToStatus, .5)) + " / " + ms(quantile(r.ToStatus, .99)),
+				Baseline: avgPoll.String() + " / " + r.Poll.String(), Ratio: ratio(float64(quantile(r.ToStatus, .99)), float64(r.Poll)) + " (p99)"},
 			{Measure: "slip comments on the threads afterwards", Value: fmt.Sprintf("%d of %d", r.Slips, r.Samples)},
 		},
 	}
 	s.Notes = append(s.Notes,
-		"A slip writes twice: the status comment is edited first, then the slip comment is posted, and the connector keeps 1 s between "+
-			"writes. The difference between the two rows is that pause, not work; without it the slip comment would follow the first write "+
-			"by one round trip.",
+		"A slip writes twice: the slip comment is posted first, then the status comment is edited, and the connector keeps 1 s between "+
+			"writes (GitHub's guidance for content-creating requests). The difference between the two rows is that pause, not work.",
 		"`reconcile.Settings.Settle` is set negative here: the daemon, by design, announces a slip only once the new date has stood an hour "+
 			"(`reconcile.DefaultSettle`), so in production the slip comment comes with the first poll or webhook at least an hour after the change.")
 	return s
