@@ -58,6 +58,9 @@ type Validator struct {
 	LastModified string      `json:"last_modified,omitempty"`
 	Header       http.Header `json:"header,omitempty"`
 	Body         []byte      `json:"body"`
+	// TTL, when set, is how long the entry is worth keeping, if shorter
+	// than the store's own: a URL that names a date is dead a day later.
+	TTL time.Duration `json:"-"`
 }
 
 // ReadWebhookBody reads a delivery's body, at most max bytes: a 400

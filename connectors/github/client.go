@@ -266,7 +266,7 @@ func New(cfg *config.GitHub, o Options) (*Client, error) {
 	stack := httpx.New(auth, httpx.Options{
 		UserAgent:  ua,
 		Validators: o.Validators,
-		Cache:      httpx.CacheOptions{Identity: func(*http.Request) string { return identity }, Logger: c.log},
+		Cache:      httpx.CacheOptions{Identity: func(*http.Request) string { return identity }, Logger: c.log, TTL: datedListTTL},
 		Limits:     limits,
 		Retry:      o.Retry,
 		Pace:       &httpx.PaceOptions{Interval: o.WriteInterval},
@@ -404,4 +404,15 @@ func (k *keyedMutex) get(key string) *sync.Mutex {
 		k.m[key] = m
 	}
 	return m
+}
+
+// datedListTTL keeps the validators of a since= list (recent comments,
+// issues closed since yesterday) two days rather than the store's week:
+// their URL names a day, so yesterday's entry is never asked for again
+// once the day has turned.
+func datedListTTL(r *http.Request) time.Duration {
+	if r.URL.Query().Has("since") {
+		return 48 * time.Hour
+	}
+	return 0
 }

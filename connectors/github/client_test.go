@@ -521,3 +521,40 @@ func TestCacheEntriesAreNotSharedBetweenTokens(t *testing.T) {
 		}
 	}
 }
+
+// The lists read with since= name a day: their cache entries are kept two
+// days, not the store's week, so a repository does not leave a week of
+// dead copies in Redis. Everything else keeps the store's default.
+func TestDatedListsAreCachedForTwoDays(t *testing.T) {
+	t.Parallel()
+	f := newFakeGitHub(t)
+	w := buildWorld(f)
+	store := newMemValidators()
+	c := newTestClient(t, f, func(_ *config.GitHub, o *Options) { o.Validators = store })
+	if _, err := c.Observe(context.Background(), milestoneRef(repo, w.ms)); err != nil {
+		t.Fatal(err)
+	}
+	byTTL := map[time.Duration]int{}
+	store.mu.Lock()
+	for _, v := range store.m {
+		byTTL[v.TTL]++
+	}
+	store.mu.Unlock()
+	if byTTL[48*time.Hour] == 0 || byTTL[0] == 0 || len(byTTL) != 2 {
+		t.Errorf("cache entries by TTL %v: want some at 48h (since= lists) and the rest at 0 (the store's default)", byTTL)
+	}
+	for _, tc := range []struct {
+		url  string
+		want time.Duration
+	}{
+		{"https://api.github.com/repos/acme/api/issues/comments?since=2026-11-22T00%3A00%3A00Z&per_page=100", 48 * time.Hour},
+		{"https://api.github.com/repos/acme/api/issues?state=closed&since=2026-10-12T00%3A00%3A00Z", 48 * time.Hour},
+		{"https://api.github.com/repos/acme/api/milestones?state=all&per_page=100", 0},
+		{"https://api.github.com/repos/acme/api/issues/7/comments?per_page=100", 0},
+	} {
+		r, _ := http.NewRequest(http.MethodGet, tc.url, nil)
+		if got := datedListTTL(r); got != tc.want {
+			t.Errorf("datedListTTL(%s) = %v, want %v", tc.url, got, tc.want)
+		}
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/slipwatch/slipwatch/connectors"
 )
@@ -49,6 +50,9 @@ type CacheOptions struct {
 	// passes through uncached.
 	MaxBody int64
 	Logger  *slog.Logger
+	// TTL, when set, says how long the entry for a request is worth
+	// keeping (Validator.TTL); 0: as long as the store keeps any.
+	TTL func(*http.Request) time.Duration
 }
 
 // defaultKeepHeaders are the headers a replayed response carries from the
@@ -166,7 +170,7 @@ func (c *cache) replay(ctx context.Context, key string, stored connectors.Valida
 	// newest so the next request still matches.
 	if e := notModified.Header.Get("ETag"); e != "" && e != stored.ETag {
 		stored.ETag = e
-		if err := c.store.PutValidator(ctx, key, stored); err != nil {
+		if err := c.put(ctx, key, notModified.Request, stored); err != nil {
 			c.log.WarnContext(ctx, "validator cache write failed", "url", redactURL(notModified.Request), "error", err)
 		}
 	}
@@ -213,7 +217,7 @@ func (c *cache) store200(ctx context.Context, key string, req *http.Request, res
 			v.Header.Add(k, val)
 		}
 	}
-	if err := c.store.PutValidator(ctx, key, v); err != nil {
+	if err := c.put(ctx, key, req, v); err != nil {
 		if errors.Is(err, context.Canceled) {
 			return resp, nil
 		}
@@ -253,4 +257,11 @@ func redactURL(req *http.Request) string {
 	u.RawQuery = ""
 	u.User = nil
 	return u.String()
+}
+
+func (c *cache) put(ctx context.Context, key string, req *http.Request, v connectors.Validator) error {
+	if c.o.TTL != nil && req != nil {
+		v.TTL = c.o.TTL(req)
+	}
+	return c.store.PutValidator(ctx, key, v)
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -250,5 +251,31 @@ func TestCacheSkipsBodiesOverTheLimit(t *testing.T) {
 	}
 	if len(store.keys()) != 0 {
 		t.Errorf("an oversized body was stored")
+	}
+}
+
+// CacheOptions.TTL reaches the store with each entry it applies to.
+func TestCacheTellsTheStoreHowLongAnEntryIsWorthKeeping(t *testing.T) {
+	t.Parallel()
+	var h hits
+	es := &etagServer{version: 1}
+	srv := server(t, &h, es.handler)
+	store := newMemValidators()
+	rt := NewCache(http.DefaultTransport, store, CacheOptions{TTL: func(r *http.Request) time.Duration {
+		if r.URL.Query().Has("since") {
+			return 48 * time.Hour
+		}
+		return 0
+	}})
+	get(t, rt, srv.URL+"/items?since=2026-11-22")
+	get(t, rt, srv.URL+"/items")
+	got := map[time.Duration]int{}
+	store.mu.Lock()
+	for _, v := range store.m {
+		got[v.TTL]++
+	}
+	store.mu.Unlock()
+	if diff := cmp.Diff(map[time.Duration]int{48 * time.Hour: 1, 0: 1}, got); diff != "" {
+		t.Errorf("entries by TTL (-want +got):\n%s", diff)
 	}
 }

@@ -37,8 +37,9 @@ func (s *Store) GetValidator(ctx context.Context, url string) (connectors.Valida
 	return v, true, nil
 }
 
-// PutValidator remembers url's validators and body for ValidatorTTL. A
-// body over ValidatorMaxBody is not cached (the request simply costs).
+// PutValidator remembers url's validators and body for ValidatorTTL (or
+// v.TTL when shorter). A body over ValidatorMaxBody is not cached (the
+// request simply costs).
 func (s *Store) PutValidator(ctx context.Context, url string, v connectors.Validator) error {
 	if len(v.Body) > s.opt.ValidatorMaxBody || (v.ETag == "" && v.LastModified == "") {
 		return nil
@@ -47,8 +48,12 @@ func (s *Store) PutValidator(ctx context.Context, url string, v connectors.Valid
 	if err != nil {
 		return err
 	}
+	ttl := s.opt.ValidatorTTL
+	if v.TTL > 0 && v.TTL < ttl {
+		ttl = v.TTL
+	}
 	start := time.Now()
-	return s.observe("validator_put", start, s.rdb.Set(ctx, s.validatorKey(url), data, s.opt.ValidatorTTL).Err())
+	return s.observe("validator_put", start, s.rdb.Set(ctx, s.validatorKey(url), data, ttl).Err())
 }
 
 func (s *Store) leaseKey(name string) string { return s.key("lease:{", name, "}") }

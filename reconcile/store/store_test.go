@@ -425,6 +425,32 @@ func TestValidators(t *testing.T) {
 	}
 }
 
+// A validator asking for a shorter life (a URL that names a day) gets it;
+// one asking for longer than the store's own does not.
+func TestValidatorTTL(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := newStore(t, Options{ValidatorTTL: 7 * 24 * time.Hour})
+	for _, tc := range []struct {
+		name     string
+		ttl      time.Duration
+		min, max time.Duration
+	}{
+		{"store default", 0, 7*24*time.Hour - time.Minute, 7 * 24 * time.Hour},
+		{"shorter", 48 * time.Hour, 48*time.Hour - time.Minute, 48 * time.Hour},
+		{"longer is capped", 30 * 24 * time.Hour, 7*24*time.Hour - time.Minute, 7 * 24 * time.Hour},
+	} {
+		url := "https://api.github.com/repos/acme/api/issues/comments?since=x&" + tc.name
+		if err := s.PutValidator(ctx, url, connectors.Validator{ETag: `"e"`, Body: []byte("[]"), TTL: tc.ttl}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.rdb.PTTL(ctx, s.validatorKey(url)).Result()
+		if err != nil || got < tc.min || got > tc.max {
+			t.Errorf("%s: key lives %v (%v), want between %v and %v", tc.name, got, err, tc.min, tc.max)
+		}
+	}
+}
+
 func TestTokenSwap(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
