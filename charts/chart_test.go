@@ -381,6 +381,9 @@ func TestNotes(t *testing.T) {
 		{"full", []string{"testdata/full.yaml"}, []string{
 			"https://slipwatch.acme.example/webhooks/github",
 			"https://slipwatch.acme.example/webhooks/jira",
+			// every Jira event connectors/jira acts on
+			"Issue created/updated/deleted, Comment created/updated/deleted",
+			"Version created/updated/released/unreleased/deleted/moved/merged",
 			"key github-webhook-secret in Secret slipwatch-credentials",
 			"a ServiceMonitor is installed",
 		}, []string{"WARNING"}},
