@@ -573,3 +573,56 @@ func BenchmarkReconcile(b *testing.B) {
 		Reconcile(rec, obs, now, settings())
 	}
 }
+
+// TestClockJumps: a node whose clock jumps back (NTP step, a restored VM)
+// or forward must not announce anything twice, nor move the promise; once
+// the clock is right again the story goes on. (A clock running ahead past
+// the due date does announce "overdue": slipwatch trusts its clock.)
+func TestClockJumps(t *testing.T) {
+	w := newWorld(t, "2026-12-01", 10, 2)
+	var all []string
+	for _, at := range []time.Time{
+		day("2026-11-02"),
+		day("2026-11-10"),
+		day("2026-11-03"), // back a week
+		day("2026-10-01"), // back before the record was made
+		day("2026-11-10").Add(time.Hour),
+		day("2027-02-01"), // forward past the due date
+		day("2026-11-11"), // and back
+	} {
+		all = append(all, w.step(at)...)
+		if c, ok := w.rec.Commitment(); !ok || c.Date.String() != "2026-12-01" {
+			t.Fatalf("at %s the promise is %+v, want 2026-12-01 as first seen", at.Format(time.DateOnly), c)
+		}
+	}
+	seen := map[string]int{}
+	for _, c := range w.thread.Comments {
+		for _, m := range ParseMarkers(c.Hidden) {
+			if m.Kind == MarkerEvent {
+				seen[m.EventKind+" "+m.ID]++
+			}
+		}
+	}
+	for ev, n := range seen {
+		if n > 1 {
+			t.Errorf("%s posted %d times across the clock jumps", ev, n)
+		}
+	}
+	t.Logf("actions across the jumps: %v", all)
+	if len(seen) == 0 {
+		t.Fatal("no event markers found on the thread: the check above saw nothing")
+	}
+	if countKind(all, EvCommitted) != 1 {
+		t.Errorf("committed announced %d times, want once: %v", countKind(all, EvCommitted), all)
+	}
+}
+
+func countKind(kinds []string, k string) int {
+	n := 0
+	for _, x := range kinds {
+		if x == k {
+			n++
+		}
+	}
+	return n
+}
