@@ -53,6 +53,9 @@ type fakeGitHub struct {
 	auth func(r *http.Request) bool
 	// extra routes (App endpoints) tried before the built-in ones.
 	extra func(w http.ResponseWriter, r *http.Request) bool
+	// pushless: the token's account has no push access, so GitHub
+	// silently drops the milestone and labels of the issues it creates.
+	pushless bool
 }
 
 type fakeRepo struct {
@@ -461,6 +464,9 @@ func (f *fakeGitHub) routeRepo(w http.ResponseWriter, r *http.Request, full stri
 	case r.Method == http.MethodPost && len(seg) == 3 && seg[0] == "issues" && seg[2] == "comments":
 		n, _ := strconv.Atoi(seg[1])
 		f.createComment(w, r, full, n)
+	case r.Method == http.MethodPatch && len(seg) == 2 && seg[0] == "issues":
+		n, _ := strconv.Atoi(seg[1])
+		f.editIssue(w, r, full, n)
 	case r.Method == http.MethodPatch && len(seg) == 3 && seg[0] == "issues" && seg[1] == "comments":
 		id, _ := strconv.ParseInt(seg[2], 10, 64)
 		f.editComment(w, r, full, id)
@@ -587,12 +593,46 @@ func (f *fakeGitHub) createIssue(w http.ResponseWriter, r *http.Request, full st
 	if req.Milestone != nil {
 		ms = *req.Milestone
 	}
-	n := f.addIssueLocked(full, issueOpts{milestone: ms, labels: req.Labels})
+	labels := req.Labels
+	if f.pushless {
+		ms, labels = 0, nil
+	}
+	n := f.addIssueLocked(full, issueOpts{milestone: ms, labels: labels})
 	repo := f.repos[full]
 	repo.issues[n-1].title = req.Title
 	body := f.issueJSONLocked(full, repo, repo.issues[n-1])
 	f.mu.Unlock()
 	f.writeJSON(w, r, http.StatusCreated, body)
+}
+
+// editIssue applies the state change of PATCH /repos/{owner}/{repo}/issues/{n}
+// (the only edit slipwatch makes to an issue).
+func (f *fakeGitHub) editIssue(w http.ResponseWriter, r *http.Request, full string, n int) {
+	var req struct {
+		State       string `json:"state"`
+		StateReason string `json:"state_reason"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil || (req.State != "open" && req.State != "closed") {
+		f.writeRecorded(w, r, "error-422-validation-failed.recorded.json")
+		return
+	}
+	f.mu.Lock()
+	repo := f.repos[full]
+	if repo == nil || n <= 0 || n > len(repo.issues) {
+		f.mu.Unlock()
+		f.notFound(w, r)
+		return
+	}
+	is := repo.issues[n-1]
+	now := f.now
+	is.state, is.stateReason, is.updated = req.State, req.StateReason, now
+	is.closed = nil
+	if req.State == "closed" {
+		is.closed = &now
+	}
+	body := f.issueJSONLocked(full, repo, is)
+	f.mu.Unlock()
+	f.writeJSON(w, r, http.StatusOK, body)
 }
 
 func (f *fakeGitHub) createComment(w http.ResponseWriter, r *http.Request, full string, issue int) {

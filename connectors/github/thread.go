@@ -61,9 +61,13 @@ func (c *Client) EnsureThread(ctx context.Context, d connectors.Deliverable) (*c
 
 	c.mu.Lock()
 	n, known := c.threadOf[key]
+	refused, held := c.noThread[key]
 	c.mu.Unlock()
 	if known {
 		return c.knownThread(key, owner, name, full, n), nil
+	}
+	if held && c.now().Before(refused.until) {
+		return nil, refused.err
 	}
 
 	u := fmt.Sprintf("repos/%s/%s/issues?milestone=%d&labels=%s&state=all&per_page=100",
@@ -96,6 +100,9 @@ func (c *Client) EnsureThread(ctx context.Context, d connectors.Deliverable) (*c
 			return nil, c.wrap("create the tracking issue of milestone "+key, err)
 		}
 		c.log.InfoContext(ctx, "created tracking issue", "milestone", key, "thread", threadID(full, oldest.GetNumber()))
+		if err := c.checkCreated(ctx, owner, name, key, num, oldest); err != nil {
+			return nil, err
+		}
 	}
 	number := oldest.GetNumber()
 	c.mu.Lock()
@@ -108,6 +115,50 @@ func (c *Client) EnsureThread(ctx context.Context, d connectors.Deliverable) (*c
 	}
 	c.mu.Unlock()
 	return &connectors.Thread{ID: threadID(full, number), URL: oldest.GetHTMLURL(), Comments: []connectors.Comment{}}, nil
+}
+
+// noThreadFor is how long EnsureThread stops creating tracking issues for
+// a milestone after GitHub dropped the label and milestone of one: long
+// enough that a missing Write role costs one stray (closed) issue a day
+// per milestone, short enough that granting the role takes effect without
+// a restart.
+const noThreadFor = 24 * time.Hour
+
+// noThread is why a milestone has no tracking issue, and until when to say
+// so without asking GitHub again.
+type noThread struct {
+	err   error
+	until time.Time
+}
+
+// checkCreated makes sure GitHub kept the label and milestone of the
+// tracking issue just created. It silently drops both when the account has
+// no push access (the Triage or Read role), and an issue without them is
+// never found again: every pass would create another one. So such an issue
+// is closed at once (its author may close it), creation for the milestone
+// stops for noThreadFor, and the error says which role is missing.
+func (c *Client) checkCreated(ctx context.Context, owner, name, key string, num int, is *gh.Issue) error {
+	if c.isTracking(is) && is.GetMilestone().GetNumber() == num {
+		return nil
+	}
+	full := owner + "/" + name
+	err := fmt.Errorf("create the tracking issue of milestone %s: GitHub dropped its label %q and milestone, "+
+		"as it does when the account has no Write role on %s; grant it (slipwatch tries again within %s or at restart): %w",
+		key, c.label, full, noThreadFor, connectors.ErrTerminal)
+	_, _, cerr := c.gh.Issues.Edit(ctx, owner, name, is.GetNumber(), &gh.IssueRequest{
+		State:       gh.String("closed"),
+		StateReason: gh.String("not_planned"),
+	})
+	if cerr != nil {
+		c.log.ErrorContext(ctx, "could not close the unusable tracking issue; close it by hand",
+			"milestone", key, "thread", threadID(full, is.GetNumber()), "err", c.wrap("close", cerr))
+	} else {
+		c.log.WarnContext(ctx, "closed the unusable tracking issue", "milestone", key, "thread", threadID(full, is.GetNumber()))
+	}
+	c.mu.Lock()
+	c.noThread[key] = noThread{err: err, until: c.now().Add(noThreadFor)}
+	c.mu.Unlock()
+	return err
 }
 
 // knownThread is a thread already found, with the comments last read.

@@ -90,6 +90,50 @@ func TestEnsureThreadCreatesOnceAndFindsAfterRestart(t *testing.T) {
 	}
 }
 
+// TestEnsureThreadWithoutPushAccess: GitHub drops the label and milestone
+// of an issue created by an account without the Write role. slipwatch must
+// notice, close the issue it cannot find again, and stop creating more, or
+// every pass would open another tracking issue.
+func TestEnsureThreadWithoutPushAccess(t *testing.T) {
+	t.Parallel()
+	f := newFakeGitHub(t)
+	f.pushless = true
+	ms := f.addMilestone(repo, "v3.0", nil)
+	c := newTestClient(t, f, nil)
+	ctx := context.Background()
+	d := connectors.Deliverable{Ref: milestoneRef(repo, ms), Title: "v3.0"}
+
+	for i := range 3 {
+		th, err := c.EnsureThread(ctx, d)
+		if th != nil || !errors.Is(err, connectors.ErrTerminal) || !strings.Contains(err.Error(), "Write role on acme/api") {
+			t.Fatalf("pass %d: EnsureThread = %v, %v; want a terminal error naming the Write role", i, th, err)
+		}
+	}
+	f.mu.Lock()
+	var made []fakeIssue
+	for _, is := range f.repos[repo].issues {
+		made = append(made, *is)
+	}
+	f.mu.Unlock()
+	if len(made) != 1 || made[0].state != "closed" || made[0].stateReason != "not_planned" {
+		t.Fatalf("issues after three passes: %+v; want one, closed as not planned", made)
+	}
+
+	// Once the role is granted, a later pass (after noThreadFor) makes a
+	// tracking issue that sticks.
+	f.mu.Lock()
+	f.pushless = false
+	f.mu.Unlock()
+	f.advance(noThreadFor)
+	th, err := c.EnsureThread(ctx, d)
+	if err != nil || th == nil {
+		t.Fatalf("after the grant: EnsureThread = %v, %v", th, err)
+	}
+	if got := trackingIssues(f); len(got) != 1 || got[0].state != "open" {
+		t.Errorf("tracking issues after the grant: %+v; want one open", got)
+	}
+}
+
 func TestTrackingIssueBodyExplainsTheCommands(t *testing.T) {
 	t.Parallel()
 	body := threadBody("v3.0")
