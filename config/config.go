@@ -45,6 +45,7 @@ const (
 	DefaultJiraJQL              = "issuetype = Epic AND duedate is not EMPTY"
 	DefaultJiraCreateTracking   = true
 	DefaultJiraTrackingLabel    = "slipwatch"
+	DefaultJiraTrackingType     = "Task"
 	DefaultJiraOAuthTokenURL    = "https://auth.atlassian.com/oauth/token"
 	DefaultJiraOAuthAPIURL      = "https://api.atlassian.com/ex/jira/"
 )
@@ -215,6 +216,9 @@ type Jira struct {
 	Deliverables          Deliverables `yaml:"deliverables"`
 	CreateTrackingIssue   bool         `yaml:"create_tracking_issue"`
 	TrackingLabel         string       `yaml:"tracking_label"`
+	// TrackingIssueType names the issue type of a version's tracking
+	// issue; projects that have no "Task" need another.
+	TrackingIssueType string `yaml:"tracking_issue_type"`
 }
 
 // Auth is exactly one Jira auth mode.
@@ -289,6 +293,7 @@ func (j *Jira) setDefaults() {
 	j.Deliverables = Deliverables{Versions: DefaultJiraVersions, JQL: DefaultJiraJQL}
 	j.CreateTrackingIssue = DefaultJiraCreateTracking
 	j.TrackingLabel = DefaultJiraTrackingLabel
+	j.TrackingIssueType = DefaultJiraTrackingType
 }
 
 func (o *OAuth2) setDefaults() {

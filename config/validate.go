@@ -270,6 +270,9 @@ func (j *Jira) validate(es *Errors) {
 	if j.TrackingLabel == "" || strings.ContainsAny(j.TrackingLabel, " \t") {
 		es.add("jira.tracking_label", "%q is not a Jira label (non-empty, no spaces)", j.TrackingLabel)
 	}
+	if strings.TrimSpace(j.TrackingIssueType) == "" {
+		es.add("jira.tracking_issue_type", "is empty (name an issue type of the projects, e.g. Task)")
+	}
 	if j.PreviousWebhookSecret != "" && j.WebhookSecret == "" {
 		es.add("jira.previous_webhook_secret", "is set without jira.webhook_secret")
 	}

@@ -30,7 +30,6 @@ const (
 	DefaultPageSize        = 100
 	DefaultThroughputTTL   = 5 * time.Minute
 	DefaultMaxWebhookBytes = 1 << 20
-	DefaultIssueType       = "Task"
 	// MarkerProperty is the comment entity property holding the marker.
 	MarkerProperty = "slipwatch"
 )
@@ -72,8 +71,6 @@ type Options struct {
 	// that may /commit.
 	Allow []string
 
-	// IssueType is the issue type of a tracking issue; default "Task".
-	IssueType string
 	// PageSize is maxResults of searches and comment lists; default 100.
 	PageSize int
 	// ThroughputTTL is how long a project's throughput is reused between
@@ -157,9 +154,6 @@ func New(cfg *config.Jira, o Options) (*Client, error) {
 	}
 	if o.WindowDays <= 0 {
 		o.WindowDays = DefaultWindowDays
-	}
-	if o.IssueType == "" {
-		o.IssueType = DefaultIssueType
 	}
 	if o.PageSize <= 0 {
 		o.PageSize = DefaultPageSize

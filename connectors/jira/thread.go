@@ -12,6 +12,7 @@ import (
 
 	gojira "github.com/andygrunwald/go-jira"
 
+	"github.com/slipwatch/slipwatch/config"
 	"github.com/slipwatch/slipwatch/connectors"
 )
 
@@ -36,7 +37,7 @@ Please keep this issue in the version and keep its label {{%s}}; slipwatch finds
 // EnsureThread returns the deliverable's thread. An epic's thread is the
 // epic itself. A version's is the oldest issue in the version carrying the
 // tracking label; with none and jira.create_tracking_issue set, it creates
-// one (of Options.IssueType), and with none and creation off it returns
+// one (of jira.tracking_issue_type), and with none and creation off it returns
 // nil. It searches before it creates and remembers the answer, so it does
 // not create two. The Thread has the comments there are.
 func (c *Client) EnsureThread(ctx context.Context, d connectors.Deliverable) (*connectors.Thread, error) {
@@ -107,7 +108,7 @@ func (c *Client) EnsureThread(ctx context.Context, d connectors.Deliverable) (*c
 func (c *Client) createTrackingIssue(ctx context.Context, proj, versionID, title string) (string, error) {
 	in := map[string]any{"fields": map[string]any{
 		"project":     map[string]string{"key": proj},
-		"issuetype":   map[string]string{"name": c.o.IssueType},
+		"issuetype":   map[string]string{"name": c.issueType()},
 		"summary":     ThreadTitle(title),
 		"description": threadDescription(title, c.cfg.TrackingLabel),
 		"labels":      []string{c.cfg.TrackingLabel},
@@ -368,4 +369,13 @@ func (c *Client) sleep(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	}
+}
+
+// issueType is the type of a new tracking issue: the configured one, or
+// the default for a config built without Load (tests, tools).
+func (c *Client) issueType() string {
+	if c.cfg.TrackingIssueType != "" {
+		return c.cfg.TrackingIssueType
+	}
+	return config.DefaultJiraTrackingType
 }
