@@ -203,7 +203,7 @@ func jiraErr(w http.ResponseWriter, status int, msg string) {
 func (f *fakeJira) file(w http.ResponseWriter, status int, name string) {
 	w.Header().Set("Content-Type", "application/json;charset=UTF-8")
 	w.WriteHeader(status)
-	_, _ = w.Write(readTestdata(f.t, filepath.Join("rest", name)))
+	_, _ = w.Write(readTestdata(f.t, filepath.Join("../jiratest/testdata/rest", name)))
 }
 
 func (f *fakeJira) serve(w http.ResponseWriter, r *http.Request) {
@@ -238,7 +238,7 @@ func (f *fakeJira) serve(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		w.Header().Set("Content-Type", "text/plain;charset=UTF-8")
 		w.WriteHeader(http.StatusUnauthorized)
-		_, _ = w.Write(readTestdata(f.t, "rest/error-401.cloud.txt"))
+		_, _ = w.Write(readTestdata(f.t, "../jiratest/testdata/rest/error-401.cloud.txt"))
 		return
 	}
 	if ua := r.Header.Get("User-Agent"); !strings.HasPrefix(ua, "slipwatch/") {
@@ -330,7 +330,7 @@ func (f *fakeJira) projectByID(id string) (string, bool) {
 		var vs []struct {
 			ProjectID json.Number `json:"projectId"`
 		}
-		if err := json.Unmarshal(readTestdata(f.t, filepath.Join("rest", name)), &vs); err != nil {
+		if err := json.Unmarshal(readTestdata(f.t, filepath.Join("../jiratest/testdata/rest", name)), &vs); err != nil {
 			f.t.Errorf("fake: %s: %v", name, err)
 		}
 		for _, v := range vs {
@@ -349,7 +349,7 @@ func (f *fakeJira) version(w http.ResponseWriter, id string) {
 	}
 	for _, name := range f.versions {
 		var vs []map[string]any
-		if err := json.Unmarshal(readTestdata(f.t, filepath.Join("rest", name)), &vs); err != nil {
+		if err := json.Unmarshal(readTestdata(f.t, filepath.Join("../jiratest/testdata/rest", name)), &vs); err != nil {
 			f.t.Errorf("fake: %s: %v", name, err)
 		}
 		for _, v := range vs {
