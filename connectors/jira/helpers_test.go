@@ -4,12 +4,15 @@ import (
 	"context"
 	"encoding/base64"
 	"net/http"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/slipwatch/slipwatch/config"
 	"github.com/slipwatch/slipwatch/connectors"
+	"github.com/slipwatch/slipwatch/connectors/jira/jiratest"
 )
 
 // connector is the method set the runner uses (contracts.md); the Jira
@@ -27,6 +30,25 @@ type connector interface {
 }
 
 var _ connector = (*Client)(nil)
+
+// newFakeJira is the sandbox Jira, Cloud or Data Center, for one test: a
+// mistake in the test's setup that it notices fails the test.
+func newFakeJira(t *testing.T, cloud bool) *jiratest.Server {
+	t.Helper()
+	s := jiratest.New(jiratest.Options{Cloud: cloud, Fail: t.Errorf})
+	t.Cleanup(s.Close)
+	return s
+}
+
+// readTestdata is testdata/<name>: the webhook deliveries.
+func readTestdata(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatalf("testdata: %v", err)
+	}
+	return b
+}
 
 // testNow is the clock of every test: 2026-03-10, noon UTC.
 var testNow = time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
@@ -71,26 +93,26 @@ func basicAuth(user, pass string) string {
 
 // testConfig is a config for f: Cloud with email and API token, Data
 // Center with a personal access token, deployment auto.
-func testConfig(f *fakeJira) *config.Jira {
+func testConfig(f *jiratest.Server) *config.Jira {
 	cfg := &config.Jira{
-		BaseURL:             f.srv.URL,
+		BaseURL:             f.URL,
 		Deployment:          config.JiraAuto,
 		Projects:            []string{"PLAT"},
 		Deliverables:        config.Deliverables{Versions: true, JQL: config.DefaultJiraJQL},
 		CreateTrackingIssue: true,
 		TrackingLabel:       "slipwatch",
 	}
-	if f.cloud {
+	if f.Cloud() {
 		cfg.Auth = config.Auth{Email: testEmail, APIToken: testToken}
-		f.auth = basicAuth(testEmail, testToken)
+		f.RequireAuth(basicAuth(testEmail, testToken))
 	} else {
 		cfg.Auth = config.Auth{PAT: testPAT}
-		f.auth = "Bearer " + testPAT
+		f.RequireAuth("Bearer " + testPAT)
 	}
 	return cfg
 }
 
-func newTestClient(t *testing.T, f *fakeJira, edit func(*config.Jira, *Options)) (*Client, *sleeper) {
+func newTestClient(t *testing.T, f *jiratest.Server, edit func(*config.Jira, *Options)) (*Client, *sleeper) {
 	t.Helper()
 	cfg := testConfig(f)
 	s := &sleeper{now: testNow}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/slipwatch/slipwatch/config"
 	"github.com/slipwatch/slipwatch/connectors"
+	"github.com/slipwatch/slipwatch/connectors/jira/jiratest"
 )
 
 // tokenServer is an Atlassian-style token endpoint with rotating refresh
@@ -39,6 +40,12 @@ func newTokenServer(t *testing.T, seed ...string) *tokenServer {
 	ts.srv = httptest.NewServer(http.HandlerFunc(ts.serve))
 	t.Cleanup(ts.srv.Close)
 	return ts
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json;charset=UTF-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
 }
 
 func (ts *tokenServer) serve(w http.ResponseWriter, r *http.Request) {
@@ -141,15 +148,15 @@ func (m *memTokens) get(name string) string {
 	return m.tokens[name]
 }
 
-func oauthConfig(f *fakeJira, ts *tokenServer, refresh string) *config.OAuth2 {
+func oauthConfig(f *jiratest.Server, ts *tokenServer, refresh string) *config.OAuth2 {
 	return &config.OAuth2{
 		ClientID: "client-1", ClientSecret: "client-secret", RefreshToken: config.Secret(refresh),
-		CloudID: "cloud-1", TokenURL: ts.srv.URL + "/oauth/token", APIURL: f.srv.URL + "/ex/jira/",
+		CloudID: "cloud-1", TokenURL: ts.srv.URL + "/oauth/token", APIURL: f.URL + "/ex/jira/",
 	}
 }
 
 // newOAuthReplica is one slipwatch process using 3LO against f.
-func newOAuthReplica(t *testing.T, f *fakeJira, ts *tokenServer, store TokenStore, refresh string) *Client {
+func newOAuthReplica(t *testing.T, f *jiratest.Server, ts *tokenServer, store TokenStore, refresh string) *Client {
 	t.Helper()
 	c, _ := newTestClient(t, f, func(cfg *config.Jira, o *Options) {
 		cfg.BaseURL = "https://acme.atlassian.net"
@@ -165,10 +172,10 @@ func newOAuthReplica(t *testing.T, f *fakeJira, ts *tokenServer, store TokenStor
 	return c
 }
 
-func oauthJira(t *testing.T, ts *tokenServer) *fakeJira {
+func oauthJira(t *testing.T, ts *tokenServer) *jiratest.Server {
 	f := newFakeJira(t, true)
-	f.prefix = "/ex/jira/cloud-1"
-	f.authFn = ts.validAccess
+	f.SetPrefix("/ex/jira/cloud-1")
+	f.AuthFunc(ts.validAccess)
 	return f
 }
 
@@ -206,10 +213,10 @@ func TestOAuthRotation(t *testing.T) {
 	if len(reused) != 1 || reused[0] != "refresh-0" {
 		t.Errorf("spent tokens presented = %v, want [refresh-0] once", reused)
 	}
-	if n := f.hit("GET /rest/api/2/myself"); n != 2 {
+	if n := f.Hits("GET /rest/api/2/myself"); n != 2 {
 		t.Errorf("myself through /ex/jira/cloud-1 hit %d times, want 2", n)
 	}
-	if n := f.hit("GET /rest/api/2/serverInfo"); n != 0 {
+	if n := f.Hits("GET /rest/api/2/serverInfo"); n != 0 {
 		t.Errorf("serverInfo asked %d times: 3LO is Cloud", n)
 	}
 

@@ -13,6 +13,7 @@ import (
 	"github.com/slipwatch/slipwatch/config"
 	"github.com/slipwatch/slipwatch/connectors"
 	"github.com/slipwatch/slipwatch/connectors/httpx"
+	"github.com/slipwatch/slipwatch/connectors/jira/jiratest"
 )
 
 // users as each deployment exposes them: Cloud by account ID (no name, the
@@ -47,34 +48,34 @@ func openStatus() map[string]any {
 // seedProject gives f a project PLAT whose version vid has five issues
 // (PLAT-3 the tracking issue, with three comments), and a throughput
 // history.
-func seedProject(t *testing.T, f *fakeJira, vid string) (thread string, self, allowed, other *fakeComment) {
+func seedProject(t *testing.T, f *jiratest.Server, vid string) (thread string, self, allowed, other jiratest.Comment) {
 	t.Helper()
-	u := usersFor(f.cloud)
-	f.addIssue("PLAT-1", map[string]any{"created": "2026-02-01T09:00:00.000+0000", "status": openStatus(), "labels": []string{}})
-	f.addIssue("PLAT-2", map[string]any{"created": "2026-02-02T09:00:00.000+0000", "status": doneStatus(), "labels": []string{"backend"},
+	u := usersFor(f.Cloud())
+	f.AddIssue("PLAT-1", map[string]any{"created": "2026-02-01T09:00:00.000+0000", "status": openStatus(), "labels": []string{}})
+	f.AddIssue("PLAT-2", map[string]any{"created": "2026-02-02T09:00:00.000+0000", "status": doneStatus(), "labels": []string{"backend"},
 		"resolutiondate": "2026-03-09T23:30:00.000-0800"})
-	f.addIssue("PLAT-3", map[string]any{"created": "2026-02-03T09:00:00.000+0000", "status": openStatus(), "labels": []string{"slipwatch"}})
+	f.AddIssue("PLAT-3", map[string]any{"created": "2026-02-03T09:00:00.000+0000", "status": openStatus(), "labels": []string{"slipwatch"}})
 	// Done without a resolution: a workflow that never sets one.
 	p4 := map[string]any{"created": "2026-02-04T09:00:00.000+0000", "status": doneStatus(), "labels": nil,
 		"updated": "2026-03-06T10:00:00.000+0000"}
-	if f.cloud {
+	if f.Cloud() {
 		p4["statuscategorychangedate"] = "2026-03-05T08:00:00.000+0000"
 	}
-	f.addIssue("PLAT-4", p4)
-	f.addIssue("PLAT-10", map[string]any{"created": "2026-02-05T09:00:00.000+0000", "status": openStatus()})
-	f.setJQL(`project = "PLAT" AND (fixVersion = `+vid+`)`, "PLAT-10", "PLAT-4", "PLAT-3", "PLAT-2", "PLAT-1")
+	f.AddIssue("PLAT-4", p4)
+	f.AddIssue("PLAT-10", map[string]any{"created": "2026-02-05T09:00:00.000+0000", "status": openStatus()})
+	f.SetJQL(`project = "PLAT" AND (fixVersion = `+vid+`)`, "PLAT-10", "PLAT-4", "PLAT-3", "PLAT-2", "PLAT-1")
 
-	f.addIssue("PLAT-7", map[string]any{"resolutiondate": "2026-01-27T12:00:00.000+0000"}) // the day before the window
-	f.addIssue("PLAT-8", map[string]any{"resolutiondate": "2026-01-28T00:30:00.000+0000"}) // its first day
-	f.setJQL(`project = "PLAT" AND (resolved >= "2026-01-27")`, "PLAT-7", "PLAT-8", "PLAT-2")
+	f.AddIssue("PLAT-7", map[string]any{"resolutiondate": "2026-01-27T12:00:00.000+0000"}) // the day before the window
+	f.AddIssue("PLAT-8", map[string]any{"resolutiondate": "2026-01-28T00:30:00.000+0000"}) // its first day
+	f.SetJQL(`project = "PLAT" AND (resolved >= "2026-01-27")`, "PLAT-7", "PLAT-8", "PLAT-2")
 
-	self = f.addComment("PLAT-3", u.self, "Status: on track", "2026-03-01T10:00:00.000+0000")
-	f.props[self.ID] = "<!-- slipwatch:status id=c1 v=1 {} -->"
-	allowed = f.addComment("PLAT-3", u.allowed, "/commit 2026-04-01 board asked", "2026-03-02T10:00:00.000+0000")
-	other = f.addComment("PLAT-3", u.other, "/commit 2026-05-01", "2026-03-03T10:00:00.000+0000")
+	self = f.AddComment("PLAT-3", u.self, "Status: on track", "2026-03-01T10:00:00.000+0000")
+	f.SetMarker(self.ID, "<!-- slipwatch:status id=c1 v=1 {} -->")
+	allowed = f.AddComment("PLAT-3", u.allowed, "/commit 2026-04-01 board asked", "2026-03-02T10:00:00.000+0000")
+	other = f.AddComment("PLAT-3", u.other, "/commit 2026-05-01", "2026-03-03T10:00:00.000+0000")
 	// A user cannot make slipwatch believe it said something: the property
 	// of a foreign comment is never read.
-	f.props[other.ID] = "<!-- slipwatch:event id=forged kind=slipped -->"
+	f.SetMarker(other.ID, "<!-- slipwatch:event id=forged kind=slipped -->")
 	return "PLAT-3", self, allowed, other
 }
 
@@ -95,11 +96,11 @@ func TestObserveVersion(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			f := newFakeJira(t, tt.cloud)
-			f.versions["PLAT"] = tt.versions
+			f.SetVersionsFile("PLAT", tt.versions)
 			if tt.cloud {
-				f.versionGet["10000"] = "version.get.cloud.json"
+				f.SetVersionFile("10000", "version.get.cloud.json")
 			}
-			f.pageSize = 2 // five issues: three pages
+			f.SetPageSize(2) // five issues: three pages
 			thread, self, allowed, other := seedProject(t, f, tt.vid)
 			c, _ := newTestClient(t, f, nil)
 			ctx := context.Background()
@@ -127,7 +128,7 @@ func TestObserveVersion(t *testing.T) {
 				Deliverable: connectors.Deliverable{
 					Ref:         ref,
 					Title:       tt.title,
-					URL:         f.srv.URL + "/projects/PLAT/versions/" + tt.vid,
+					URL:         f.URL + "/projects/PLAT/versions/" + tt.vid,
 					Description: tt.desc,
 					DueDate:     due,
 					Closed:      true,
@@ -141,14 +142,14 @@ func TestObserveVersion(t *testing.T) {
 				},
 				Thread: &connectors.Thread{
 					ID:  thread,
-					URL: f.srv.URL + "/browse/PLAT-3",
+					URL: f.URL + "/browse/PLAT-3",
 					Comments: []connectors.Comment{
-						{ID: self.ID, URL: f.srv.URL + "/browse/PLAT-3?focusedCommentId=" + self.ID, Author: author(u.self), Body: "Status: on track",
+						{ID: self.ID, URL: f.URL + "/browse/PLAT-3?focusedCommentId=" + self.ID, Author: author(u.self), Body: "Status: on track",
 							CreatedAt: mustTime(t, self.Created), UpdatedAt: mustTime(t, self.Updated),
 							BySelf: true, Hidden: "<!-- slipwatch:status id=c1 v=1 {} -->"},
-						{ID: allowed.ID, URL: f.srv.URL + "/browse/PLAT-3?focusedCommentId=" + allowed.ID, Author: author(u.allowed), Body: "/commit 2026-04-01 board asked",
+						{ID: allowed.ID, URL: f.URL + "/browse/PLAT-3?focusedCommentId=" + allowed.ID, Author: author(u.allowed), Body: "/commit 2026-04-01 board asked",
 							CreatedAt: mustTime(t, allowed.Created), UpdatedAt: mustTime(t, allowed.Updated), AuthorCanCommit: true},
-						{ID: other.ID, URL: f.srv.URL + "/browse/PLAT-3?focusedCommentId=" + other.ID, Author: author(u.other), Body: "/commit 2026-05-01",
+						{ID: other.ID, URL: f.URL + "/browse/PLAT-3?focusedCommentId=" + other.ID, Author: author(u.other), Body: "/commit 2026-05-01",
 							CreatedAt: mustTime(t, other.Created), UpdatedAt: mustTime(t, other.Updated)},
 					},
 				},
@@ -165,10 +166,10 @@ func TestObserveVersion(t *testing.T) {
 				searchPath = "GET /rest/api/3/search/jql"
 			}
 			// Items: 3 pages; throughput: 2 pages.
-			if n := f.hit(searchPath); n != 5 {
+			if n := f.Hits(searchPath); n != 5 {
 				t.Errorf("searches = %d, want 5 (3 pages of items, 2 of throughput)", n)
 			}
-			if n := f.hit("GET /rest/api/2/comment/" + other.ID + "/properties/slipwatch"); n != 0 {
+			if n := f.Hits("GET /rest/api/2/comment/" + other.ID + "/properties/slipwatch"); n != 0 {
 				t.Errorf("read the property of a foreign comment %d times", n)
 			}
 
@@ -177,13 +178,13 @@ func TestObserveVersion(t *testing.T) {
 			if _, err := c.Observe(ctx, ref); err != nil {
 				t.Fatalf("second Observe: %v", err)
 			}
-			if n := f.hit(searchPath); n != 8 {
+			if n := f.Hits(searchPath); n != 8 {
 				t.Errorf("searches after the second Observe = %d, want 8 (throughput reused)", n)
 			}
-			if n := f.hit("GET /rest/api/2/comment/" + self.ID + "/properties/slipwatch"); n != 1 {
+			if n := f.Hits("GET /rest/api/2/comment/" + self.ID + "/properties/slipwatch"); n != 1 {
 				t.Errorf("read slipwatch's marker %d times over two observations, want 1", n)
 			}
-			if n := f.hit("GET /rest/api/2/serverInfo"); n != 1 {
+			if n := f.Hits("GET /rest/api/2/serverInfo"); n != 1 {
 				t.Errorf("serverInfo asked %d times, want once", n)
 			}
 		})
@@ -207,13 +208,13 @@ func TestList(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			f := newFakeJira(t, tt.cloud)
-			f.versions["PLAT"] = tt.versions
-			f.pageSize = 2
+			f.SetVersionsFile("PLAT", tt.versions)
+			f.SetPageSize(2)
 			for _, k := range []string{"PLAT-20", "PLAT-21", "PLAT-22"} {
-				f.addIssue(k, map[string]any{"duedate": "2026-06-01"})
+				f.AddIssue(k, map[string]any{"duedate": "2026-06-01"})
 			}
 			// The configured JQL's ORDER BY is dropped so it can be combined.
-			f.setJQL(`project = "PLAT" AND (issuetype = Epic AND duedate is not EMPTY)`, "PLAT-20", "PLAT-21", "PLAT-22")
+			f.SetJQL(`project = "PLAT" AND (issuetype = Epic AND duedate is not EMPTY)`, "PLAT-20", "PLAT-21", "PLAT-22")
 			c, _ := newTestClient(t, f, func(cfg *config.Jira, _ *Options) {
 				cfg.Deliverables.JQL = "issuetype = Epic AND duedate is not EMPTY ORDER BY duedate ASC"
 			})
@@ -243,8 +244,8 @@ func TestList(t *testing.T) {
 
 func TestObserveVersionOfAnotherProject(t *testing.T) {
 	f := newFakeJira(t, false)
-	f.versions["PLAT"] = "project-versions.cloud.json" // projectId 10000 …
-	f.projects["10000"] = "OPS"                        // … is OPS, not PLAT
+	f.SetVersionsFile("PLAT", "project-versions.cloud.json") // projectId 10000 …
+	f.SetProject("10000", "OPS")                             // … is OPS, not PLAT
 	c, _ := newTestClient(t, f, nil)
 	_, err := c.Observe(context.Background(), connectors.Ref{Tracker: connectors.Jira, Team: "PLAT", Kind: connectors.Version, ID: "10010"})
 	if !errors.Is(err, connectors.ErrNotFound) || !strings.Contains(err.Error(), "belongs to project OPS") {
@@ -274,7 +275,7 @@ func (v *memValidators) PutValidator(_ context.Context, url string, x connectors
 
 func TestListRevalidates(t *testing.T) {
 	f := newFakeJira(t, false)
-	f.versions["PLAT"] = "project-versions.server.json"
+	f.SetVersionsFile("PLAT", "project-versions.server.json")
 	var statuses []int
 	var mu sync.Mutex
 	c, _ := newTestClient(t, f, func(cfg *config.Jira, o *Options) {

@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/slipwatch/slipwatch/config"
+	"github.com/slipwatch/slipwatch/connectors/jira/jiratest"
 )
 
 func keysOf(iss []issue) []string {
@@ -18,17 +19,17 @@ func keysOf(iss []issue) []string {
 	return ks
 }
 
-// The pages are served as Jira shapes them (testdata/rest/search-jql.*,
+// The pages are served as Jira shapes them (jiratest/testdata/rest/search-jql.*,
 // search.v2.*): the connector must follow nextPageToken until isLast on
 // Cloud, startAt until total on Data Center.
 func TestSearchPaging(t *testing.T) {
 	t.Run("cloud nextPageToken", func(t *testing.T) {
 		f := newFakeJira(t, true)
 		const path = "GET /rest/api/3/search/jql"
-		f.queue(path,
-			cannedResponse{status: 200, body: "@search-jql.page1.json"},
-			cannedResponse{status: 200, body: "@search-jql.page2.json"},
-			cannedResponse{status: 200, body: "@search-jql.last.json"})
+		f.Queue(path,
+			jiratest.Response{Status: 200, Body: "@search-jql.page1.json"},
+			jiratest.Response{Status: 200, Body: "@search-jql.page2.json"},
+			jiratest.Response{Status: 200, Body: "@search-jql.last.json"})
 		c, _ := newTestClient(t, f, func(cfg *config.Jira, _ *Options) { cfg.Deployment = config.JiraCloud })
 		got, err := c.search(context.Background(), `project = "TES"`, []string{"summary", "status"})
 		if err != nil {
@@ -41,7 +42,7 @@ func TestSearchPaging(t *testing.T) {
 			t.Errorf("TES-43 status category = %q, want done", got[1].Fields.Status.StatusCategory.Key)
 		}
 		var tokens []string
-		for _, q := range f.queriesOf(path) {
+		for _, q := range f.Queries(path) {
 			tokens = append(tokens, q.Get("nextPageToken"))
 			if q.Get("jql") != `project = "TES"` || q.Get("fields") != "summary,status" || q.Get("maxResults") != "100" {
 				t.Errorf("query = %v", q)
@@ -50,7 +51,7 @@ func TestSearchPaging(t *testing.T) {
 		if diff := cmp.Diff([]string{"", "opaque-token-page-2", "opaque-token-page-3"}, tokens); diff != "" {
 			t.Errorf("page tokens sent (-want +got):\n%s", diff)
 		}
-		if n := f.hit("GET /rest/api/2/serverInfo"); n != 0 {
+		if n := f.Hits("GET /rest/api/2/serverInfo"); n != 0 {
 			t.Errorf("serverInfo asked %d times with deployment: cloud", n)
 		}
 	})
@@ -58,9 +59,9 @@ func TestSearchPaging(t *testing.T) {
 	t.Run("cloud token handed out twice", func(t *testing.T) {
 		f := newFakeJira(t, true)
 		const path = "GET /rest/api/3/search/jql"
-		f.queue(path,
-			cannedResponse{status: 200, body: "@search-jql.page1.json"},
-			cannedResponse{status: 200, body: "@search-jql.page1.json"})
+		f.Queue(path,
+			jiratest.Response{Status: 200, Body: "@search-jql.page1.json"},
+			jiratest.Response{Status: 200, Body: "@search-jql.page1.json"})
 		c, _ := newTestClient(t, f, func(cfg *config.Jira, _ *Options) { cfg.Deployment = config.JiraCloud })
 		_, err := c.search(context.Background(), `project = "TES"`, nil)
 		if err == nil || !strings.Contains(err.Error(), "twice") {
@@ -71,9 +72,9 @@ func TestSearchPaging(t *testing.T) {
 	t.Run("datacenter startAt", func(t *testing.T) {
 		f := newFakeJira(t, false)
 		const path = "GET /rest/api/2/search"
-		f.queue(path,
-			cannedResponse{status: 200, body: "@search.v2.page1.json"},
-			cannedResponse{status: 200, body: "@search.v2.page2.json"})
+		f.Queue(path,
+			jiratest.Response{Status: 200, Body: "@search.v2.page1.json"},
+			jiratest.Response{Status: 200, Body: "@search.v2.page2.json"})
 		c, _ := newTestClient(t, f, func(cfg *config.Jira, _ *Options) { cfg.Deployment = config.JiraDataCenter })
 		got, err := c.search(context.Background(), `project = "BULK"`, []string{"summary"})
 		if err != nil {
@@ -83,7 +84,7 @@ func TestSearchPaging(t *testing.T) {
 			t.Errorf("issues (-want +got):\n%s", diff)
 		}
 		var starts []string
-		for _, q := range f.queriesOf(path) {
+		for _, q := range f.Queries(path) {
 			starts = append(starts, q.Get("startAt"))
 		}
 		if diff := cmp.Diff([]string{"0", "1"}, starts); diff != "" {
@@ -93,9 +94,9 @@ func TestSearchPaging(t *testing.T) {
 
 	t.Run("datacenter empty page ends", func(t *testing.T) {
 		f := newFakeJira(t, false)
-		f.queue("GET /rest/api/2/search",
-			cannedResponse{status: 200, body: "@search.v2.page1.json"},
-			cannedResponse{status: 200, body: `{"startAt":1,"maxResults":50,"total":3,"issues":[]}`})
+		f.Queue("GET /rest/api/2/search",
+			jiratest.Response{Status: 200, Body: "@search.v2.page1.json"},
+			jiratest.Response{Status: 200, Body: `{"startAt":1,"maxResults":50,"total":3,"issues":[]}`})
 		c, _ := newTestClient(t, f, func(cfg *config.Jira, _ *Options) { cfg.Deployment = config.JiraDataCenter })
 		got, err := c.search(context.Background(), `project = "BULK"`, nil)
 		if err != nil {
@@ -122,9 +123,9 @@ func TestDeploymentDetection(t *testing.T) {
 		t.Run(tt.deploymentType, func(t *testing.T) {
 			t.Parallel()
 			f := newFakeJira(t, tt.deploymentType == "Cloud")
-			f.queue("GET /rest/api/2/serverInfo", cannedResponse{status: 200, body: `{"baseUrl":"x","version":"1","deploymentType":"` + tt.deploymentType + `"}`})
-			f.addIssue("PLAT-1", map[string]any{})
-			f.setJQL(`project = "PLAT"`, "PLAT-1")
+			f.Queue("GET /rest/api/2/serverInfo", jiratest.Response{Status: 200, Body: `{"baseUrl":"x","version":"1","deploymentType":"` + tt.deploymentType + `"}`})
+			f.AddIssue("PLAT-1", map[string]any{})
+			f.SetJQL(`project = "PLAT"`, "PLAT-1")
 			c, _ := newTestClient(t, f, nil)
 			for range 2 {
 				_, err := c.search(context.Background(), `project = "PLAT"`, nil)
@@ -138,10 +139,10 @@ func TestDeploymentDetection(t *testing.T) {
 					t.Fatalf("search: %v", err)
 				}
 			}
-			if n := f.hit(tt.wantPath); n != 2 {
+			if n := f.Hits(tt.wantPath); n != 2 {
 				t.Errorf("%s hit %d times, want 2", tt.wantPath, n)
 			}
-			if n := f.hit("GET /rest/api/2/serverInfo"); n != 1 {
+			if n := f.Hits("GET /rest/api/2/serverInfo"); n != 1 {
 				t.Errorf("serverInfo asked %d times, want once", n)
 			}
 		})

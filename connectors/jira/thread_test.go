@@ -12,6 +12,7 @@ import (
 
 	"github.com/slipwatch/slipwatch/config"
 	"github.com/slipwatch/slipwatch/connectors"
+	"github.com/slipwatch/slipwatch/connectors/jira/jiratest"
 )
 
 // trackingJQL is how the connector looks for a version's tracking issue.
@@ -19,14 +20,10 @@ const trackingJQL = `project = "PLAT" AND (fixVersion = 10010 AND labels = "slip
 
 // indexTracking answers trackingJQL from the fake's issues, as an up-to-date
 // search index would.
-func indexTracking(f *fakeJira) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.jql[trackingJQL] = func() []string {
-		f.mu.Lock()
-		defer f.mu.Unlock()
+func indexTracking(f *jiratest.Server) {
+	f.SetJQLFunc(trackingJQL, func() []string {
 		var keys []string
-		for _, is := range f.issues {
+		for _, is := range f.Issues() {
 			labels, _ := is.Fields["labels"].([]any)
 			fvs, _ := is.Fields["fixVersions"].([]any)
 			hasLabel := slices.ContainsFunc(labels, func(l any) bool { return l == "slipwatch" })
@@ -37,6 +34,14 @@ func indexTracking(f *fakeJira) {
 		}
 		slices.Sort(keys)
 		return keys
+	})
+}
+
+// The sandbox may not import this package; the key it stores markers
+// under must still be the connector's.
+func TestMarkerPropertyAgrees(t *testing.T) {
+	if jiratest.MarkerProperty != MarkerProperty {
+		t.Errorf("jiratest.MarkerProperty = %q, jira.MarkerProperty = %q", jiratest.MarkerProperty, MarkerProperty)
 	}
 }
 
@@ -55,10 +60,10 @@ func TestEnsureThreadVersion(t *testing.T) {
 			if err != nil {
 				t.Fatalf("EnsureThread: %v", err)
 			}
-			if th == nil || th.ID != "PLAT-901" || th.URL != f.srv.URL+"/browse/PLAT-901" || len(th.Comments) != 0 {
+			if th == nil || th.ID != "PLAT-901" || th.URL != f.URL+"/browse/PLAT-901" || len(th.Comments) != 0 {
 				t.Fatalf("EnsureThread = %+v, want the new PLAT-901 without comments", th)
 			}
-			bodies := f.bodiesOf("POST /rest/api/2/issue")
+			bodies := f.Bodies("POST /rest/api/2/issue")
 			if len(bodies) != 1 {
 				t.Fatalf("created %d issues, want 1", len(bodies))
 			}
@@ -92,7 +97,7 @@ func TestEnsureThreadVersion(t *testing.T) {
 			if err != nil || found == nil || found.ID != "PLAT-901" {
 				t.Fatalf("EnsureThread after a restart = %+v, %v", found, err)
 			}
-			if n := f.hit("POST /rest/api/2/issue"); n != 1 {
+			if n := f.Hits("POST /rest/api/2/issue"); n != 1 {
 				t.Errorf("created %d tracking issues, want exactly 1", n)
 			}
 		})
@@ -100,10 +105,10 @@ func TestEnsureThreadVersion(t *testing.T) {
 
 	t.Run("search index lags behind the new issue", func(t *testing.T) {
 		f := newFakeJira(t, true)
-		f.setJQL(trackingJQL) // never finds it
-		f.setJQL(`project = "PLAT" AND (fixVersion = 10010)`)
-		f.setJQL(`project = "PLAT" AND (resolved >= "2026-01-27")`)
-		f.versions["PLAT"] = "project-versions.cloud.json"
+		f.SetJQL(trackingJQL) // never finds it
+		f.SetJQL(`project = "PLAT" AND (fixVersion = 10010)`)
+		f.SetJQL(`project = "PLAT" AND (resolved >= "2026-01-27")`)
+		f.SetVersionsFile("PLAT", "project-versions.cloud.json")
 		c, _ := newTestClient(t, f, nil)
 		ctx := context.Background()
 		ref := connectors.Ref{Tracker: connectors.Jira, Team: "PLAT", Kind: connectors.Version, ID: "10010"}
@@ -121,7 +126,7 @@ func TestEnsureThreadVersion(t *testing.T) {
 		if _, err := c.EnsureThread(ctx, connectors.Deliverable{Ref: ref}); err != nil {
 			t.Fatal(err)
 		}
-		if n := f.hit("POST /rest/api/2/issue"); n != 1 {
+		if n := f.Hits("POST /rest/api/2/issue"); n != 1 {
 			t.Errorf("created %d tracking issues, want 1", n)
 		}
 	})
@@ -134,14 +139,14 @@ func TestEnsureThreadVersion(t *testing.T) {
 		if err != nil || th != nil {
 			t.Errorf("EnsureThread = %+v, %v; want nil, nil", th, err)
 		}
-		if n := f.hit("POST /rest/api/2/issue"); n != 0 {
+		if n := f.Hits("POST /rest/api/2/issue"); n != 0 {
 			t.Errorf("created %d issues with create_tracking_issue off", n)
 		}
 	})
 
 	t.Run("an epic is its own thread", func(t *testing.T) {
 		f := newFakeJira(t, false)
-		f.addIssue("PLAT-12", map[string]any{})
+		f.AddIssue("PLAT-12", map[string]any{})
 		c, _ := newTestClient(t, f, nil)
 		th, err := c.EnsureThread(context.Background(), connectors.Deliverable{Ref: connectors.Ref{Tracker: connectors.Jira, Team: "PLAT", Kind: connectors.Issue, ID: "PLAT-12"}})
 		if err != nil || th == nil || th.ID != "PLAT-12" {
@@ -156,7 +161,7 @@ func TestPostAndEdit(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			f := newFakeJira(t, cloud)
-			f.addIssue("PLAT-3", map[string]any{})
+			f.AddIssue("PLAT-3", map[string]any{})
 			c, _ := newTestClient(t, f, nil)
 			ctx := context.Background()
 			th := &connectors.Thread{ID: "PLAT-3"}
@@ -169,13 +174,13 @@ func TestPostAndEdit(t *testing.T) {
 			if got.ID == "" || !got.BySelf || got.Hidden != marker || got.Body != "The date slipped to *2026-05-01*." {
 				t.Errorf("Post = %+v", got)
 			}
-			if m, ok := f.marker(got.ID); !ok || m != marker {
+			if m, ok := f.Marker(got.ID); !ok || m != marker {
 				t.Errorf("stored marker = %q, %v; want %q", m, ok, marker)
 			}
 			var sent struct {
 				Body string `json:"body"`
 			}
-			if b := f.bodiesOf("POST /rest/api/2/issue/PLAT-3/comment"); len(b) != 1 || json.Unmarshal([]byte(b[0]), &sent) != nil || strings.Contains(sent.Body, "slipwatch:") {
+			if b := f.Bodies("POST /rest/api/2/issue/PLAT-3/comment"); len(b) != 1 || json.Unmarshal([]byte(b[0]), &sent) != nil || strings.Contains(sent.Body, "slipwatch:") {
 				t.Errorf("comment requests = %q: want one, the marker not in its visible body", b)
 			}
 
@@ -215,17 +220,17 @@ func TestPostAndEdit(t *testing.T) {
 
 func TestPostMarkerFailure(t *testing.T) {
 	f := newFakeJira(t, false)
-	f.addIssue("PLAT-3", map[string]any{})
+	f.AddIssue("PLAT-3", map[string]any{})
 	c, s := newTestClient(t, f, nil)
 	ctx := context.Background()
 	th := &connectors.Thread{ID: "PLAT-3"}
 	// The comment will be 20001+1; every property write fails.
 	id := "20002"
-	fail := make([]cannedResponse, 12) // 3 attempts × 4 transport tries
+	fail := make([]jiratest.Response, 12) // 3 attempts × 4 transport tries
 	for i := range fail {
-		fail[i] = cannedResponse{status: 500, body: `{"errorMessages":["Internal server error"],"errors":{}}`}
+		fail[i] = jiratest.Response{Status: 500, Body: `{"errorMessages":["Internal server error"],"errors":{}}`}
 	}
-	f.queue("PUT /rest/api/2/comment/"+id+"/properties/slipwatch", fail...)
+	f.Queue("PUT /rest/api/2/comment/"+id+"/properties/slipwatch", fail...)
 
 	got, err := c.Post(ctx, th, "Slipped.", "<!-- slipwatch:event id=e2 kind=slipped -->")
 	var me *MarkerError
@@ -235,10 +240,10 @@ func TestPostMarkerFailure(t *testing.T) {
 	if me.CommentID != id || me.Issue != "PLAT-3" || got.ID != id || !strings.Contains(err.Error(), id) {
 		t.Errorf("MarkerError = %+v, comment %+v; want comment %s named", me, got, id)
 	}
-	if n := f.hit("POST /rest/api/2/issue/PLAT-3/comment"); n != 1 {
+	if n := f.Hits("POST /rest/api/2/issue/PLAT-3/comment"); n != 1 {
 		t.Errorf("posted %d comments, want exactly 1", n)
 	}
-	if n := f.hit("PUT /rest/api/2/comment/" + id + "/properties/slipwatch"); n != 12 {
+	if n := f.Hits("PUT /rest/api/2/comment/" + id + "/properties/slipwatch"); n != 12 {
 		t.Errorf("property writes = %d, want 12", n)
 	}
 	if len(s.all()) == 0 {
@@ -255,61 +260,61 @@ func TestPostMarkerFailure(t *testing.T) {
 	if len(read.Comments) != 1 || read.Comments[0].Hidden != "<!-- slipwatch:event id=e2 kind=slipped -->" {
 		t.Errorf("thread after the failed marker = %+v", read.Comments)
 	}
-	if m, ok := f.marker(id); !ok || !strings.Contains(m, "id=e2") {
+	if m, ok := f.Marker(id); !ok || !strings.Contains(m, "id=e2") {
 		t.Errorf("marker stored on the next read = %q, %v", m, ok)
 	}
 	// Once stored, it is not written again.
-	before := f.hit("PUT /rest/api/2/comment/" + id + "/properties/slipwatch")
+	before := f.Hits("PUT /rest/api/2/comment/" + id + "/properties/slipwatch")
 	if _, err := c.readThread(ctx, "PLAT-3"); err != nil {
 		t.Fatal(err)
 	}
-	if after := f.hit("PUT /rest/api/2/comment/" + id + "/properties/slipwatch"); after != before {
+	if after := f.Hits("PUT /rest/api/2/comment/" + id + "/properties/slipwatch"); after != before {
 		t.Errorf("marker written again on a later read")
 	}
 }
 
 func TestPostMarkerRepairedByEdit(t *testing.T) {
 	f := newFakeJira(t, false)
-	f.addIssue("PLAT-3", map[string]any{})
+	f.AddIssue("PLAT-3", map[string]any{})
 	c, _ := newTestClient(t, f, nil)
 	ctx := context.Background()
 	th := &connectors.Thread{ID: "PLAT-3"}
-	fail := make([]cannedResponse, 12)
+	fail := make([]jiratest.Response, 12)
 	for i := range fail {
-		fail[i] = cannedResponse{status: 503, body: `{"errorMessages":["down"]}`}
+		fail[i] = jiratest.Response{Status: 503, Body: `{"errorMessages":["down"]}`}
 	}
-	f.queue("PUT /rest/api/2/comment/20002/properties/slipwatch", fail...)
+	f.Queue("PUT /rest/api/2/comment/20002/properties/slipwatch", fail...)
 	if _, err := c.Post(ctx, th, "Slipped.", "<!-- e3 -->"); err == nil {
 		t.Fatal("Post succeeded while every marker write failed")
 	}
 	if _, err := c.Edit(ctx, th, "20002", "Slipped.", "<!-- e3 -->"); err != nil {
 		t.Fatalf("Edit: %v", err)
 	}
-	if m, _ := f.marker("20002"); m != "<!-- e3 -->" {
+	if m, _ := f.Marker("20002"); m != "<!-- e3 -->" {
 		t.Errorf("marker after Edit = %q", m)
 	}
-	before := f.hit("PUT /rest/api/2/comment/20002/properties/slipwatch")
+	before := f.Hits("PUT /rest/api/2/comment/20002/properties/slipwatch")
 	if _, err := c.readThread(ctx, "PLAT-3"); err != nil {
 		t.Fatal(err)
 	}
-	if f.hit("PUT /rest/api/2/comment/20002/properties/slipwatch") != before {
+	if f.Hits("PUT /rest/api/2/comment/20002/properties/slipwatch") != before {
 		t.Error("a marker repaired by Edit is still pending")
 	}
 }
 
 func TestPostMarkerRetried(t *testing.T) {
 	f := newFakeJira(t, false)
-	f.addIssue("PLAT-3", map[string]any{})
+	f.AddIssue("PLAT-3", map[string]any{})
 	c, _ := newTestClient(t, f, nil)
-	f.queue("PUT /rest/api/2/comment/20002/properties/slipwatch", cannedResponse{status: 502, body: "Bad Gateway", header: map[string]string{"Content-Type": "text/html"}})
+	f.Queue("PUT /rest/api/2/comment/20002/properties/slipwatch", jiratest.Response{Status: 502, Body: "Bad Gateway", Header: map[string]string{"Content-Type": "text/html"}})
 	got, err := c.Post(context.Background(), &connectors.Thread{ID: "PLAT-3"}, "Slipped.", "<!-- m -->")
 	if err != nil {
 		t.Fatalf("Post: %v", err)
 	}
-	if m, _ := f.marker(got.ID); m != "<!-- m -->" {
+	if m, _ := f.Marker(got.ID); m != "<!-- m -->" {
 		t.Errorf("marker = %q", m)
 	}
-	if n := f.hit("POST /rest/api/2/issue/PLAT-3/comment"); n != 1 {
+	if n := f.Hits("POST /rest/api/2/issue/PLAT-3/comment"); n != 1 {
 		t.Errorf("posted %d comments, want 1", n)
 	}
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/slipwatch/slipwatch/config"
 	"github.com/slipwatch/slipwatch/connectors"
+	"github.com/slipwatch/slipwatch/connectors/jira/jiratest"
 )
 
 const (
@@ -41,23 +42,23 @@ func hookRequest(body []byte, query string, header map[string]string) *http.Requ
 
 // hookJira is a Jira that knows the issues the comment fixtures are on and
 // the project of the version fixture.
-func hookJira(t *testing.T) *fakeJira {
+func hookJira(t *testing.T) *jiratest.Server {
 	f := newFakeJira(t, true)
-	tes := f.addIssue("TES-41", map[string]any{
+	f.AddIssue("TES-41", map[string]any{
 		"project": map[string]any{"id": "10000", "key": "TES"}, "issuetype": map[string]any{"name": "Task"},
 		"labels": []string{"slipwatch"}, "fixVersions": []map[string]any{{"id": "10001", "name": "v2"}},
 	})
-	tes.ID = "10040" // comment_created.cloud.json is on issue 10040
-	epic := f.addIssue("PLAT-12", map[string]any{
+	f.SetIssueID("TES-41", "10040") // comment_created.cloud.json is on issue 10040
+	f.AddIssue("PLAT-12", map[string]any{
 		"project": map[string]any{"id": "10002", "key": "PLAT"}, "issuetype": map[string]any{"name": "Epic"},
 		"labels": []string{}, "duedate": "2026-07-15",
 	})
-	epic.ID = "10013" // comment_created.server.json's comment is on issue 10013
-	f.projects["10002"] = "PLAT"
+	f.SetIssueID("PLAT-12", "10013") // comment_created.server.json's comment is on issue 10013
+	f.SetProject("10002", "PLAT")
 	return f
 }
 
-func hookClient(t *testing.T, f *fakeJira, edit func(*config.Jira)) *Client {
+func hookClient(t *testing.T, f *jiratest.Server, edit func(*config.Jira)) *Client {
 	c, _ := newTestClient(t, f, func(cfg *config.Jira, _ *Options) {
 		cfg.Projects = []string{"PLAT", "TES", "KT"}
 		cfg.WebhookSecret = hookSecret
@@ -128,7 +129,7 @@ func TestParseWebhookDecoding(t *testing.T) {
 		if _, err := c.ParseWebhook(hookRequest(body, "", map[string]string{"X-Hub-Signature": sign(hookSecret, body)})); err != nil {
 			t.Fatal(err)
 		}
-		if n := f.hit("GET /rest/api/2/project/10002"); n != 1 {
+		if n := f.Hits("GET /rest/api/2/project/10002"); n != 1 {
 			t.Errorf("project looked up %d times, want 1", n)
 		}
 	})
@@ -141,14 +142,14 @@ func TestParseWebhookDecoding(t *testing.T) {
 		if err != nil || len(ev.Refs) != 0 {
 			t.Errorf("ParseWebhook = %+v, %v; want no refs", ev, err)
 		}
-		if n := f.hit("GET /rest/api/2/issue/10040"); n != 0 {
+		if n := f.Hits("GET /rest/api/2/issue/10040"); n != 0 {
 			t.Errorf("read the issue %d times for a project slipwatch does not watch", n)
 		}
 	})
 
 	t.Run("Jira unreachable for a comment's issue", func(t *testing.T) {
 		f := hookJira(t)
-		f.queue("GET /rest/api/2/issue/10040", cannedResponse{status: 401, body: "@error-401.cloud.txt"})
+		f.Queue("GET /rest/api/2/issue/10040", jiratest.Response{Status: 401, Body: "@error-401.cloud.txt"})
 		c := hookClient(t, f, nil)
 		body := readTestdata(t, "webhooks/comment_created.cloud.json")
 		_, err := c.ParseWebhook(hookRequest(body, "", map[string]string{"X-Hub-Signature": sign(hookSecret, body)}))
