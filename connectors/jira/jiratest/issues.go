@@ -182,6 +182,14 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 		jiraErr(w, http.StatusBadRequest, msg)
 		return
 	}
+	if !ok && s.index {
+		q, err := parseJQL(jql)
+		if err != nil {
+			jiraErr(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		find, ok = func() []string { return s.matching(q) }, true
+	}
 	if !ok {
 		s.failf("no answer for JQL %q (SetJQL, or RefuseJQL for Jira's 400)", jql)
 		jiraErr(w, http.StatusBadRequest, "Error in the JQL Query: the sandbox has no answer for it.")
@@ -239,6 +247,17 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 	b := marshal(res)
 	s.mu.Unlock()
 	writeBytes(w, http.StatusOK, b)
+}
+
+// matching are the keys of the issues q matches, in key order.
+func (s *Server) matching(q query) []string {
+	var keys []string
+	for _, is := range s.Issues() {
+		if q.match(is.Key, is.Fields) {
+			keys = append(keys, is.Key)
+		}
+	}
+	return keys
 }
 
 func (s *Server) getIssue(w http.ResponseWriter, r *http.Request, idOrKey string) {

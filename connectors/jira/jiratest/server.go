@@ -1,7 +1,8 @@
 // Package jiratest is a sandbox Jira REST API on a loopback port, as Jira
 // Cloud or as Jira Data Center: the versions, issues, comments and comment
 // entity properties slipwatch reads and writes, JQL searches answered from
-// what a test declares, and canned answers queued per request. Fixed
+// what a test declares (or, with Options.Index, evaluated over the
+// issues), and canned answers queued per request. Fixed
 // answers (serverInfo, myself, errors, version lists) are real payloads
 // from testdata/rest, embedded. The jira package's tests and the
 // end-to-end tests run the real connector against it.
@@ -47,6 +48,11 @@ type Options struct {
 	// while serving (a JQL without an answer, a JQL naming an unknown
 	// issue, a missing file). Tests pass t.Errorf; nil ignores them.
 	Fail func(format string, args ...any)
+	// Index answers a JQL without a declared answer (SetJQL, RefuseJQL)
+	// by evaluating it over the issues, as a search index would; a JQL
+	// it cannot run gets Jira's 400. Off, such a JQL is a setup mistake
+	// (Fail), which keeps a unit test exact about what is asked.
+	Index bool
 }
 
 // Response is a canned answer (see Queue).
@@ -62,6 +68,7 @@ type Server struct {
 	URL string // where it serves, without a trailing slash
 
 	cloud bool
+	index bool
 	fail  func(format string, args ...any)
 	srv   *httptest.Server
 
@@ -98,6 +105,7 @@ type Server struct {
 func New(o Options) *Server {
 	s := &Server{
 		cloud:       o.Cloud,
+		index:       o.Index,
 		fail:        o.Fail,
 		pageSize:    100,
 		clock:       time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC),

@@ -5,6 +5,7 @@ import (
 	"io"
 	"maps"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -227,5 +228,53 @@ func TestShapes(t *testing.T) {
 	// visibility is there only on restricted comments.
 	if diff := cmp.Diff([]string{"visibility"}, missing(keysOf(t, real), keysOf(t, []byte(body)))); diff != "" {
 		t.Errorf("fields a created comment leaves out (-want +got):\n%s", diff)
+	}
+}
+
+// TestIndex: with Options.Index, an issue slipwatch created is found by the
+// query slipwatch sends for it, and a JQL Jira would refuse gets its 400.
+func TestIndex(t *testing.T) {
+	t.Parallel()
+	s := jiratest.New(jiratest.Options{Cloud: true, Index: true, Fail: t.Errorf})
+	t.Cleanup(s.Close)
+	s.AddIssue("PLAT-1", map[string]any{"project": map[string]any{"key": "PLAT"}, "issuetype": map[string]any{"name": "Epic"}, "duedate": "2026-12-01"})
+	status, _, _ := do(t, s, http.MethodPost, "/rest/api/2/issue", nil,
+		`{"fields":{"project":{"key":"PLAT"},"summary":"Delivery tracking: 2.0","issuetype":{"name":"Task"},"labels":["slipwatch"],"fixVersions":[{"id":"10010"}]}}`)
+	if status != http.StatusCreated {
+		t.Fatalf("create: %d", status)
+	}
+	search := func(jql string) (int, []string) {
+		t.Helper()
+		status, _, body := do(t, s, http.MethodGet, "/rest/api/3/search/jql?fields=labels&jql="+url.QueryEscape(jql), nil, "")
+		var res struct {
+			Issues []struct {
+				Key string `json:"key"`
+			} `json:"issues"`
+			ErrorMessages []string `json:"errorMessages"`
+		}
+		if err := json.Unmarshal([]byte(body), &res); err != nil {
+			t.Fatalf("%s: %v", body, err)
+		}
+		var keys []string
+		for _, is := range res.Issues {
+			keys = append(keys, is.Key)
+		}
+		return status, append(keys, res.ErrorMessages...)
+	}
+	for jql, want := range map[string][]string{
+		`project = "PLAT" AND (fixVersion = 10010 AND labels = "slipwatch")`: {"PLAT-901"},
+		`project = "PLAT" AND (issuetype = Epic AND duedate is not EMPTY)`:   {"PLAT-1"},
+		`project = "PLAT"`: {"PLAT-1", "PLAT-901"},
+		`project = "OPS"`:  nil,
+		`"Team Goal" = x`:  {"Field 'Team Goal' does not exist or you do not have permission to view it."},
+	} {
+		status, got := search(jql)
+		wantStatus := http.StatusOK
+		if strings.Contains(jql, "Team Goal") {
+			wantStatus = http.StatusBadRequest
+		}
+		if status != wantStatus || !slices.Equal(got, want) {
+			t.Errorf("%s: %d %q, want %d %q", jql, status, got, wantStatus, want)
+		}
 	}
 }
