@@ -55,15 +55,18 @@ func ViewOf(r Record) View {
 	return v
 }
 
-// Label names the deliverable in a table: "acme/api milestone v2.0".
-func (v View) Label() string { return v.Team + " " + kindWord(v.Key) + " " + v.Title }
-
-func kindWord(key string) string {
-	ref, err := connectors.ParseKey(key)
-	if err != nil {
-		return ""
+// Label names the deliverable in a table: "acme/api milestone v2.0",
+// "PLAT version 2.0", or a Jira issue (an epic) by its key, "PLAT-12
+// Checkout v2", which is how people there know it.
+func (v View) Label() string {
+	ref, err := connectors.ParseKey(v.Key)
+	switch {
+	case err != nil:
+		return v.Team + " " + v.Title
+	case ref.Kind == connectors.Issue:
+		return ref.ID + " " + v.Title
 	}
-	return string(ref.Kind)
+	return v.Team + " " + string(ref.Kind) + " " + v.Title
 }
 
 // CommittedText is the commitment or "-".

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"fmt"
 	"net"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/slipwatch/slipwatch/connectors/github/githubtest"
+	"github.com/slipwatch/slipwatch/connectors/jira/jiratest"
 	"github.com/slipwatch/slipwatch/internal/redistest"
 )
 
@@ -170,5 +172,93 @@ func TestRunServesAndStopsOnSIGTERM(t *testing.T) {
 	}
 	if strings.Contains(stderr.String(), "ghp_run_token") || strings.Contains(stderr.String(), "hooksecret") {
 		t.Error("a secret leaked into the log")
+	}
+}
+
+// TestCheckJiraBesideGitHub: one check lists Jira versions and epics beside
+// GitHub milestones, read through the real connectors; --apply gives each
+// its thread once, with markers Jira readers do not see.
+func TestCheckJiraBesideGitHub(t *testing.T) {
+	t.Parallel()
+	_, cfg := sandbox(t)
+	jira := jiratest.New(jiratest.Options{Cloud: true, Index: true, Fail: t.Errorf})
+	t.Cleanup(jira.Close)
+	jira.RequireAuth("Basic " + base64.StdEncoding.EncodeToString([]byte("bot@example.com:jira_check_token")))
+	now := time.Now().UTC()
+	day := func(days int) string { return now.AddDate(0, 0, days).Format(time.DateOnly) }
+	project := map[string]any{"id": "10000", "key": "PLAT"}
+	version := jira.AddVersion("PLAT", jiratest.Version{Name: "2.0", ReleaseDate: day(30), ProjectID: "10000"})
+	jira.AddIssue("PLAT-1", map[string]any{"project": project, "summary": "Checkout v2", "issuetype": map[string]any{"name": "Epic"},
+		"duedate": day(40), "created": now.AddDate(0, 0, -30).Format("2006-01-02T15:04:05.000-0700"),
+		"status": map[string]any{"name": "In Progress", "statusCategory": map[string]any{"key": "indeterminate"}}})
+	for i := range 4 {
+		fields := map[string]any{"project": project, "summary": fmt.Sprint("task ", i), "issuetype": map[string]any{"name": "Task"},
+			"fixVersions": []any{map[string]any{"id": version, "name": "2.0"}}, "parent": map[string]any{"key": "PLAT-1"},
+			"created": now.AddDate(0, 0, -20).Format("2006-01-02T15:04:05.000-0700"),
+			"status":  map[string]any{"name": "To Do", "statusCategory": map[string]any{"key": "new"}}}
+		if i == 0 {
+			fields["resolutiondate"] = now.AddDate(0, 0, -2).Format("2006-01-02T15:04:05.000-0700")
+			fields["status"] = map[string]any{"name": "Done", "statusCategory": map[string]any{"key": "done"}}
+		}
+		jira.AddIssue(fmt.Sprint("PLAT-", 10+i), fields)
+	}
+	f, err := os.OpenFile(cfg, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(f, `jira:
+  base_url: %s
+  auth: { email: bot@example.com, api_token: ${JIRA_API_TOKEN} }
+  projects: [PLAT]
+`, jira.URL)
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	bin := buildBinary(t, "")
+	env := []string{"GITHUB_TOKEN=ghp_check_token", "JIRA_API_TOKEN=jira_check_token"}
+	stdout, stderr, code := runBinary(t, bin, env, "check", "--config", cfg)
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	for _, want := range []string{"acme/api milestone v2.0", "PLAT version 2.0", "PLAT-1 Checkout v2", "1/4"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("table lacks %q:\n%s", want, stdout)
+		}
+	}
+	if n := jira.Writes(); n != 0 {
+		t.Fatalf("check without --apply wrote %d times to Jira", n)
+	}
+	for range 2 {
+		if _, stderr, code := runBinary(t, bin, env, "check", "--config", cfg, "--apply"); code != 0 {
+			t.Fatalf("--apply: exit %d: %s", code, stderr)
+		}
+	}
+	if n := len(jira.Created()); n != 1 {
+		t.Errorf("%d issues created, want 1: the version's tracking issue", n)
+	}
+	threads := []string{"PLAT-1"}
+	for _, is := range jira.Issues() {
+		if strings.HasPrefix(is.Fields["summary"].(string), "Delivery tracking:") {
+			threads = append(threads, is.Key)
+		}
+	}
+	for _, key := range threads {
+		cs := jira.Comments(key)
+		if len(cs) != 2 {
+			t.Errorf("%s: %d comments after two --apply passes, want 2 (status and committed, once)", key, len(cs))
+		}
+		for _, c := range cs {
+			if c.Marker == "" || strings.Contains(c.Body, "slipwatch:") {
+				t.Errorf("%s: comment %s: marker %q, body %q; want the marker in the property only", key, c.ID, c.Marker, c.Body)
+			}
+		}
+	}
+	report, _, code := runBinary(t, bin, env, "report", "--config", cfg)
+	if code != 0 || !strings.Contains(report, "github acme/api") || !strings.Contains(report, "jira PLAT") {
+		t.Errorf("report lacks a team (exit %d):\n%s", code, report)
+	}
+	if strings.Contains(stderr, "jira_check_token") {
+		t.Error("the Jira token leaked into the log")
 	}
 }
