@@ -173,7 +173,25 @@ func goldenComments() []goldenComment {
 		replyCase("refused_past", func(*Record) {}, "jane", true, "/commit 2026-11-01"),
 		replyCase("status", func(*Record) {}, "mallory", false, "/slipwatch status"),
 		replyCase("help", func(*Record) {}, "mallory", false, "/slipwatch help"),
+
+		trackRecordCase("track_record", []TeamRecord{
+			{Tracker: "github", Team: "acme/api", Commitments: 7, Delivered: 5, OnTime: 3, OnTimeShare: 0.6, MedianSlipDays: 2, MeanSlipDays: 4.333333, Recommitments: 3, RecommitsPerItem: 3.0 / 7, OpenAtRisk: 1},
+			{Tracker: "jira", Team: "PLAT", Commitments: 2, Delivered: 1, OnTime: 1, OnTimeShare: 1, Recommitments: 0, OpenAtRisk: 0},
+			{Tracker: "jira", Team: "OPS", Commitments: 1, OpenAtRisk: 1},
+		}),
+		trackRecordCase("track_record_empty", nil),
 	}
+}
+
+// trackRecordCase is the monthly track-record comment for teams.
+func trackRecordCase(name string, teams []TeamRecord) goldenComment {
+	return goldenComment{name: name, comment: func(t *testing.T, tr connectors.Tracker) (string, string) {
+		a, ok := TrackRecordPost(tr, &connectors.Thread{ID: "acme/leadership#1"}, t1102, time.UTC, teams)
+		if !ok {
+			t.Fatal("no track-record comment on an empty thread")
+		}
+		return a.Body, a.Marker
+	}}
 }
 
 func withHistoryFn(r *Record) { *r = withHistory(*r) }

@@ -204,6 +204,32 @@ func (c *Client) parseThread(th *connectors.Thread) (full, owner, name string, n
 	return full, owner, name, number, err
 }
 
+// ReadThread reads the comments of any issue in a watched repository by
+// its thread ID ("acme/api#12"), for a thread that is no deliverable's
+// (track_record.thread). It always asks GitHub: it is read about once a
+// month, and after a post it must see that post.
+func (c *Client) ReadThread(ctx context.Context, id string) (*connectors.Thread, error) {
+	_, owner, name, number, err := c.parseThread(&connectors.Thread{ID: id})
+	if err != nil {
+		return nil, err
+	}
+	u := fmt.Sprintf("repos/%s/%s/issues/%d/comments?per_page=100", url.PathEscape(owner), url.PathEscape(name), number)
+	comments, err := listAll[*gh.IssueComment](ctx, c, u)
+	if err != nil {
+		return nil, c.wrap("list comments of "+id, err)
+	}
+	self, err := c.Self(ctx)
+	if err != nil {
+		return nil, err
+	}
+	th := &connectors.Thread{ID: id, URL: fmt.Sprintf("%s/%s/%s/issues/%d", c.htmlRoot(), owner, name, number),
+		Comments: make([]connectors.Comment, 0, len(comments))}
+	for _, gc := range comments {
+		th.Comments = append(th.Comments, toComment(gc, self))
+	}
+	return th, nil
+}
+
 func withMarker(body, marker string) string {
 	if marker == "" {
 		return body

@@ -3,12 +3,15 @@ package github
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/slipwatch/slipwatch/config"
 	"github.com/slipwatch/slipwatch/connectors"
@@ -291,5 +294,43 @@ func TestThreadReadAgainAfterAFailedPost(t *testing.T) {
 	}
 	if n := f.endpointCounts()["GET /repos/{owner}/{repo}/issues/{number}/comments"]; n != 0 {
 		t.Errorf("thread read %d times long after the failed write, want 0 (memo)", n)
+	}
+}
+
+// TestReadThread reads a thread that is no milestone's (the monthly
+// track-record thread): every comment, slipwatch's own marked BySelf, and
+// clear errors for a thread it may not or cannot read.
+func TestReadThread(t *testing.T) {
+	t.Parallel()
+	f := newFakeGitHub(t)
+	n := f.addIssue(repo, issueOpts{})
+	f.addComment(repo, n, "slipwatch-bot", "**Track record**\n\n<!-- slipwatch:event id=abc kind=track_record -->")
+	f.addComment(repo, n, "dana", "thanks")
+	c := newTestClient(t, f, nil)
+	ctx := context.Background()
+
+	th, err := c.ReadThread(ctx, repo+"#"+strconv.Itoa(n))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, cm := range th.Comments {
+		got = append(got, fmt.Sprintf("%s self=%v", cm.Author, cm.BySelf))
+	}
+	if diff := cmp.Diff([]string{"slipwatch-bot self=true", "dana self=false"}, got); diff != "" {
+		t.Errorf("comments (-want +got):\n%s", diff)
+	}
+	if !strings.HasSuffix(th.URL, "/acme/api/issues/"+strconv.Itoa(n)) {
+		t.Errorf("URL %q", th.URL)
+	}
+	for id, want := range map[string]error{
+		"acme/web#1":       connectors.ErrTerminal, // not in github.repos
+		"acme/api":         connectors.ErrTerminal,
+		"acme/api#99":      connectors.ErrNotFound,
+		"acme/api#" + "-1": connectors.ErrTerminal,
+	} {
+		if _, err := c.ReadThread(ctx, id); !errors.Is(err, want) {
+			t.Errorf("ReadThread(%q) = %v, want %v", id, err, want)
+		}
 	}
 }

@@ -318,3 +318,41 @@ func TestPostMarkerRetried(t *testing.T) {
 		t.Errorf("posted %d comments, want 1", n)
 	}
 }
+
+// TestReadThread reads a thread that is no deliverable's (the monthly
+// track-record thread) on both editions: slipwatch's own comments with
+// their markers from the entity property, others' without.
+func TestReadThread(t *testing.T) {
+	for _, cloud := range []bool{true, false} {
+		t.Run(map[bool]string{true: "cloud", false: "datacenter"}[cloud], func(t *testing.T) {
+			t.Parallel()
+			f := newFakeJira(t, cloud)
+			u := usersFor(cloud)
+			f.AddIssue("PLAT-100", map[string]any{"summary": "Leadership updates"})
+			mine := f.AddComment("PLAT-100", u.self, "*Track record, March 2026*", "2026-03-01T09:00:00.000+0000")
+			f.SetMarker(mine.ID, "<!-- slipwatch:event id=abc kind=track_record -->")
+			forged := f.AddComment("PLAT-100", u.other, "<!-- slipwatch:event id=def kind=track_record -->", "2026-03-01T10:00:00.000+0000")
+			f.SetMarker(forged.ID, "<!-- slipwatch:event id=def kind=track_record -->")
+			c, _ := newTestClient(t, f, nil)
+
+			th, err := c.ReadThread(context.Background(), "PLAT-100")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(th.Comments) != 2 || th.ID != "PLAT-100" || th.URL != f.URL+"/browse/PLAT-100" {
+				t.Fatalf("thread %+v", th)
+			}
+			if cm := th.Comments[0]; !cm.BySelf || !strings.Contains(cm.Hidden, "id=abc") {
+				t.Errorf("own comment: self=%v hidden=%q; want slipwatch's, with its marker", cm.BySelf, cm.Hidden)
+			}
+			if cm := th.Comments[1]; cm.BySelf {
+				t.Errorf("look-alike's comment taken for slipwatch's: %+v", cm)
+			}
+			for key, want := range map[string]error{"PLAT": connectors.ErrTerminal, "PLAT-x": connectors.ErrTerminal, "PLAT-404": connectors.ErrNotFound} {
+				if _, err := c.ReadThread(context.Background(), key); !errors.Is(err, want) {
+					t.Errorf("ReadThread(%q) = %v, want %v", key, err, want)
+				}
+			}
+		})
+	}
+}
