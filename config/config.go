@@ -7,6 +7,7 @@
 package config
 
 import (
+	"strings"
 	"time"
 )
 
@@ -82,6 +83,7 @@ type Config struct {
 	Baseline     string       `yaml:"baseline"`
 	Forecast     Forecast     `yaml:"forecast"`
 	StatusUpdate StatusUpdate `yaml:"status_update"`
+	TrackRecord  TrackRecord  `yaml:"track_record"`
 	Scope        Scope        `yaml:"scope"`
 	Commands     Commands     `yaml:"commands"`
 	Queue        Queue        `yaml:"queue"`
@@ -144,6 +146,17 @@ type Forecast struct {
 type StatusUpdate struct {
 	Every Duration `yaml:"every"`
 }
+
+// TrackRecord places the monthly track-record comment.
+type TrackRecord struct {
+	// Thread is a GitHub issue ("acme/leadership#12", in a repo of
+	// github.repos) or a Jira issue ("PLAT-100"); "" posts none.
+	Thread string `yaml:"thread"`
+}
+
+// IsGitHub reports whether the thread is a GitHub issue (owner/name#N);
+// otherwise it is a Jira issue key.
+func (t TrackRecord) IsGitHub() bool { return strings.Contains(t.Thread, "#") }
 
 // Scope sets when added scope is worth a warning.
 type Scope struct {

@@ -307,6 +307,7 @@ func TestEnvVarsCoverSchema(t *testing.T) {
 		"SLIPWATCH_JIRA_AUTH_OAUTH2_CLIENT_ID":     "jira.auth.oauth2.client_id",
 		"SLIPWATCH_JIRA_TRACKING_LABEL":            "jira.tracking_label",
 		"SLIPWATCH_JIRA_TRACKING_ISSUE_TYPE":       "jira.tracking_issue_type",
+		"SLIPWATCH_TRACK_RECORD_THREAD":            "track_record.thread",
 		"SLIPWATCH_REDIS_TLS_CA_FILE":              "redis.tls.ca_file",
 		"SLIPWATCH_REDIS_ADDRS":                    "redis.addrs",
 		"SLIPWATCH_QUEUE_MAX_LENGTH":               "queue.max_length",

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -86,6 +87,7 @@ func (c *Config) Validate() error {
 		c.Jira.validate(&es)
 	}
 	c.validateLinks(&es)
+	c.validateTrackRecord(&es)
 	if len(es) > 0 {
 		return es
 	}
@@ -345,6 +347,30 @@ func (c *Config) validateLinks(es *Errors) {
 			es.add(p+".jira", "%q is linked twice", l.Jira)
 		}
 		seenJira[l.Jira] = true
+	}
+}
+
+func (c *Config) validateTrackRecord(es *Errors) {
+	th := c.TrackRecord.Thread
+	if th == "" {
+		return
+	}
+	const path = "track_record.thread"
+	if repo, num, ok := strings.Cut(th, "#"); ok {
+		n, err := strconv.Atoi(num)
+		switch {
+		case !repoName.MatchString(repo) || err != nil || n <= 0:
+			es.add(path, "%q is not owner/name#number (a GitHub issue) or a Jira issue key", th)
+		case c.GitHub == nil || !containsFold(c.GitHub.Repos, repo):
+			es.add(path, "repo %q is not in github.repos", repo)
+		}
+		return
+	}
+	switch {
+	case !issueKey.MatchString(th):
+		es.add(path, "%q is not owner/name#number (a GitHub issue) or a Jira issue key", th)
+	case c.Jira == nil:
+		es.add(path, "%q is a Jira issue, and jira is not configured", th)
 	}
 }
 

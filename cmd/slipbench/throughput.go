@@ -243,6 +243,11 @@ func (m *memConn) EnsureThread(context.Context, connectors.Deliverable) (*connec
 	return nil, errNoWrites
 }
 
+func (m *memConn) ReadThread(context.Context, string) (*connectors.Thread, error) {
+	m.errors.Add(1)
+	return nil, errNoWrites
+}
+
 func (m *memConn) Post(context.Context, *connectors.Thread, string, string) (connectors.Comment, error) {
 	m.errors.Add(1)
 	return connectors.Comment{}, errNoWrites

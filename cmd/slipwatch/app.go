@@ -117,6 +117,7 @@ func build(cfg *config.Config, d deps) (*app, error) {
 		Logger:       log,
 		Metrics:      metrics,
 		Links:        links(cfg.Links),
+		TrackRecord:  cfg.TrackRecord.Thread,
 	})
 	if err != nil {
 		return nil, err

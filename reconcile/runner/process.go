@@ -21,6 +21,9 @@ var errBusy = errors.New("busy elsewhere")
 // deliverables; a deliverable key is observed, reconciled, acted on and
 // saved. It is safe to call any number of times for the same key.
 func (r *Runner) Process(ctx context.Context, key string) error {
+	if thread, ok := strings.CutPrefix(key, trackRecordPrefix); ok {
+		return r.postTrackRecord(ctx, thread)
+	}
 	if tracker, team, ok := parseTeamKey(key); ok {
 		return r.list(ctx, tracker, team)
 	}

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/slipwatch/slipwatch/connectors"
@@ -32,6 +33,9 @@ type Connector interface {
 	Edit(ctx context.Context, th *connectors.Thread, commentID, body, marker string) (connectors.Comment, error)
 	Self(ctx context.Context) (string, error)
 	ParseWebhook(r *http.Request) (connectors.WebhookEvent, error)
+	// ReadThread reads a thread that is no deliverable's by its ID (the
+	// track-record thread).
+	ReadThread(ctx context.Context, id string) (*connectors.Thread, error)
 }
 
 // Store is what the runner needs of Redis; *store.Store implements it.
@@ -79,6 +83,10 @@ type Options struct {
 	PromoteEvery   time.Duration // how often due retries move to the stream
 	CoalesceWindow time.Duration // how long a finished key's start time is remembered
 	Links          []Link        // config links: pairs judged as one promise
+	// TrackRecord is the thread of the monthly track-record comment
+	// (config track_record.thread): "acme/api#12" on GitHub, "PLAT-100"
+	// on Jira; "" posts none.
+	TrackRecord string
 }
 
 func (o *Options) defaults() {
@@ -135,6 +143,12 @@ type Runner struct {
 	ready    *readiness
 
 	linkState linkState
+
+	// trackMonth is the last month ("2026-11", configured zone) whose
+	// track-record comment this replica saw on its thread, so the thread
+	// is read once a month, not once a poll.
+	trackMu    sync.Mutex
+	trackMonth string
 }
 
 // New builds a runner over the connectors (one per tracker) and the store.

@@ -173,6 +173,29 @@ func (f *fakeTracker) Edit(_ context.Context, th *connectors.Thread, id, body, m
 	return connectors.Comment{}, fmt.Errorf("comment %s: %w", id, connectors.ErrNotFound)
 }
 
+// addThread adds a thread that is no deliverable's (the track-record
+// thread).
+func (f *fakeTracker) addThread(id string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.threads["thread:"+id] = &connectors.Thread{ID: id}
+}
+
+func (f *fakeTracker) ReadThread(_ context.Context, id string) (*connectors.Thread, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.fail("ReadThread"); err != nil {
+		return nil, err
+	}
+	th, ok := f.threads["thread:"+id]
+	if !ok {
+		return nil, fmt.Errorf("thread %s: %w", id, connectors.ErrNotFound)
+	}
+	c := *th
+	c.Comments = append([]connectors.Comment(nil), th.Comments...)
+	return &c, nil
+}
+
 // ParseWebhook takes "X-Fake-Signature: ok" as a valid signature and the
 // body as a milestone ID.
 func (f *fakeTracker) ParseWebhook(r *http.Request) (connectors.WebhookEvent, error) {

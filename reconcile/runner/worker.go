@@ -308,6 +308,7 @@ func (r *Runner) PollOnce(ctx context.Context) {
 			r.m.polls.WithLabelValues(string(c.Tracker())).Inc()
 		}
 	}
+	r.pollTrackRecord(ctx)
 }
 
 func sleep(ctx context.Context, d time.Duration) {
