@@ -40,7 +40,7 @@ const (
 	redisPassword = "e2e-redis-password-5c4b3a21"
 
 	jiraEmail      = "slipwatch@example.com"
-	jiraAPIToken   = "ATATT3xE2eJiraApiToken0000a1b2c3" // Cloud basic auth
+	jiraAPIToken   = "ATATT3xE2eJiraApiToken0000a1b2c3"   // Cloud basic auth
 	jiraPAT        = "NjE2e2eJiraPersonalAccessToken4d5e" // Data Center Bearer
 	jiraHookSecret = "e2e-jira-webhook-secret-8a7b6c5d"   // signs X-Hub-Signature
 	jiraHookToken  = "e2e-jira-webhook-token-3e4f5a6b"    // Data Center ?token=
