@@ -55,6 +55,17 @@ func testJira(t *testing.T, ed jiraEdition) {
 	if n := len(w.jira.Created()); n != 1 {
 		t.Fatalf("slipwatch created %d issues, want 1 tracking issue", n)
 	}
+	// The items were found: the version's issues without its tracking
+	// issue, the epic's children by parent (Cloud) or Epic Link (Data
+	// Center).
+	for _, c := range []struct {
+		jd   jiraDeliverable
+		want string
+	}{{version, "3 of 6 items done"}, {epic, "2 of 4 items done"}} {
+		if line := w.jiraStatusLine(c.jd, "Progress"); !strings.Contains(line, c.want) {
+			t.Errorf("%v: Progress line %q, want %q", c.jd, line, c.want)
+		}
+	}
 	promise := w.jiraStatusLine(version, "Promise")
 	if want := day(30).Format(time.DateOnly); !strings.Contains(promise, want) {
 		t.Fatalf("version's Promise line %q, want %s", promise, want)
