@@ -7,6 +7,7 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -26,6 +27,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/slipwatch/slipwatch/connectors/github/githubtest"
+	"github.com/slipwatch/slipwatch/connectors/jira/jiratest"
 	"github.com/slipwatch/slipwatch/internal/redistest"
 	"github.com/slipwatch/slipwatch/reconcile"
 )
@@ -36,9 +38,19 @@ const (
 	ghToken       = "ghp_e2eToken0000SecretValue7f3a"
 	hookSecret    = "e2e-webhook-secret-9f8e7d6c"
 	redisPassword = "e2e-redis-password-5c4b3a21"
+
+	jiraEmail      = "slipwatch@example.com"
+	jiraAPIToken   = "ATATT3xE2eJiraApiToken0000a1b2c3"   // Cloud basic auth
+	jiraPAT        = "NjE2e2eJiraPersonalAccessToken4d5e" // Data Center Bearer
+	jiraHookSecret = "e2e-jira-webhook-secret-8a7b6c5d"   // signs X-Hub-Signature
+	jiraHookToken  = "e2e-jira-webhook-token-3e4f5a6b"    // Data Center ?token=
 )
 
-var secrets = []string{ghToken, hookSecret, redisPassword}
+// jiraBasic is the Authorization value Jira Cloud gets: the API token in
+// base64 is as secret as the token.
+var jiraBasic = base64.StdEncoding.EncodeToString([]byte(jiraEmail + ":" + jiraAPIToken))
+
+var secrets = []string{ghToken, hookSecret, redisPassword, jiraAPIToken, jiraPAT, jiraHookSecret, jiraHookToken, jiraBasic}
 
 const (
 	repoName = "acme/api"
@@ -47,20 +59,24 @@ const (
 	stranger = "mallory"       // no permission on the repo
 )
 
-// world is one deployment: a Redis, a sandbox GitHub and a config file.
+// world is one deployment: a Redis, a sandbox GitHub (or, with
+// options.jira, a sandbox Jira instead) and a config file.
 type world struct {
 	t      *testing.T
 	redis  *redistest.Server
-	gh     *githubtest.Server
+	gh     *githubtest.Server // nil with options.jira
+	jira   *jiratest.Server   // nil unless options.jira
+	ed     *jiraEdition
 	config string
 	env    []string
 }
 
 // options change the config a world writes.
 type options struct {
-	extra   string // more YAML at the top level
-	grace   string // server.shutdown_grace
-	reclaim string // queue.reclaim_idle: also the work deadline and half the claim TTL
+	extra   string       // more YAML at the top level
+	grace   string       // server.shutdown_grace
+	reclaim string       // queue.reclaim_idle: also the work deadline and half the claim TTL
+	jira    *jiraEdition // a sandbox Jira of this edition and the jira: section instead of GitHub
 }
 
 func newWorld(t *testing.T, o options) *world {
@@ -73,8 +89,6 @@ func newWorld(t *testing.T, o options) *world {
 		t.Fatal(err)
 	}
 	t.Cleanup(rs.Stop)
-	gh := githubtest.New(nil)
-	t.Cleanup(gh.Close)
 	if o.grace == "" {
 		o.grace = "5s"
 	}
@@ -98,22 +112,36 @@ status_update: { every: 0 }
 queue: { workers: 4, reclaim_idle: %s, max_deliveries: 1000 }
 commands: { allow: [%s] }
 log: { level: debug, format: json }
+%s`, rs.Addr, o.grace, o.reclaim, lead, o.extra)
+	w := &world{t: t, redis: rs, ed: o.jira, env: []string{"E2E_REDIS_PASSWORD=" + redisPassword}}
+	if o.jira != nil {
+		// A Jira world watches Jira only: its threads are all there is.
+		cfg += w.addJira(*o.jira)
+	} else {
+		cfg += w.addGitHub()
+	}
+	path := filepath.Join(t.TempDir(), "slipwatch.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	w.config = path
+	return w
+}
+
+// addGitHub starts the world's sandbox GitHub and returns the github:
+// section of the config.
+func (w *world) addGitHub() string {
+	w.gh = githubtest.New(nil)
+	w.t.Cleanup(w.gh.Close)
+	w.env = append(w.env, "E2E_GITHUB_TOKEN="+ghToken, "E2E_WEBHOOK_SECRET="+hookSecret)
+	return fmt.Sprintf(`
 github:
   base_url: "%s"
   token: "${E2E_GITHUB_TOKEN}"
   webhook_secret: "${E2E_WEBHOOK_SECRET}"
   repos: [%s]
   write_interval: 20ms
-%s`, rs.Addr, o.grace, o.reclaim, lead, gh.URL, repoName, o.extra)
-	path := filepath.Join(t.TempDir(), "slipwatch.yaml")
-	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return &world{t: t, redis: rs, gh: gh, config: path, env: []string{
-		"E2E_REDIS_PASSWORD=" + redisPassword,
-		"E2E_GITHUB_TOKEN=" + ghToken,
-		"E2E_WEBHOOK_SECRET=" + hookSecret,
-	}}
+`, w.gh.URL, repoName)
 }
 
 // rdb is a client of the world's Redis.
@@ -386,15 +414,16 @@ func (w *world) tracking(ms int) []int {
 
 // thread is what slipwatch wrote on one milestone's tracking issue(s).
 type thread struct {
-	issues   []int
+	issues   int                 // tracking issues it spans
 	events   map[string][]string // kind → event IDs, one per comment
 	statuses int                 // comments with a status marker
 	bodies   []string            // every comment on the thread
 }
 
 func (w *world) thread(ms int) thread {
-	th := thread{issues: w.tracking(ms), events: map[string][]string{}}
-	for _, n := range th.issues {
+	nums := w.tracking(ms)
+	th := thread{issues: len(nums), events: map[string][]string{}}
+	for _, n := range nums {
 		for _, c := range w.gh.Comments(repoName, n) {
 			th.bodies = append(th.bodies, c.Body)
 			if c.User != bot {
@@ -462,31 +491,36 @@ func (f figures) ok() bool {
 func (w *world) tally(e expect) figures {
 	var f figures
 	for ms, kinds := range e {
-		th := w.thread(ms)
-		if len(th.issues) != 1 {
-			f.BadThreads = append(f.BadThreads, fmt.Sprintf("milestone %d has %d tracking issues", ms, len(th.issues)))
-		}
-		if th.statuses != 1 {
-			f.BadThreads = append(f.BadThreads, fmt.Sprintf("milestone %d has %d status comments", ms, th.statuses))
-		}
-		for kind, ids := range th.events {
-			n := th.count(kind)
-			f.Posted += n
-			f.Duplicated += len(ids) - n
-			seen := map[string]bool{}
-			for _, id := range ids {
-				if seen[id] {
-					f.Dups = append(f.Dups, fmt.Sprintf("milestone %d: %s %s", ms, kind, id))
-				}
-				seen[id] = true
-			}
-		}
-		for kind, want := range kinds {
-			f.Expected += want
-			f.Missing += max(0, want-th.count(kind))
-		}
+		f.add(fmt.Sprintf("milestone %d", ms), w.thread(ms), kinds)
 	}
 	return f
+}
+
+// add counts one thread, named name, against the comments it should
+// hold (kind → count).
+func (f *figures) add(name string, th thread, want map[string]int) {
+	if th.issues != 1 {
+		f.BadThreads = append(f.BadThreads, fmt.Sprintf("%s has %d tracking issues", name, th.issues))
+	}
+	if th.statuses != 1 {
+		f.BadThreads = append(f.BadThreads, fmt.Sprintf("%s has %d status comments", name, th.statuses))
+	}
+	for kind, ids := range th.events {
+		n := th.count(kind)
+		f.Posted += n
+		f.Duplicated += len(ids) - n
+		seen := map[string]bool{}
+		for _, id := range ids {
+			if seen[id] {
+				f.Dups = append(f.Dups, fmt.Sprintf("%s: %s %s", name, kind, id))
+			}
+			seen[id] = true
+		}
+	}
+	for kind, n := range want {
+		f.Expected += n
+		f.Missing += max(0, n-th.count(kind))
+	}
 }
 
 // converged reports whether every expected comment is there (duplicates
@@ -616,6 +650,51 @@ func (d *daemon) metric(name string, match ...string) float64 {
 		sum += v
 	}
 	return sum
+}
+
+// ageTarget waits until the record of key holds due date date, then
+// moves back by d when it first saw that date, as if d had passed: the
+// daemon's clock is the real one, and it announces a slip only once a new
+// date has stood for reconcile.DefaultSettle. The version is bumped as the
+// store's own CAS does, so a save racing with this one is redone on top
+// of it.
+func (w *world) ageTarget(key, date string, d time.Duration) {
+	w.t.Helper()
+	ctx := context.Background()
+	rk := "e2e:rec:{" + key + "}"
+	rdb := w.rdb()
+	var err error
+	aged := eventually(30*time.Second, func() bool {
+		err = rdb.Watch(ctx, func(tx *redis.Tx) error {
+			data, err := tx.HGet(ctx, rk, "data").Bytes()
+			if err != nil {
+				return fmt.Errorf("record %s: %w", key, err)
+			}
+			var rec reconcile.Record
+			if err := json.Unmarshal(data, &rec); err != nil {
+				return fmt.Errorf("record %s: %w", key, err)
+			}
+			last := len(rec.Targets) - 1
+			if last < 0 || rec.Targets[last].Date.String() != date {
+				return fmt.Errorf("record %s: due date not yet %s: %v", key, date, rec.Targets)
+			}
+			rec.Targets[last].At = rec.Targets[last].At.Add(-d)
+			b, err := json.Marshal(rec)
+			if err != nil {
+				return err
+			}
+			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+				p.HSet(ctx, rk, "data", b)
+				p.HIncrBy(ctx, rk, "v", 1)
+				return nil
+			})
+			return err
+		}, rk)
+		return err == nil
+	})
+	if !aged {
+		w.t.Fatalf("age the due date of %s: %v", key, err)
+	}
 }
 
 // flushAll empties the world's Redis, as an operator's mistake would.
