@@ -47,6 +47,7 @@ const (
 	DefaultJiraCreateTracking   = true
 	DefaultJiraTrackingLabel    = "slipwatch"
 	DefaultJiraTrackingType     = "Task"
+	DefaultJiraWriteInterval    = 250 * time.Millisecond
 	DefaultJiraOAuthTokenURL    = "https://auth.atlassian.com/oauth/token"
 	DefaultJiraOAuthAPIURL      = "https://api.atlassian.com/ex/jira/"
 )
@@ -232,6 +233,9 @@ type Jira struct {
 	// TrackingIssueType names the issue type of a version's tracking
 	// issue; projects that have no "Task" need another.
 	TrackingIssueType string `yaml:"tracking_issue_type"`
+	// WriteInterval spaces writes (comments, edits, properties, tracking
+	// issues) so a burst stays clear of Jira's rate limits.
+	WriteInterval Duration `yaml:"write_interval"`
 }
 
 // Auth is exactly one Jira auth mode.
@@ -307,6 +311,7 @@ func (j *Jira) setDefaults() {
 	j.CreateTrackingIssue = DefaultJiraCreateTracking
 	j.TrackingLabel = DefaultJiraTrackingLabel
 	j.TrackingIssueType = DefaultJiraTrackingType
+	j.WriteInterval = Duration(DefaultJiraWriteInterval)
 }
 
 func (o *OAuth2) setDefaults() {

@@ -47,7 +47,7 @@ func TestGoodFiles(t *testing.T) {
 			c.Jira = &Jira{BaseURL: "https://acme.atlassian.net", Deployment: JiraAuto,
 				Auth:          Auth{Email: "jane@example.com", APIToken: "jira_secret_token"},
 				WebhookSecret: "jwhsec", Projects: []string{"PLAT"},
-				Deliverables: Deliverables{Versions: true, JQL: DefaultJiraJQL}, CreateTrackingIssue: true, TrackingLabel: "slipwatch", TrackingIssueType: "Task"}
+				Deliverables: Deliverables{Versions: true, JQL: DefaultJiraJQL}, CreateTrackingIssue: true, TrackingLabel: "slipwatch", TrackingIssueType: "Task", WriteInterval: Duration(DefaultJiraWriteInterval)}
 			c.Links = []Link{{GitHub: "acme/api#milestone=v2.0", Jira: "PLAT/version=2.0"}}
 			return c
 		}},
@@ -80,7 +80,7 @@ func TestGoodFiles(t *testing.T) {
 				Auth: Auth{OAuth2: &OAuth2{ClientID: "abc", ClientSecret: "cs", RefreshToken: "rt",
 					CloudID: "11111111-2222-3333-4444-555555555555", TokenURL: DefaultJiraOAuthTokenURL, APIURL: DefaultJiraOAuthAPIURL}},
 				Projects:     []string{"PLAT", "OPS_2"},
-				Deliverables: Deliverables{Versions: false, JQL: DefaultJiraJQL}, CreateTrackingIssue: true, TrackingLabel: "slipwatch", TrackingIssueType: "Task"}
+				Deliverables: Deliverables{Versions: false, JQL: DefaultJiraJQL}, CreateTrackingIssue: true, TrackingLabel: "slipwatch", TrackingIssueType: "Task", WriteInterval: Duration(DefaultJiraWriteInterval)}
 			return c
 		}},
 	}
@@ -308,6 +308,7 @@ func TestEnvVarsCoverSchema(t *testing.T) {
 		"SLIPWATCH_JIRA_TRACKING_LABEL":            "jira.tracking_label",
 		"SLIPWATCH_JIRA_TRACKING_ISSUE_TYPE":       "jira.tracking_issue_type",
 		"SLIPWATCH_TRACK_RECORD_THREAD":            "track_record.thread",
+		"SLIPWATCH_JIRA_WRITE_INTERVAL":            "jira.write_interval",
 		"SLIPWATCH_REDIS_TLS_CA_FILE":              "redis.tls.ca_file",
 		"SLIPWATCH_REDIS_ADDRS":                    "redis.addrs",
 		"SLIPWATCH_QUEUE_MAX_LENGTH":               "queue.max_length",

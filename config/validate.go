@@ -272,6 +272,7 @@ func (j *Jira) validate(es *Errors) {
 	if j.TrackingLabel == "" || strings.ContainsAny(j.TrackingLabel, " \t") {
 		es.add("jira.tracking_label", "%q is not a Jira label (non-empty, no spaces)", j.TrackingLabel)
 	}
+	positive(es, "jira.write_interval", j.WriteInterval)
 	if strings.TrimSpace(j.TrackingIssueType) == "" {
 		es.add("jira.tracking_issue_type", "is empty (name an issue type of the projects, e.g. Task)")
 	}

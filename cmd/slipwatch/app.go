@@ -44,7 +44,7 @@ type deps struct {
 	redis     redis.UniversalClient // nil: dial cfg.Redis
 	transport http.RoundTripper     // nil: http.DefaultTransport
 	now       func() time.Time      // nil: time.Now
-	// writeInterval paces writes (0: github.write_interval, Jira's 250 ms); the
+	// writeInterval paces writes (0: github.write_interval, jira.write_interval); the
 	// sandbox of testdrive has no secondary limits to respect.
 	writeInterval time.Duration
 	logOut        io.Writer
@@ -90,10 +90,14 @@ func build(cfg *config.Config, d deps) (*app, error) {
 		conns = append(conns, gh)
 	}
 	if cfg.Jira != nil {
+		write := d.writeInterval
+		if write == 0 {
+			write = cfg.Jira.WriteInterval.D()
+		}
 		jc, err := jira.New(cfg.Jira, jira.Options{
 			Validators: st, Tokens: st, Transport: d.transport, Logger: log, Version: Version(),
 			Now: d.now, Location: cfg.Location, WindowDays: window, Allow: cfg.Commands.Allow,
-			WriteInterval: d.writeInterval, Observe: metrics.TrackerRequests(connectors.Jira),
+			WriteInterval: write, Observe: metrics.TrackerRequests(connectors.Jira),
 		})
 		if err != nil {
 			return nil, fmt.Errorf("jira: %w", err)

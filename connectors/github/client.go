@@ -38,7 +38,7 @@ import (
 // Defaults of Options.
 const (
 	DefaultWindowDays      = 42
-	DefaultWriteInterval   = time.Second
+	DefaultWriteInterval   = config.DefaultGitHubWriteInterval
 	DefaultViewTTL         = 30 * time.Second
 	DefaultMemoTTL         = time.Hour
 	DefaultPermissionTTL   = time.Hour

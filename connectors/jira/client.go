@@ -26,7 +26,7 @@ import (
 // Defaults of Options.
 const (
 	DefaultWindowDays      = 42
-	DefaultWriteInterval   = 250 * time.Millisecond
+	DefaultWriteInterval   = config.DefaultJiraWriteInterval
 	DefaultPageSize        = 100
 	DefaultThroughputTTL   = 5 * time.Minute
 	DefaultMaxWebhookBytes = 1 << 20

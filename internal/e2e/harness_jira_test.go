@@ -56,6 +56,7 @@ jira:
   create_tracking_issue: true
   tracking_label: slipwatch
   tracking_issue_type: Task
+  write_interval: 20ms
 `, w.jira.URL, ed.deployment, auth, hook, jiraProject)
 }
 

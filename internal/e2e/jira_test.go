@@ -34,10 +34,7 @@ func TestJira(t *testing.T) {
 }
 
 func testJira(t *testing.T, ed jiraEdition) {
-	// Jira writes are paced 250 ms apart (jira has no write_interval
-	// key), and a version's first pass is five of them, sharing the pace
-	// with the epic's: more than the usual 2 s work deadline.
-	w := newWorld(t, options{jira: &ed, reclaim: "10s"})
+	w := newWorld(t, options{jira: &ed})
 	version, epic := w.seedJira()
 	exp := jiraExpect{}
 	exp.add(version, reconcile.EvCommitted, 1)
