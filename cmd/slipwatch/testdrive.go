@@ -64,6 +64,9 @@ type tdScript struct {
 	threads map[string]int // title → tracking issue number
 }
 
+// tdTrackRecord names the leadership thread in the story.
+const tdTrackRecord = "track record"
+
 func day(start time.Time, n int) time.Time { return start.AddDate(0, 0, n) }
 
 func runTestdrive(e *env, o *options) int {
@@ -80,10 +83,17 @@ func runTestdrive(e *env, o *options) int {
 	defer gh.Close()
 	gh.Self = "slipwatch[bot]"
 
+	s := &tdScript{gh: gh, clock: clock, ms: map[string]int{}, open: map[string][]int{}, rate: map[string]float64{},
+		credit: map[string]float64{}, threads: map[string]int{}}
+	s.setup(start)
+	// Where leadership reads the monthly track record.
+	leadership := gh.AddIssue(tdRepo, githubtest.Issue{Title: "Delivery track record", CreatedAt: start.AddDate(0, 0, -30)})
+
 	cfg := config.Default()
 	cfg.GitHub = &config.GitHub{BaseURL: gh.URL, Token: "testdrive-token", Repos: []string{tdRepo},
 		TrackingLabel: config.DefaultGitHubTrackingLabel, CreateTrackingIssue: true, WriteInterval: config.Duration(config.DefaultGitHubWriteInterval)}
 	cfg.Commands.Allow = []string{"lead-jane"}
+	cfg.TrackRecord.Thread = fmt.Sprintf("%s#%d", tdRepo, leadership)
 	if err := cfg.Validate(); err != nil {
 		fmt.Fprintf(e.stderr, "slipwatch testdrive: %v\n", err)
 		return exitFailed
@@ -104,12 +114,10 @@ func runTestdrive(e *env, o *options) int {
 		return exitFailed
 	}
 
-	s := &tdScript{gh: gh, clock: clock, ms: map[string]int{}, open: map[string][]int{}, rate: map[string]float64{},
-		credit: map[string]float64{}, threads: map[string]int{}}
-	s.setup(start)
 	if !o.json {
 		fmt.Fprintf(e.stdout, "slipwatch testdrive: eight simulated weeks of %s on a sandbox GitHub (%s) and an embedded Redis.\n", tdRepo, gh.URL)
-		fmt.Fprintln(e.stdout, "Each block is a comment slipwatch posted on a milestone's tracking issue.")
+		fmt.Fprintln(e.stdout, "Each block is a comment slipwatch posted on a milestone's tracking issue,")
+		fmt.Fprintf(e.stdout, "or, once a month, the track record on issue #%d (track_record.thread).\n", leadership)
 	}
 	seen := map[int64]bool{}
 	enc := json.NewEncoder(e.stdout)
@@ -130,6 +138,7 @@ func runTestdrive(e *env, o *options) int {
 			}
 		}
 		threads := s.trackingIssues()
+		threads[tdTrackRecord] = leadership
 		for _, title := range slices.Sorted(maps.Keys(threads)) {
 			for _, c := range gh.Comments(tdRepo, threads[title]) {
 				if seen[c.ID] || c.User != gh.Self {

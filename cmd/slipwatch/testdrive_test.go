@@ -39,6 +39,7 @@ func TestTestdrive(t *testing.T) {
 		"v2.0 Billing committed", "v2.0 Billing at_risk", "v2.0 Billing slipped", "v2.0 Billing reply",
 		"v2.0 Billing recommitted", "v2.0 Billing delivered", "v1.8 Search pulled_in", "v1.8 Search delivered",
 		"v2.1 Mobile scope_grew", "v2.1 Mobile slipped", "v2.1 Mobile overdue", "v2.1 Mobile delivered",
+		"track record track_record",
 	} {
 		if !seen[want] {
 			t.Errorf("the story lacks %q (saw %v)", want, seen)

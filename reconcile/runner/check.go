@@ -21,7 +21,8 @@ type CheckResult struct {
 
 // Check observes and reconciles every deliverable of every team once,
 // without the queue. With apply it acts and saves exactly as the daemon
-// does; without, it posts and saves nothing.
+// does, the month's track-record comment included; without, it posts and
+// saves nothing.
 func (r *Runner) Check(ctx context.Context, apply bool) CheckResult {
 	var res CheckResult
 	trackers := slices.Sorted(maps.Keys(r.conns))
@@ -44,6 +45,11 @@ func (r *Runner) Check(ctx context.Context, apply bool) CheckResult {
 				}
 				res.Commitments = append(res.Commitments, reconcile.ViewOf(rec))
 			}
+		}
+	}
+	if apply && r.opt.TrackRecord != "" {
+		if err := r.postTrackRecord(ctx, r.opt.TrackRecord); err != nil {
+			res.Errors = append(res.Errors, err)
 		}
 	}
 	res.Unresolved = r.UnresolvedLinks()
