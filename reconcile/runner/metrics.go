@@ -36,7 +36,7 @@ type Metrics struct {
 // Event kinds and results, listed so every series exists at zero from the
 // start (a rate() over a series that appears late misses its first hour).
 var (
-	eventKinds     = []string{"status", "committed", "recommitted", "slipped", "pulled_in", "at_risk", "scope_grew", "overdue", "delivered", "status_update", "reply"}
+	eventKinds     = []string{"status", "committed", "recommitted", "slipped", "pulled_in", "at_risk", "scope_grew", "overdue", "delivered", "status_update", "reply", "track_record"}
 	reconcileKinds = []string{"ok", "error", "gone", "rate_limited"}
 	webhookResults = []string{"accepted", "duplicate", "rejected", "unavailable", "not_configured"}
 	redisOps       = []string{"read", "ack", "defer", "park", "lease", "promote", "enqueue"}
