@@ -3,6 +3,7 @@ package reconcile
 import (
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/slipwatch/slipwatch/connectors"
@@ -134,6 +135,7 @@ func Reconcile(prev Record, obs Observation, now time.Time, s Settings) (Record,
 	// comments only.
 	var onThread []string
 	statusComment := ""
+	var statusText connectors.Comment
 	var status rawMarker // the status comment's marker, decoded only if needed
 	id := CommitmentID(d.Ref)
 	if snap.Thread != nil {
@@ -149,6 +151,7 @@ func Reconcile(prev Record, obs Observation, now time.Time, s Settings) (Record,
 					onThread = append(onThread, m.id)
 				case m.id == id:
 					statusComment = c.ID
+					statusText = c
 					status = m
 				}
 			})
@@ -395,7 +398,11 @@ func Reconcile(prev Record, obs Observation, now time.Time, s Settings) (Record,
 		body := render(d.Ref.Tracker, statusDoc(rec, s))
 		marker := StatusMarker(rec)
 		h := hashID(body, marker)
-		if statusComment == "" || h != rec.StatusHash {
+		// A record rebuilt from the thread (Redis lost it) knows no hash;
+		// the comment itself says whether it needs the edit, which would
+		// otherwise cost one write per deliverable after a flush.
+		unchanged := rec.StatusHash == "" && statusComment != "" && shows(statusText, body, marker)
+		if (statusComment == "" || h != rec.StatusHash) && !unchanged {
 			st := Action{Kind: UpsertStatus, EventID: "status-" + rec.ID, EventKind: "status",
 				CommentID: statusComment, Body: body, Marker: marker}
 			// The status comment goes last. A new one because its marker
@@ -409,6 +416,17 @@ func Reconcile(prev Record, obs Observation, now time.Time, s Settings) (Record,
 		rec.StatusHash = h
 	}
 	return rec, actions
+}
+
+// shows reports whether comment c already carries body and marker, as
+// either connector writes them: GitHub the marker after the body, Jira the
+// body alone with the marker in an entity property (Hidden).
+func shows(c connectors.Comment, body, marker string) bool {
+	if !strings.Contains(c.Hidden, marker) {
+		return false
+	}
+	got := strings.TrimSpace(c.Body)
+	return got == strings.TrimSpace(body) || got == strings.TrimSpace(body+"\n\n"+marker)
 }
 
 // newerThanPromise reports whether comment c was written no earlier than
