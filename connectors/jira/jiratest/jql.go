@@ -161,43 +161,41 @@ func (p *jqlParser) next() (token, error) {
 }
 
 func (p *jqlParser) or() (query, error) {
-	q, err := p.and()
-	if err != nil {
+	qs, err := p.joined("or", p.and)
+	switch {
+	case err != nil:
 		return nil, err
-	}
-	qs := or{q}
-	for p.peekWord("or") {
-		p.i++
-		q, err := p.and()
-		if err != nil {
-			return nil, err
-		}
-		qs = append(qs, q)
-	}
-	if len(qs) == 1 {
+	case len(qs) == 1:
 		return qs[0], nil
 	}
-	return qs, nil
+	return or(qs), nil
 }
 
 func (p *jqlParser) and() (query, error) {
-	q, err := p.factor()
-	if err != nil {
+	qs, err := p.joined("and", p.factor)
+	switch {
+	case err != nil:
 		return nil, err
+	case len(qs) == 1:
+		return qs[0], nil
 	}
-	qs := and{q}
-	for p.peekWord("and") {
-		p.i++
-		q, err := p.factor()
+	return and(qs), nil
+}
+
+// joined parses operand { word operand }.
+func (p *jqlParser) joined(word string, operand func() (query, error)) ([]query, error) {
+	var qs []query
+	for {
+		q, err := operand()
 		if err != nil {
 			return nil, err
 		}
 		qs = append(qs, q)
+		if !p.peekWord(word) {
+			return qs, nil
+		}
+		p.i++
 	}
-	if len(qs) == 1 {
-		return qs[0], nil
-	}
-	return qs, nil
 }
 
 func (p *jqlParser) factor() (query, error) {
@@ -336,17 +334,9 @@ func objectIDs(v any, keys ...string) []string {
 	case []string:
 		return x
 	case []any:
-		var out []string
-		for _, e := range x {
-			out = append(out, objectIDs(e, keys...)...)
-		}
-		return out
+		return eachIDs(x, keys)
 	case []map[string]any:
-		var out []string
-		for _, e := range x {
-			out = append(out, objectIDs(e, keys...)...)
-		}
-		return out
+		return eachIDs(x, keys)
 	case map[string]any:
 		var out []string
 		for _, k := range keys {
@@ -365,4 +355,13 @@ func objectIDs(v any, keys ...string) []string {
 		return out
 	}
 	return []string{strings.TrimFunc(fmt.Sprint(v), unicode.IsSpace)}
+}
+
+// eachIDs is objectIDs over every element of a list.
+func eachIDs[T any](list []T, keys []string) []string {
+	var out []string
+	for _, e := range list {
+		out = append(out, objectIDs(e, keys...)...)
+	}
+	return out
 }

@@ -106,14 +106,7 @@ func (s *Server) UpdateVersion(id string, f func(v map[string]any)) {
 // SetReleaseDate moves version id's release date ("2026-12-01"; "" clears
 // it), as someone editing the version in Jira does.
 func (s *Server) SetReleaseDate(id, date string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	v := s.findVersion(id)
-	if v == nil {
-		s.failf("SetReleaseDate: no version %s", id)
-		return
-	}
-	s.setReleaseDate(v, date)
+	s.UpdateVersion(id, func(v map[string]any) { s.setReleaseDate(v, date) })
 }
 
 // setReleaseDate writes the date fields Jira derives from a release date.
