@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	gojira "github.com/andygrunwald/go-jira"
@@ -132,7 +131,7 @@ func (c *Client) createTrackingIssue(ctx context.Context, proj, versionID, title
 // of each comment slipwatch wrote, for a thread that is no deliverable's
 // (track_record.thread).
 func (c *Client) ReadThread(ctx context.Context, key string) (*connectors.Thread, error) {
-	if !isIssueKey(key) {
+	if !issueKeyLike(key) {
 		return nil, fmt.Errorf("thread %q is not a Jira issue key: %w", key, connectors.ErrTerminal)
 	}
 	return c.readThread(ctx, key)
@@ -389,18 +388,4 @@ func (c *Client) issueType() string {
 		return c.cfg.TrackingIssueType
 	}
 	return config.DefaultJiraTrackingType
-}
-
-// isIssueKey reports whether s looks like PROJECT-123.
-func isIssueKey(s string) bool {
-	i := strings.LastIndexByte(s, '-')
-	if i <= 0 || i == len(s)-1 {
-		return false
-	}
-	for _, r := range s[i+1:] {
-		if r < '0' || r > '9' {
-			return false
-		}
-	}
-	return true
 }

@@ -25,13 +25,7 @@ func (r *Runner) pollTrackRecord(ctx context.Context) {
 		return
 	}
 	key := trackRecordPrefix + r.opt.TrackRecord
-	ok, err := r.store.AcquireLease(ctx, "poll:"+key, r.opt.Owner, r.opt.PollInterval*9/10)
-	if err != nil {
-		r.m.redisErrors.WithLabelValues("lease").Inc()
-		r.log.Warn("cannot take the poll lease", "thread", r.opt.TrackRecord, "err", err)
-		return
-	}
-	if !ok {
+	if !r.pollLease(ctx, key) {
 		return
 	}
 	if err := r.store.Defer(ctx, key, r.opt.Now().Add(r.opt.PollInterval/2)); err != nil {

@@ -291,13 +291,7 @@ func (r *Runner) PollOnce(ctx context.Context) {
 	for _, c := range r.conns {
 		for _, team := range c.Teams() {
 			key := teamKey(c.Tracker(), team)
-			ok, err := r.store.AcquireLease(ctx, "poll:"+key, r.opt.Owner, r.opt.PollInterval*9/10)
-			if err != nil {
-				r.m.redisErrors.WithLabelValues("lease").Inc()
-				r.log.Warn("cannot take the poll lease", "team", key, "err", err)
-				continue
-			}
-			if !ok {
+			if !r.pollLease(ctx, key) {
 				continue
 			}
 			if err := r.store.Enqueue(ctx, key); err != nil {
@@ -309,6 +303,18 @@ func (r *Runner) PollOnce(ctx context.Context) {
 		}
 	}
 	r.pollTrackRecord(ctx)
+}
+
+// pollLease takes the lease that lets one replica per interval poll key;
+// false when another holds it or Redis cannot say.
+func (r *Runner) pollLease(ctx context.Context, key string) bool {
+	ok, err := r.store.AcquireLease(ctx, "poll:"+key, r.opt.Owner, r.opt.PollInterval*9/10)
+	if err != nil {
+		r.m.redisErrors.WithLabelValues("lease").Inc()
+		r.log.Warn("cannot take the poll lease", "key", key, "err", err)
+		return false
+	}
+	return ok
 }
 
 func sleep(ctx context.Context, d time.Duration) {
