@@ -374,10 +374,9 @@ func (c *Client) readThread(ctx context.Context, full, owner, name string, issue
 	}
 	c.mu.Unlock()
 	if memo == nil || memo.fingerprint != fp || now.Sub(memo.fetched) >= c.o.MemoTTL {
-		u := fmt.Sprintf("repos/%s/%s/issues/%d/comments?per_page=100", url.PathEscape(owner), url.PathEscape(name), num)
-		comments, err := listAll[*gh.IssueComment](ctx, c, u)
+		comments, err := c.listComments(ctx, owner, name, num)
 		if err != nil {
-			return nil, c.wrap("list comments of "+id, err)
+			return nil, err
 		}
 		memo = &threadMemo{fingerprint: fp, fetched: now, comments: comments}
 		c.mu.Lock()
@@ -399,6 +398,16 @@ func (c *Client) readThread(ctx context.Context, full, owner, name string, issue
 		th.Comments = append(th.Comments, cm)
 	}
 	return th, nil
+}
+
+// listComments reads every comment of issue num, all pages.
+func (c *Client) listComments(ctx context.Context, owner, name string, num int) ([]*gh.IssueComment, error) {
+	u := fmt.Sprintf("repos/%s/%s/issues/%d/comments?per_page=100", url.PathEscape(owner), url.PathEscape(name), num)
+	comments, err := listAll[*gh.IssueComment](ctx, c, u)
+	if err != nil {
+		return nil, c.wrap(fmt.Sprintf("list comments of %s/%s#%d", owner, name, num), err)
+	}
+	return comments, nil
 }
 
 func toComment(gc *gh.IssueComment, self string) connectors.Comment {

@@ -213,10 +213,9 @@ func (c *Client) ReadThread(ctx context.Context, id string) (*connectors.Thread,
 	if err != nil {
 		return nil, err
 	}
-	u := fmt.Sprintf("repos/%s/%s/issues/%d/comments?per_page=100", url.PathEscape(owner), url.PathEscape(name), number)
-	comments, err := listAll[*gh.IssueComment](ctx, c, u)
+	comments, err := c.listComments(ctx, owner, name, number)
 	if err != nil {
-		return nil, c.wrap("list comments of "+id, err)
+		return nil, err
 	}
 	self, err := c.Self(ctx)
 	if err != nil {
