@@ -18,11 +18,7 @@ const EvTrackRecord = "track_record"
 // restart decides the same, and the runner's claim and the marker on the
 // thread keep it to one post.
 func TrackRecordPost(t connectors.Tracker, th *connectors.Thread, now time.Time, loc *time.Location, teams []TeamRecord) (Action, bool) {
-	if loc == nil {
-		loc = time.UTC
-	}
-	local := now.In(loc)
-	id := hashID(EvTrackRecord, th.ID, local.Format("2006-01"))
+	id := hashID(EvTrackRecord, th.ID, TrackRecordMonth(now, loc))
 	for _, c := range th.Comments {
 		if !c.BySelf {
 			continue
@@ -35,8 +31,21 @@ func TrackRecordPost(t connectors.Tracker, th *connectors.Thread, now time.Time,
 			return Action{}, false
 		}
 	}
-	body := render(t, trackRecordDoc(local.Format("January 2006"), teams))
+	body := render(t, trackRecordDoc(now.In(zone(loc)).Format("January 2006"), teams))
 	return Action{Kind: PostEvent, EventID: id, EventKind: EvTrackRecord, Body: body, Marker: EventMarker(id, EvTrackRecord)}, true
+}
+
+// TrackRecordMonth is the month ("2026-11") of now in loc (nil: UTC): one
+// track-record comment each.
+func TrackRecordMonth(now time.Time, loc *time.Location) string {
+	return now.In(zone(loc)).Format("2006-01")
+}
+
+func zone(loc *time.Location) *time.Location {
+	if loc == nil {
+		return time.UTC
+	}
+	return loc
 }
 
 // trackRecordDoc says, per team, how the dates promised held: the figures

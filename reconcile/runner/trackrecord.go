@@ -36,10 +36,7 @@ func (r *Runner) pollTrackRecord(ctx context.Context) {
 
 // month is now's month in the configured zone, as the core counts it.
 func (r *Runner) month(now time.Time) string {
-	if r.settings.Location != nil {
-		now = now.In(r.settings.Location)
-	}
-	return now.Format("2006-01")
+	return reconcile.TrackRecordMonth(now, r.settings.Location)
 }
 
 func (r *Runner) trackRecordSeen() bool {
