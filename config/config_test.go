@@ -66,6 +66,7 @@ func TestGoodFiles(t *testing.T) {
 			c.Redis.Addrs = []string{"sentinel-0:26379", "sentinel-1:26379"}
 			c.Redis.TLS = TLS{Enabled: true, ServerName: "redis.internal"}
 			c.Poll.Interval = Duration(90 * time.Second)
+			c.Slip.Settle = 0
 			c.Baseline = BaselineDeclaredOnly
 			c.StatusUpdate.Every = 0
 			c.Forecast.Window = Duration(14 * 24 * time.Hour)
@@ -240,6 +241,7 @@ func TestEnvOverlayErrors(t *testing.T) {
 		want string
 	}{
 		{"SLIPWATCH_POLL_INTERVAL=soon", "poll.interval: SLIPWATCH_POLL_INTERVAL is not a duration (use e.g. 90s, 5m, 168h, 42d)"},
+		{"SLIPWATCH_SLIP_SETTLE=-1h", "slip.settle: SLIPWATCH_SLIP_SETTLE is negative (use 0s for none)"},
 		{"SLIPWATCH_FORECAST_TRIALS=lots", "forecast.trials: SLIPWATCH_FORECAST_TRIALS is not a whole number"},
 		{"SLIPWATCH_DRY_RUN=yes please", "dry_run: SLIPWATCH_DRY_RUN is not true or false"},
 		{"SLIPWATCH_POLL_INTERVALL=5m", "SLIPWATCH_POLL_INTERVALL: not a slipwatch setting; did you mean SLIPWATCH_POLL_INTERVAL?"},
@@ -286,6 +288,7 @@ func TestEnvVarsCoverSchema(t *testing.T) {
 		"SLIPWATCH_GITHUB_APP_INSTALLATION_ID":     "github.app.installation_id",
 		"SLIPWATCH_FORECAST_MIN_SAMPLES":           "forecast.min_samples",
 		"SLIPWATCH_SERVER_SHUTDOWN_GRACE":          "server.shutdown_grace",
+		"SLIPWATCH_SLIP_SETTLE":                    "slip.settle",
 		"SLIPWATCH_JIRA_INSECURE_SKIP_SIGNATURE":   "jira.insecure_skip_signature",
 		"SLIPWATCH_REDIS_MASTER_NAME":              "redis.master_name",
 		"SLIPWATCH_GITHUB_INSECURE_SKIP_SIGNATURE": "github.insecure_skip_signature",

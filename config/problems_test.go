@@ -132,6 +132,24 @@ func TestEveryProblemAtOnce(t *testing.T) {
 			file: "- github\n",
 			want: []string{`config: want a mapping of keys (line 1)`},
 		},
+		{
+			name: "a negative settle",
+			file: "slip: {settle: -30m}\nbaseline: never\ngithub: {token: t, repos: [acme/api]}\n",
+			want: []string{
+				`slip.settle: "-30m" is negative (use 0s for none) (line 1)`,
+				`baseline: "never" is not first_seen or declared_only`,
+			},
+		},
+		{
+			name: "a negative settle from the environment",
+			env:  []string{"SLIPWATCH_GITHUB_TOKEN=t", "SLIPWATCH_GITHUB_REPOS=acme/api", "SLIPWATCH_SLIP_SETTLE=-1h"},
+			want: []string{`slip.settle: SLIPWATCH_SLIP_SETTLE is negative (use 0s for none)`},
+		},
+		{
+			name: "a settle that is no duration",
+			file: "slip: {settle: [1h]}\ngithub: {token: t, repos: [acme/api]}\n",
+			want: []string{`slip.settle: want a single value, not a list (line 1)`},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

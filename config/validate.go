@@ -86,6 +86,9 @@ func (c *Config) check(refused []string) Errors {
 	if c.Poll.Interval.D() < MinPollInterval {
 		es.add("poll.interval", "%s is below the minimum of %s (the trackers' quotas)", c.Poll.Interval, Duration(MinPollInterval))
 	}
+	if c.Slip.Settle < 0 {
+		es.add("slip.settle", "%s is negative (0s announces a moved date at once)", c.Slip.Settle.D())
+	}
 	if c.Baseline != BaselineFirstSeen && c.Baseline != BaselineDeclaredOnly {
 		es.add("baseline", "%q is not %s or %s", c.Baseline, BaselineFirstSeen, BaselineDeclaredOnly)
 	}
