@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/slipwatch/slipwatch/config"
@@ -73,6 +74,9 @@ func chartCases() []chartCase {
 				}
 				if cfg.Redis.URL != "redis://redis.data.svc:6379/0" || cfg.GitHub.BaseURL != config.DefaultGitHubBaseURL {
 					t.Errorf("redis.url %q, github.base_url %q", cfg.Redis.URL, cfg.GitHub.BaseURL)
+				}
+				if cfg.Slip.Settle.D() != config.DefaultSlipSettle {
+					t.Errorf("slip.settle %s with the chart's defaults, slipwatch's is %s", cfg.Slip.Settle, config.DefaultSlipSettle)
 				}
 			},
 		},
@@ -211,6 +215,9 @@ func checkFull(t *testing.T, m *manifests, cfg *config.Config) {
 	}
 	if cfg.GitHub.App == nil || cfg.GitHub.App.InstallationID != 12345678901 {
 		t.Errorf("github.app: %+v; large numbers must survive the render", cfg.GitHub.App)
+	}
+	if cfg.Slip.Settle.D() != 30*time.Minute {
+		t.Errorf("slip.settle %s, want the 30m of the values", cfg.Slip.Settle)
 	}
 	if len(cfg.Links) != 1 || cfg.Forecast.Trials != 20000 || cfg.StatusUpdate.Every != 0 || cfg.Baseline != config.BaselineDeclaredOnly {
 		t.Errorf("config did not survive rendering: links %v trials %d every %s baseline %s", cfg.Links, cfg.Forecast.Trials, cfg.StatusUpdate.Every, cfg.Baseline)

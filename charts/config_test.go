@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/slipwatch/slipwatch/config"
@@ -349,5 +350,54 @@ func TestReadmeExampleInstalls(t *testing.T) {
 	}
 	if cfg.GitHub.Token.Value() != "ghp_readme" {
 		t.Error("the README's Secret key github-token does not reach slipwatch")
+	}
+}
+
+// TestSlipSettle: slip.settle set on the chart reaches slipwatch as given,
+// 0s (at once) included, and the chart's own default is slipwatch's.
+func TestSlipSettle(t *testing.T) {
+	b, err := os.ReadFile(chartDir + "/values.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var values struct {
+		Config struct {
+			Slip struct{ Settle string }
+		}
+	}
+	if err := yaml.Unmarshal(b, &values); err != nil {
+		t.Fatal(err)
+	}
+	shown, err := config.ParseDuration(values.Config.Slip.Settle)
+	if err != nil || shown.D() != config.DefaultSlipSettle {
+		t.Errorf("values.yaml config.slip.settle is %q (%v), slipwatch's default is %s", values.Config.Slip.Settle, err, config.DefaultSlipSettle)
+	}
+
+	c := chartCase{name: "github token", files: []string{"testdata/github-token.yaml"}}
+	for _, tt := range []struct {
+		set  string
+		want time.Duration
+	}{
+		{"", config.DefaultSlipSettle},
+		{"config.slip.settle=0s", 0},
+		{"config.slip.settle=0", 0},
+		{"config.slip.settle=90m", 90 * time.Minute},
+		{"config.slip.settle=2d", 48 * time.Hour},
+	} {
+		t.Run(tt.set, func(t *testing.T) {
+			var sets []string
+			if tt.set != "" {
+				sets = append(sets, tt.set)
+			}
+			m := render(t, c.files, sets...)
+			data := get[corev1.ConfigMap](t, m, "ConfigMap", fullname).Data["config.yaml"]
+			cfg, err := config.Parse([]byte(data), podEnv(t, m, c))
+			if err != nil {
+				t.Fatalf("slipwatch would refuse the rendered config: %v\n%s", err, data)
+			}
+			if got := cfg.Slip.Settle.D(); got != tt.want {
+				t.Errorf("slip.settle = %s, want %s\n%s", got, tt.want, data)
+			}
+		})
 	}
 }

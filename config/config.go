@@ -24,6 +24,7 @@ const (
 	DefaultServerListen         = ":8080"
 	DefaultShutdownGrace        = 25 * time.Second
 	DefaultPollInterval         = 5 * time.Minute
+	DefaultSlipSettle           = time.Hour
 	DefaultBaseline             = BaselineFirstSeen
 	DefaultForecastWindow       = 42 * 24 * time.Hour
 	DefaultForecastTrials       = 10000
@@ -80,6 +81,7 @@ type Config struct {
 	Redis        Redis        `yaml:"redis"`
 	Server       Server       `yaml:"server"`
 	Poll         Poll         `yaml:"poll"`
+	Slip         Slip         `yaml:"slip"`
 	DryRun       bool         `yaml:"dry_run"`
 	Baseline     string       `yaml:"baseline"`
 	Forecast     Forecast     `yaml:"forecast"`
@@ -133,6 +135,15 @@ type Server struct {
 // Poll paces the level-triggered poller.
 type Poll struct {
 	Interval Duration `yaml:"interval"`
+}
+
+// Slip says when a moved date is news.
+type Slip struct {
+	// Settle is how long a moved due date (or a Committed: line) must
+	// stand before slipped, pulled_in or a recommitment is announced, so a
+	// date changed and changed back is no news. 0 announces on the first
+	// pass that sees the move.
+	Settle Duration `yaml:"settle"`
 }
 
 // Forecast tunes the Monte Carlo forecast.
@@ -285,6 +296,7 @@ func Default() *Config {
 		},
 		Server:       Server{Listen: DefaultServerListen, ShutdownGrace: Duration(DefaultShutdownGrace)},
 		Poll:         Poll{Interval: Duration(DefaultPollInterval)},
+		Slip:         Slip{Settle: Duration(DefaultSlipSettle)},
 		Baseline:     DefaultBaseline,
 		Forecast:     Forecast{Window: Duration(DefaultForecastWindow), Trials: DefaultForecastTrials, Confidence: DefaultForecastConfidence, MinSamples: DefaultForecastMinSamples},
 		StatusUpdate: StatusUpdate{Every: Duration(DefaultStatusUpdateEvery)},

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -65,6 +66,7 @@ func TestGoodFiles(t *testing.T) {
 			c.Redis.Addrs = []string{"sentinel-0:26379", "sentinel-1:26379"}
 			c.Redis.TLS = TLS{Enabled: true, ServerName: "redis.internal"}
 			c.Poll.Interval = Duration(90 * time.Second)
+			c.Slip.Settle = 0
 			c.Baseline = BaselineDeclaredOnly
 			c.StatusUpdate.Every = 0
 			c.Forecast.Window = Duration(14 * 24 * time.Hour)
@@ -239,11 +241,15 @@ func TestEnvOverlayErrors(t *testing.T) {
 		want string
 	}{
 		{"SLIPWATCH_POLL_INTERVAL=soon", "poll.interval: SLIPWATCH_POLL_INTERVAL is not a duration (use e.g. 90s, 5m, 168h, 42d)"},
+		{"SLIPWATCH_SLIP_SETTLE=-1h", "slip.settle: SLIPWATCH_SLIP_SETTLE is negative (use 0s for none)"},
 		{"SLIPWATCH_FORECAST_TRIALS=lots", "forecast.trials: SLIPWATCH_FORECAST_TRIALS is not a whole number"},
 		{"SLIPWATCH_DRY_RUN=yes please", "dry_run: SLIPWATCH_DRY_RUN is not true or false"},
 		{"SLIPWATCH_POLL_INTERVALL=5m", "SLIPWATCH_POLL_INTERVALL: not a slipwatch setting; did you mean SLIPWATCH_POLL_INTERVAL?"},
 		{"SLIPWATCH_LINKS=[{github: x", "links: SLIPWATCH_LINKS is not a YAML list"},
-		{"SLIPWATCH_LINKS=[{githb: x}]", "links[0].githb: unknown key (line 1); did you mean \"github\"?"},
+		// The misspelt key alone: github, which it was meant to be, is
+		// not also reported empty; jira, which was never given, is.
+		{"SLIPWATCH_LINKS=[{githb: x}]", "links[0].githb: unknown key (line 1); did you mean \"github\"?\n" +
+			"links[0].jira: \"\" is not KEY/version=<name> or KEY/issue=KEY-N"},
 		// Values that parse are still validated.
 		{"SLIPWATCH_FORECAST_CONFIDENCE=1.5", "forecast.confidence: 1.5 is not in (0,1)"},
 	}
@@ -282,6 +288,7 @@ func TestEnvVarsCoverSchema(t *testing.T) {
 		"SLIPWATCH_GITHUB_APP_INSTALLATION_ID":     "github.app.installation_id",
 		"SLIPWATCH_FORECAST_MIN_SAMPLES":           "forecast.min_samples",
 		"SLIPWATCH_SERVER_SHUTDOWN_GRACE":          "server.shutdown_grace",
+		"SLIPWATCH_SLIP_SETTLE":                    "slip.settle",
 		"SLIPWATCH_JIRA_INSECURE_SKIP_SIGNATURE":   "jira.insecure_skip_signature",
 		"SLIPWATCH_REDIS_MASTER_NAME":              "redis.master_name",
 		"SLIPWATCH_GITHUB_INSECURE_SKIP_SIGNATURE": "github.insecure_skip_signature",
@@ -404,6 +411,12 @@ func TestDuration(t *testing.T) {
 		{"90m", 90 * time.Minute, false},
 		{"0", 0, false},
 		{"-5m", 0, true},
+		{"1d-5m", 0, true},
+		{"106751d", 106751 * 24 * time.Hour, false},
+		{"106752d", 0, true},  // past time.Duration: refused, not wrapped round
+		{"15250w2d", 0, true}, // the same through weeks
+		{"106751d23h47m16.854775807s", time.Duration(math.MaxInt64), false},
+		{"106751d23h47m16.854775808s", 0, true}, // one nanosecond too many
 		{"5", 0, true},
 		{"d", 0, true},
 		{"", 0, true},

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -40,12 +41,32 @@ func (d *Duration) UnmarshalText(b []byte) error {
 // ("42d", "2w", "1w3d"), and "0". Negative durations are refused: nothing in
 // the config is meant to run backwards.
 func ParseDuration(s string) (Duration, error) {
-	in := strings.TrimSpace(s)
-	if in == "" {
-		return 0, fmt.Errorf("empty duration")
+	d, problem := parseDuration(s)
+	if problem != "" {
+		return 0, fmt.Errorf("%q %s", s, problem)
 	}
-	if in == "0" {
-		return 0, nil
+	return d, nil
+}
+
+// Problems parseDuration reports, to follow the value or the key's name.
+const (
+	notADuration = "is not a duration (use e.g. 90s, 5m, 168h, 42d)"
+	isNegative   = "is negative (use 0s for none)"
+)
+
+// parseDuration is ParseDuration with the problem as a phrase, so that a
+// caller can name the value its own way (a variable's name, never a value
+// that came from a secret).
+func parseDuration(s string) (Duration, string) {
+	in := strings.TrimSpace(s)
+	switch {
+	case in == "":
+		return 0, notADuration
+	case in == "0":
+		return 0, ""
+	}
+	if strings.HasPrefix(in, "-") {
+		return 0, isNegative
 	}
 	var total time.Duration
 	rest := in
@@ -58,29 +79,29 @@ func ParseDuration(s string) (Duration, error) {
 		if i == 0 || i == len(rest) || (rest[i] != 'd' && rest[i] != 'w') {
 			break
 		}
-		n, err := strconv.ParseInt(rest[:i], 10, 32)
-		if err != nil {
-			return 0, fmt.Errorf("%q is not a duration", s)
-		}
 		unit := 24 * time.Hour
 		if rest[i] == 'w' {
 			unit *= 7
+		}
+		n, err := strconv.ParseInt(rest[:i], 10, 64)
+		if err != nil || n > int64(math.MaxInt64-total)/int64(unit) {
+			return 0, notADuration
 		}
 		total += time.Duration(n) * unit
 		rest = rest[i+1:]
 	}
 	if rest != "" {
 		if strings.HasPrefix(rest, "-") {
-			return 0, fmt.Errorf("%q is negative", s)
+			return 0, isNegative
 		}
 		v, err := time.ParseDuration(rest)
 		if err != nil {
-			return 0, fmt.Errorf("%q is not a duration (use e.g. 90s, 5m, 168h, 42d)", s)
+			return 0, notADuration
+		}
+		if v > math.MaxInt64-total {
+			return 0, notADuration
 		}
 		total += v
 	}
-	if total < 0 {
-		return 0, fmt.Errorf("%q is negative", s)
-	}
-	return Duration(total), nil
+	return Duration(total), ""
 }

@@ -64,7 +64,7 @@ var serviceLink = regexp.MustCompile(`_(SERVICE_HOST|SERVICE_PORT(_[A-Z0-9_]+)?|
 // overlay applies the SLIPWATCH_* variables of vars to cfg. A value that
 // does not parse is an error, as is a SLIPWATCH_* name that is no setting
 // (a typo would otherwise be silently ignored).
-func overlay(cfg *Config, vars map[string]string, errs *Errors) {
+func overlay(cfg *Config, vars map[string]string, p *problems) {
 	var keys []envKey
 	envKeys(reflect.TypeFor[Config](), strings.TrimSuffix(EnvPrefix, "_"), "", nil, &keys)
 	known := make(map[string]envKey, len(keys))
@@ -85,10 +85,18 @@ func overlay(cfg *Config, vars map[string]string, errs *Errors) {
 			if name == EnvConfig || serviceLink.MatchString(name) {
 				continue
 			}
-			errs.add(name, "not a slipwatch setting%s", suggestEnv(name, known))
+			hint := ""
+			if s := suggestEnv(name, known); s != "" {
+				hint = "; did you mean " + s + "?"
+				if _, set := vars[s]; !set {
+					// As for a misspelt key in the file.
+					p.refused = append(p.refused, known[s].path)
+				}
+			}
+			p.add(name, "not a slipwatch setting%s", hint)
 			continue
 		}
-		setEnv(field(root, k.index), k, vars[name], errs)
+		setEnv(field(root, k.index), k, vars[name], p)
 	}
 }
 
@@ -107,11 +115,11 @@ func field(v reflect.Value, index []int) reflect.Value {
 	return v
 }
 
-func setEnv(v reflect.Value, k envKey, val string, errs *Errors) {
-	d := decoder{errs: errs, fromEnv: k.name}
+func setEnv(v reflect.Value, k envKey, val string, p *problems) {
+	d := decoder{p: p, fromEnv: k.name}
 	if v.Kind() != reflect.Slice {
 		if msg := setScalar(v, val, k.name); msg != "" {
-			errs.add(k.path, "%s", msg)
+			p.refuse(k.path, "%s", msg)
 		}
 		return
 	}
@@ -134,12 +142,14 @@ func setEnv(v reflect.Value, k envKey, val string, errs *Errors) {
 	// Lists of objects (links), or a YAML flow list: parse as YAML.
 	var doc yaml.Node
 	if err := yaml.Unmarshal([]byte(val), &doc); err != nil || len(doc.Content) != 1 {
-		errs.add(k.path, "%s is not a YAML list", k.name)
+		p.refuse(k.path, "%s is not a YAML list", k.name)
 		return
 	}
 	d.decode(k.path, doc.Content[0], v)
 }
 
+// suggestEnv names a setting that a misspelt variable was probably meant to
+// be, or "".
 func suggestEnv(name string, known map[string]envKey) string {
 	best, bestD := "", 4
 	for k := range known {
@@ -147,8 +157,5 @@ func suggestEnv(name string, known map[string]envKey) string {
 			best, bestD = k, dist
 		}
 	}
-	if best == "" {
-		return ""
-	}
-	return "; did you mean " + best + "?"
+	return best
 }

@@ -57,32 +57,59 @@ func Load(path string, env []string) (*Config, error) {
 
 // Parse decodes YAML strictly (an unknown or repeated key is an error),
 // expands ${VAR} and ${VAR:-default} in values from env, overlays the
-// SLIPWATCH_<PATH> variables of env, and validates. Decoding goes on after a
-// problem so that one run reports all of them.
+// SLIPWATCH_<PATH> variables of env, and validates. Nothing stops at the
+// first problem: decoding goes on past a bad value, and validation runs on
+// whatever decoded, so that one run reports every problem.
 func Parse(data []byte, env []string) (*Config, error) {
 	vars := environ(env)
 	cfg := Default()
-	var errs Errors
+	var p problems
 	masked, exprs := maskExprs(data)
-	d := decoder{vars: vars, errs: &errs, exprs: exprs}
+	d := decoder{vars: vars, p: &p, exprs: exprs}
 	if len(strings.TrimSpace(string(masked))) > 0 {
 		var doc yaml.Node
 		if err := yaml.Unmarshal(masked, &doc); err != nil {
-			return nil, Errors{{Path: "config", Msg: "not valid YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")}}
-		}
-		if len(doc.Content) == 1 {
+			// Nothing of the file decoded, so its keys are all refused;
+			// the environment is still checked.
+			p.refuse("", "not valid YAML: %s", strings.TrimPrefix(err.Error(), "yaml: "))
+		} else if len(doc.Content) == 1 {
 			d.decode("", doc.Content[0], reflect.ValueOf(cfg).Elem())
 		}
 	}
-	overlay(cfg, vars, &errs)
+	overlay(cfg, vars, &p)
+	errs := append(p.errs, cfg.check(p.refused)...)
 	if len(errs) > 0 {
-		// Validation of a half-decoded config would only add noise.
 		return nil, errs
 	}
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
 	return cfg, nil
+}
+
+// problems is what loading found: every message, and the keys whose value
+// was refused. A refused key keeps its default, which the user never chose,
+// so validation says nothing about it (see findings).
+type problems struct {
+	errs    Errors
+	refused []string
+}
+
+// add reports a problem that leaves every key as it was (an unknown or
+// repeated key, an unknown variable).
+func (p *problems) add(path, format string, args ...any) {
+	p.errs.add(displayPath(path), format, args...)
+}
+
+// refuse reports a value at path that was not taken.
+func (p *problems) refuse(path, format string, args ...any) {
+	p.add(path, format, args...)
+	p.refused = append(p.refused, path)
+}
+
+// displayPath names the whole file "config".
+func displayPath(path string) string {
+	if path == "" {
+		return "config"
+	}
+	return path
 }
 
 func environ(env []string) map[string]string {
@@ -97,7 +124,7 @@ func environ(env []string) map[string]string {
 
 type decoder struct {
 	vars map[string]string
-	errs *Errors
+	p    *problems
 	// fromEnv marks values that came from SLIPWATCH_* variables: they are
 	// taken verbatim (no ${} expansion) and never echoed in messages.
 	fromEnv string
@@ -182,7 +209,7 @@ func (d decoder) decode(path string, n *yaml.Node, v reflect.Value) {
 		d.mapping(path, n, v)
 	case v.Kind() == reflect.Slice:
 		if n.Kind != yaml.SequenceNode {
-			d.errs.add(path, "want a list (line %d)", n.Line)
+			d.p.refuse(path, "want a list (line %d)", n.Line)
 			return
 		}
 		s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
@@ -192,13 +219,13 @@ func (d decoder) decode(path string, n *yaml.Node, v reflect.Value) {
 		v.Set(s)
 	default:
 		if n.Kind != yaml.ScalarNode {
-			d.errs.add(path, "want a single value, not a %s (line %d)", kindName(n.Kind), n.Line)
+			d.p.refuse(path, "want a single value, not a %s (line %d)", kindName(n.Kind), n.Line)
 			return
 		}
 		raw := d.unmask(n.Value)
 		s, expanded, err := d.expand(raw)
 		if err != nil {
-			d.errs.add(path, "%v (line %d)", err, n.Line)
+			d.p.refuse(path, "%v (line %d)", err, n.Line)
 			return
 		}
 		shown := strconv.Quote(raw)
@@ -208,7 +235,7 @@ func (d decoder) decode(path string, n *yaml.Node, v reflect.Value) {
 			shown = "the value of " + strconv.Quote(raw)
 		}
 		if msg := setScalar(v, s, shown); msg != "" {
-			d.errs.add(path, "%s (line %d)", msg, n.Line)
+			d.p.refuse(path, "%s (line %d)", msg, n.Line)
 		}
 	}
 }
@@ -233,30 +260,39 @@ func kindName(k yaml.Kind) string {
 
 func (d decoder) mapping(path string, n *yaml.Node, v reflect.Value) {
 	if n.Kind != yaml.MappingNode {
-		where := path
-		if where == "" {
-			where = "config"
-		}
-		d.errs.add(where, "want a mapping of keys (line %d)", n.Line)
+		d.p.refuse(path, "want a mapping of keys (line %d)", n.Line)
 		return
 	}
 	fields := fieldsOf(v.Type())
 	seen := map[string]int{}
+	var meant []string // keys that misspelt ones resemble
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := n.Content[i], n.Content[i+1]
 		name := d.unmask(k.Value)
 		key := join(path, name)
 		if line, dup := seen[name]; dup {
-			d.errs.add(key, "repeated key (lines %d and %d)", line, k.Line)
+			d.p.add(key, "repeated key (lines %d and %d)", line, k.Line)
 			continue
 		}
 		seen[name] = k.Line
 		idx, ok := fields[name]
 		if !ok {
-			d.errs.add(key, "unknown key (line %d)%s", k.Line, suggest(name, fields))
+			hint := ""
+			if s := suggest(name, fields); s != "" {
+				hint = fmt.Sprintf("; did you mean %q?", s)
+				meant = append(meant, s)
+			}
+			d.p.add(key, "unknown key (line %d)%s", k.Line, hint)
 			continue
 		}
 		d.decode(key, val, v.Field(idx))
+	}
+	// A misspelt key's value was meant for the key it resembles, which,
+	// left unset, holds a default the user never chose.
+	for _, m := range meant {
+		if _, set := seen[m]; !set {
+			d.p.refused = append(d.p.refused, join(path, m))
+		}
 	}
 }
 
@@ -272,7 +308,7 @@ func fieldsOf(t reflect.Type) map[string]int {
 	return m
 }
 
-// suggest names a known key that a typo was probably meant to be.
+// suggest names a known key that a typo was probably meant to be, or "".
 func suggest(key string, fields map[string]int) string {
 	best, bestD := "", 3
 	for k := range fields {
@@ -280,10 +316,7 @@ func suggest(key string, fields map[string]int) string {
 			best, bestD = k, dist
 		}
 	}
-	if best == "" {
-		return ""
-	}
-	return fmt.Sprintf("; did you mean %q?", best)
+	return best
 }
 
 func editDistance(a, b string) int {
@@ -310,9 +343,9 @@ func editDistance(a, b string) int {
 // key) when s does not fit; shown is how to name the value in it.
 func setScalar(v reflect.Value, s, shown string) string {
 	if v.Type() == durationType {
-		dur, err := ParseDuration(s)
-		if err != nil {
-			return shown + " is not a duration (use e.g. 90s, 5m, 168h, 42d)"
+		dur, problem := parseDuration(s)
+		if problem != "" {
+			return shown + " " + problem
 		}
 		v.Set(reflect.ValueOf(dur))
 		return ""

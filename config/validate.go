@@ -27,20 +27,67 @@ var (
 // Validate checks the whole config and returns every problem as Errors,
 // each naming its key. It also loads Location from Timezone.
 func (c *Config) Validate() error {
-	var es Errors
+	if es := c.check(nil); len(es) > 0 {
+		return es
+	}
+	return nil
+}
+
+// findings gathers what Validate finds, leaving out what is about a key
+// whose value loading refused: that key holds a default the user never
+// chose, and a finding about it, or one that weighs it with other keys,
+// would only bury the real problem.
+type findings struct {
+	errs    Errors
+	refused []string
+}
+
+func (f *findings) add(path, format string, args ...any) {
+	f.addAgainst(path, nil, format, args...)
+}
+
+// addAgainst is add for a finding that also rests on the keys in against:
+// a link checked against github.repos, "set exactly one of token or app"
+// resting on github.token and github.app.
+func (f *findings) addAgainst(path string, against []string, format string, args ...any) {
+	for _, r := range f.refused {
+		if within(path, r) {
+			return
+		}
+		for _, a := range against {
+			if within(a, r) || within(r, a) {
+				return
+			}
+		}
+	}
+	f.errs.add(path, format, args...)
+}
+
+// within reports whether path is key or under it; everything is under the
+// whole file, "".
+func within(path, key string) bool {
+	return key == "" || path == key || strings.HasPrefix(path, key+".") || strings.HasPrefix(path, key+"[")
+}
+
+// check is Validate leaving out findings about the refused keys.
+func (c *Config) check(refused []string) Errors {
+	es := &findings{refused: refused}
 	loc, err := time.LoadLocation(c.Timezone)
 	if err != nil || c.Timezone == "" {
 		es.add("timezone", "%q is not an IANA time zone (e.g. UTC, Europe/Berlin)", c.Timezone)
 	} else {
 		c.Location = loc
 	}
-	c.Redis.validate(&es)
+	c.Redis.validate(es)
 	if _, port, err := net.SplitHostPort(c.Server.Listen); err != nil || port == "" {
 		es.add("server.listen", "%q is not host:port (e.g. :8080)", c.Server.Listen)
 	}
-	positive(&es, "server.shutdown_grace", c.Server.ShutdownGrace)
+	positive(es, "server.shutdown_grace", c.Server.ShutdownGrace)
 	if c.Poll.Interval.D() < MinPollInterval {
 		es.add("poll.interval", "%s is below the minimum of %s (the trackers' quotas)", c.Poll.Interval, Duration(MinPollInterval))
+	}
+	if c.Slip.Settle < 0 {
+		es.add("slip.settle", "%s is negative (0s announces a moved date at once)", c.Slip.Settle.D())
 	}
 	if c.Baseline != BaselineFirstSeen && c.Baseline != BaselineDeclaredOnly {
 		es.add("baseline", "%q is not %s or %s", c.Baseline, BaselineFirstSeen, BaselineDeclaredOnly)
@@ -68,7 +115,7 @@ func (c *Config) Validate() error {
 			es.add(fmt.Sprintf("commands.allow[%d]", i), "is empty")
 		}
 	}
-	c.Queue.validate(&es)
+	c.Queue.validate(es)
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
@@ -78,46 +125,44 @@ func (c *Config) Validate() error {
 		es.add("log.format", "%q is not json or text", c.Log.Format)
 	}
 	if c.GitHub == nil && c.Jira == nil {
-		es.add("config", "configure at least one tracker: github or jira")
+		es.addAgainst("config", []string{"github", "jira"}, "configure at least one tracker: github or jira")
 	}
 	if c.GitHub != nil {
-		c.GitHub.validate(&es)
+		c.GitHub.validate(es)
 	}
 	if c.Jira != nil {
-		c.Jira.validate(&es)
+		c.Jira.validate(es)
 	}
-	c.validateLinks(&es)
-	c.validateTrackRecord(&es)
-	if len(es) > 0 {
-		return es
-	}
-	return nil
+	c.validateLinks(es)
+	c.validateTrackRecord(es)
+	return es.errs
 }
 
-func positive(es *Errors, path string, d Duration) {
+func positive(es *findings, path string, d Duration) {
 	if d <= 0 {
 		es.add(path, "must be above 0")
 	}
 }
 
-func (r *Redis) validate(es *Errors) {
+func (r *Redis) validate(es *findings) {
+	mode := []string{"redis.mode"}
 	switch r.Mode {
 	case RedisStandalone:
 		u, err := url.Parse(r.URL)
 		switch {
 		case err != nil || r.URL == "":
-			es.add("redis.url", "is not a URL (e.g. redis://redis:6379/0)")
+			es.addAgainst("redis.url", mode, "is not a URL (e.g. redis://redis:6379/0)")
 		case u.Scheme != "redis" && u.Scheme != "rediss" && u.Scheme != "unix":
 			es.add("redis.url", "scheme %q is not redis, rediss or unix", u.Scheme)
 		case u.Scheme != "unix" && u.Host == "":
 			es.add("redis.url", "has no host")
 		}
 		if len(r.Addrs) > 0 {
-			es.add("redis.addrs", "is for sentinel and cluster modes; standalone uses redis.url")
+			es.addAgainst("redis.addrs", mode, "is for sentinel and cluster modes; standalone uses redis.url")
 		}
 	case RedisSentinel, RedisCluster:
 		if len(r.Addrs) == 0 {
-			es.add("redis.addrs", "%s mode needs at least one host:port", r.Mode)
+			es.addAgainst("redis.addrs", mode, "%s mode needs at least one host:port", r.Mode)
 		}
 		for i, a := range r.Addrs {
 			if _, _, err := net.SplitHostPort(a); err != nil {
@@ -131,7 +176,7 @@ func (r *Redis) validate(es *Errors) {
 		es.add("redis.mode", "%q is not standalone, sentinel or cluster", r.Mode)
 	}
 	if r.Mode != RedisSentinel && r.MasterName != "" {
-		es.add("redis.master_name", "is only for sentinel mode")
+		es.addAgainst("redis.master_name", mode, "is only for sentinel mode")
 	}
 	if r.Prefix == "" {
 		es.add("redis.prefix", "is empty (two deployments sharing a Redis would collide)")
@@ -144,7 +189,7 @@ func (r *Redis) validate(es *Errors) {
 	positive(es, "redis.write_timeout", r.WriteTimeout)
 }
 
-func (q *Queue) validate(es *Errors) {
+func (q *Queue) validate(es *findings) {
 	if q.Workers < 1 || q.Workers > 256 {
 		es.add("queue.workers", "%d is not in [1, 256]", q.Workers)
 	}
@@ -157,20 +202,21 @@ func (q *Queue) validate(es *Errors) {
 	}
 }
 
-func httpURL(es *Errors, path, s string) {
+func httpURL(es *findings, path, s string) {
 	u, err := url.Parse(s)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		es.add(path, "%q is not an http(s) URL", s)
 	}
 }
 
-func (g *GitHub) validate(es *Errors) {
+func (g *GitHub) validate(es *findings) {
 	httpURL(es, "github.base_url", g.BaseURL)
+	auth := []string{"github.token", "github.app"}
 	switch {
 	case g.Token != "" && g.App != nil:
-		es.add("github", "set exactly one of token or app")
+		es.addAgainst("github", auth, "set exactly one of token or app")
 	case g.Token == "" && g.App == nil:
-		es.add("github", "set token or app (a GitHub App installation)")
+		es.addAgainst("github", auth, "set token or app (a GitHub App installation)")
 	}
 	if a := g.App; a != nil {
 		if a.ID <= 0 {
@@ -180,7 +226,8 @@ func (g *GitHub) validate(es *Errors) {
 			es.add("github.app.installation_id", "must be the installation's numeric ID")
 		}
 		if (a.PrivateKeyFile == "") == (a.PrivateKey == "") {
-			es.add("github.app", "set exactly one of private_key_file or private_key")
+			es.addAgainst("github.app", []string{"github.app.private_key_file", "github.app.private_key"},
+				"set exactly one of private_key_file or private_key")
 		}
 	}
 	if len(g.Repos) == 0 {
@@ -202,14 +249,14 @@ func (g *GitHub) validate(es *Errors) {
 		es.add("github.tracking_label", "is empty (the tracking issue is found by it)")
 	}
 	if g.PreviousWebhookSecret != "" && g.WebhookSecret == "" {
-		es.add("github.previous_webhook_secret", "is set without github.webhook_secret")
+		es.addAgainst("github.previous_webhook_secret", []string{"github.webhook_secret"}, "is set without github.webhook_secret")
 	}
 	if g.InsecureSkipSignature && g.WebhookSecret != "" {
 		es.add("github.insecure_skip_signature", "is true while webhook_secret is set; choose one")
 	}
 }
 
-func (j *Jira) validate(es *Errors) {
+func (j *Jira) validate(es *findings) {
 	httpURL(es, "jira.base_url", j.BaseURL)
 	switch j.Deployment {
 	case JiraAuto, JiraCloud, JiraDataCenter:
@@ -217,11 +264,12 @@ func (j *Jira) validate(es *Errors) {
 		es.add("jira.deployment", "%q is not auto, cloud or datacenter", j.Deployment)
 	}
 	a := j.Auth
+	auth := []string{"jira.auth"}
 	modes := 0
 	if a.Email != "" || a.APIToken != "" {
 		modes++
 		if a.Email == "" || a.APIToken == "" {
-			es.add("jira.auth", "email and api_token go together")
+			es.addAgainst("jira.auth", []string{"jira.auth.email", "jira.auth.api_token"}, "email and api_token go together")
 		}
 	}
 	if a.PAT != "" {
@@ -231,7 +279,7 @@ func (j *Jira) validate(es *Errors) {
 		modes++
 	}
 	if modes != 1 {
-		es.add("jira.auth", "set exactly one of email+api_token, pat, oauth2")
+		es.addAgainst("jira.auth", auth, "set exactly one of email+api_token, pat, oauth2")
 	}
 	if o := a.OAuth2; o != nil {
 		if o.ClientID == "" {
@@ -249,7 +297,7 @@ func (j *Jira) validate(es *Errors) {
 		httpURL(es, "jira.auth.oauth2.token_url", o.TokenURL)
 		httpURL(es, "jira.auth.oauth2.api_url", o.APIURL)
 		if j.Deployment == JiraDataCenter {
-			es.add("jira.auth.oauth2", "3LO OAuth is for Jira Cloud; Data Center uses pat")
+			es.addAgainst("jira.auth.oauth2", []string{"jira.deployment"}, "3LO OAuth is for Jira Cloud; Data Center uses pat")
 		}
 	}
 	if len(j.Projects) == 0 {
@@ -267,7 +315,7 @@ func (j *Jira) validate(es *Errors) {
 		seen[p] = true
 	}
 	if !j.Deliverables.Versions && strings.TrimSpace(j.Deliverables.JQL) == "" {
-		es.add("jira.deliverables", "watches nothing: set versions: true or a jql")
+		es.addAgainst("jira.deliverables", []string{"jira.deliverables"}, "watches nothing: set versions: true or a jql")
 	}
 	if j.TrackingLabel == "" || strings.ContainsAny(j.TrackingLabel, " \t") {
 		es.add("jira.tracking_label", "%q is not a Jira label (non-empty, no spaces)", j.TrackingLabel)
@@ -277,7 +325,7 @@ func (j *Jira) validate(es *Errors) {
 		es.add("jira.tracking_issue_type", "is empty (name an issue type of the projects, e.g. Task)")
 	}
 	if j.PreviousWebhookSecret != "" && j.WebhookSecret == "" {
-		es.add("jira.previous_webhook_secret", "is set without jira.webhook_secret")
+		es.addAgainst("jira.previous_webhook_secret", []string{"jira.webhook_secret"}, "is set without jira.webhook_secret")
 	}
 	if j.InsecureSkipSignature && (j.WebhookSecret != "" || j.WebhookToken != "") {
 		es.add("jira.insecure_skip_signature", "is true while webhook_secret or webhook_token is set; choose one")
@@ -323,7 +371,7 @@ func ParseLinkJira(s string) (LinkJira, error) {
 	return LinkJira{}, bad
 }
 
-func (c *Config) validateLinks(es *Errors) {
+func (c *Config) validateLinks(es *findings) {
 	seenGH := map[string]bool{}
 	seenJira := map[string]bool{}
 	for i, l := range c.Links {
@@ -333,7 +381,7 @@ func (c *Config) validateLinks(es *Errors) {
 		case err != nil:
 			es.add(p+".github", "%v", err)
 		case c.GitHub == nil || !containsFold(c.GitHub.Repos, gh.Repo):
-			es.add(p+".github", "repo %q is not in github.repos", gh.Repo)
+			es.addAgainst(p+".github", []string{"github.repos"}, "repo %q is not in github.repos", gh.Repo)
 		case seenGH[strings.ToLower(l.GitHub)]:
 			es.add(p+".github", "%q is linked twice", l.GitHub)
 		}
@@ -343,7 +391,7 @@ func (c *Config) validateLinks(es *Errors) {
 		case err != nil:
 			es.add(p+".jira", "%v", err)
 		case c.Jira == nil || !containsFold(c.Jira.Projects, jl.Project):
-			es.add(p+".jira", "project %q is not in jira.projects", jl.Project)
+			es.addAgainst(p+".jira", []string{"jira.projects"}, "project %q is not in jira.projects", jl.Project)
 		case seenJira[l.Jira]:
 			es.add(p+".jira", "%q is linked twice", l.Jira)
 		}
@@ -351,7 +399,7 @@ func (c *Config) validateLinks(es *Errors) {
 	}
 }
 
-func (c *Config) validateTrackRecord(es *Errors) {
+func (c *Config) validateTrackRecord(es *findings) {
 	th := c.TrackRecord.Thread
 	if th == "" {
 		return
@@ -363,7 +411,7 @@ func (c *Config) validateTrackRecord(es *Errors) {
 		case !repoName.MatchString(repo) || err != nil || n <= 0:
 			es.add(path, "%q is not owner/name#number (a GitHub issue) or a Jira issue key", th)
 		case c.GitHub == nil || !containsFold(c.GitHub.Repos, repo):
-			es.add(path, "repo %q is not in github.repos", repo)
+			es.addAgainst(path, []string{"github.repos"}, "repo %q is not in github.repos", repo)
 		}
 		return
 	}
@@ -371,7 +419,7 @@ func (c *Config) validateTrackRecord(es *Errors) {
 	case !issueKey.MatchString(th):
 		es.add(path, "%q is not owner/name#number (a GitHub issue) or a Jira issue key", th)
 	case c.Jira == nil:
-		es.add(path, "%q is a Jira issue, and jira is not configured", th)
+		es.addAgainst(path, []string{"jira"}, "%q is a Jira issue, and jira is not configured", th)
 	}
 }
 

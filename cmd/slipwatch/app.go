@@ -166,6 +166,7 @@ func settings(cfg *config.Config) reconcile.Settings {
 		MinSamples:  cfg.Forecast.MinSamples,
 		StatusEvery: cfg.StatusUpdate.Every.D(),
 		WarnGrowth:  cfg.Scope.WarnGrowth,
+		Settle:      cfg.Slip.Settle.D(),
 	}
 }
 

@@ -72,8 +72,9 @@ links:
 		}
 	}
 
-	// Values of the wrong type are reported first, with their lines.
-	types := "redis: { write_timeout: soon, password: \"" + redisPassword + "\" }\nqueue: { workers: many }\ndry_run: maybe\nnot_a_key: 1\n"
+	// Values of the wrong type are reported first, with their lines, and
+	// hide nothing: what validation finds in the rest follows.
+	types := "redis: { write_timeout: soon, password: \"" + redisPassword + "\" }\nqueue: { workers: many }\ndry_run: maybe\nnot_a_key: 1\nlog: { level: loud }\n"
 	if err := os.WriteFile(path, []byte(types), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +84,7 @@ links:
 	if code := cmd.ProcessState.ExitCode(); code != 2 {
 		t.Errorf("wrong types: exit %d, want 2:\n%s", code, out)
 	}
-	for _, key := range []string{"redis.write_timeout", "queue.workers", "dry_run", "not_a_key"} {
+	for _, key := range []string{"redis.write_timeout", "queue.workers", "dry_run", "not_a_key", "log.level", "configure at least one tracker"} {
 		if !strings.Contains(string(out), key) {
 			t.Errorf("wrong types: no line names %s:\n%s", key, out)
 		}
