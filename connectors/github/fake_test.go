@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/slipwatch/slipwatch/connectors"
+	"github.com/slipwatch/slipwatch/connectors/httpx"
 )
 
 // fakeGitHub is a small GitHub Enterprise Server (API under /api/v3)
@@ -941,19 +941,19 @@ func recordedResponse(t testing.TB, name string) (int, http.Header, []byte) {
 // memValidators is an in-memory validator store.
 type memValidators struct {
 	mu sync.Mutex
-	m  map[string]connectors.Validator
+	m  map[string]httpx.Validator
 }
 
-func newMemValidators() *memValidators { return &memValidators{m: map[string]connectors.Validator{}} }
+func newMemValidators() *memValidators { return &memValidators{m: map[string]httpx.Validator{}} }
 
-func (s *memValidators) GetValidator(_ context.Context, key string) (connectors.Validator, bool, error) {
+func (s *memValidators) GetValidator(_ context.Context, key string) (httpx.Validator, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	v, ok := s.m[key]
 	return v, ok, nil
 }
 
-func (s *memValidators) PutValidator(_ context.Context, key string, v connectors.Validator) error {
+func (s *memValidators) PutValidator(_ context.Context, key string, v httpx.Validator) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.m[key] = v

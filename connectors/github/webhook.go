@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/slipwatch/slipwatch/connectors"
+	"github.com/slipwatch/slipwatch/connectors/httpx"
 )
 
 // hookPayload is the part of a milestone, issues, issue_comment or ping
@@ -42,7 +43,7 @@ type hookMilestone struct {
 }
 
 func refuse(status int, reason string) error {
-	return &connectors.WebhookError{Status: status, Reason: reason}
+	return &httpx.WebhookError{Status: status, Reason: reason}
 }
 
 // ParseWebhook verifies a GitHub delivery and says which milestones to
@@ -72,7 +73,7 @@ func (c *Client) ParseWebhook(r *http.Request) (connectors.WebhookEvent, error) 
 	}
 	ev := connectors.WebhookEvent{Delivery: delivery, Event: event}
 
-	body, err := connectors.ReadWebhookBody(r, c.maxHook)
+	body, err := httpx.ReadWebhookBody(r, c.maxHook)
 	if err != nil {
 		return ev, err
 	}

@@ -22,6 +22,7 @@ import (
 
 	"github.com/slipwatch/slipwatch/config"
 	"github.com/slipwatch/slipwatch/connectors"
+	"github.com/slipwatch/slipwatch/connectors/httpx"
 )
 
 const (
@@ -159,7 +160,7 @@ func TestParseWebhookRefuses(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			_, err := c.ParseWebhook(tt.req)
-			var we *connectors.WebhookError
+			var we *httpx.WebhookError
 			if !errors.As(err, &we) || we.Status != tt.status {
 				t.Fatalf("error %v, want a WebhookError %d", err, tt.status)
 			}
@@ -237,7 +238,7 @@ func TestParseWebhookFormEncodedAndSmallerCap(t *testing.T) {
 
 	small := webhookClient(t, func(_ *config.GitHub, o *Options) { o.MaxWebhookBytes = 1024 })
 	_, err = small.ParseWebhook(delivery("milestone", "d1", json, sign("current-secret", json)))
-	var we *connectors.WebhookError
+	var we *httpx.WebhookError
 	if !errors.As(err, &we) || we.Status != http.StatusRequestEntityTooLarge {
 		t.Errorf("over a 1 KiB cap: %v, want 413", err)
 	}

@@ -13,15 +13,26 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/slipwatch/slipwatch/connectors"
 )
+
+// Validator is what a conditional GET remembers of a response: its
+// validators, the headers that matter to the reader (Link for pagination,
+// Content-Type), and the body, replayed when the tracker answers 304.
+type Validator struct {
+	ETag         string      `json:"etag,omitempty"`
+	LastModified string      `json:"last_modified,omitempty"`
+	Header       http.Header `json:"header,omitempty"`
+	Body         []byte      `json:"body"`
+	// TTL, when set, is how long the entry is worth keeping, if shorter
+	// than the store's own: a URL that names a date is dead a day later.
+	TTL time.Duration `json:"-"`
+}
 
 // Validators is where the cache keeps what it learned of each URL. The
 // Redis store implements it; the key it is given is opaque (see CacheKey).
 type Validators interface {
-	GetValidator(ctx context.Context, url string) (connectors.Validator, bool, error)
-	PutValidator(ctx context.Context, url string, v connectors.Validator) error
+	GetValidator(ctx context.Context, url string) (Validator, bool, error)
+	PutValidator(ctx context.Context, url string, v Validator) error
 }
 
 // CacheHeader is set on a response the cache replayed from a 304, with the
@@ -151,7 +162,7 @@ func (c *cache) RoundTrip(req *http.Request) (*http.Response, error) {
 // replay turns a 304 into the stored 200. The 304's own headers (rate-limit
 // counters, a refreshed ETag) are kept; the kept headers of the original
 // answer are put back, and Content-Length is the stored body's.
-func (c *cache) replay(ctx context.Context, key string, stored connectors.Validator, notModified *http.Response) *http.Response {
+func (c *cache) replay(ctx context.Context, key string, stored Validator, notModified *http.Response) *http.Response {
 	drain(notModified.Body)
 	h := notModified.Header.Clone()
 	if h == nil {
@@ -191,7 +202,7 @@ func (c *cache) replay(ctx context.Context, key string, stored connectors.Valida
 // store200 reads the body and stores it with its validators, handing the
 // caller an equivalent response.
 func (c *cache) store200(ctx context.Context, key string, req *http.Request, resp *http.Response) (*http.Response, error) {
-	v := connectors.Validator{ETag: resp.Header.Get("ETag"), LastModified: resp.Header.Get("Last-Modified")}
+	v := Validator{ETag: resp.Header.Get("ETag"), LastModified: resp.Header.Get("Last-Modified")}
 	if v.ETag == "" && v.LastModified == "" || noStore(resp.Header) {
 		return resp, nil
 	}
@@ -259,7 +270,7 @@ func redactURL(req *http.Request) string {
 	return u.String()
 }
 
-func (c *cache) put(ctx context.Context, key string, req *http.Request, v connectors.Validator) error {
+func (c *cache) put(ctx context.Context, key string, req *http.Request, v Validator) error {
 	if c.o.TTL != nil && req != nil {
 		v.TTL = c.o.TTL(req)
 	}

@@ -11,8 +11,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/slipwatch/slipwatch/connectors"
 )
 
 // fakeClock is a clock whose Sleep records the wait and moves time on at
@@ -54,25 +52,25 @@ func (c *fakeClock) Sleeps() []time.Duration {
 // told to fail.
 type memValidators struct {
 	mu         sync.Mutex
-	m          map[string]connectors.Validator
+	m          map[string]Validator
 	gets, puts int
 	fail       error
 }
 
-func newMemValidators() *memValidators { return &memValidators{m: map[string]connectors.Validator{}} }
+func newMemValidators() *memValidators { return &memValidators{m: map[string]Validator{}} }
 
-func (s *memValidators) GetValidator(_ context.Context, key string) (connectors.Validator, bool, error) {
+func (s *memValidators) GetValidator(_ context.Context, key string) (Validator, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.gets++
 	if s.fail != nil {
-		return connectors.Validator{}, false, s.fail
+		return Validator{}, false, s.fail
 	}
 	v, ok := s.m[key]
 	return v, ok, nil
 }
 
-func (s *memValidators) PutValidator(_ context.Context, key string, v connectors.Validator) error {
+func (s *memValidators) PutValidator(_ context.Context, key string, v Validator) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.puts++

@@ -1,6 +1,9 @@
 // Package httpx is the HTTP plumbing the tracker connectors share: small
-// http.RoundTripper layers that each do one job, and New, which stacks them
-// in the one order that makes them work together.
+// http.RoundTripper layers that each do one job, New, which stacks them in
+// the one order that makes them work together, and the webhook side
+// (ReadWebhookBody, WebhookError). It is kept apart from package
+// connectors so that the reconcile core, which shares connectors' types,
+// never links the network stack.
 //
 // The layers, outermost first (the order New builds):
 //

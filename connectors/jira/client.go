@@ -93,8 +93,8 @@ type Options struct {
 // Validators is the conditional-request cache the connector needs
 // (contracts.md; the Redis store implements it).
 type Validators interface {
-	GetValidator(ctx context.Context, url string) (connectors.Validator, bool, error)
-	PutValidator(ctx context.Context, url string, v connectors.Validator) error
+	GetValidator(ctx context.Context, url string) (httpx.Validator, bool, error)
+	PutValidator(ctx context.Context, url string, v httpx.Validator) error
 }
 
 // Client is the Jira connector. It is safe for concurrent use.

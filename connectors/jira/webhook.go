@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/slipwatch/slipwatch/connectors"
+	"github.com/slipwatch/slipwatch/connectors/httpx"
 )
 
 // hookPayload is the part of a Jira webhook delivery slipwatch reads.
@@ -40,7 +41,7 @@ type hookPayload struct {
 }
 
 func refuse(status int, reason string) error {
-	return &connectors.WebhookError{Status: status, Reason: reason}
+	return &httpx.WebhookError{Status: status, Reason: reason}
 }
 
 // ParseWebhook verifies a Jira delivery and says which deliverables to
@@ -72,7 +73,7 @@ func refuse(status int, reason string) error {
 // jira.projects and every other event give an empty event and no error.
 // The payload is trusted for nothing else: the worker reads Jira again.
 func (c *Client) ParseWebhook(r *http.Request) (connectors.WebhookEvent, error) {
-	body, err := connectors.ReadWebhookBody(r, c.o.MaxWebhookBytes)
+	body, err := httpx.ReadWebhookBody(r, c.o.MaxWebhookBytes)
 	if err != nil {
 		return connectors.WebhookEvent{}, err
 	}

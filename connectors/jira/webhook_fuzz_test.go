@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/slipwatch/slipwatch/config"
-	"github.com/slipwatch/slipwatch/connectors"
 	"github.com/slipwatch/slipwatch/connectors/httpx"
 )
 
@@ -56,7 +55,7 @@ func FuzzParseWebhook(f *testing.F) {
 		if took := time.Since(start); took > 5*time.Second {
 			t.Fatalf("ParseWebhook took %s", took)
 		}
-		var we *connectors.WebhookError
+		var we *httpx.WebhookError
 		switch {
 		case errors.As(err, &we):
 			if we.Status < 400 || we.Status > 499 || we.Status == http.StatusUnauthorized {

@@ -1,4 +1,4 @@
-package connectors
+package httpx
 
 import (
 	"errors"
