@@ -14,8 +14,6 @@ package github
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -250,8 +248,7 @@ func New(cfg *config.GitHub, o Options) (*Client, error) {
 		}
 	case cfg.Token != "":
 		auth = &oauth2.Transport{Source: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: cfg.Token.Value()}), Base: o.Transport}
-		sum := sha256.Sum256([]byte(cfg.Token.Value()))
-		identity = "token:" + hex.EncodeToString(sum[:8])
+		identity = "token:" + httpx.Fingerprint(cfg.Token.Value())
 		c.selfFn = func(ctx context.Context) (string, error) {
 			u, _, err := c.gh.Users.Get(ctx, "")
 			if err != nil {

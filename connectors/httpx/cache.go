@@ -103,8 +103,15 @@ func NewCache(next http.RoundTripper, store Validators, o CacheOptions) http.Rou
 // identity and Accept header (different media types are different
 // representations).
 func CacheKey(req *http.Request, identity string) string {
-	h := sha256.Sum256([]byte(identity + "\x00" + req.Header.Get("Accept")))
-	return req.URL.String() + " as=" + hex.EncodeToString(h[:8])
+	return req.URL.String() + " as=" + Fingerprint(identity+"\x00"+req.Header.Get("Accept"))
+}
+
+// Fingerprint names a credential without revealing it: the first 8 bytes
+// of its SHA-256, in hex. Identities and cache keys carry it, so that two
+// credentials never share a cache entry and no key or log holds a token.
+func Fingerprint(secret string) string {
+	h := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(h[:8])
 }
 
 func (c *cache) identity(req *http.Request) string {

@@ -193,6 +193,24 @@ func TestCacheKeysByIdentityWithoutTheSecret(t *testing.T) {
 	}
 }
 
+// Fingerprint must not change between releases: the connectors' cache
+// identities and the keys of every validator stored in Redis are built
+// from it, and a new value would orphan them all (one full, counted read of
+// everything after an upgrade).
+func TestFingerprintIsStableAndHidesTheSecret(t *testing.T) {
+	t.Parallel()
+	got := Fingerprint("ghp_example")
+	if got != "c4855f54c3fc9acf" { // the first 8 bytes of sha256("ghp_example")
+		t.Errorf("Fingerprint changed: %q", got)
+	}
+	if Fingerprint("ghp_example2") == got {
+		t.Errorf("two tokens share a fingerprint")
+	}
+	if strings.Contains(got, "ghp") {
+		t.Errorf("fingerprint %q shows the token", got)
+	}
+}
+
 func TestCacheLeavesOtherRequestsAlone(t *testing.T) {
 	t.Parallel()
 	tests := []struct {

@@ -2,9 +2,13 @@ package httpx
 
 import (
 	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 )
 
 // WebhookError is a delivery refused before it was queued; Status is the
@@ -35,4 +39,30 @@ func ReadWebhookBody(r *http.Request, max int64) ([]byte, error) {
 		return nil, &WebhookError{Status: http.StatusRequestEntityTooLarge, Reason: "body larger than the limit"}
 	}
 	return buf.Bytes(), nil
+}
+
+// CheckSignature verifies sig, the value of the header name in the form
+// "sha256=<hex>", as the HMAC-SHA256 of body under one of secrets: the
+// current and the previous one, so a secret can be rotated without
+// refusing deliveries signed just before. The comparison is constant-time.
+// A refusal is a 401 WebhookError whose reason names the header, never a
+// secret. With no secrets every signature is refused; whether an unsigned
+// delivery may pass is the caller's decision, taken before.
+func CheckSignature[S ~string](name, sig string, body []byte, secrets []S) error {
+	if sig == "" {
+		return &WebhookError{Status: http.StatusUnauthorized, Reason: "missing " + name + " header"}
+	}
+	hexSig, ok := strings.CutPrefix(sig, "sha256=")
+	raw, err := hex.DecodeString(hexSig)
+	if !ok || err != nil || len(raw) != sha256.Size {
+		return &WebhookError{Status: http.StatusUnauthorized, Reason: name + " is not sha256=<hex>"}
+	}
+	for _, s := range secrets {
+		mac := hmac.New(sha256.New, []byte(s))
+		mac.Write(body)
+		if hmac.Equal(raw, mac.Sum(nil)) {
+			return nil
+		}
+	}
+	return &WebhookError{Status: http.StatusUnauthorized, Reason: "signature does not match"}
 }

@@ -2,8 +2,6 @@ package jira
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -222,12 +220,10 @@ func New(cfg *config.Jira, o Options) (*Client, error) {
 		c.flavor = config.JiraCloud // 3LO exists only on Cloud
 	case a.PAT != "":
 		auth = &gojira.PATAuthTransport{Token: a.PAT.Value(), Transport: o.Transport}
-		sum := sha256.Sum256([]byte(a.PAT.Value()))
-		identity = "pat:" + hex.EncodeToString(sum[:8])
+		identity = "pat:" + httpx.Fingerprint(a.PAT.Value())
 	case a.Email != "" && a.APIToken != "":
 		auth = &gojira.BasicAuthTransport{Username: a.Email, Password: a.APIToken.Value(), Transport: o.Transport}
-		sum := sha256.Sum256([]byte(a.APIToken.Value()))
-		identity = "basic:" + strings.ToLower(a.Email) + ":" + hex.EncodeToString(sum[:8])
+		identity = "basic:" + strings.ToLower(a.Email) + ":" + httpx.Fingerprint(a.APIToken.Value())
 	default:
 		return nil, errors.New("jira.auth: none of email+api_token, pat, oauth2 is set")
 	}
