@@ -31,6 +31,7 @@ import (
 	"github.com/slipwatch/slipwatch/config"
 	"github.com/slipwatch/slipwatch/connectors"
 	"github.com/slipwatch/slipwatch/connectors/httpx"
+	"github.com/slipwatch/slipwatch/connectors/internal/keyed"
 )
 
 // Defaults of Options.
@@ -106,7 +107,7 @@ type Client struct {
 	selfMu sync.Mutex
 	self   string
 
-	locks keyedMutex // per repo (view refresh) and per milestone (EnsureThread)
+	locks keyed.Mutex // per repo (view refresh) and per milestone (EnsureThread)
 
 	mu       sync.Mutex
 	views    map[string]*repoView   // by repo
@@ -383,26 +384,6 @@ func (c *Client) wrap(op string, err error) error {
 		}
 	}
 	return fmt.Errorf("%s: %w", op, err)
-}
-
-// keyedMutex hands out one mutex per key.
-type keyedMutex struct {
-	mu sync.Mutex
-	m  map[string]*sync.Mutex
-}
-
-func (k *keyedMutex) get(key string) *sync.Mutex {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if k.m == nil {
-		k.m = map[string]*sync.Mutex{}
-	}
-	m := k.m[key]
-	if m == nil {
-		m = &sync.Mutex{}
-		k.m[key] = m
-	}
-	return m
 }
 
 // datedListTTL keeps the validators of a since= list (recent comments,

@@ -151,9 +151,7 @@ func deliverable(ref connectors.Ref, m *gh.Milestone, items []connectors.Item) c
 // view returns the repository's lists, read again when force is set, when
 // marked stale (a webhook, a write) or when older than ViewTTL.
 func (c *Client) view(ctx context.Context, full string, force bool) (*repoView, error) {
-	lock := c.locks.get("repo\x00" + full)
-	lock.Lock()
-	defer lock.Unlock()
+	defer c.locks.Lock("repo\x00" + full)()
 	c.mu.Lock()
 	v := c.views[full]
 	fresh := v != nil && !v.stale && c.now().Sub(v.fetched) < c.o.ViewTTL

@@ -55,9 +55,7 @@ func (c *Client) EnsureThread(ctx context.Context, d connectors.Deliverable) (*c
 		return nil, fmt.Errorf("ensure thread for %s: milestone id is not a number: %w", ref, connectors.ErrTerminal)
 	}
 	key := milestoneKey(full, num)
-	lock := c.locks.get("thread\x00" + key)
-	lock.Lock()
-	defer lock.Unlock()
+	defer c.locks.Lock("thread\x00" + key)()
 
 	c.mu.Lock()
 	n, known := c.threadOf[key]

@@ -19,6 +19,7 @@ import (
 	"github.com/slipwatch/slipwatch/config"
 	"github.com/slipwatch/slipwatch/connectors"
 	"github.com/slipwatch/slipwatch/connectors/httpx"
+	"github.com/slipwatch/slipwatch/connectors/internal/keyed"
 )
 
 // Defaults of Options.
@@ -112,7 +113,7 @@ type Client struct {
 	selfMu sync.Mutex
 	self   *gojira.User
 
-	locks keyedMutex // per version, for EnsureThread
+	locks keyed.Mutex // per version, for EnsureThread
 
 	mu          sync.Mutex
 	threadOf    map[string]string                // version ref key → tracking issue key
@@ -412,24 +413,4 @@ func stripOrderBy(jql string) string {
 // quote makes s a JQL string literal.
 func quote(s string) string {
 	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
-}
-
-// keyedMutex hands out one mutex per key.
-type keyedMutex struct {
-	mu sync.Mutex
-	m  map[string]*sync.Mutex
-}
-
-func (k *keyedMutex) get(key string) *sync.Mutex {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if k.m == nil {
-		k.m = map[string]*sync.Mutex{}
-	}
-	m := k.m[key]
-	if m == nil {
-		m = &sync.Mutex{}
-		k.m[key] = m
-	}
-	return m
 }

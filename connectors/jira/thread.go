@@ -62,9 +62,7 @@ func (c *Client) EnsureThread(ctx context.Context, d connectors.Deliverable) (*c
 		return nil, fmt.Errorf("ensure thread for %s: kind %q has no thread: %w", ref, ref.Kind, connectors.ErrTerminal)
 	}
 
-	lock := c.locks.get(ref.Key())
-	lock.Lock()
-	defer lock.Unlock()
+	defer c.locks.Lock(ref.Key())()
 
 	c.mu.Lock()
 	key := c.threadOf[ref.Key()]
