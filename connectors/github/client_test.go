@@ -50,7 +50,7 @@ func testOptions(f *fakeGitHub) Options {
 	return Options{
 		Validators: newMemValidators(),
 		Now:        f.Now,
-		Sleep:      f.Sleep,
+		sleep:      f.Sleep,
 		Version:    "1.2.3",
 		Allow:      []string{"Dana"},
 	}
@@ -343,7 +343,7 @@ func TestObserveWithinViewTTLReusesTheLists(t *testing.T) {
 	if got := f.counts().Total; got != 0 {
 		t.Errorf("%d requests for observations within the view TTL, want 0", got)
 	}
-	f.advance(DefaultViewTTL)
+	f.advance(viewTTL)
 	if _, err := c.Observe(ctx, milestoneRef(repo, 1)); err != nil {
 		t.Fatal(err)
 	}
@@ -370,7 +370,7 @@ func TestPaginationFollowsLinkAndSurvivesRevalidation(t *testing.T) {
 	}
 	// Past MemoTTL the pages are revalidated: all three 304, and the Link
 	// replayed from the cache still leads to pages two and three.
-	f.advance(DefaultMemoTTL + time.Minute)
+	f.advance(memoTTL + time.Minute)
 	f.resetCounts()
 	snap, err = c.Observe(ctx, milestoneRef(repo, ms))
 	if err != nil {

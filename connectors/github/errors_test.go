@@ -127,10 +127,10 @@ func TestReserveWaitsForTheReset(t *testing.T) {
 	f := newFakeGitHub(t)
 	f.addMilestone(repo, "v1", nil)
 	f.mu.Lock()
-	f.remaining = 52 // the next answers say 51, 50: at the reserve of 50
+	f.remaining = reserve + 2 // the next answers say 101, 100: at the reserve
 	f.reset = f.now.Add(30 * time.Second)
 	f.mu.Unlock()
-	c := newTestClient(t, f, func(_ *config.GitHub, o *Options) { o.Limits.Reserve = 50 })
+	c := newTestClient(t, f, nil)
 	if _, err := c.List(context.Background(), repo); err != nil {
 		t.Fatalf("List: %v", err)
 	}

@@ -45,7 +45,7 @@ func refuse(status int, reason string) error {
 
 // ParseWebhook verifies a GitHub delivery and says which milestones to
 // reconcile again. It requires X-GitHub-Event and X-GitHub-Delivery, reads
-// at most MaxWebhookBytes (413 above), and checks X-Hub-Signature-256
+// at most httpx.MaxWebhookBytes (413 above), and checks X-Hub-Signature-256
 // against every configured secret (current and previous, for rotation).
 // With no secret configured it accepts unsigned deliveries only when
 // github.insecure_skip_signature is set; with a secret it never does.

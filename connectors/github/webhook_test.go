@@ -131,7 +131,7 @@ func TestParseWebhookDecodesEvents(t *testing.T) {
 func TestParseWebhookRefuses(t *testing.T) {
 	t.Parallel()
 	ms := payload(t, "milestone.closed.json")
-	big := append(append([]byte(`{"action":"closed","pad":"`), bytes.Repeat([]byte("x"), DefaultMaxWebhookBytes)...), []byte(`"}`)...)
+	big := append(append([]byte(`{"action":"closed","pad":"`), bytes.Repeat([]byte("x"), httpx.MaxWebhookBytes)...), []byte(`"}`)...)
 	tests := []struct {
 		name   string
 		req    *http.Request
@@ -236,7 +236,8 @@ func TestParseWebhookFormEncodedAndSmallerCap(t *testing.T) {
 		t.Errorf("form-encoded delivery: %v %v", ev, err)
 	}
 
-	small := webhookClient(t, func(_ *config.GitHub, o *Options) { o.MaxWebhookBytes = 1024 })
+	small := webhookClient(t, nil)
+	small.maxHook = 1024
 	_, err = small.ParseWebhook(delivery("milestone", "d1", json, sign("current-secret", json)))
 	var we *httpx.WebhookError
 	if !errors.As(err, &we) || we.Status != http.StatusRequestEntityTooLarge {

@@ -54,21 +54,20 @@ type CacheOptions struct {
 	// request's Authorization header — which is only there when auth is
 	// applied above the cache; New puts it below, so set Identity.
 	Identity func(*http.Request) string
-	// KeepHeaders are the response headers stored with the body and
-	// replayed on a 304. Default: Link (pagination) and Content-Type.
-	KeepHeaders []string
-	// MaxBody is the largest body stored (default 8 MiB); a larger one
-	// passes through uncached.
-	MaxBody int64
-	Logger  *slog.Logger
+	Logger   *slog.Logger
 	// TTL, when set, says how long the entry for a request is worth
 	// keeping (Validator.TTL); 0: as long as the store keeps any.
 	TTL func(*http.Request) time.Duration
+
+	// maxBody is the largest body stored (zero: defaultMaxBody); a larger
+	// one passes through uncached. Tests make it small.
+	maxBody int64
 }
 
-// defaultKeepHeaders are the headers a replayed response carries from the
-// original 200: Link so paginating clients still find the next page.
-var defaultKeepHeaders = []string{"Link", "Content-Type"}
+// keepHeaders are the response headers stored with the body and replayed
+// on a 304: Link so paginating clients still find the next page, and
+// Content-Type.
+var keepHeaders = []string{"Link", "Content-Type"}
 
 const defaultMaxBody = 8 << 20
 
@@ -90,11 +89,8 @@ type cache struct {
 // A store that fails is logged and bypassed: the cache saves quota, it is
 // never the reason a read fails.
 func NewCache(next http.RoundTripper, store Validators, o CacheOptions) http.RoundTripper {
-	if len(o.KeepHeaders) == 0 {
-		o.KeepHeaders = defaultKeepHeaders
-	}
-	if o.MaxBody <= 0 {
-		o.MaxBody = defaultMaxBody
+	if o.maxBody <= 0 {
+		o.maxBody = defaultMaxBody
 	}
 	return &cache{next: next, store: store, o: o, log: orLogger(o.Logger)}
 }
@@ -175,7 +171,7 @@ func (c *cache) replay(ctx context.Context, key string, stored Validator, notMod
 	if h == nil {
 		h = http.Header{}
 	}
-	for _, k := range c.o.KeepHeaders {
+	for _, k := range keepHeaders {
 		h.Del(k)
 		for _, v := range stored.Header.Values(k) {
 			h.Add(k, v)
@@ -213,12 +209,12 @@ func (c *cache) store200(ctx context.Context, key string, req *http.Request, res
 	if v.ETag == "" && v.LastModified == "" || noStore(resp.Header) {
 		return resp, nil
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, c.o.MaxBody+1))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, c.o.maxBody+1))
 	if err != nil {
 		resp.Body.Close()
 		return nil, fmt.Errorf("read %s: %w", redactURL(req), err)
 	}
-	if int64(len(body)) > c.o.MaxBody {
+	if int64(len(body)) > c.o.maxBody {
 		// Too big to keep: hand over what was read followed by the rest.
 		resp.Body = struct {
 			io.Reader
@@ -230,7 +226,7 @@ func (c *cache) store200(ctx context.Context, key string, req *http.Request, res
 	resp.Body = io.NopCloser(bytes.NewReader(body))
 	v.Body = body
 	v.Header = http.Header{}
-	for _, k := range c.o.KeepHeaders {
+	for _, k := range keepHeaders {
 		for _, val := range resp.Header.Values(k) {
 			v.Header.Add(k, val)
 		}

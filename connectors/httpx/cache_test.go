@@ -81,7 +81,7 @@ func TestCacheReplaysA304AsTheStored200(t *testing.T) {
 		}
 	}
 	if warm.Header.Get("X-Other") != "" {
-		t.Errorf("a header not in KeepHeaders was replayed")
+		t.Errorf("a header not in keepHeaders was replayed")
 	}
 	if warm.Header.Get("X-RateLimit-Remaining") != "4000" {
 		t.Errorf("the 304's own rate-limit header was lost")
@@ -262,7 +262,7 @@ func TestCacheSkipsBodiesOverTheLimit(t *testing.T) {
 		fmt.Fprint(w, big)
 	})
 	store := newMemValidators()
-	rt := NewCache(http.DefaultTransport, store, CacheOptions{MaxBody: 10})
+	rt := NewCache(http.DefaultTransport, store, CacheOptions{maxBody: 10})
 	_, body := get(t, rt, srv.URL)
 	if body != big {
 		t.Errorf("oversized body came back as %d bytes, want %d", len(body), len(big))

@@ -48,7 +48,6 @@ type Options struct {
 	Cache      CacheOptions
 
 	Limits LimitOptions
-	Retry  RetryOptions
 	Pace   *PaceOptions // nil: writes are not paced
 
 	// Endpoint and Observe feed the metrics layer; Observe nil turns it off.
@@ -78,9 +77,7 @@ func New(base http.RoundTripper, o Options) http.RoundTripper {
 		p.Sleep = orSleep(p.Sleep, o.Sleep)
 		rt = NewPace(rt, p)
 	}
-	r := o.Retry
-	r.Sleep = orSleep(r.Sleep, o.Sleep)
-	rt = NewRetry(rt, r)
+	rt = NewRetry(rt, RetryOptions{Sleep: o.Sleep})
 	l := o.Limits
 	l.Now = orNow(l.Now, o.Now)
 	l.Sleep = orSleep(l.Sleep, o.Sleep)

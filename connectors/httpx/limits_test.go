@@ -61,7 +61,7 @@ func TestLimitsWaitsShortLimitsAndResends(t *testing.T) {
 				w.Write([]byte("ok"))
 			})
 			clock := newFakeClock()
-			rt := NewLimits(http.DefaultTransport, LimitOptions{Now: clock.Now, Sleep: clock.Sleep, Backoff: 45 * time.Second})
+			rt := NewLimits(http.DefaultTransport, LimitOptions{Now: clock.Now, Sleep: clock.Sleep, backoff: 45 * time.Second})
 			resp, body := do(t, rt, tt.method, srv.URL, `{"body":"hello"}`)
 			if resp.StatusCode != http.StatusOK || body != "ok" {
 				t.Fatalf("got %d %q, want the resent request's 200", resp.StatusCode, body)
@@ -116,7 +116,7 @@ func TestLimitsPrimaryLimitReturnsRateLimitErrorAndHoldsBack(t *testing.T) {
 		t.Errorf("server saw %d requests, want 1: the quota was known to be spent", h.Total())
 	}
 	if len(clock.Sleeps()) != 0 {
-		t.Errorf("waited %v for a 40-minute limit; longer than MaxWait must be returned", clock.Sleeps())
+		t.Errorf("waited %v for a 40-minute limit; longer than a minute must be returned", clock.Sleeps())
 	}
 }
 
@@ -159,13 +159,13 @@ func TestLimitsSecondaryBackoffDoublesThenGivesUp(t *testing.T) {
 		io.WriteString(w, secondaryBody)
 	})
 	clock := newFakeClock()
-	rt := NewLimits(http.DefaultTransport, LimitOptions{Now: clock.Now, Sleep: clock.Sleep, Backoff: 10 * time.Second, MaxWait: time.Minute})
+	rt := NewLimits(http.DefaultTransport, LimitOptions{Now: clock.Now, Sleep: clock.Sleep, backoff: 10 * time.Second})
 	_, err := send(context.Background(), rt, http.MethodPost, srv.URL, `{"body":"x"}`)
 	var rl *connectors.RateLimitError
 	if !errors.As(err, &rl) {
 		t.Fatalf("error %v, want *connectors.RateLimitError after the attempts", err)
 	}
-	// Attempts 3: waits 10s, 20s, then the third answer's 40s is returned.
+	// Three attempts: waits 10s, 20s, then the third answer's 40s is returned.
 	if s := clock.Sleeps(); fmt.Sprint(s) != "[10s 20s]" {
 		t.Errorf("waits %v, want [10s 20s]", s)
 	}

@@ -69,11 +69,11 @@ func TestRetryBackoffGrowsWithJitterAndCap(t *testing.T) {
 	srv := server(t, &h, handler)
 	clock := newFakeClock()
 	rt := NewRetry(http.DefaultTransport, RetryOptions{
-		Attempts: 6, Base: time.Second, Max: 4 * time.Second, Sleep: clock.Sleep,
-		Jitter: func() float64 { return 0.5 },
+		attempts: 6, base: time.Second, max: 4 * time.Second, Sleep: clock.Sleep,
+		jitter: func() float64 { return 0.5 },
 	})
 	get(t, rt, srv.URL)
-	// Base·2^k capped at Max, each 3/4 of that with jitter 0.5.
+	// base·2^k capped at max, each 3/4 of that with jitter 0.5.
 	want := []time.Duration{750 * time.Millisecond, 1500 * time.Millisecond, 3 * time.Second, 3 * time.Second, 3 * time.Second}
 	got := clock.Sleeps()
 	if len(got) != len(want) {
@@ -99,7 +99,7 @@ func TestRetryHonoursRetryAfterOn5xx(t *testing.T) {
 		w.Write([]byte("ok"))
 	})
 	clock := newFakeClock()
-	rt := NewRetry(http.DefaultTransport, RetryOptions{Sleep: clock.Sleep, Max: 10 * time.Second})
+	rt := NewRetry(http.DefaultTransport, RetryOptions{Sleep: clock.Sleep, max: 10 * time.Second})
 	get(t, rt, srv.URL)
 	if s := clock.Sleeps(); len(s) != 1 || s[0] < 7*time.Second {
 		t.Errorf("sleeps %v, want one of at least the 7s Retry-After", s)

@@ -22,6 +22,11 @@ func (e *WebhookError) Error() string {
 	return fmt.Sprintf("webhook refused (%d %s): %s", e.Status, http.StatusText(e.Status), e.Reason)
 }
 
+// MaxWebhookBytes is the largest delivery body a connector reads (413
+// above): GitHub caps its payloads at 25 MB but slipwatch's events are a
+// few kilobytes, and a bigger body is not worth the memory.
+const MaxWebhookBytes = 1 << 20
+
 // ReadWebhookBody reads a delivery's body, at most max bytes: a 400
 // WebhookError when reading fails, a 413 above max. The buffer is sized
 // from Content-Length when the sender gave one, so a large delivery is

@@ -120,10 +120,9 @@ func newTestClient(t *testing.T, f *jiratest.Server, edit func(*config.Jira, *Op
 		Now:      s.Now,
 		Location: time.UTC,
 		Allow:    []string{"557058:aaaa", "jane@example.com"},
-		Sleep:    s.sleep,
+		sleep:    s.sleep,
 		Version:  "test",
 	}
-	o.Retry.Jitter = func() float64 { return 0 }
 	if edit != nil {
 		edit(cfg, &o)
 	}

@@ -147,7 +147,7 @@ func (c *Client) readThread(ctx context.Context, key string) (*connectors.Thread
 		if page == maxPages {
 			return nil, fmt.Errorf("comments of %s: more than %d pages", key, maxPages)
 		}
-		q := url.Values{"startAt": {strconv.Itoa(len(raw))}, "maxResults": {strconv.Itoa(c.o.PageSize)}}
+		q := url.Values{"startAt": {strconv.Itoa(len(raw))}, "maxResults": {strconv.Itoa(pageSize)}}
 		var res struct {
 			StartAt  int              `json:"startAt"`
 			Total    int              `json:"total"`
@@ -324,7 +324,7 @@ func (c *Client) afterWrite(ctx context.Context, issueKey string, jc *gojira.Com
 			break
 		}
 		c.log.WarnContext(ctx, "storing the comment marker failed; retrying", "issue", issueKey, "comment", jc.ID, "attempt", attempt, "error", perr)
-		if err := c.sleep(ctx, time.Duration(attempt)*time.Second); err != nil {
+		if err := c.o.sleep(ctx, time.Duration(attempt)*time.Second); err != nil {
 			perr = err
 			break
 		}
@@ -363,20 +363,6 @@ func (c *Client) storePending(ctx context.Context, issueKey, commentID, marker s
 	delete(c.pending[issueKey], commentID)
 	c.mu.Unlock()
 	return marker
-}
-
-func (c *Client) sleep(ctx context.Context, d time.Duration) error {
-	if c.o.Sleep != nil {
-		return c.o.Sleep(ctx, d)
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // issueType is the type of a new tracking issue: the configured one, or

@@ -52,7 +52,7 @@ func refuse(status int, reason string) error {
 // "?token=" equal to jira.webhook_token (compared in constant time); or
 // nothing with jira.insecure_skip_signature. With a secret or token
 // configured, a delivery without either is refused (401). The body is read
-// up to MaxWebhookBytes (413 above).
+// up to httpx.MaxWebhookBytes (413 above).
 //
 // Delivery is X-Atlassian-Webhook-Identifier, which Jira keeps across its
 // retries. A delivery without it (Data Center sends none) is identified by
@@ -72,7 +72,7 @@ func refuse(status int, reason string) error {
 // jira.projects and every other event give an empty event and no error.
 // The payload is trusted for nothing else: the worker reads Jira again.
 func (c *Client) ParseWebhook(r *http.Request) (connectors.WebhookEvent, error) {
-	body, err := httpx.ReadWebhookBody(r, c.o.MaxWebhookBytes)
+	body, err := httpx.ReadWebhookBody(r, httpx.MaxWebhookBytes)
 	if err != nil {
 		return connectors.WebhookEvent{}, err
 	}

@@ -44,8 +44,8 @@ func FuzzParseWebhook(f *testing.F) {
 		Deliverables: config.Deliverables{Versions: true, JQL: config.DefaultJiraJQL}, TrackingLabel: "slipwatch",
 	}
 	// No waits: a delivery that makes the client wait is a finding.
-	c, err := New(cfg, Options{Transport: notFound{}, Retry: httpx.RetryOptions{Attempts: 1},
-		Sleep: func(_ context.Context, d time.Duration) error { panic(fmt.Sprintf("ParseWebhook waited %s", d)) }})
+	c, err := New(cfg, Options{Transport: notFound{},
+		sleep: func(_ context.Context, d time.Duration) error { panic(fmt.Sprintf("ParseWebhook waited %s", d)) }})
 	if err != nil {
 		f.Fatal(err)
 	}
