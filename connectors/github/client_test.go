@@ -15,21 +15,6 @@ import (
 	"github.com/slipwatch/slipwatch/connectors"
 )
 
-// connector is the method set the runner uses (contracts.md).
-type connector interface {
-	Tracker() connectors.Tracker
-	Teams() []string
-	List(ctx context.Context, team string) ([]connectors.Ref, error)
-	Observe(ctx context.Context, ref connectors.Ref) (connectors.Snapshot, error)
-	EnsureThread(ctx context.Context, d connectors.Deliverable) (*connectors.Thread, error)
-	Post(ctx context.Context, th *connectors.Thread, body, marker string) (connectors.Comment, error)
-	Edit(ctx context.Context, th *connectors.Thread, commentID, body, marker string) (connectors.Comment, error)
-	Self(ctx context.Context) (string, error)
-	ParseWebhook(r *http.Request) (connectors.WebhookEvent, error)
-}
-
-var _ connector = (*Client)(nil)
-
 const repo = "acme/api"
 
 func testConfig(f *fakeGitHub, repos ...string) *config.GitHub {
