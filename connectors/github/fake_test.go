@@ -117,7 +117,7 @@ func newFakeGitHub(t testing.TB) *fakeGitHub {
 	}
 	f.reset = f.now.Add(time.Hour)
 	for _, name := range []string{"milestone", "issue", "issue-comment", "user", "collaborator-permission"} {
-		b, err := os.ReadFile(filepath.Join("testdata", "rest", name+".json"))
+		b, err := os.ReadFile(filepath.Join("githubtest", "testdata", "rest", name+".json"))
 		if err != nil {
 			t.Fatalf("template: %v", err)
 		}
@@ -903,7 +903,7 @@ func (f *fakeGitHub) writeRecorded(w http.ResponseWriter, r *http.Request, name 
 // examples) and octokit's {status, rawHeaders, response}.
 func recordedResponse(t testing.TB, name string) (int, http.Header, []byte) {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", "rest", name))
+	b, err := os.ReadFile(filepath.Join("githubtest", "testdata", "rest", name))
 	if err != nil {
 		t.Fatalf("recorded response: %v", err)
 	}
