@@ -296,7 +296,7 @@ func TestMilestoneDueDateMoveIsLoggedAsEvidence(t *testing.T) {
 
 func TestWebhookMakesTheNextObserveReadAgain(t *testing.T) {
 	t.Parallel()
-	f := newFakeGitHub(t)
+	f := newSandbox(t)
 	w := buildWorld(f)
 	c := newTestClient(t, f, nil)
 	ctx := context.Background()
@@ -304,7 +304,7 @@ func TestWebhookMakesTheNextObserveReadAgain(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A comment arrives, and its webhook, well within the view TTL.
-	f.addComment(repo, w.tracking, "alice", "/commit 2026-04-30")
+	f.AddComment(repo, w.tracking, "alice", "/commit 2026-04-30")
 	body := []byte(`{"action":"created","issue":{"number":4,"milestone":{"number":1}},"comment":{"id":1},"repository":{"full_name":"acme/api"}}`)
 	ev, err := c.ParseWebhook(delivery("issue_comment", "d1", body, sign("current-secret", body)))
 	if err != nil || len(ev.Refs) != 1 {
