@@ -144,6 +144,10 @@ type Thread struct {
 	Comments []Comment
 }
 
+// ThreadTitle is the title (GitHub) or summary (Jira) of a tracking issue
+// slipwatch creates for the deliverable titled deliverable.
+func ThreadTitle(deliverable string) string { return "Delivery tracking: " + deliverable }
+
 // Comment is one comment on a thread.
 type Comment struct {
 	ID        string

@@ -14,9 +14,6 @@ import (
 	"github.com/slipwatch/slipwatch/connectors"
 )
 
-// ThreadTitle is the title of a tracking issue slipwatch creates.
-func ThreadTitle(milestone string) string { return "Delivery tracking: " + milestone }
-
 // threadBody explains a tracking issue to the people who find it.
 func threadBody(milestone string) string {
 	return fmt.Sprintf(`This issue is where **slipwatch** keeps track of the delivery date of the milestone **%s**.
@@ -89,7 +86,7 @@ func (c *Client) EnsureThread(ctx context.Context, d connectors.Deliverable) (*c
 			title = "milestone " + ref.ID
 		}
 		oldest, _, err = c.gh.Issues.Create(ctx, owner, name, &gh.IssueRequest{
-			Title:     gh.String(ThreadTitle(title)),
+			Title:     gh.String(connectors.ThreadTitle(title)),
 			Body:      gh.String(threadBody(title)),
 			Milestone: gh.Int(num),
 			Labels:    &[]string{c.label},

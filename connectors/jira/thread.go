@@ -16,9 +16,6 @@ import (
 	"github.com/slipwatch/slipwatch/connectors"
 )
 
-// ThreadTitle is the summary of a tracking issue slipwatch creates.
-func ThreadTitle(version string) string { return "Delivery tracking: " + version }
-
 // threadDescription explains a tracking issue to the people who find it,
 // in wiki markup.
 func threadDescription(version, label string) string {
@@ -107,7 +104,7 @@ func (c *Client) createTrackingIssue(ctx context.Context, proj, versionID, title
 	in := map[string]any{"fields": map[string]any{
 		"project":     map[string]string{"key": proj},
 		"issuetype":   map[string]string{"name": c.issueType()},
-		"summary":     ThreadTitle(title),
+		"summary":     connectors.ThreadTitle(title),
 		"description": threadDescription(title, c.cfg.TrackingLabel),
 		"labels":      []string{c.cfg.TrackingLabel},
 		"fixVersions": []map[string]string{{"id": versionID}},
