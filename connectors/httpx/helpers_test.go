@@ -145,6 +145,16 @@ func (s *statusRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 }
 
 // server starts a test server whose handler's answers are counted.
+// wire is the transport under the layer a test checks: its own, not
+// http.DefaultTransport, whose idle connections another parallel test's
+// server closes (httptest.Server.Close does), which can break a request
+// as it takes one.
+func wire(t *testing.T) http.RoundTripper {
+	tr := &http.Transport{}
+	t.Cleanup(tr.CloseIdleConnections)
+	return tr
+}
+
 func server(t *testing.T, h *hits, handler http.HandlerFunc) *httptest.Server {
 	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -56,13 +56,20 @@ func do(t *testing.T, s *githubtest.Server, method, path string, header ...strin
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client().Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return answer{resp.StatusCode, resp.Header, string(b)}
+}
+
+// client is not http.DefaultClient: another parallel test's Server.Close
+// closes the default transport's idle connections, which can break a
+// request as it takes one.
+func client() *http.Client {
+	return &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
 }
 
 // numbers are the "number" fields of a list answer, in order.
@@ -198,7 +205,7 @@ func TestPushAccess(t *testing.T) {
 	ms := s.AddMilestone("acme/api", githubtest.Milestone{Title: "v1"})
 	s.SetPushAccess(false)
 	req, _ := http.NewRequest("POST", s.URL+"repos/acme/api/issues", strings.NewReader(`{"title":"Delivery tracking: v1","milestone":`+strconv.Itoa(ms)+`,"labels":["slipwatch"]}`))
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client().Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -271,7 +278,7 @@ func TestServesOnlyTheEnterprisePrefix(t *testing.T) {
 	t.Parallel()
 	s, _ := newSandbox(t)
 	s.AddRepo("acme/api")
-	resp, err := http.Get(strings.TrimSuffix(s.URL, "/api/v3/") + "/repos/acme/api/milestones")
+	resp, err := client().Get(strings.TrimSuffix(s.URL, "/api/v3/") + "/repos/acme/api/milestones")
 	if err != nil {
 		t.Fatal(err)
 	}
