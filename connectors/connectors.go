@@ -1,7 +1,8 @@
 // Package connectors holds the vocabulary shared by the tracker connectors
 // (connectors/github, connectors/jira) and the reconcile core: which
 // deliverable, what the tracker shows of it now, and the thread where
-// slipwatch talks about it. It does no I/O; the connectors fill these types
+// slipwatch talks about it. It does no I/O and imports no network package
+// (HTTP helpers live in connectors/httpx): the connectors fill these types
 // and the core reads them.
 package connectors
 
@@ -81,6 +82,16 @@ func ParseKey(key string) (Ref, error) {
 	return r, nil
 }
 
+// WebhookEvent is what a verified webhook delivery asks slipwatch to look
+// at again. Webhooks only enqueue keys: the worker re-reads the tracker, so
+// the payload is trusted for nothing but which deliverables to reconcile.
+type WebhookEvent struct {
+	Delivery string   // X-GitHub-Delivery, or the Jira delivery identifier
+	Event    string   // "milestone", "issue_comment", "jira:version_updated", …
+	Refs     []Ref    // deliverables to reconcile
+	Teams    []string // whole teams to list again (a new milestone or version)
+}
+
 // Deliverable is a thing with a date, as the tracker shows it now.
 type Deliverable struct {
 	Ref         Ref
@@ -132,6 +143,10 @@ type Thread struct {
 	URL      string
 	Comments []Comment
 }
+
+// ThreadTitle is the title (GitHub) or summary (Jira) of a tracking issue
+// slipwatch creates for the deliverable titled deliverable.
+func ThreadTitle(deliverable string) string { return "Delivery tracking: " + deliverable }
 
 // Comment is one comment on a thread.
 type Comment struct {

@@ -9,37 +9,35 @@ import (
 	"time"
 
 	gh "github.com/google/go-github/v60/github"
+
+	"github.com/slipwatch/slipwatch/connectors/github/githubtest"
 )
 
 // costWorld fills f with repos × milestones × issues: older milestones
 // done, issues closed over the last ~180 days (so about a quarter of them
 // fall in the 42-day window), and every milestone with a tracking issue
 // holding a /commit by a writer and slipwatch's status comment.
-func costWorld(f *fakeGitHub, repos, milestones, issues int) []string {
-	f.mu.Lock()
-	f.remaining = 1 << 30 // the fake's quota is not what is measured
-	f.mu.Unlock()
-	f.perms["lead"] = "write"
+func costWorld(f *sandbox, repos, milestones, issues int) []string {
 	now := f.Now()
 	var names []string
 	for r := range repos {
 		full := fmt.Sprintf("acme/svc-%02d", r)
 		names = append(names, full)
+		f.SetPermission(full, "lead", "write")
 		for m := range milestones {
 			due := now.Add(time.Duration(m-milestones/2) * 14 * 24 * time.Hour)
-			n := f.addMilestone(full, fmt.Sprintf("v%d.%d", r, m), &due)
+			n := f.milestone(full, fmt.Sprintf("v%d.%d", r, m), due)
 			for i := range issues {
-				o := issueOpts{milestone: n, created: now.Add(-time.Duration(200+m*3+i) * 24 * time.Hour)}
+				is := githubtest.Issue{Milestone: n, CreatedAt: now.Add(-time.Duration(200+m*3+i) * 24 * time.Hour)}
 				if m < milestones/2 || i < issues/3 {
 					// Spread closes over ~180 days, the same pattern in every repo.
-					closed := now.Add(-time.Duration((m*issues+i)*180/(milestones*issues)) * 24 * time.Hour).Add(-time.Hour)
-					o.closed = &closed
+					is.ClosedAt = now.Add(-time.Duration((m*issues+i)*180/(milestones*issues)) * 24 * time.Hour).Add(-time.Hour)
 				}
-				f.addIssue(full, o)
+				f.issue(full, is)
 			}
-			tr := f.addIssue(full, issueOpts{milestone: n, labels: []string{"slipwatch"}, created: now.Add(-100 * 24 * time.Hour)})
-			f.addCommentAt(full, tr, "lead", "/commit 2026-06-01 as agreed", now.Add(-90*24*time.Hour))
-			f.addCommentAt(full, tr, f.self, "Status\n\n<!-- slipwatch:status id=x v=1 {} -->", now.Add(-89*24*time.Hour))
+			tr := f.issue(full, githubtest.Issue{Milestone: n, Labels: []string{"slipwatch"}, CreatedAt: now.Add(-100 * 24 * time.Hour)})
+			f.AddCommentAt(full, tr, "lead", "/commit 2026-06-01 as agreed", now.Add(-90*24*time.Hour))
+			f.AddCommentAt(full, tr, f.Self, "Status\n\n<!-- slipwatch:status id=x v=1 {} -->", now.Add(-89*24*time.Hour))
 		}
 	}
 	return names
@@ -53,13 +51,13 @@ type costReport struct {
 	warmPerRepo, warm304Share  float64
 }
 
-// measureCost runs, against one fake: a cold cycle and a warm one (no
+// measureCost runs, against one sandbox: a cold cycle and a warm one (no
 // change) of the connector, a cycle after one issue closed in a few
 // repos, and a naive poller (milestones, then each milestone's issues, no
 // validators). A cycle is what the runner does per poll: List every repo,
 // Observe every milestone.
 func measureCost(tb testing.TB, repos, milestones, issues int) costReport {
-	f := newFakeGitHub(tb)
+	f := newSandbox(tb)
 	names := costWorld(f, repos, milestones, issues)
 	cfg := testConfig(f, names...)
 	c, err := New(cfg, testOptions(f))
@@ -83,36 +81,36 @@ func measureCost(tb testing.TB, repos, milestones, issues int) costReport {
 	var rep costReport
 	rep.repos = repos
 
-	f.resetCounts()
+	f.ResetCounts()
 	cycle()
 	rep.cold = f.counts()
 
 	f.advance(5 * time.Minute)
-	f.resetCounts()
+	f.ResetCounts()
 	cycle()
 	rep.warm = f.counts()
 
 	rep.changedRepos = min(5, repos)
 	for _, name := range names[:rep.changedRepos] {
-		for _, is := range f.issues(name) {
-			if is.state == "open" && !is.pr && len(is.labels) == 0 {
-				f.closeIssue(name, is.number, "completed")
+		for _, is := range f.Issues(name) {
+			if is.ClosedAt.IsZero() && !is.PR && len(is.Labels) == 0 {
+				f.closeIssue(name, is.Number, "completed")
 				break
 			}
 		}
 	}
 	f.advance(5 * time.Minute)
-	f.resetCounts()
+	f.ResetCounts()
 	cycle()
 	rep.changed = f.counts()
 
 	// The naive poller: same API, no validators, no memory.
-	naive := gh.NewClient(&http.Client{}).WithAuthToken(f.token)
+	naive := gh.NewClient(&http.Client{}).WithAuthToken(testToken)
 	naive, err = naive.WithEnterpriseURLs(cfg.BaseURL, cfg.BaseURL)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	f.resetCounts()
+	f.ResetCounts()
 	for _, name := range names {
 		owner, repo, _ := cutRepo(name)
 		var all []*gh.Milestone

@@ -14,8 +14,6 @@ package github
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -33,21 +31,31 @@ import (
 	"github.com/slipwatch/slipwatch/config"
 	"github.com/slipwatch/slipwatch/connectors"
 	"github.com/slipwatch/slipwatch/connectors/httpx"
+	"github.com/slipwatch/slipwatch/connectors/internal/keyed"
 )
 
-// Defaults of Options.
+// How the connector spends GitHub's quota and memory; nothing configures
+// them.
 const (
-	DefaultWindowDays      = 42
-	DefaultWriteInterval   = config.DefaultGitHubWriteInterval
-	DefaultViewTTL         = 30 * time.Second
-	DefaultMemoTTL         = time.Hour
-	DefaultPermissionTTL   = time.Hour
-	DefaultReserve         = 100
-	DefaultMaxWebhookBytes = 1 << 20
+	// viewTTL: Observe re-reads a repository's lists when they are older
+	// than this (List always re-reads them).
+	viewTTL = 30 * time.Second
+	// memoTTL: a milestone's issues and a thread's comments are re-read
+	// (conditionally) at least this often even when nothing says they
+	// changed, so a deleted comment is noticed.
+	memoTTL = time.Hour
+	// permissionTTL is how long a collaborator permission is remembered.
+	permissionTTL = time.Hour
+	// reserve is the part of the hourly quota left to people sharing the
+	// token: below it requests wait for the reset.
+	reserve = 100
+	// defaultWindowDays is forecast.window's default, for a caller that
+	// does not say.
+	defaultWindowDays = int(config.DefaultForecastWindow / (24 * time.Hour))
 )
 
-// Options are the connector's dependencies and tuning. The zero value works
-// (no validator cache, real clock, UTC, defaults above).
+// Options are the connector's dependencies and settings. The zero value
+// works (no validator cache, real clock, UTC, the config's defaults).
 type Options struct {
 	// Validators is the conditional-request cache (the Redis store). nil:
 	// every read is a full, counted request.
@@ -60,34 +68,19 @@ type Options struct {
 
 	Now        func() time.Time
 	Location   *time.Location // the configured time zone; default UTC
-	WindowDays int            // forecast window in days; default 42
+	WindowDays int            // forecast.window in days; default the config's
 	Allow      []string       // commands.allow: logins that may /commit regardless of permission
 
 	// WriteInterval is the least time between two writes (GitHub asks for
-	// at least a second between content-creating requests). Default 1s.
+	// at least a second between content-creating requests); default
+	// github.write_interval's.
 	WriteInterval time.Duration
 	// Observe receives every request that reaches GitHub, for metrics.
 	Observe func(httpx.Observation)
 
-	// ViewTTL: Observe re-reads a repository's lists when they are older
-	// than this (List always re-reads them). Default 30s.
-	ViewTTL time.Duration
-	// MemoTTL: a milestone's issues and a thread's comments are re-read
-	// (conditionally) at least this often even when nothing says they
-	// changed, so a deleted comment is noticed. Default 1h.
-	MemoTTL time.Duration
-	// PermissionTTL is how long a collaborator permission is remembered.
-	// Default 1h.
-	PermissionTTL time.Duration
-	// MaxWebhookBytes caps a webhook body (413 above). Default 1 MiB.
-	MaxWebhookBytes int64
-
-	// Limits and Retry tune the HTTP layers; Limits.Reserve 0 means
-	// DefaultReserve, negative means none. Sleep replaces every wait
-	// (tests).
-	Limits httpx.LimitOptions
-	Retry  httpx.RetryOptions
-	Sleep  httpx.Sleeper
+	// sleep replaces every wait of the HTTP layers: tests run on a fake
+	// clock.
+	sleep httpx.Sleeper
 }
 
 // Client is the GitHub connector. It is safe for concurrent use.
@@ -108,7 +101,7 @@ type Client struct {
 	selfMu sync.Mutex
 	self   string
 
-	locks keyedMutex // per repo (view refresh) and per milestone (EnsureThread)
+	locks keyed.Mutex // per repo (view refresh) and per milestone (EnsureThread)
 
 	mu       sync.Mutex
 	views    map[string]*repoView   // by repo
@@ -139,28 +132,10 @@ func New(cfg *config.GitHub, o Options) (*Client, error) {
 		o.Location = time.UTC
 	}
 	if o.WindowDays <= 0 {
-		o.WindowDays = DefaultWindowDays
+		o.WindowDays = defaultWindowDays
 	}
 	if o.WriteInterval <= 0 {
-		o.WriteInterval = DefaultWriteInterval
-	}
-	if o.ViewTTL <= 0 {
-		o.ViewTTL = DefaultViewTTL
-	}
-	if o.MemoTTL <= 0 {
-		o.MemoTTL = DefaultMemoTTL
-	}
-	if o.PermissionTTL <= 0 {
-		o.PermissionTTL = DefaultPermissionTTL
-	}
-	if o.MaxWebhookBytes <= 0 {
-		o.MaxWebhookBytes = DefaultMaxWebhookBytes
-	}
-	switch {
-	case o.Limits.Reserve == 0:
-		o.Limits.Reserve = DefaultReserve
-	case o.Limits.Reserve < 0:
-		o.Limits.Reserve = -1 // remaining is never below -1: no reserve
+		o.WriteInterval = config.DefaultGitHubWriteInterval
 	}
 	if o.Transport == nil {
 		o.Transport = httpx.DefaultTransport()
@@ -196,7 +171,7 @@ func New(cfg *config.GitHub, o Options) (*Client, error) {
 		window:   o.WindowDays,
 		o:        o,
 		log:      o.Logger.With("tracker", string(connectors.GitHub)),
-		maxHook:  o.MaxWebhookBytes,
+		maxHook:  httpx.MaxWebhookBytes,
 		views:    map[string]*repoView{},
 		items:    map[string]*itemsMemo{},
 		threads:  map[string]*threadMemo{},
@@ -250,8 +225,7 @@ func New(cfg *config.GitHub, o Options) (*Client, error) {
 		}
 	case cfg.Token != "":
 		auth = &oauth2.Transport{Source: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: cfg.Token.Value()}), Base: o.Transport}
-		sum := sha256.Sum256([]byte(cfg.Token.Value()))
-		identity = "token:" + hex.EncodeToString(sum[:8])
+		identity = "token:" + httpx.Fingerprint(cfg.Token.Value())
 		c.selfFn = func(ctx context.Context) (string, error) {
 			u, _, err := c.gh.Users.Get(ctx, "")
 			if err != nil {
@@ -263,19 +237,16 @@ func New(cfg *config.GitHub, o Options) (*Client, error) {
 		return nil, errors.New("github: neither token nor app is configured")
 	}
 
-	limits := o.Limits
-	limits.Bucket = bucket
 	stack := httpx.New(auth, httpx.Options{
 		UserAgent:  ua,
 		Validators: o.Validators,
 		Cache:      httpx.CacheOptions{Identity: func(*http.Request) string { return identity }, Logger: c.log, TTL: datedListTTL},
-		Limits:     limits,
-		Retry:      o.Retry,
+		Limits:     httpx.LimitOptions{Reserve: reserve, Bucket: bucket},
 		Pace:       &httpx.PaceOptions{Interval: o.WriteInterval},
 		Endpoint:   func(r *http.Request) string { return endpoint(apiBase.Path, r) },
 		Observe:    o.Observe,
 		Now:        o.Now,
-		Sleep:      o.Sleep,
+		Sleep:      o.sleep,
 		Logger:     c.log,
 	})
 	c.gh, err = newGitHub(stack, enterprise, baseURL)
@@ -386,26 +357,6 @@ func (c *Client) wrap(op string, err error) error {
 		}
 	}
 	return fmt.Errorf("%s: %w", op, err)
-}
-
-// keyedMutex hands out one mutex per key.
-type keyedMutex struct {
-	mu sync.Mutex
-	m  map[string]*sync.Mutex
-}
-
-func (k *keyedMutex) get(key string) *sync.Mutex {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if k.m == nil {
-		k.m = map[string]*sync.Mutex{}
-	}
-	m := k.m[key]
-	if m == nil {
-		m = &sync.Mutex{}
-		k.m[key] = m
-	}
-	return m
 }
 
 // datedListTTL keeps the validators of a since= list (recent comments,

@@ -3,6 +3,7 @@ package github
 import (
 	"context"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -13,32 +14,18 @@ import (
 
 	"github.com/slipwatch/slipwatch/config"
 	"github.com/slipwatch/slipwatch/connectors"
+	"github.com/slipwatch/slipwatch/connectors/github/githubtest"
 )
-
-// connector is the method set the runner uses (contracts.md).
-type connector interface {
-	Tracker() connectors.Tracker
-	Teams() []string
-	List(ctx context.Context, team string) ([]connectors.Ref, error)
-	Observe(ctx context.Context, ref connectors.Ref) (connectors.Snapshot, error)
-	EnsureThread(ctx context.Context, d connectors.Deliverable) (*connectors.Thread, error)
-	Post(ctx context.Context, th *connectors.Thread, body, marker string) (connectors.Comment, error)
-	Edit(ctx context.Context, th *connectors.Thread, commentID, body, marker string) (connectors.Comment, error)
-	Self(ctx context.Context) (string, error)
-	ParseWebhook(r *http.Request) (connectors.WebhookEvent, error)
-}
-
-var _ connector = (*Client)(nil)
 
 const repo = "acme/api"
 
-func testConfig(f *fakeGitHub, repos ...string) *config.GitHub {
+func testConfig(f *sandbox, repos ...string) *config.GitHub {
 	if len(repos) == 0 {
 		repos = []string{repo}
 	}
 	return &config.GitHub{
-		BaseURL:             f.srv.URL + "/", // not api.github.com: Enterprise, /api/v3/
-		Token:               config.Secret(f.token),
+		BaseURL:             strings.TrimSuffix(f.URL, "api/v3/"), // not api.github.com: Enterprise, /api/v3/
+		Token:               testToken,
 		WebhookSecret:       "current-secret",
 		Repos:               repos,
 		TrackingLabel:       "slipwatch",
@@ -46,17 +33,17 @@ func testConfig(f *fakeGitHub, repos ...string) *config.GitHub {
 	}
 }
 
-func testOptions(f *fakeGitHub) Options {
+func testOptions(f *sandbox) Options {
 	return Options{
 		Validators: newMemValidators(),
 		Now:        f.Now,
-		Sleep:      f.Sleep,
+		sleep:      f.Sleep,
 		Version:    "1.2.3",
 		Allow:      []string{"Dana"},
 	}
 }
 
-func newTestClient(t testing.TB, f *fakeGitHub, edit func(*config.GitHub, *Options)) *Client {
+func newTestClient(t testing.TB, f *sandbox, edit func(*config.GitHub, *Options)) *Client {
 	t.Helper()
 	cfg := testConfig(f)
 	o := testOptions(f)
@@ -78,10 +65,8 @@ func day(s string) time.Time {
 	return t.Add(15 * time.Hour)
 }
 
-func ptr[T any](v T) *T { return &v }
-
 // world is a repository with one milestone in every state slipwatch cares
-// about; the fake's clock is 2026-03-02 10:00 UTC.
+// about; the sandbox's clock is 2026-03-02 10:00 UTC.
 type world struct {
 	ms, tracking       int
 	open, done, pr     int
@@ -90,37 +75,36 @@ type world struct {
 	outsideClosedToday int
 }
 
-func buildWorld(f *fakeGitHub) world {
+func buildWorld(f *sandbox) world {
 	var w world
-	due := time.Date(2026, 4, 1, 7, 0, 0, 0, time.UTC)
-	w.ms = f.addMilestone(repo, "v1.0", &due)
-	f.addMilestone(repo, "v2.0", nil)
-	w.open = f.addIssue(repo, issueOpts{milestone: w.ms, created: day("2026-01-10")})
-	w.done = f.addIssue(repo, issueOpts{milestone: w.ms, created: day("2026-01-11"), closed: ptr(day("2026-02-20"))})
-	w.pr = f.addIssue(repo, issueOpts{milestone: w.ms, pr: true, created: day("2026-01-12")})
-	w.tracking = f.addIssue(repo, issueOpts{milestone: w.ms, labels: []string{"Slipwatch"}, created: day("2026-01-13")})
+	w.ms = f.milestone(repo, "v1.0", time.Date(2026, 4, 1, 7, 0, 0, 0, time.UTC))
+	f.milestone(repo, "v2.0", time.Time{})
+	w.open = f.issue(repo, githubtest.Issue{Milestone: w.ms, CreatedAt: day("2026-01-10")})
+	w.done = f.issue(repo, githubtest.Issue{Milestone: w.ms, CreatedAt: day("2026-01-11"), ClosedAt: day("2026-02-20")})
+	w.pr = f.issue(repo, githubtest.Issue{Milestone: w.ms, PR: true, CreatedAt: day("2026-01-12")})
+	w.tracking = f.issue(repo, githubtest.Issue{Milestone: w.ms, Labels: []string{"Slipwatch"}, CreatedAt: day("2026-01-13")})
 	// Throughput: closed in the window, outside it, not planned, a PR.
-	f.addIssue(repo, issueOpts{created: day("2026-01-01"), closed: ptr(day("2026-03-01"))})
-	f.addIssue(repo, issueOpts{created: day("2026-01-01"), closed: ptr(day("2026-03-01"))})
-	w.outsideClosedToday = f.addIssue(repo, issueOpts{created: day("2026-01-01"), closed: ptr(time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC))})
-	f.addIssue(repo, issueOpts{created: day("2025-10-01"), closed: ptr(day("2025-12-01"))})
-	f.addIssue(repo, issueOpts{created: day("2026-01-01"), closed: ptr(day("2026-03-01")), stateReason: "not_planned"})
-	f.addIssue(repo, issueOpts{created: day("2026-01-01"), closed: ptr(day("2026-03-01")), pr: true})
+	f.issue(repo, githubtest.Issue{CreatedAt: day("2026-01-01"), ClosedAt: day("2026-03-01")})
+	f.issue(repo, githubtest.Issue{CreatedAt: day("2026-01-01"), ClosedAt: day("2026-03-01")})
+	w.outsideClosedToday = f.issue(repo, githubtest.Issue{CreatedAt: day("2026-01-01"), ClosedAt: time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)})
+	f.issue(repo, githubtest.Issue{CreatedAt: day("2025-10-01"), ClosedAt: day("2025-12-01")})
+	f.issue(repo, githubtest.Issue{CreatedAt: day("2026-01-01"), ClosedAt: day("2026-03-01"), StateReason: "not_planned"})
+	f.issue(repo, githubtest.Issue{CreatedAt: day("2026-01-01"), ClosedAt: day("2026-03-01"), PR: true})
 
-	f.perms["alice"] = "write"
-	f.perms["bob"] = "read"
-	f.perms["dana"] = "read"
-	w.alice = f.addCommentAt(repo, w.tracking, "alice", "/commit 2026-04-15 promised to the board", day("2026-01-20"))
-	w.bob = f.addCommentAt(repo, w.tracking, "bob", "/commit 2026-05-01", day("2026-01-21"))
-	w.carol = f.addCommentAt(repo, w.tracking, "carol", "looks good", day("2026-01-22"))
-	w.selfStatus = f.addCommentAt(repo, w.tracking, f.self, "Status: on track\n\n<!-- slipwatch:status id=c1 v=1 {} -->", day("2026-01-23"))
-	f.addCommentAt(repo, w.tracking, "Dana", "/commit 2026-06-01", day("2026-01-24"))
+	f.SetPermission(repo, "alice", "write")
+	f.SetPermission(repo, "bob", "read")
+	f.SetPermission(repo, "dana", "read")
+	w.alice = f.AddCommentAt(repo, w.tracking, "alice", "/commit 2026-04-15 promised to the board", day("2026-01-20"))
+	w.bob = f.AddCommentAt(repo, w.tracking, "bob", "/commit 2026-05-01", day("2026-01-21"))
+	w.carol = f.AddCommentAt(repo, w.tracking, "carol", "looks good", day("2026-01-22"))
+	w.selfStatus = f.AddCommentAt(repo, w.tracking, f.Self, "Status: on track\n\n<!-- slipwatch:status id=c1 v=1 {} -->", day("2026-01-23"))
+	f.AddCommentAt(repo, w.tracking, "Dana", "/commit 2026-06-01", day("2026-01-24"))
 	return w
 }
 
 func TestObserveReadsMilestoneItemsThreadAndThroughput(t *testing.T) {
 	t.Parallel()
-	f := newFakeGitHub(t)
+	f := newSandbox(t)
 	w := buildWorld(f)
 	c := newTestClient(t, f, nil)
 	ctx := context.Background()
@@ -175,15 +159,18 @@ func TestObserveReadsMilestoneItemsThreadAndThroughput(t *testing.T) {
 		{"alice", false, true, true},  // write permission
 		{"bob", false, false, true},   // read permission
 		{"carol", false, false, true}, // no command: no lookup
-		{f.self, true, false, true},
+		{f.Self, true, false, true},
 		{"Dana", false, true, true}, // in commands.allow despite read permission
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("comments (-want +got):\n%s", diff)
 	}
-	eps := f.endpointCounts()
-	if n := eps["GET /repos/{owner}/{repo}/collaborators/{user}/permission"]; n != 2 {
-		t.Errorf("%d permission lookups, want 2 (alice, bob; not carol, not self, not Dana)", n)
+	perms := map[string]int{}
+	for _, login := range []string{"alice", "bob", "carol", f.Self, "Dana", "dana"} {
+		perms[login] = f.Hits("GET /repos/acme/api/collaborators/" + login + "/permission")
+	}
+	if diff := cmp.Diff(map[string]int{"alice": 1, "bob": 1, "carol": 0, f.Self: 0, "Dana": 0, "dana": 0}, perms); diff != "" {
+		t.Errorf("permission lookups: alice's and bob's only, not carol's (no command), self's or Dana's (commands.allow) (-want +got):\n%s", diff)
 	}
 
 	// Window [2026-01-20, 2026-03-02] in UTC: two closed on 03-01, one
@@ -209,10 +196,10 @@ func TestObserveReadsMilestoneItemsThreadAndThroughput(t *testing.T) {
 
 func TestThroughputDaysFollowTheConfiguredZone(t *testing.T) {
 	t.Parallel()
-	f := newFakeGitHub(t)
-	f.addMilestone(repo, "v1", nil)
+	f := newSandbox(t)
+	f.milestone(repo, "v1", time.Time{})
 	// 2026-03-01 23:30 UTC is already 2026-03-02 in Berlin.
-	f.addIssue(repo, issueOpts{created: day("2026-01-01"), closed: ptr(time.Date(2026, 3, 1, 23, 30, 0, 0, time.UTC))})
+	f.issue(repo, githubtest.Issue{CreatedAt: day("2026-01-01"), ClosedAt: time.Date(2026, 3, 1, 23, 30, 0, 0, time.UTC)})
 	berlin, err := time.LoadLocation("Europe/Berlin")
 	if err != nil {
 		t.Fatal(err)
@@ -230,7 +217,7 @@ func TestThroughputDaysFollowTheConfiguredZone(t *testing.T) {
 
 func TestWarmCycleMakesNoCountedRequest(t *testing.T) {
 	t.Parallel()
-	f := newFakeGitHub(t)
+	f := newSandbox(t)
 	w := buildWorld(f)
 	c := newTestClient(t, f, nil)
 	ctx := context.Background()
@@ -252,15 +239,15 @@ func TestWarmCycleMakesNoCountedRequest(t *testing.T) {
 	}
 
 	cold := cycle()
-	f.resetCounts()
+	f.ResetCounts()
 	f.advance(5 * time.Minute)
 	warm := cycle()
 	got := f.counts()
 	if got.Counted != 0 {
-		t.Errorf("warm cycle made %d counted requests, want 0: %v", got.Counted, f.endpointCounts())
+		t.Errorf("warm cycle made %d counted requests, want 0", got.Counted)
 	}
-	if got.Total != 3 {
-		t.Errorf("warm cycle made %d requests, want 3 conditional ones (milestones, closed issues, recent comments): %v", got.Total, f.endpointCounts())
+	if got.Total != 3 || f.Hits("GET /repos/acme/api/milestones") != 1 || f.Hits("GET /repos/acme/api/issues") != 1 || f.Hits("GET /repos/acme/api/issues/comments") != 1 {
+		t.Errorf("warm cycle made %d requests, want 3 conditional ones (milestones, closed issues, recent comments)", got.Total)
 	}
 	if diff := cmp.Diff(cold, warm); diff != "" {
 		t.Errorf("warm snapshots differ from cold (-cold +warm):\n%s", diff)
@@ -269,7 +256,7 @@ func TestWarmCycleMakesNoCountedRequest(t *testing.T) {
 	// An issue closes: the milestone's issues are read again, nothing else.
 	f.advance(time.Minute)
 	f.closeIssue(repo, w.open, "completed")
-	f.resetCounts()
+	f.ResetCounts()
 	f.advance(5 * time.Minute)
 	changed := cycle()
 	if !changed[0].Deliverable.Items[0].Done() {
@@ -278,13 +265,13 @@ func TestWarmCycleMakesNoCountedRequest(t *testing.T) {
 	if got, want := changed[0].Throughput.Total(), cold[0].Throughput.Total()+1; got != want {
 		t.Errorf("throughput after a close: %d, want %d", got, want)
 	}
-	if n := f.endpointCounts()["GET /repos/{owner}/{repo}/issues/{number}/comments"]; n != 0 {
+	if n := f.Hits("GET /repos/acme/api/issues/" + strconv.Itoa(w.tracking) + "/comments"); n != 0 {
 		t.Errorf("thread comments re-read %d times though none changed", n)
 	}
 
 	// A /commit comment on the thread is noticed through the recent
 	// comments list, without a webhook.
-	f.addComment(repo, w.tracking, "alice", "/commit 2026-04-20 scope cut")
+	f.AddComment(repo, w.tracking, "alice", "/commit 2026-04-20 scope cut")
 	f.advance(5 * time.Minute)
 	snaps := cycle()
 	th := snaps[0].Thread
@@ -295,7 +282,7 @@ func TestWarmCycleMakesNoCountedRequest(t *testing.T) {
 
 func TestThroughputFollowsTheDay(t *testing.T) {
 	t.Parallel()
-	f := newFakeGitHub(t)
+	f := newSandbox(t)
 	buildWorld(f)
 	c := newTestClient(t, f, nil)
 	ctx := context.Background()
@@ -312,7 +299,7 @@ func TestThroughputFollowsTheDay(t *testing.T) {
 	}
 	// Closed later the same day: merged from the recent list.
 	f.advance(time.Hour)
-	f.addIssue(repo, issueOpts{created: day("2026-02-01"), closed: ptr(f.Now())})
+	f.issue(repo, githubtest.Issue{CreatedAt: day("2026-02-01"), ClosedAt: f.Now()})
 	f.advance(time.Minute)
 	if got := total(); got != 5 {
 		t.Errorf("after a close today: %d, want 5", got)
@@ -327,14 +314,14 @@ func TestThroughputFollowsTheDay(t *testing.T) {
 
 func TestObserveWithinViewTTLReusesTheLists(t *testing.T) {
 	t.Parallel()
-	f := newFakeGitHub(t)
+	f := newSandbox(t)
 	buildWorld(f)
 	c := newTestClient(t, f, nil)
 	ctx := context.Background()
 	if _, err := c.Observe(ctx, milestoneRef(repo, 1)); err != nil {
 		t.Fatal(err)
 	}
-	f.resetCounts()
+	f.ResetCounts()
 	for range 3 {
 		if _, err := c.Observe(ctx, milestoneRef(repo, 1)); err != nil {
 			t.Fatal(err)
@@ -343,7 +330,7 @@ func TestObserveWithinViewTTLReusesTheLists(t *testing.T) {
 	if got := f.counts().Total; got != 0 {
 		t.Errorf("%d requests for observations within the view TTL, want 0", got)
 	}
-	f.advance(DefaultViewTTL)
+	f.advance(viewTTL)
 	if _, err := c.Observe(ctx, milestoneRef(repo, 1)); err != nil {
 		t.Fatal(err)
 	}
@@ -354,10 +341,10 @@ func TestObserveWithinViewTTLReusesTheLists(t *testing.T) {
 
 func TestPaginationFollowsLinkAndSurvivesRevalidation(t *testing.T) {
 	t.Parallel()
-	f := newFakeGitHub(t)
-	ms := f.addMilestone(repo, "big", nil)
+	f := newSandbox(t)
+	ms := f.milestone(repo, "big", time.Time{})
 	for range 250 {
-		f.addIssue(repo, issueOpts{milestone: ms, created: day("2026-01-05")})
+		f.issue(repo, githubtest.Issue{Milestone: ms, CreatedAt: day("2026-01-05")})
 	}
 	c := newTestClient(t, f, nil)
 	ctx := context.Background()
@@ -370,8 +357,8 @@ func TestPaginationFollowsLinkAndSurvivesRevalidation(t *testing.T) {
 	}
 	// Past MemoTTL the pages are revalidated: all three 304, and the Link
 	// replayed from the cache still leads to pages two and three.
-	f.advance(DefaultMemoTTL + time.Minute)
-	f.resetCounts()
+	f.advance(memoTTL + time.Minute)
+	f.ResetCounts()
 	snap, err = c.Observe(ctx, milestoneRef(repo, ms))
 	if err != nil {
 		t.Fatal(err)
@@ -380,7 +367,7 @@ func TestPaginationFollowsLinkAndSurvivesRevalidation(t *testing.T) {
 		t.Errorf("%d items after revalidation, want 250", len(snap.Deliverable.Items))
 	}
 	got := f.counts()
-	if n := f.endpointCounts()["GET /repos/{owner}/{repo}/issues"]; n != 4 { // 3 pages + the closed list
+	if n := f.Hits("GET /repos/acme/api/issues"); n != 4 { // 3 pages + the closed list
 		t.Errorf("%d issue-list requests, want 4", n)
 	}
 	if got.Counted != 0 {
@@ -390,25 +377,17 @@ func TestPaginationFollowsLinkAndSurvivesRevalidation(t *testing.T) {
 
 func TestRecordedPaginationFollowsLinksVerbatim(t *testing.T) {
 	t.Parallel()
-	f := newFakeGitHub(t)
-	f.repo("octokit-fixture-org/tmp")
-	_, h1, page1 := recordedResponse(t, "issues.list.page1-with-link-header.recorded.json")
-	_, _, last := recordedResponse(t, "issues.list.page5-last.recorded.json")
-	f.setOverride(func(w http.ResponseWriter, r *http.Request) bool {
-		switch r.URL.Path {
-		case fakePrefix + "/repos/octokit-fixture-org/tmp/issues":
-			// The recorded next link points at /repositories/{id}; serve
-			// the recorded last page there.
-			w.Header().Set("Link", `<`+f.apiURL()+`/repositories/515435940/issues?per_page=3&page=2>; rel="next", <`+f.apiURL()+`/repositories/515435940/issues?per_page=3&page=2>; rel="last"`)
-			w.Header().Set("ETag", h1.Get("ETag"))
-			w.Write(page1)
-			return true
-		case fakePrefix + "/repositories/515435940/issues":
-			w.Write(last)
-			return true
-		}
-		return false
-	})
+	f := newSandbox(t)
+	// The recorded first page's next link points at /repositories/{id},
+	// as GitHub's do; the recorded last page is served there.
+	page1 := recorded(t, "issues.list.page1-with-link-header.recorded.json")
+	page1.Method, page1.PathPrefix = http.MethodGet, "/repos/octokit-fixture-org/tmp/issues"
+	next := f.URL + "repositories/515435940/issues?per_page=3&page=2"
+	page1.Header["Link"] = `<` + next + `>; rel="next", <` + next + `>; rel="last"`
+	f.Inject(page1)
+	last := recorded(t, "issues.list.page5-last.recorded.json")
+	last.Method, last.PathPrefix = http.MethodGet, "/repositories/515435940/issues"
+	f.Inject(last)
 	c := newTestClient(t, f, func(g *config.GitHub, _ *Options) { g.Repos = []string{"octokit-fixture-org/tmp"} })
 	issues, err := listAll[*gh.Issue](context.Background(), c, "repos/octokit-fixture-org/tmp/issues?per_page=3")
 	if err != nil {
@@ -425,13 +404,9 @@ func TestRecordedPaginationFollowsLinksVerbatim(t *testing.T) {
 
 func TestLinkToAnotherHostIsNotFollowed(t *testing.T) {
 	t.Parallel()
-	f := newFakeGitHub(t)
-	f.repo(repo)
-	f.setOverride(func(w http.ResponseWriter, r *http.Request) bool {
-		w.Header().Set("Link", `<https://attacker.example/steal?page=2>; rel="next"`)
-		w.Write([]byte("[]"))
-		return true
-	})
+	f := newSandbox(t)
+	f.AddRepo(repo)
+	f.Inject(githubtest.Fault{Status: http.StatusOK, Header: map[string]string{"Link": `<https://attacker.example/steal?page=2>; rel="next"`}, Body: "[]"})
 	c := newTestClient(t, f, nil)
 	if _, err := c.List(context.Background(), repo); err == nil || !strings.Contains(err.Error(), "attacker.example") {
 		t.Errorf("List with a foreign next link: %v, want an error naming the host", err)
@@ -440,27 +415,28 @@ func TestLinkToAnotherHostIsNotFollowed(t *testing.T) {
 
 func TestUserAgentAndEnterpriseBase(t *testing.T) {
 	t.Parallel()
-	f := newFakeGitHub(t)
-	f.repo(repo)
+	f := newSandbox(t)
+	f.AddRepo(repo)
 	var mu sync.Mutex
-	var ua, path string
-	f.setOverride(func(w http.ResponseWriter, r *http.Request) bool {
+	var agents []string
+	f.OnServe(func(s githubtest.Served) {
 		mu.Lock()
 		defer mu.Unlock()
-		ua, path = r.Header.Get("User-Agent"), r.URL.Path
-		return false
+		agents = append(agents, s.UserAgent)
 	})
+	// The sandbox serves only under /api/v3/, as GitHub Enterprise Server
+	// does, and the configured base_url is the host's root: a List that
+	// succeeds found the API where GHES has it.
 	c := newTestClient(t, f, nil)
 	if _, err := c.List(context.Background(), repo); err != nil {
 		t.Fatal(err)
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if ua != "slipwatch/1.2.3" {
-		t.Errorf("User-Agent %q, want slipwatch/1.2.3", ua)
-	}
-	if !strings.HasPrefix(path, "/api/v3/repos/") {
-		t.Errorf("Enterprise request path %q, want it under /api/v3/", path)
+	for _, ua := range agents {
+		if ua != "slipwatch/1.2.3" {
+			t.Errorf("User-Agent %q, want slipwatch/1.2.3", ua)
+		}
 	}
 
 	for _, tt := range []struct{ base, want string }{
@@ -496,17 +472,17 @@ func TestNewRejects(t *testing.T) {
 
 func TestCacheEntriesAreNotSharedBetweenTokens(t *testing.T) {
 	t.Parallel()
-	f := newFakeGitHub(t)
-	f.addMilestone(repo, "v1", nil)
+	f := newSandbox(t)
+	f.milestone(repo, "v1", time.Time{})
 	store := newMemValidators()
-	f.setAuth(func(r *http.Request) bool { return strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ") })
+	f.RequireAuth("") // any token
 	a := newTestClient(t, f, func(g *config.GitHub, o *Options) { g.Token = "token-a"; o.Validators = store })
 	b := newTestClient(t, f, func(g *config.GitHub, o *Options) { g.Token = "token-b"; o.Validators = store })
 	ctx := context.Background()
 	if _, err := a.List(ctx, repo); err != nil {
 		t.Fatal(err)
 	}
-	f.resetCounts()
+	f.ResetCounts()
 	if _, err := b.List(ctx, repo); err != nil {
 		t.Fatal(err)
 	}
@@ -527,7 +503,7 @@ func TestCacheEntriesAreNotSharedBetweenTokens(t *testing.T) {
 // dead copies in Redis. Everything else keeps the store's default.
 func TestDatedListsAreCachedForTwoDays(t *testing.T) {
 	t.Parallel()
-	f := newFakeGitHub(t)
+	f := newSandbox(t)
 	w := buildWorld(f)
 	store := newMemValidators()
 	c := newTestClient(t, f, func(_ *config.GitHub, o *Options) { o.Validators = store })

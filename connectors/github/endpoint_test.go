@@ -55,7 +55,7 @@ func TestNextLink(t *testing.T) {
 
 func TestMetricsSeeTemplatesAndNotModified(t *testing.T) {
 	t.Parallel()
-	f := newFakeGitHub(t)
+	f := newSandbox(t)
 	buildWorld(f)
 	var mu sync.Mutex
 	var seen []httpx.Observation

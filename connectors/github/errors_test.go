@@ -6,12 +6,12 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/slipwatch/slipwatch/config"
 	"github.com/slipwatch/slipwatch/connectors"
+	"github.com/slipwatch/slipwatch/connectors/github/githubtest"
 )
 
 func TestErrorsAreTyped(t *testing.T) {
@@ -20,8 +20,8 @@ func TestErrorsAreTyped(t *testing.T) {
 
 	t.Run("404 milestone is ErrNotFound", func(t *testing.T) {
 		t.Parallel()
-		f := newFakeGitHub(t)
-		f.addMilestone(repo, "v1", nil)
+		f := newSandbox(t)
+		f.milestone(repo, "v1", time.Time{})
 		c := newTestClient(t, f, nil)
 		_, err := c.Observe(ctx, milestoneRef(repo, 99))
 		if !errors.Is(err, connectors.ErrNotFound) || errors.Is(err, connectors.ErrTerminal) {
@@ -34,7 +34,7 @@ func TestErrorsAreTyped(t *testing.T) {
 
 	t.Run("422 on a write is terminal", func(t *testing.T) {
 		t.Parallel()
-		f := newFakeGitHub(t)
+		f := newSandbox(t)
 		w := buildWorld(f)
 		c := newTestClient(t, f, nil)
 		_, err := c.Post(ctx, &connectors.Thread{ID: "acme/api#" + strconv.Itoa(w.tracking)}, "", "")
@@ -48,8 +48,8 @@ func TestErrorsAreTyped(t *testing.T) {
 
 	t.Run("401 is terminal", func(t *testing.T) {
 		t.Parallel()
-		f := newFakeGitHub(t)
-		f.addMilestone(repo, "v1", nil)
+		f := newSandbox(t)
+		f.milestone(repo, "v1", time.Time{})
 		c := newTestClient(t, f, func(g *config.GitHub, _ *Options) { g.Token = "revoked" })
 		_, err := c.List(ctx, repo)
 		if !errors.Is(err, connectors.ErrTerminal) || !strings.Contains(err.Error(), "Bad credentials") {
@@ -59,7 +59,7 @@ func TestErrorsAreTyped(t *testing.T) {
 
 	t.Run("unconfigured repo is terminal", func(t *testing.T) {
 		t.Parallel()
-		f := newFakeGitHub(t)
+		f := newSandbox(t)
 		c := newTestClient(t, f, nil)
 		if _, err := c.Observe(ctx, milestoneRef("other/repo", 1)); !errors.Is(err, connectors.ErrTerminal) {
 			t.Errorf("error %v, want ErrTerminal", err)
@@ -67,32 +67,16 @@ func TestErrorsAreTyped(t *testing.T) {
 	})
 }
 
-// primaryLimited answers GitHub's documented primary-limit 403 (headers
-// and body from testdata), with the reset moved to resetAt.
-func primaryLimited(t *testing.T, w http.ResponseWriter, resetAt time.Time) {
-	status, h, body := recordedResponse(t, "error-403-rate-limit-primary.docs.json")
-	for k := range h {
-		w.Header().Set(k, h.Get(k))
-	}
-	w.Header().Set("X-RateLimit-Reset", strconv.FormatInt(resetAt.Unix(), 10))
-	w.WriteHeader(status)
-	w.Write(body)
-}
-
 func TestPrimaryRateLimit(t *testing.T) {
 	t.Parallel()
-	f := newFakeGitHub(t)
-	f.addMilestone(repo, "v1", nil)
+	f := newSandbox(t)
+	f.milestone(repo, "v1", time.Time{})
+	// GitHub's documented primary-limit 403, with the reset moved to
+	// resetAt.
 	resetAt := f.Now().Add(40 * time.Minute)
-	var limited atomic.Bool
-	limited.Store(true)
-	f.setOverride(func(w http.ResponseWriter, r *http.Request) bool {
-		if !limited.Load() {
-			return false
-		}
-		primaryLimited(t, w, resetAt)
-		return true
-	})
+	limited := recorded(t, "error-403-rate-limit-primary.docs.json")
+	limited.Header[http.CanonicalHeaderKey("X-RateLimit-Reset")] = strconv.FormatInt(resetAt.Unix(), 10)
+	f.Inject(limited)
 	c := newTestClient(t, f, nil)
 	ctx := context.Background()
 
@@ -115,7 +99,6 @@ func TestPrimaryRateLimit(t *testing.T) {
 		t.Errorf("GitHub saw %d requests, want 1: a spent quota is not spent again", got)
 	}
 	// After the reset, work resumes.
-	limited.Store(false)
 	f.advance(41 * time.Minute)
 	if _, err := c.List(ctx, repo); err != nil {
 		t.Errorf("after the reset: %v", err)
@@ -124,13 +107,10 @@ func TestPrimaryRateLimit(t *testing.T) {
 
 func TestReserveWaitsForTheReset(t *testing.T) {
 	t.Parallel()
-	f := newFakeGitHub(t)
-	f.addMilestone(repo, "v1", nil)
-	f.mu.Lock()
-	f.remaining = 52 // the next answers say 51, 50: at the reserve of 50
-	f.reset = f.now.Add(30 * time.Second)
-	f.mu.Unlock()
-	c := newTestClient(t, f, func(_ *config.GitHub, o *Options) { o.Limits.Reserve = 50 })
+	f := newSandbox(t)
+	f.milestone(repo, "v1", time.Time{})
+	f.SetRateLimit(reserve+2, f.Now().Add(30*time.Second)) // the next answers say 101, 100: at the reserve
+	c := newTestClient(t, f, nil)
 	if _, err := c.List(context.Background(), repo); err != nil {
 		t.Fatalf("List: %v", err)
 	}
@@ -146,34 +126,20 @@ func TestSecondaryRateLimitIsWaitedOut(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name     string
-		limited  func(w http.ResponseWriter)
+		limited  githubtest.Fault
 		wantWait time.Duration
 	}{
-		{"403 without Retry-After waits a minute", func(w http.ResponseWriter) {
-			status, h, body := recordedResponse(t, "error-403-rate-limit-secondary.docs.json")
-			w.Header().Set("Content-Type", h.Get("Content-Type"))
-			w.WriteHeader(status)
-			w.Write(body)
-		}, time.Minute},
-		{"429 with Retry-After", func(w http.ResponseWriter) {
-			w.Header().Set("Retry-After", "5")
-			w.WriteHeader(http.StatusTooManyRequests)
-			w.Write([]byte(`{"message":"You have exceeded a secondary rate limit."}`))
-		}, 5 * time.Second},
+		{"403 without Retry-After waits a minute", recorded(t, "error-403-rate-limit-secondary.docs.json"), time.Minute},
+		{"429 with Retry-After", githubtest.Fault{Status: http.StatusTooManyRequests, Header: map[string]string{"Retry-After": "5"},
+			Body: `{"message":"You have exceeded a secondary rate limit."}`}, 5 * time.Second},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			f := newFakeGitHub(t)
+			f := newSandbox(t)
 			w := buildWorld(f)
-			var posts atomic.Int32
-			f.setOverride(func(rw http.ResponseWriter, r *http.Request) bool {
-				if r.Method == http.MethodPost && posts.Add(1) == 1 {
-					tt.limited(rw)
-					return true
-				}
-				return false
-			})
+			tt.limited.Method = http.MethodPost
+			f.Inject(tt.limited)
 			c := newTestClient(t, f, nil)
 			th := &connectors.Thread{ID: "acme/api#" + strconv.Itoa(w.tracking)}
 			if _, err := c.Post(context.Background(), th, "Slipped.", "<!-- slipwatch:event id=e1 kind=slipped -->"); err != nil {
@@ -182,10 +148,10 @@ func TestSecondaryRateLimitIsWaitedOut(t *testing.T) {
 			if got := f.waits(); len(got) != 1 || got[0] != tt.wantWait {
 				t.Errorf("waits %v, want [%v]", got, tt.wantWait)
 			}
-			if posts.Load() != 2 {
-				t.Errorf("%d POSTs, want the limited one and its resend", posts.Load())
+			if n := f.Hits("POST /repos/acme/api/issues/" + strconv.Itoa(w.tracking) + "/comments"); n != 2 {
+				t.Errorf("%d POSTs, want the limited one and its resend", n)
 			}
-			if n := len(f.commentsOn(repo, w.tracking)); n != 6 {
+			if n := len(f.Comments(repo, w.tracking)); n != 6 {
 				t.Errorf("%d comments on the thread, want 6 (5 + the one posted once)", n)
 			}
 		})
@@ -194,23 +160,15 @@ func TestSecondaryRateLimitIsWaitedOut(t *testing.T) {
 
 func TestServerErrorsAreRetried(t *testing.T) {
 	t.Parallel()
-	f := newFakeGitHub(t)
-	f.addMilestone(repo, "v1", nil)
-	var fails atomic.Int32
-	f.setOverride(func(w http.ResponseWriter, r *http.Request) bool {
-		if strings.HasSuffix(r.URL.Path, "/milestones") && fails.Add(1) <= 2 {
-			w.WriteHeader(http.StatusBadGateway)
-			w.Write([]byte(`{"message":"Server Error"}`))
-			return true
-		}
-		return false
-	})
+	f := newSandbox(t)
+	f.milestone(repo, "v1", time.Time{})
+	f.Inject(githubtest.Fault{Method: http.MethodGet, PathPrefix: "/repos/acme/api/milestones", Status: http.StatusBadGateway, Body: `{"message":"Server Error"}`, Times: 2})
 	c := newTestClient(t, f, nil)
 	refs, err := c.List(context.Background(), repo)
 	if err != nil || len(refs) != 1 {
 		t.Fatalf("List: %v %v", refs, err)
 	}
-	if n := f.endpointCounts()["GET /repos/{owner}/{repo}/milestones"]; n != 3 {
+	if n := f.Hits("GET /repos/acme/api/milestones"); n != 3 {
 		t.Errorf("%d milestone-list requests, want 3 (two 502s, then the answer)", n)
 	}
 	if got := len(f.waits()); got != 2 {
@@ -220,21 +178,15 @@ func TestServerErrorsAreRetried(t *testing.T) {
 
 func TestWritesAreNotRetriedOn5xx(t *testing.T) {
 	t.Parallel()
-	f := newFakeGitHub(t)
+	f := newSandbox(t)
 	w := buildWorld(f)
-	f.setOverride(func(rw http.ResponseWriter, r *http.Request) bool {
-		if r.Method == http.MethodPost {
-			rw.WriteHeader(http.StatusBadGateway)
-			return true
-		}
-		return false
-	})
+	f.Inject(githubtest.Fault{Method: http.MethodPost, Status: http.StatusBadGateway})
 	c := newTestClient(t, f, nil)
 	_, err := c.Post(context.Background(), &connectors.Thread{ID: "acme/api#" + strconv.Itoa(w.tracking)}, "x", "")
 	if err == nil || errors.Is(err, connectors.ErrTerminal) {
 		t.Errorf("error %v, want a retryable (non-terminal) error", err)
 	}
-	if n := f.endpointCounts()["POST /repos/{owner}/{repo}/issues/{number}/comments"]; n != 1 {
+	if n := f.Hits("POST /repos/acme/api/issues/" + strconv.Itoa(w.tracking) + "/comments"); n != 1 {
 		t.Errorf("%d POSTs, want 1: a write that may have happened is not repeated", n)
 	}
 }

@@ -65,7 +65,7 @@ type permEntry struct {
 // List reads the repository's milestones (open and closed) and returns
 // them as refs. It always re-reads the repository lists, each a
 // conditional request: List is what a poll calls, and what Observe reuses
-// for the next ViewTTL.
+// for the next viewTTL.
 func (c *Client) List(ctx context.Context, team string) ([]connectors.Ref, error) {
 	full, _, _, err := c.repo(team)
 	if err != nil {
@@ -149,14 +149,12 @@ func deliverable(ref connectors.Ref, m *gh.Milestone, items []connectors.Item) c
 }
 
 // view returns the repository's lists, read again when force is set, when
-// marked stale (a webhook, a write) or when older than ViewTTL.
+// marked stale (a webhook, a write) or when older than viewTTL.
 func (c *Client) view(ctx context.Context, full string, force bool) (*repoView, error) {
-	lock := c.locks.get("repo\x00" + full)
-	lock.Lock()
-	defer lock.Unlock()
+	defer c.locks.Lock("repo\x00" + full)()
 	c.mu.Lock()
 	v := c.views[full]
-	fresh := v != nil && !v.stale && c.now().Sub(v.fetched) < c.o.ViewTTL
+	fresh := v != nil && !v.stale && c.now().Sub(v.fetched) < viewTTL
 	c.mu.Unlock()
 	if !force && fresh {
 		return v, nil
@@ -308,7 +306,7 @@ func milestoneKey(full string, number int) string { return full + "#milestone=" 
 
 // milestoneIssues returns the milestone's items and tracking issue, read
 // again only when the milestone listing (counts, updated_at) or the
-// closed-issue list changed for it, or the memo is older than MemoTTL.
+// closed-issue list changed for it, or the memo is older than memoTTL.
 func (c *Client) milestoneIssues(ctx context.Context, full, owner, name string, m *gh.Milestone, v *repoView) (*itemsMemo, error) {
 	num := m.GetNumber()
 	key := milestoneKey(full, num)
@@ -316,7 +314,7 @@ func (c *Client) milestoneIssues(ctx context.Context, full, owner, name string, 
 	c.mu.Lock()
 	memo := c.items[key]
 	c.mu.Unlock()
-	if memo != nil && memo.fingerprint == fp && c.now().Sub(memo.fetched) < c.o.MemoTTL {
+	if memo != nil && memo.fingerprint == fp && c.now().Sub(memo.fetched) < memoTTL {
 		return memo, nil
 	}
 	u := fmt.Sprintf("repos/%s/%s/issues?milestone=%d&state=all&per_page=100", url.PathEscape(owner), url.PathEscape(name), num)
@@ -373,7 +371,7 @@ func (c *Client) readThread(ctx context.Context, full, owner, name string, issue
 		}
 	}
 	c.mu.Unlock()
-	if memo == nil || memo.fingerprint != fp || now.Sub(memo.fetched) >= c.o.MemoTTL {
+	if memo == nil || memo.fingerprint != fp || now.Sub(memo.fetched) >= memoTTL {
 		comments, err := c.listComments(ctx, owner, name, num)
 		if err != nil {
 			return nil, err
@@ -444,7 +442,7 @@ func (c *Client) canCommit(ctx context.Context, full, owner, name, login string)
 	c.mu.Lock()
 	p, ok := c.perms[key]
 	c.mu.Unlock()
-	if ok && c.now().Sub(p.fetched) < c.o.PermissionTTL {
+	if ok && c.now().Sub(p.fetched) < permissionTTL {
 		return p.write, nil
 	}
 	level, _, err := c.gh.Repositories.GetPermissionLevel(ctx, owner, name, login)

@@ -14,9 +14,6 @@ import (
 	"github.com/slipwatch/slipwatch/connectors"
 )
 
-// ThreadTitle is the title of a tracking issue slipwatch creates.
-func ThreadTitle(milestone string) string { return "Delivery tracking: " + milestone }
-
 // threadBody explains a tracking issue to the people who find it.
 func threadBody(milestone string) string {
 	return fmt.Sprintf(`This issue is where **slipwatch** keeps track of the delivery date of the milestone **%s**.
@@ -55,9 +52,7 @@ func (c *Client) EnsureThread(ctx context.Context, d connectors.Deliverable) (*c
 		return nil, fmt.Errorf("ensure thread for %s: milestone id is not a number: %w", ref, connectors.ErrTerminal)
 	}
 	key := milestoneKey(full, num)
-	lock := c.locks.get("thread\x00" + key)
-	lock.Lock()
-	defer lock.Unlock()
+	defer c.locks.Lock("thread\x00" + key)()
 
 	c.mu.Lock()
 	n, known := c.threadOf[key]
@@ -91,7 +86,7 @@ func (c *Client) EnsureThread(ctx context.Context, d connectors.Deliverable) (*c
 			title = "milestone " + ref.ID
 		}
 		oldest, _, err = c.gh.Issues.Create(ctx, owner, name, &gh.IssueRequest{
-			Title:     gh.String(ThreadTitle(title)),
+			Title:     gh.String(connectors.ThreadTitle(title)),
 			Body:      gh.String(threadBody(title)),
 			Milestone: gh.Int(num),
 			Labels:    &[]string{c.label},

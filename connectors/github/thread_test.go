@@ -15,12 +15,13 @@ import (
 
 	"github.com/slipwatch/slipwatch/config"
 	"github.com/slipwatch/slipwatch/connectors"
+	"github.com/slipwatch/slipwatch/connectors/github/githubtest"
 )
 
-func trackingIssues(f *fakeGitHub) []fakeIssue {
-	var out []fakeIssue
-	for _, is := range f.issues(repo) {
-		for _, l := range is.labels {
+func trackingIssues(f *sandbox) []githubtest.Issue {
+	var out []githubtest.Issue
+	for _, is := range f.Issues(repo) {
+		for _, l := range is.Labels {
 			if strings.EqualFold(l, "slipwatch") {
 				out = append(out, is)
 			}
@@ -31,9 +32,9 @@ func trackingIssues(f *fakeGitHub) []fakeIssue {
 
 func TestEnsureThreadCreatesOnceAndFindsAfterRestart(t *testing.T) {
 	t.Parallel()
-	f := newFakeGitHub(t)
-	ms := f.addMilestone(repo, "v3.0", nil)
-	f.addIssue(repo, issueOpts{milestone: ms})
+	f := newSandbox(t)
+	ms := f.milestone(repo, "v3.0", time.Time{})
+	f.issue(repo, githubtest.Issue{Milestone: ms})
 	c := newTestClient(t, f, nil)
 	ctx := context.Background()
 
@@ -63,12 +64,12 @@ func TestEnsureThreadCreatesOnceAndFindsAfterRestart(t *testing.T) {
 		t.Fatalf("%d tracking issues after concurrent EnsureThread, want 1", len(created))
 	}
 	is := created[0]
-	if is.title != "Delivery tracking: v3.0" || is.milestone != ms {
-		t.Errorf("tracking issue %q in milestone %d", is.title, is.milestone)
+	if is.Title != "Delivery tracking: v3.0" || is.Milestone != ms || is.User != f.Self {
+		t.Errorf("tracking issue %q in milestone %d by %s", is.Title, is.Milestone, is.User)
 	}
 	for _, th := range threads {
-		if th == nil || th.ID != "acme/api#"+strconv.Itoa(is.number) {
-			t.Errorf("thread %+v, want acme/api#%d", th, is.number)
+		if th == nil || th.ID != "acme/api#"+strconv.Itoa(is.Number) {
+			t.Errorf("thread %+v, want acme/api#%d", th, is.Number)
 		}
 	}
 
@@ -99,9 +100,9 @@ func TestEnsureThreadCreatesOnceAndFindsAfterRestart(t *testing.T) {
 // every pass would open another tracking issue.
 func TestEnsureThreadWithoutPushAccess(t *testing.T) {
 	t.Parallel()
-	f := newFakeGitHub(t)
-	f.pushless = true
-	ms := f.addMilestone(repo, "v3.0", nil)
+	f := newSandbox(t)
+	f.SetPushAccess(false)
+	ms := f.milestone(repo, "v3.0", time.Time{})
 	c := newTestClient(t, f, nil)
 	ctx := context.Background()
 	d := connectors.Deliverable{Ref: milestoneRef(repo, ms), Title: "v3.0"}
@@ -112,27 +113,20 @@ func TestEnsureThreadWithoutPushAccess(t *testing.T) {
 			t.Fatalf("pass %d: EnsureThread = %v, %v; want a terminal error naming the Write role", i, th, err)
 		}
 	}
-	f.mu.Lock()
-	var made []fakeIssue
-	for _, is := range f.repos[repo].issues {
-		made = append(made, *is)
-	}
-	f.mu.Unlock()
-	if len(made) != 1 || made[0].state != "closed" || made[0].stateReason != "not_planned" {
+	made := f.Issues(repo)
+	if len(made) != 1 || made[0].ClosedAt.IsZero() || made[0].StateReason != "not_planned" {
 		t.Fatalf("issues after three passes: %+v; want one, closed as not planned", made)
 	}
 
 	// Once the role is granted, a later pass (after noThreadFor) makes a
 	// tracking issue that sticks.
-	f.mu.Lock()
-	f.pushless = false
-	f.mu.Unlock()
+	f.SetPushAccess(true)
 	f.advance(noThreadFor)
 	th, err := c.EnsureThread(ctx, d)
 	if err != nil || th == nil {
 		t.Fatalf("after the grant: EnsureThread = %v, %v", th, err)
 	}
-	if got := trackingIssues(f); len(got) != 1 || got[0].state != "open" {
+	if got := trackingIssues(f); len(got) != 1 || !got[0].ClosedAt.IsZero() {
 		t.Errorf("tracking issues after the grant: %+v; want one open", got)
 	}
 }
@@ -149,21 +143,21 @@ func TestTrackingIssueBodyExplainsTheCommands(t *testing.T) {
 
 func TestEnsureThreadWithCreationOff(t *testing.T) {
 	t.Parallel()
-	f := newFakeGitHub(t)
-	ms := f.addMilestone(repo, "v3.0", nil)
+	f := newSandbox(t)
+	ms := f.milestone(repo, "v3.0", time.Time{})
 	c := newTestClient(t, f, func(g *config.GitHub, _ *Options) { g.CreateTrackingIssue = false })
 	th, err := c.EnsureThread(context.Background(), connectors.Deliverable{Ref: milestoneRef(repo, ms), Title: "v3.0"})
 	if err != nil || th != nil {
 		t.Errorf("EnsureThread = %v, %v; want nil, nil", th, err)
 	}
-	if n := f.endpointCounts()["POST /repos/{owner}/{repo}/issues"]; n != 0 {
+	if n := f.Hits("POST /repos/acme/api/issues"); n != 0 {
 		t.Errorf("%d issues created with creation off", n)
 	}
 }
 
 func TestPostAndEditCarryTheMarkerAndArePaced(t *testing.T) {
 	t.Parallel()
-	f := newFakeGitHub(t)
+	f := newSandbox(t)
 	w := buildWorld(f)
 	c := newTestClient(t, f, nil)
 	ctx := context.Background()
@@ -213,7 +207,7 @@ func TestPostAndEditCarryTheMarkerAndArePaced(t *testing.T) {
 
 func TestEditOfAVanishedCommentIsNotFound(t *testing.T) {
 	t.Parallel()
-	f := newFakeGitHub(t)
+	f := newSandbox(t)
 	w := buildWorld(f)
 	c := newTestClient(t, f, nil)
 	th := &connectors.Thread{ID: "acme/api#" + strconv.Itoa(w.tracking)}
@@ -238,7 +232,7 @@ func TestEditOfAVanishedCommentIsNotFound(t *testing.T) {
 // gave up".)
 func TestThreadReadAgainAfterAFailedPost(t *testing.T) {
 	t.Parallel()
-	f := newFakeGitHub(t)
+	f := newSandbox(t)
 	w := buildWorld(f)
 	c := newTestClient(t, f, nil)
 	ctx := context.Background()
@@ -246,19 +240,11 @@ func TestThreadReadAgainAfterAFailedPost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.setOverride(func(rw http.ResponseWriter, r *http.Request) bool {
-		if r.Method != http.MethodPost {
-			return false
-		}
-		rw.WriteHeader(http.StatusBadGateway)
-		_, _ = rw.Write([]byte(`{"message":"Server Error"}`))
-		return true
-	})
+	f.Inject(githubtest.Fault{Method: http.MethodPost, Status: http.StatusBadGateway, Body: `{"message":"Server Error"}`})
 	marker := "<!-- slipwatch:event id=e1 kind=slipped -->"
 	if _, err := c.Post(ctx, snap.Thread, "The date slipped.", marker); err == nil {
 		t.Fatal("Post through a 502 succeeded")
 	}
-	f.setOverride(nil)
 	// Read before the comment lands…
 	snap, err = c.Observe(ctx, milestoneRef(repo, w.ms))
 	if err != nil {
@@ -268,7 +254,7 @@ func TestThreadReadAgainAfterAFailedPost(t *testing.T) {
 		t.Fatalf("%d comments before the late one landed, want 5", n)
 	}
 	// …then it lands, with nothing else in the repository changing.
-	f.addComment(repo, w.tracking, f.self, "The date slipped.\n\n"+marker)
+	f.AddComment(repo, w.tracking, f.Self, "The date slipped.\n\n"+marker)
 	f.advance(time.Second)
 	snap, err = c.Observe(ctx, milestoneRef(repo, w.ms))
 	if err != nil {
@@ -288,11 +274,11 @@ func TestThreadReadAgainAfterAFailedPost(t *testing.T) {
 	if _, err := c.Observe(ctx, milestoneRef(repo, w.ms)); err != nil {
 		t.Fatal(err)
 	}
-	f.resetCounts()
+	f.ResetCounts()
 	if _, err := c.Observe(ctx, milestoneRef(repo, w.ms)); err != nil {
 		t.Fatal(err)
 	}
-	if n := f.endpointCounts()["GET /repos/{owner}/{repo}/issues/{number}/comments"]; n != 0 {
+	if n := f.Hits("GET /repos/acme/api/issues/" + strconv.Itoa(w.tracking) + "/comments"); n != 0 {
 		t.Errorf("thread read %d times long after the failed write, want 0 (memo)", n)
 	}
 }
@@ -302,10 +288,10 @@ func TestThreadReadAgainAfterAFailedPost(t *testing.T) {
 // clear errors for a thread it may not or cannot read.
 func TestReadThread(t *testing.T) {
 	t.Parallel()
-	f := newFakeGitHub(t)
-	n := f.addIssue(repo, issueOpts{})
-	f.addComment(repo, n, "slipwatch-bot", "**Track record**\n\n<!-- slipwatch:event id=abc kind=track_record -->")
-	f.addComment(repo, n, "dana", "thanks")
+	f := newSandbox(t)
+	n := f.issue(repo, githubtest.Issue{Title: "Delivery track record"})
+	f.AddComment(repo, n, "slipwatch-bot", "**Track record**\n\n<!-- slipwatch:event id=abc kind=track_record -->")
+	f.AddComment(repo, n, "dana", "thanks")
 	c := newTestClient(t, f, nil)
 	ctx := context.Background()
 

@@ -1,9 +1,6 @@
 package github
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"mime"
 	"net/http"
@@ -11,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/slipwatch/slipwatch/connectors"
+	"github.com/slipwatch/slipwatch/connectors/httpx"
 )
 
 // hookPayload is the part of a milestone, issues, issue_comment or ping
@@ -42,12 +40,12 @@ type hookMilestone struct {
 }
 
 func refuse(status int, reason string) error {
-	return &connectors.WebhookError{Status: status, Reason: reason}
+	return &httpx.WebhookError{Status: status, Reason: reason}
 }
 
 // ParseWebhook verifies a GitHub delivery and says which milestones to
 // reconcile again. It requires X-GitHub-Event and X-GitHub-Delivery, reads
-// at most MaxWebhookBytes (413 above), and checks X-Hub-Signature-256
+// at most httpx.MaxWebhookBytes (413 above), and checks X-Hub-Signature-256
 // against every configured secret (current and previous, for rotation).
 // With no secret configured it accepts unsigned deliveries only when
 // github.insecure_skip_signature is set; with a secret it never does.
@@ -72,7 +70,7 @@ func (c *Client) ParseWebhook(r *http.Request) (connectors.WebhookEvent, error) 
 	}
 	ev := connectors.WebhookEvent{Delivery: delivery, Event: event}
 
-	body, err := connectors.ReadWebhookBody(r, c.maxHook)
+	body, err := httpx.ReadWebhookBody(r, c.maxHook)
 	if err != nil {
 		return ev, err
 	}
@@ -181,25 +179,7 @@ func (c *Client) verify(header string, body []byte) error {
 		}
 		return refuse(http.StatusUnauthorized, "no webhook secret is configured")
 	}
-	if header == "" {
-		return refuse(http.StatusUnauthorized, "missing X-Hub-Signature-256 header")
-	}
-	hexSig, ok := strings.CutPrefix(header, "sha256=")
-	if !ok {
-		return refuse(http.StatusUnauthorized, "X-Hub-Signature-256 is not sha256=<hex>")
-	}
-	sig, err := hex.DecodeString(hexSig)
-	if err != nil || len(sig) != sha256.Size {
-		return refuse(http.StatusUnauthorized, "X-Hub-Signature-256 is not sha256=<hex>")
-	}
-	for _, s := range secrets {
-		mac := hmac.New(sha256.New, []byte(s.Value()))
-		mac.Write(body)
-		if hmac.Equal(sig, mac.Sum(nil)) {
-			return nil
-		}
-	}
-	return refuse(http.StatusUnauthorized, "signature does not match")
+	return httpx.CheckSignature("X-Hub-Signature-256", header, body, secrets)
 }
 
 // invalidate forgets what a delivery says has changed.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/slipwatch/slipwatch/config"
 	"github.com/slipwatch/slipwatch/connectors"
+	"github.com/slipwatch/slipwatch/connectors/httpx"
 )
 
 // FuzzParseWebhook feeds signed deliveries of any event, content type and
@@ -36,7 +37,7 @@ func FuzzParseWebhook(f *testing.F) {
 		r.Header.Set("Content-Type", contentType)
 		ev, err := c.ParseWebhook(r)
 		if err != nil {
-			var we *connectors.WebhookError
+			var we *httpx.WebhookError
 			if !errors.As(err, &we) || we.Status < 400 || we.Status > 499 || we.Status == http.StatusUnauthorized {
 				t.Fatalf("signed delivery refused with %v", err)
 			}

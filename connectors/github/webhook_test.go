@@ -22,6 +22,7 @@ import (
 
 	"github.com/slipwatch/slipwatch/config"
 	"github.com/slipwatch/slipwatch/connectors"
+	"github.com/slipwatch/slipwatch/connectors/httpx"
 )
 
 const (
@@ -130,7 +131,7 @@ func TestParseWebhookDecodesEvents(t *testing.T) {
 func TestParseWebhookRefuses(t *testing.T) {
 	t.Parallel()
 	ms := payload(t, "milestone.closed.json")
-	big := append(append([]byte(`{"action":"closed","pad":"`), bytes.Repeat([]byte("x"), DefaultMaxWebhookBytes)...), []byte(`"}`)...)
+	big := append(append([]byte(`{"action":"closed","pad":"`), bytes.Repeat([]byte("x"), httpx.MaxWebhookBytes)...), []byte(`"}`)...)
 	tests := []struct {
 		name   string
 		req    *http.Request
@@ -159,7 +160,7 @@ func TestParseWebhookRefuses(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			_, err := c.ParseWebhook(tt.req)
-			var we *connectors.WebhookError
+			var we *httpx.WebhookError
 			if !errors.As(err, &we) || we.Status != tt.status {
 				t.Fatalf("error %v, want a WebhookError %d", err, tt.status)
 			}
@@ -235,9 +236,10 @@ func TestParseWebhookFormEncodedAndSmallerCap(t *testing.T) {
 		t.Errorf("form-encoded delivery: %v %v", ev, err)
 	}
 
-	small := webhookClient(t, func(_ *config.GitHub, o *Options) { o.MaxWebhookBytes = 1024 })
+	small := webhookClient(t, nil)
+	small.maxHook = 1024
 	_, err = small.ParseWebhook(delivery("milestone", "d1", json, sign("current-secret", json)))
-	var we *connectors.WebhookError
+	var we *httpx.WebhookError
 	if !errors.As(err, &we) || we.Status != http.StatusRequestEntityTooLarge {
 		t.Errorf("over a 1 KiB cap: %v, want 413", err)
 	}
@@ -294,7 +296,7 @@ func TestMilestoneDueDateMoveIsLoggedAsEvidence(t *testing.T) {
 
 func TestWebhookMakesTheNextObserveReadAgain(t *testing.T) {
 	t.Parallel()
-	f := newFakeGitHub(t)
+	f := newSandbox(t)
 	w := buildWorld(f)
 	c := newTestClient(t, f, nil)
 	ctx := context.Background()
@@ -302,7 +304,7 @@ func TestWebhookMakesTheNextObserveReadAgain(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A comment arrives, and its webhook, well within the view TTL.
-	f.addComment(repo, w.tracking, "alice", "/commit 2026-04-30")
+	f.AddComment(repo, w.tracking, "alice", "/commit 2026-04-30")
 	body := []byte(`{"action":"created","issue":{"number":4,"milestone":{"number":1}},"comment":{"id":1},"repository":{"full_name":"acme/api"}}`)
 	ev, err := c.ParseWebhook(delivery("issue_comment", "d1", body, sign("current-secret", body)))
 	if err != nil || len(ev.Refs) != 1 {

@@ -13,15 +13,26 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/slipwatch/slipwatch/connectors"
 )
+
+// Validator is what a conditional GET remembers of a response: its
+// validators, the headers that matter to the reader (Link for pagination,
+// Content-Type), and the body, replayed when the tracker answers 304.
+type Validator struct {
+	ETag         string      `json:"etag,omitempty"`
+	LastModified string      `json:"last_modified,omitempty"`
+	Header       http.Header `json:"header,omitempty"`
+	Body         []byte      `json:"body"`
+	// TTL, when set, is how long the entry is worth keeping, if shorter
+	// than the store's own: a URL that names a date is dead a day later.
+	TTL time.Duration `json:"-"`
+}
 
 // Validators is where the cache keeps what it learned of each URL. The
 // Redis store implements it; the key it is given is opaque (see CacheKey).
 type Validators interface {
-	GetValidator(ctx context.Context, url string) (connectors.Validator, bool, error)
-	PutValidator(ctx context.Context, url string, v connectors.Validator) error
+	GetValidator(ctx context.Context, url string) (Validator, bool, error)
+	PutValidator(ctx context.Context, url string, v Validator) error
 }
 
 // CacheHeader is set on a response the cache replayed from a 304, with the
@@ -43,21 +54,20 @@ type CacheOptions struct {
 	// request's Authorization header — which is only there when auth is
 	// applied above the cache; New puts it below, so set Identity.
 	Identity func(*http.Request) string
-	// KeepHeaders are the response headers stored with the body and
-	// replayed on a 304. Default: Link (pagination) and Content-Type.
-	KeepHeaders []string
-	// MaxBody is the largest body stored (default 8 MiB); a larger one
-	// passes through uncached.
-	MaxBody int64
-	Logger  *slog.Logger
+	Logger   *slog.Logger
 	// TTL, when set, says how long the entry for a request is worth
 	// keeping (Validator.TTL); 0: as long as the store keeps any.
 	TTL func(*http.Request) time.Duration
+
+	// maxBody is the largest body stored (zero: defaultMaxBody); a larger
+	// one passes through uncached. Tests make it small.
+	maxBody int64
 }
 
-// defaultKeepHeaders are the headers a replayed response carries from the
-// original 200: Link so paginating clients still find the next page.
-var defaultKeepHeaders = []string{"Link", "Content-Type"}
+// keepHeaders are the response headers stored with the body and replayed
+// on a 304: Link so paginating clients still find the next page, and
+// Content-Type.
+var keepHeaders = []string{"Link", "Content-Type"}
 
 const defaultMaxBody = 8 << 20
 
@@ -79,11 +89,8 @@ type cache struct {
 // A store that fails is logged and bypassed: the cache saves quota, it is
 // never the reason a read fails.
 func NewCache(next http.RoundTripper, store Validators, o CacheOptions) http.RoundTripper {
-	if len(o.KeepHeaders) == 0 {
-		o.KeepHeaders = defaultKeepHeaders
-	}
-	if o.MaxBody <= 0 {
-		o.MaxBody = defaultMaxBody
+	if o.maxBody <= 0 {
+		o.maxBody = defaultMaxBody
 	}
 	return &cache{next: next, store: store, o: o, log: orLogger(o.Logger)}
 }
@@ -92,8 +99,15 @@ func NewCache(next http.RoundTripper, store Validators, o CacheOptions) http.Rou
 // identity and Accept header (different media types are different
 // representations).
 func CacheKey(req *http.Request, identity string) string {
-	h := sha256.Sum256([]byte(identity + "\x00" + req.Header.Get("Accept")))
-	return req.URL.String() + " as=" + hex.EncodeToString(h[:8])
+	return req.URL.String() + " as=" + Fingerprint(identity+"\x00"+req.Header.Get("Accept"))
+}
+
+// Fingerprint names a credential without revealing it: the first 8 bytes
+// of its SHA-256, in hex. Identities and cache keys carry it, so that two
+// credentials never share a cache entry and no key or log holds a token.
+func Fingerprint(secret string) string {
+	h := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(h[:8])
 }
 
 func (c *cache) identity(req *http.Request) string {
@@ -151,13 +165,13 @@ func (c *cache) RoundTrip(req *http.Request) (*http.Response, error) {
 // replay turns a 304 into the stored 200. The 304's own headers (rate-limit
 // counters, a refreshed ETag) are kept; the kept headers of the original
 // answer are put back, and Content-Length is the stored body's.
-func (c *cache) replay(ctx context.Context, key string, stored connectors.Validator, notModified *http.Response) *http.Response {
+func (c *cache) replay(ctx context.Context, key string, stored Validator, notModified *http.Response) *http.Response {
 	drain(notModified.Body)
 	h := notModified.Header.Clone()
 	if h == nil {
 		h = http.Header{}
 	}
-	for _, k := range c.o.KeepHeaders {
+	for _, k := range keepHeaders {
 		h.Del(k)
 		for _, v := range stored.Header.Values(k) {
 			h.Add(k, v)
@@ -191,16 +205,16 @@ func (c *cache) replay(ctx context.Context, key string, stored connectors.Valida
 // store200 reads the body and stores it with its validators, handing the
 // caller an equivalent response.
 func (c *cache) store200(ctx context.Context, key string, req *http.Request, resp *http.Response) (*http.Response, error) {
-	v := connectors.Validator{ETag: resp.Header.Get("ETag"), LastModified: resp.Header.Get("Last-Modified")}
+	v := Validator{ETag: resp.Header.Get("ETag"), LastModified: resp.Header.Get("Last-Modified")}
 	if v.ETag == "" && v.LastModified == "" || noStore(resp.Header) {
 		return resp, nil
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, c.o.MaxBody+1))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, c.o.maxBody+1))
 	if err != nil {
 		resp.Body.Close()
 		return nil, fmt.Errorf("read %s: %w", redactURL(req), err)
 	}
-	if int64(len(body)) > c.o.MaxBody {
+	if int64(len(body)) > c.o.maxBody {
 		// Too big to keep: hand over what was read followed by the rest.
 		resp.Body = struct {
 			io.Reader
@@ -212,7 +226,7 @@ func (c *cache) store200(ctx context.Context, key string, req *http.Request, res
 	resp.Body = io.NopCloser(bytes.NewReader(body))
 	v.Body = body
 	v.Header = http.Header{}
-	for _, k := range c.o.KeepHeaders {
+	for _, k := range keepHeaders {
 		for _, val := range resp.Header.Values(k) {
 			v.Header.Add(k, val)
 		}
@@ -259,7 +273,7 @@ func redactURL(req *http.Request) string {
 	return u.String()
 }
 
-func (c *cache) put(ctx context.Context, key string, req *http.Request, v connectors.Validator) error {
+func (c *cache) put(ctx context.Context, key string, req *http.Request, v Validator) error {
 	if c.o.TTL != nil && req != nil {
 		v.TTL = c.o.TTL(req)
 	}

@@ -55,7 +55,7 @@ func TestCacheReplaysA304AsTheStored200(t *testing.T) {
 	es := &etagServer{version: 1}
 	srv := server(t, &h, es.handler)
 	store := newMemValidators()
-	rt := NewCache(http.DefaultTransport, store, CacheOptions{Identity: func(*http.Request) string { return "token-a" }})
+	rt := NewCache(wire(t), store, CacheOptions{Identity: func(*http.Request) string { return "token-a" }})
 
 	cold, coldBody := get(t, rt, srv.URL+"/items")
 	if Revalidated(cold) {
@@ -81,7 +81,7 @@ func TestCacheReplaysA304AsTheStored200(t *testing.T) {
 		}
 	}
 	if warm.Header.Get("X-Other") != "" {
-		t.Errorf("a header not in KeepHeaders was replayed")
+		t.Errorf("a header not in keepHeaders was replayed")
 	}
 	if warm.Header.Get("X-RateLimit-Remaining") != "4000" {
 		t.Errorf("the 304's own rate-limit header was lost")
@@ -114,7 +114,7 @@ func TestCacheLastModified(t *testing.T) {
 		w.Header().Set("Last-Modified", lm)
 		fmt.Fprint(w, "body")
 	})
-	rt := NewCache(http.DefaultTransport, newMemValidators(), CacheOptions{})
+	rt := NewCache(wire(t), newMemValidators(), CacheOptions{})
 	get(t, rt, srv.URL)
 	resp, body := get(t, rt, srv.URL)
 	if !Revalidated(resp) || body != "body" || h.Status(http.StatusNotModified) != 1 {
@@ -131,7 +131,7 @@ func TestCacheNeverStoresErrorsOrOtherStatuses(t *testing.T) {
 			es := &etagServer{version: 1, status: status}
 			srv := server(t, &h, es.handler)
 			store := newMemValidators()
-			rt := NewCache(http.DefaultTransport, store, CacheOptions{})
+			rt := NewCache(wire(t), store, CacheOptions{})
 			get(t, rt, srv.URL)
 			get(t, rt, srv.URL)
 			if len(store.keys()) != 0 {
@@ -149,7 +149,7 @@ func TestCacheKeepsTheGoodEntryThroughAnError(t *testing.T) {
 	var h hits
 	es := &etagServer{version: 1}
 	srv := server(t, &h, es.handler)
-	rt := NewCache(http.DefaultTransport, newMemValidators(), CacheOptions{})
+	rt := NewCache(wire(t), newMemValidators(), CacheOptions{})
 	get(t, rt, srv.URL)
 	es.set(1, http.StatusBadGateway)
 	resp, _ := get(t, rt, srv.URL)
@@ -168,7 +168,7 @@ func TestCacheKeysByIdentityWithoutTheSecret(t *testing.T) {
 	var h hits
 	srv := server(t, &h, (&etagServer{version: 1}).handler)
 	store := newMemValidators()
-	rt := NewCache(http.DefaultTransport, store, CacheOptions{}) // identity: the Authorization header
+	rt := NewCache(wire(t), store, CacheOptions{}) // identity: the Authorization header
 
 	get(t, rt, srv.URL+"/x", "Authorization", "Bearer secret-token-A")
 	get(t, rt, srv.URL+"/x", "Authorization", "Bearer secret-token-B")
@@ -193,6 +193,24 @@ func TestCacheKeysByIdentityWithoutTheSecret(t *testing.T) {
 	}
 }
 
+// Fingerprint must not change between releases: the connectors' cache
+// identities and the keys of every validator stored in Redis are built
+// from it, and a new value would orphan them all (one full, counted read of
+// everything after an upgrade).
+func TestFingerprintIsStableAndHidesTheSecret(t *testing.T) {
+	t.Parallel()
+	got := Fingerprint("ghp_example")
+	if got != "c4855f54c3fc9acf" { // the first 8 bytes of sha256("ghp_example")
+		t.Errorf("Fingerprint changed: %q", got)
+	}
+	if Fingerprint("ghp_example2") == got {
+		t.Errorf("two tokens share a fingerprint")
+	}
+	if strings.Contains(got, "ghp") {
+		t.Errorf("fingerprint %q shows the token", got)
+	}
+}
+
 func TestCacheLeavesOtherRequestsAlone(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -212,7 +230,7 @@ func TestCacheLeavesOtherRequestsAlone(t *testing.T) {
 			var h hits
 			srv := server(t, &h, (&etagServer{version: 1}).handler)
 			store := newMemValidators()
-			rt := NewCache(http.DefaultTransport, store, CacheOptions{})
+			rt := NewCache(wire(t), store, CacheOptions{})
 			do(t, rt, tt.method, srv.URL, tt.body, tt.header...)
 			do(t, rt, tt.method, srv.URL, tt.body, tt.header...)
 			if store.gets+store.puts != 0 {
@@ -228,7 +246,7 @@ func TestCacheSurvivesABrokenStore(t *testing.T) {
 	srv := server(t, &h, (&etagServer{version: 1}).handler)
 	store := newMemValidators()
 	store.fail = errBroken
-	rt := NewCache(http.DefaultTransport, store, CacheOptions{})
+	rt := NewCache(wire(t), store, CacheOptions{})
 	resp, body := get(t, rt, srv.URL)
 	if resp.StatusCode != http.StatusOK || body != `[{"version":1}]` {
 		t.Errorf("with a failing store: %d %q, want the answer", resp.StatusCode, body)
@@ -244,7 +262,7 @@ func TestCacheSkipsBodiesOverTheLimit(t *testing.T) {
 		fmt.Fprint(w, big)
 	})
 	store := newMemValidators()
-	rt := NewCache(http.DefaultTransport, store, CacheOptions{MaxBody: 10})
+	rt := NewCache(wire(t), store, CacheOptions{maxBody: 10})
 	_, body := get(t, rt, srv.URL)
 	if body != big {
 		t.Errorf("oversized body came back as %d bytes, want %d", len(body), len(big))
@@ -261,7 +279,7 @@ func TestCacheTellsTheStoreHowLongAnEntryIsWorthKeeping(t *testing.T) {
 	es := &etagServer{version: 1}
 	srv := server(t, &h, es.handler)
 	store := newMemValidators()
-	rt := NewCache(http.DefaultTransport, store, CacheOptions{TTL: func(r *http.Request) time.Duration {
+	rt := NewCache(wire(t), store, CacheOptions{TTL: func(r *http.Request) time.Duration {
 		if r.URL.Query().Has("since") {
 			return 48 * time.Hour
 		}

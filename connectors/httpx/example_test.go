@@ -20,7 +20,7 @@ func ExampleNew() {
 			// Not the token: a stable name for the credential, hashed into keys.
 			Identity: func(*http.Request) string { return "jira:basic:jane@example.com" },
 		},
-		Limits: httpx.LimitOptions{MaxWait: time.Minute, Reserve: 50},
+		Limits: httpx.LimitOptions{Reserve: 50}, // leave 50 requests to people sharing the token
 		Pace:   &httpx.PaceOptions{Interval: time.Second},
 		Endpoint: func(r *http.Request) string {
 			// Keep metric labels bounded: templates, not raw paths.

@@ -11,8 +11,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/slipwatch/slipwatch/connectors"
 )
 
 // fakeClock is a clock whose Sleep records the wait and moves time on at
@@ -54,25 +52,25 @@ func (c *fakeClock) Sleeps() []time.Duration {
 // told to fail.
 type memValidators struct {
 	mu         sync.Mutex
-	m          map[string]connectors.Validator
+	m          map[string]Validator
 	gets, puts int
 	fail       error
 }
 
-func newMemValidators() *memValidators { return &memValidators{m: map[string]connectors.Validator{}} }
+func newMemValidators() *memValidators { return &memValidators{m: map[string]Validator{}} }
 
-func (s *memValidators) GetValidator(_ context.Context, key string) (connectors.Validator, bool, error) {
+func (s *memValidators) GetValidator(_ context.Context, key string) (Validator, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.gets++
 	if s.fail != nil {
-		return connectors.Validator{}, false, s.fail
+		return Validator{}, false, s.fail
 	}
 	v, ok := s.m[key]
 	return v, ok, nil
 }
 
-func (s *memValidators) PutValidator(_ context.Context, key string, v connectors.Validator) error {
+func (s *memValidators) PutValidator(_ context.Context, key string, v Validator) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.puts++
@@ -147,6 +145,16 @@ func (s *statusRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 }
 
 // server starts a test server whose handler's answers are counted.
+// wire is the transport under the layer a test checks: its own, not
+// http.DefaultTransport, whose idle connections another parallel test's
+// server closes (httptest.Server.Close does), which can break a request
+// as it takes one.
+func wire(t *testing.T) http.RoundTripper {
+	tr := &http.Transport{}
+	t.Cleanup(tr.CloseIdleConnections)
+	return tr
+}
+
 func server(t *testing.T, h *hits, handler http.HandlerFunc) *httptest.Server {
 	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -1,6 +1,9 @@
 // Package httpx is the HTTP plumbing the tracker connectors share: small
-// http.RoundTripper layers that each do one job, and New, which stacks them
-// in the one order that makes them work together.
+// http.RoundTripper layers that each do one job, New, which stacks them in
+// the one order that makes them work together, and the webhook side
+// (ReadWebhookBody, WebhookError). It is kept apart from package
+// connectors so that the reconcile core, which shares connectors' types,
+// never links the network stack.
 //
 // The layers, outermost first (the order New builds):
 //
@@ -45,7 +48,6 @@ type Options struct {
 	Cache      CacheOptions
 
 	Limits LimitOptions
-	Retry  RetryOptions
 	Pace   *PaceOptions // nil: writes are not paced
 
 	// Endpoint and Observe feed the metrics layer; Observe nil turns it off.
@@ -75,9 +77,7 @@ func New(base http.RoundTripper, o Options) http.RoundTripper {
 		p.Sleep = orSleep(p.Sleep, o.Sleep)
 		rt = NewPace(rt, p)
 	}
-	r := o.Retry
-	r.Sleep = orSleep(r.Sleep, o.Sleep)
-	rt = NewRetry(rt, r)
+	rt = NewRetry(rt, RetryOptions{Sleep: o.Sleep})
 	l := o.Limits
 	l.Now = orNow(l.Now, o.Now)
 	l.Sleep = orSleep(l.Sleep, o.Sleep)

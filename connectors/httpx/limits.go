@@ -17,30 +17,37 @@ import (
 
 // LimitOptions tunes NewLimits.
 type LimitOptions struct {
-	// MaxWait is the longest the layer waits by itself. A longer wait is
-	// returned as *connectors.RateLimitError for the caller to schedule.
-	// Default 1 minute.
-	MaxWait time.Duration
 	// Reserve: once a response says no more than this many requests remain,
 	// further requests wait for the reset instead of spending the last ones
 	// (a person using the same token keeps some). Default 0.
 	Reserve int
-	// Backoff is the wait after a limit answer that names no time (GitHub's
-	// secondary limits may come without Retry-After; it asks for at least a
-	// minute). It doubles on each consecutive limit answer, up to
-	// MaxBackoff. Defaults 60s and 15m.
-	Backoff    time.Duration
-	MaxBackoff time.Duration
-	// Attempts is how many times one request is sent when limit answers
-	// with short waits keep coming, the first included. Default 3.
-	Attempts int
 	// Bucket names the quota a request draws from (GitHub: "core",
 	// "search", …). nil: one quota for all requests.
 	Bucket func(*http.Request) string
 	Now    func() time.Time
 	Sleep  Sleeper
 	Logger *slog.Logger
+
+	// Tests shorten these; zero takes defaultMaxWait and defaultBackoff.
+	maxWait time.Duration
+	backoff time.Duration
 }
+
+const (
+	// defaultMaxWait is the longest the layer waits by itself. A longer
+	// wait is returned as *connectors.RateLimitError for the caller to
+	// schedule.
+	defaultMaxWait = time.Minute
+	// defaultBackoff is the wait after a limit answer that names no time
+	// (GitHub's secondary limits may come without Retry-After; it asks for
+	// at least a minute). It doubles on each consecutive limit answer, up
+	// to maxBackoff.
+	defaultBackoff = time.Minute
+	maxBackoff     = 15 * time.Minute
+	// limitAttempts is how many times one request is sent when limit
+	// answers with short waits keep coming, the first included.
+	limitAttempts = 3
+)
 
 // Rate-limit headers, spelled as GitHub and Jira send them (net/http
 // canonicalises the case).
@@ -73,26 +80,22 @@ type limits struct {
 // a Retry-After, or "rate limit" in its body (GitHub's secondary limits).
 // Its wait is Retry-After (seconds or an HTTP date), else the time until
 // X-RateLimit-Reset when nothing remains (epoch seconds as GitHub sends, or
-// an ISO 8601 instant as Jira does), else Backoff doubling per consecutive
-// answer. Until the wait is over every request of that bucket holds back,
-// and so does every request once the remaining quota is at the Reserve.
+// an ISO 8601 instant as Jira does), else a backoff doubling per consecutive
+// answer from a minute up to 15. Until the wait is over every request of
+// that bucket holds back, and so does every request once the remaining
+// quota is at the Reserve.
 //
-// Waits up to MaxWait happen here and the request is sent again (any method:
-// a limited request was not acted on). Longer waits, or a limit that keeps
-// answering, return *connectors.RateLimitError with the instant to retry at
-// and the server's message.
+// Waits up to a minute happen here and the request is sent again, three
+// times in all (any method: a limited request was not acted on). Longer
+// waits, or a limit that keeps answering, return
+// *connectors.RateLimitError with the instant to retry at and the server's
+// message.
 func NewLimits(next http.RoundTripper, o LimitOptions) http.RoundTripper {
-	if o.MaxWait <= 0 {
-		o.MaxWait = time.Minute
+	if o.maxWait <= 0 {
+		o.maxWait = defaultMaxWait
 	}
-	if o.Backoff <= 0 {
-		o.Backoff = time.Minute
-	}
-	if o.MaxBackoff <= 0 {
-		o.MaxBackoff = 15 * time.Minute
-	}
-	if o.Attempts <= 0 {
-		o.Attempts = 3
+	if o.backoff <= 0 {
+		o.backoff = defaultBackoff
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -140,7 +143,7 @@ func (l *limits) RoundTrip(req *http.Request) (*http.Response, error) {
 	for attempt := 1; ; attempt++ {
 		now := l.o.Now()
 		if wait, why := l.gate(name, now); wait > 0 {
-			if wait > l.o.MaxWait {
+			if wait > l.o.maxWait {
 				return nil, &connectors.RateLimitError{
 					Retry: now.Add(wait),
 					Err:   fmt.Errorf("%s %s: %s", req.Method, redactURL(req), why),
@@ -160,7 +163,7 @@ func (l *limits) RoundTrip(req *http.Request) (*http.Response, error) {
 			return resp, nil
 		}
 		drain(resp.Body)
-		if wait <= l.o.MaxWait && attempt < l.o.Attempts && resendable(req) {
+		if wait <= l.o.maxWait && attempt < limitAttempts && resendable(req) {
 			if out, err = again(req); err != nil {
 				return nil, err
 			}
@@ -211,11 +214,11 @@ func (l *limits) observe(name string, resp *http.Response, now time.Time) (time.
 	case hasRemaining && remaining == 0 && hasReset:
 		wait = reset.Sub(now) + time.Second // reset is whole seconds; clocks differ a little
 	default:
-		wait = l.o.Backoff
-		for i := 0; i < q.strikes && wait < l.o.MaxBackoff; i++ {
+		wait = l.o.backoff
+		for i := 0; i < q.strikes && wait < maxBackoff; i++ {
 			wait *= 2
 		}
-		wait = min(wait, l.o.MaxBackoff)
+		wait = min(wait, maxBackoff)
 		q.strikes++
 	}
 	wait = max(wait, time.Second)

@@ -61,7 +61,7 @@ func TestLimitsWaitsShortLimitsAndResends(t *testing.T) {
 				w.Write([]byte("ok"))
 			})
 			clock := newFakeClock()
-			rt := NewLimits(http.DefaultTransport, LimitOptions{Now: clock.Now, Sleep: clock.Sleep, Backoff: 45 * time.Second})
+			rt := NewLimits(wire(t), LimitOptions{Now: clock.Now, Sleep: clock.Sleep, backoff: 45 * time.Second})
 			resp, body := do(t, rt, tt.method, srv.URL, `{"body":"hello"}`)
 			if resp.StatusCode != http.StatusOK || body != "ok" {
 				t.Fatalf("got %d %q, want the resent request's 200", resp.StatusCode, body)
@@ -93,7 +93,7 @@ func TestLimitsPrimaryLimitReturnsRateLimitErrorAndHoldsBack(t *testing.T) {
 		w.WriteHeader(http.StatusForbidden)
 		io.WriteString(w, primaryBody)
 	})
-	rt := NewLimits(http.DefaultTransport, LimitOptions{Now: clock.Now, Sleep: clock.Sleep})
+	rt := NewLimits(wire(t), LimitOptions{Now: clock.Now, Sleep: clock.Sleep})
 
 	_, err := send(context.Background(), rt, http.MethodGet, srv.URL+"/repos/a/b/milestones", "")
 	var rl *connectors.RateLimitError
@@ -116,7 +116,7 @@ func TestLimitsPrimaryLimitReturnsRateLimitErrorAndHoldsBack(t *testing.T) {
 		t.Errorf("server saw %d requests, want 1: the quota was known to be spent", h.Total())
 	}
 	if len(clock.Sleeps()) != 0 {
-		t.Errorf("waited %v for a 40-minute limit; longer than MaxWait must be returned", clock.Sleeps())
+		t.Errorf("waited %v for a 40-minute limit; longer than a minute must be returned", clock.Sleeps())
 	}
 }
 
@@ -136,7 +136,7 @@ func TestLimitsReserveWaitsForTheReset(t *testing.T) {
 		w.Header().Set("X-RateLimit-Reset", strconv.FormatInt(reset.Unix(), 10))
 		w.Write([]byte("ok"))
 	})
-	rt := NewLimits(http.DefaultTransport, LimitOptions{Now: clock.Now, Sleep: clock.Sleep, Reserve: 10})
+	rt := NewLimits(wire(t), LimitOptions{Now: clock.Now, Sleep: clock.Sleep, Reserve: 10})
 	get(t, rt, srv.URL) // 11 left
 	get(t, rt, srv.URL) // 10 left: at the reserve
 	if len(clock.Sleeps()) != 0 {
@@ -159,13 +159,13 @@ func TestLimitsSecondaryBackoffDoublesThenGivesUp(t *testing.T) {
 		io.WriteString(w, secondaryBody)
 	})
 	clock := newFakeClock()
-	rt := NewLimits(http.DefaultTransport, LimitOptions{Now: clock.Now, Sleep: clock.Sleep, Backoff: 10 * time.Second, MaxWait: time.Minute})
+	rt := NewLimits(wire(t), LimitOptions{Now: clock.Now, Sleep: clock.Sleep, backoff: 10 * time.Second})
 	_, err := send(context.Background(), rt, http.MethodPost, srv.URL, `{"body":"x"}`)
 	var rl *connectors.RateLimitError
 	if !errors.As(err, &rl) {
 		t.Fatalf("error %v, want *connectors.RateLimitError after the attempts", err)
 	}
-	// Attempts 3: waits 10s, 20s, then the third answer's 40s is returned.
+	// Three attempts: waits 10s, 20s, then the third answer's 40s is returned.
 	if s := clock.Sleeps(); fmt.Sprint(s) != "[10s 20s]" {
 		t.Errorf("waits %v, want [10s 20s]", s)
 	}
@@ -186,7 +186,7 @@ func TestLimitsPassesOtherForbiddens(t *testing.T) {
 		io.WriteString(w, `{"message":"Resource not accessible by integration"}`)
 	})
 	clock := newFakeClock()
-	rt := NewLimits(http.DefaultTransport, LimitOptions{Now: clock.Now, Sleep: clock.Sleep})
+	rt := NewLimits(wire(t), LimitOptions{Now: clock.Now, Sleep: clock.Sleep})
 	resp, body := get(t, rt, srv.URL)
 	if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "not accessible") {
 		t.Errorf("got %d %q, want the 403 with its body intact", resp.StatusCode, body)
@@ -204,7 +204,7 @@ func TestLimitsWaitEndsWithTheContext(t *testing.T) {
 		w.WriteHeader(http.StatusTooManyRequests)
 	})
 	ctx, cancel := context.WithCancel(context.Background())
-	rt := NewLimits(http.DefaultTransport, LimitOptions{Sleep: func(ctx context.Context, d time.Duration) error {
+	rt := NewLimits(wire(t), LimitOptions{Sleep: func(ctx context.Context, d time.Duration) error {
 		cancel()
 		return Sleep(ctx, d)
 	}})

@@ -12,11 +12,8 @@ type PaceOptions struct {
 	// the start of the next. Default 1s (GitHub asks for at least a second
 	// between content-creating requests).
 	Interval time.Duration
-	// Match says which requests are paced; default: every method but GET,
-	// HEAD and OPTIONS.
-	Match func(*http.Request) bool
-	Now   func() time.Time
-	Sleep Sleeper
+	Now      func() time.Time
+	Sleep    Sleeper
 }
 
 type pace struct {
@@ -28,16 +25,12 @@ type pace struct {
 	last time.Time // when the previous paced request finished
 }
 
-// NewPace serialises matching requests: one at a time, Interval apart.
+// NewPace serialises writes (every method but GET, HEAD and OPTIONS): one
+// at a time, Interval apart.
 // Waiting for the turn or for the interval ends with the request's context.
 func NewPace(next http.RoundTripper, o PaceOptions) http.RoundTripper {
 	if o.Interval <= 0 {
 		o.Interval = time.Second
-	}
-	if o.Match == nil {
-		o.Match = func(r *http.Request) bool {
-			return r.Method != http.MethodGet && r.Method != http.MethodHead && r.Method != http.MethodOptions
-		}
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -51,7 +44,7 @@ func NewPace(next http.RoundTripper, o PaceOptions) http.RoundTripper {
 }
 
 func (p *pace) RoundTrip(req *http.Request) (*http.Response, error) {
-	if !p.o.Match(req) {
+	if req.Method == http.MethodGet || req.Method == http.MethodHead || req.Method == http.MethodOptions {
 		return p.next.RoundTrip(req)
 	}
 	ctx := req.Context()

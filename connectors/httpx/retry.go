@@ -13,13 +13,20 @@ import (
 
 // RetryOptions tunes NewRetry.
 type RetryOptions struct {
-	Attempts int           // tries in all, first included; default 4
-	Base     time.Duration // backoff before the second try; default 500ms
-	Max      time.Duration // longest single backoff; default 15s
-	Sleep    Sleeper
-	// Jitter returns a number in [0, 1); default math/rand/v2.
-	Jitter func() float64
+	Sleep Sleeper
+
+	// Tests set these; zero takes retryAttempts, retryBase, retryMax and
+	// math/rand/v2.
+	attempts  int            // tries in all, first included
+	base, max time.Duration  // backoff before the second try; longest single backoff
+	jitter    func() float64 // a number in [0, 1)
 }
+
+const (
+	retryAttempts = 4
+	retryBase     = 500 * time.Millisecond
+	retryMax      = 15 * time.Second
+)
 
 type retry struct {
 	next http.RoundTripper
@@ -29,29 +36,29 @@ type retry struct {
 // NewRetry re-sends idempotent requests (GET, HEAD, OPTIONS, PUT, DELETE)
 // that failed in a way that may pass: a 500, 502, 503 or 504 answer, a
 // timeout, a reset or refused connection, a connection closed mid-answer.
-// The backoff doubles from Base up to Max with "equal jitter" (half fixed,
-// half random) so many clients do not retry in step; a Retry-After on a 5xx
-// is honoured when it is no longer than Max. Each wait ends with the
-// request's context.
+// A request is sent four times at most. The backoff doubles from 500ms up
+// to 15s with "equal jitter" (half fixed, half random) so many clients do
+// not retry in step; a Retry-After on a 5xx is honoured when it is no
+// longer than 15s. Each wait ends with the request's context.
 //
 // Non-idempotent requests (POST, PATCH) are never retried: the server may
 // have acted before the connection broke, and a second comment is worse
 // than a retry one poll later, after reading what is there.
 func NewRetry(next http.RoundTripper, o RetryOptions) http.RoundTripper {
-	if o.Attempts <= 0 {
-		o.Attempts = 4
+	if o.attempts <= 0 {
+		o.attempts = retryAttempts
 	}
-	if o.Base <= 0 {
-		o.Base = 500 * time.Millisecond
+	if o.base <= 0 {
+		o.base = retryBase
 	}
-	if o.Max <= 0 {
-		o.Max = 15 * time.Second
+	if o.max <= 0 {
+		o.max = retryMax
 	}
 	if o.Sleep == nil {
 		o.Sleep = Sleep
 	}
-	if o.Jitter == nil {
-		o.Jitter = rand.Float64
+	if o.jitter == nil {
+		o.jitter = rand.Float64
 	}
 	return &retry{next: next, o: o}
 }
@@ -72,13 +79,13 @@ func (r *retry) RoundTrip(req *http.Request) (*http.Response, error) {
 	out := req
 	for attempt := 1; ; attempt++ {
 		resp, err := r.next.RoundTrip(out)
-		if attempt >= r.o.Attempts || !retryable(ctx, resp, err) {
+		if attempt >= r.o.attempts || !retryable(ctx, resp, err) {
 			return resp, err
 		}
 		wait := r.backoff(attempt)
 		if resp != nil {
 			if ra, ok := retryAfter(resp.Header, time.Now()); ok {
-				if ra > r.o.Max {
+				if ra > r.o.max {
 					return resp, nil // the server wants longer than a retry is worth
 				}
 				wait = max(wait, ra)
@@ -94,15 +101,15 @@ func (r *retry) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 }
 
-// backoff is the wait after the attempt-th try: Base·2^(attempt-1) capped at
-// Max, of which half is fixed and half random.
+// backoff is the wait after the attempt-th try: base·2^(attempt-1) capped at
+// max, of which half is fixed and half random.
 func (r *retry) backoff(attempt int) time.Duration {
-	d := r.o.Base
-	for i := 1; i < attempt && d < r.o.Max; i++ {
+	d := r.o.base
+	for i := 1; i < attempt && d < r.o.max; i++ {
 		d *= 2
 	}
-	d = min(d, r.o.Max)
-	return d/2 + time.Duration(r.o.Jitter()*float64(d/2))
+	d = min(d, r.o.max)
+	return d/2 + time.Duration(r.o.jitter()*float64(d/2))
 }
 
 func retryable(ctx context.Context, resp *http.Response, err error) bool {

@@ -47,7 +47,7 @@ func TestRetry(t *testing.T) {
 			_, handler := failFirst(tt.failures, tt.status)
 			srv := server(t, &h, handler)
 			clock := newFakeClock()
-			rt := NewRetry(http.DefaultTransport, RetryOptions{Sleep: clock.Sleep})
+			rt := NewRetry(wire(t), RetryOptions{Sleep: clock.Sleep})
 			resp, _ := do(t, rt, tt.method, srv.URL, `{"body":"resent intact"}`)
 			if resp.StatusCode != tt.wantFinal {
 				t.Errorf("final status %d, want %d", resp.StatusCode, tt.wantFinal)
@@ -68,12 +68,12 @@ func TestRetryBackoffGrowsWithJitterAndCap(t *testing.T) {
 	_, handler := failFirst(100, http.StatusServiceUnavailable)
 	srv := server(t, &h, handler)
 	clock := newFakeClock()
-	rt := NewRetry(http.DefaultTransport, RetryOptions{
-		Attempts: 6, Base: time.Second, Max: 4 * time.Second, Sleep: clock.Sleep,
-		Jitter: func() float64 { return 0.5 },
+	rt := NewRetry(wire(t), RetryOptions{
+		attempts: 6, base: time.Second, max: 4 * time.Second, Sleep: clock.Sleep,
+		jitter: func() float64 { return 0.5 },
 	})
 	get(t, rt, srv.URL)
-	// Base·2^k capped at Max, each 3/4 of that with jitter 0.5.
+	// base·2^k capped at max, each 3/4 of that with jitter 0.5.
 	want := []time.Duration{750 * time.Millisecond, 1500 * time.Millisecond, 3 * time.Second, 3 * time.Second, 3 * time.Second}
 	got := clock.Sleeps()
 	if len(got) != len(want) {
@@ -99,7 +99,7 @@ func TestRetryHonoursRetryAfterOn5xx(t *testing.T) {
 		w.Write([]byte("ok"))
 	})
 	clock := newFakeClock()
-	rt := NewRetry(http.DefaultTransport, RetryOptions{Sleep: clock.Sleep, Max: 10 * time.Second})
+	rt := NewRetry(wire(t), RetryOptions{Sleep: clock.Sleep, max: 10 * time.Second})
 	get(t, rt, srv.URL)
 	if s := clock.Sleeps(); len(s) != 1 || s[0] < 7*time.Second {
 		t.Errorf("sleeps %v, want one of at least the 7s Retry-After", s)
@@ -122,7 +122,7 @@ func TestRetryConnectionReset(t *testing.T) {
 		w.Write([]byte("ok"))
 	})
 	clock := newFakeClock()
-	rt := NewRetry(http.DefaultTransport, RetryOptions{Sleep: clock.Sleep})
+	rt := NewRetry(wire(t), RetryOptions{Sleep: clock.Sleep})
 	_, body := get(t, rt, srv.URL)
 	if body != "ok" || n.Load() != 2 {
 		t.Errorf("after a dropped connection: body %q after %d requests, want ok after 2", body, n.Load())
@@ -135,7 +135,7 @@ func TestRetryStopsWhenTheContextEnds(t *testing.T) {
 	_, handler := failFirst(100, http.StatusServiceUnavailable)
 	srv := server(t, &h, handler)
 	ctx, cancel := context.WithCancel(context.Background())
-	rt := NewRetry(http.DefaultTransport, RetryOptions{Sleep: func(ctx context.Context, d time.Duration) error {
+	rt := NewRetry(wire(t), RetryOptions{Sleep: func(ctx context.Context, d time.Duration) error {
 		cancel() // shutdown arrives during the backoff
 		return Sleep(ctx, time.Hour)
 	}})

@@ -28,7 +28,7 @@ func TestPaceSerialisesWrites(t *testing.T) {
 		inFlight.Add(-1)
 		w.WriteHeader(http.StatusCreated)
 	})
-	rt := NewPace(http.DefaultTransport, PaceOptions{Interval: time.Millisecond})
+	rt := NewPace(wire(t), PaceOptions{Interval: time.Millisecond})
 	var wg sync.WaitGroup
 	for range 8 {
 		wg.Add(1)
@@ -54,7 +54,7 @@ func TestPaceSpacesWritesAndLeavesReadsAlone(t *testing.T) {
 	var h hits
 	srv := server(t, &h, func(w http.ResponseWriter, r *http.Request) {})
 	clock := newFakeClock()
-	rt := NewPace(http.DefaultTransport, PaceOptions{Interval: time.Second, Now: clock.Now, Sleep: clock.Sleep})
+	rt := NewPace(wire(t), PaceOptions{Interval: time.Second, Now: clock.Now, Sleep: clock.Sleep})
 	do(t, rt, http.MethodPost, srv.URL, "a")
 	get(t, rt, srv.URL)
 	get(t, rt, srv.URL)
@@ -71,7 +71,7 @@ func TestPaceWaitEndsWithTheContext(t *testing.T) {
 	t.Parallel()
 	var h hits
 	srv := server(t, &h, func(w http.ResponseWriter, r *http.Request) {})
-	rt := NewPace(http.DefaultTransport, PaceOptions{Interval: time.Hour})
+	rt := NewPace(wire(t), PaceOptions{Interval: time.Hour})
 	do(t, rt, http.MethodPost, srv.URL, "a")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()

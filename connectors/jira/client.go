@@ -2,8 +2,6 @@ package jira
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,17 +19,22 @@ import (
 	"github.com/slipwatch/slipwatch/config"
 	"github.com/slipwatch/slipwatch/connectors"
 	"github.com/slipwatch/slipwatch/connectors/httpx"
+	"github.com/slipwatch/slipwatch/connectors/internal/keyed"
 )
 
-// Defaults of Options.
+// MarkerProperty is the comment entity property holding the marker.
+const MarkerProperty = "slipwatch"
+
+// How the connector pages and caches; nothing configures them.
 const (
-	DefaultWindowDays      = 42
-	DefaultWriteInterval   = config.DefaultJiraWriteInterval
-	DefaultPageSize        = 100
-	DefaultThroughputTTL   = 5 * time.Minute
-	DefaultMaxWebhookBytes = 1 << 20
-	// MarkerProperty is the comment entity property holding the marker.
-	MarkerProperty = "slipwatch"
+	// pageSize is maxResults of searches and comment lists.
+	pageSize = 100
+	// throughputTTL is how long a project's throughput is reused between
+	// observations of its deliverables.
+	throughputTTL = 5 * time.Minute
+	// defaultWindowDays is forecast.window's default, for a caller that
+	// does not say.
+	defaultWindowDays = int(config.DefaultForecastWindow / (24 * time.Hour))
 )
 
 // maxPages bounds one search; past it the JQL matches more than slipwatch
@@ -48,13 +51,13 @@ type TokenStore interface {
 	SwapToken(ctx context.Context, name, old, new string) (bool, error)
 }
 
-// Options are the connector's dependencies and tuning. The zero value works
-// (no validator cache, real clock, UTC, defaults above) except with OAuth,
-// which needs Tokens.
+// Options are the connector's dependencies and settings. The zero value
+// works (no validator cache, real clock, UTC, the config's defaults)
+// except with OAuth, which needs Tokens.
 type Options struct {
 	// Validators is the conditional-request cache (the Redis store); nil:
 	// none.
-	Validators Validators
+	Validators httpx.Validators
 	// Tokens keeps rotated OAuth refresh tokens; required with
 	// jira.auth.oauth2.
 	Tokens TokenStore
@@ -66,35 +69,20 @@ type Options struct {
 
 	Now        func() time.Time
 	Location   *time.Location // the configured time zone; default UTC
-	WindowDays int            // forecast window in days; default 42
+	WindowDays int            // forecast.window in days; default the config's
 	// Allow is commands.allow: Jira account IDs, emails or user names
 	// that may /commit.
 	Allow []string
 
-	// PageSize is maxResults of searches and comment lists; default 100.
-	PageSize int
-	// ThroughputTTL is how long a project's throughput is reused between
-	// observations of its deliverables; default 5m.
-	ThroughputTTL time.Duration
-	// MaxWebhookBytes caps a webhook body (413 above); default 1 MiB.
-	MaxWebhookBytes int64
-
-	// WriteInterval is the least time between two writes; default 250ms.
+	// WriteInterval is the least time between two writes; default
+	// jira.write_interval's.
 	WriteInterval time.Duration
 	// Observe receives every request that reaches Jira, for metrics.
 	Observe func(httpx.Observation)
-	// Limits and Retry tune the HTTP layers; Sleep replaces every wait
-	// (tests).
-	Limits httpx.LimitOptions
-	Retry  httpx.RetryOptions
-	Sleep  func(ctx context.Context, d time.Duration) error
-}
 
-// Validators is the conditional-request cache the connector needs
-// (contracts.md; the Redis store implements it).
-type Validators interface {
-	GetValidator(ctx context.Context, url string) (connectors.Validator, bool, error)
-	PutValidator(ctx context.Context, url string, v connectors.Validator) error
+	// sleep replaces every wait (the HTTP layers', the OAuth settling):
+	// tests run on a fake clock.
+	sleep httpx.Sleeper
 }
 
 // Client is the Jira connector. It is safe for concurrent use.
@@ -114,7 +102,7 @@ type Client struct {
 	selfMu sync.Mutex
 	self   *gojira.User
 
-	locks keyedMutex // per version, for EnsureThread
+	locks keyed.Mutex // per version, for EnsureThread
 
 	mu          sync.Mutex
 	threadOf    map[string]string                // version ref key → tracking issue key
@@ -153,19 +141,13 @@ func New(cfg *config.Jira, o Options) (*Client, error) {
 		o.Location = time.UTC
 	}
 	if o.WindowDays <= 0 {
-		o.WindowDays = DefaultWindowDays
-	}
-	if o.PageSize <= 0 {
-		o.PageSize = DefaultPageSize
-	}
-	if o.ThroughputTTL <= 0 {
-		o.ThroughputTTL = DefaultThroughputTTL
-	}
-	if o.MaxWebhookBytes <= 0 {
-		o.MaxWebhookBytes = DefaultMaxWebhookBytes
+		o.WindowDays = defaultWindowDays
 	}
 	if o.WriteInterval <= 0 {
-		o.WriteInterval = DefaultWriteInterval
+		o.WriteInterval = config.DefaultJiraWriteInterval
+	}
+	if o.sleep == nil {
+		o.sleep = httpx.Sleep
 	}
 	if o.Transport == nil {
 		o.Transport = httpx.DefaultTransport()
@@ -216,18 +198,16 @@ func New(cfg *config.Jira, o Options) (*Client, error) {
 		if err != nil {
 			return nil, err
 		}
-		src := newRotatingSource(a.OAuth2, o.Tokens, &http.Client{Transport: userAgent(o.Transport, ua)}, c.log, o.Sleep)
+		src := newRotatingSource(a.OAuth2, o.Tokens, &http.Client{Transport: userAgent(o.Transport, ua)}, c.log, o.sleep)
 		auth = &oauth2.Transport{Source: oauth2.ReuseTokenSource(nil, src), Base: o.Transport}
 		identity = "oauth2:" + a.OAuth2.ClientID + "@" + a.OAuth2.CloudID
 		c.flavor = config.JiraCloud // 3LO exists only on Cloud
 	case a.PAT != "":
 		auth = &gojira.PATAuthTransport{Token: a.PAT.Value(), Transport: o.Transport}
-		sum := sha256.Sum256([]byte(a.PAT.Value()))
-		identity = "pat:" + hex.EncodeToString(sum[:8])
+		identity = "pat:" + httpx.Fingerprint(a.PAT.Value())
 	case a.Email != "" && a.APIToken != "":
 		auth = &gojira.BasicAuthTransport{Username: a.Email, Password: a.APIToken.Value(), Transport: o.Transport}
-		sum := sha256.Sum256([]byte(a.APIToken.Value()))
-		identity = "basic:" + strings.ToLower(a.Email) + ":" + hex.EncodeToString(sum[:8])
+		identity = "basic:" + strings.ToLower(a.Email) + ":" + httpx.Fingerprint(a.APIToken.Value())
 	default:
 		return nil, errors.New("jira.auth: none of email+api_token, pat, oauth2 is set")
 	}
@@ -416,24 +396,4 @@ func stripOrderBy(jql string) string {
 // quote makes s a JQL string literal.
 func quote(s string) string {
 	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
-}
-
-// keyedMutex hands out one mutex per key.
-type keyedMutex struct {
-	mu sync.Mutex
-	m  map[string]*sync.Mutex
-}
-
-func (k *keyedMutex) get(key string) *sync.Mutex {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if k.m == nil {
-		k.m = map[string]*sync.Mutex{}
-	}
-	m := k.m[key]
-	if m == nil {
-		m = &sync.Mutex{}
-		k.m[key] = m
-	}
-	return m
 }

@@ -3,7 +3,6 @@ package jira
 import (
 	"context"
 	"encoding/base64"
-	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
@@ -14,22 +13,6 @@ import (
 	"github.com/slipwatch/slipwatch/connectors"
 	"github.com/slipwatch/slipwatch/connectors/jira/jiratest"
 )
-
-// connector is the method set the runner uses (contracts.md); the Jira
-// client must keep implementing it.
-type connector interface {
-	Tracker() connectors.Tracker
-	Teams() []string
-	List(ctx context.Context, team string) ([]connectors.Ref, error)
-	Observe(ctx context.Context, ref connectors.Ref) (connectors.Snapshot, error)
-	EnsureThread(ctx context.Context, d connectors.Deliverable) (*connectors.Thread, error)
-	Post(ctx context.Context, th *connectors.Thread, body, marker string) (connectors.Comment, error)
-	Edit(ctx context.Context, th *connectors.Thread, commentID, body, marker string) (connectors.Comment, error)
-	Self(ctx context.Context) (string, error)
-	ParseWebhook(r *http.Request) (connectors.WebhookEvent, error)
-}
-
-var _ connector = (*Client)(nil)
 
 // newFakeJira is the sandbox Jira, Cloud or Data Center, for one test: a
 // mistake in the test's setup that it notices fails the test.
@@ -120,10 +103,9 @@ func newTestClient(t *testing.T, f *jiratest.Server, edit func(*config.Jira, *Op
 		Now:      s.Now,
 		Location: time.UTC,
 		Allow:    []string{"557058:aaaa", "jane@example.com"},
-		Sleep:    s.sleep,
+		sleep:    s.sleep,
 		Version:  "test",
 	}
-	o.Retry.Jitter = func() float64 { return 0 }
 	if edit != nil {
 		edit(cfg, &o)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/slipwatch/slipwatch/config"
 	"github.com/slipwatch/slipwatch/connectors"
+	"github.com/slipwatch/slipwatch/connectors/httpx"
 )
 
 // OAuth 2.0 (3LO) refresh tokens rotate: each refresh hands out a new
@@ -37,22 +38,10 @@ type rotatingSource struct {
 	name   string
 	client *http.Client
 	log    *slog.Logger
-	sleep  func(context.Context, time.Duration) error
+	sleep  httpx.Sleeper
 }
 
-func newRotatingSource(cfg *config.OAuth2, store TokenStore, client *http.Client, log *slog.Logger, sleep func(context.Context, time.Duration) error) *rotatingSource {
-	if sleep == nil {
-		sleep = func(ctx context.Context, d time.Duration) error {
-			t := time.NewTimer(d)
-			defer t.Stop()
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-t.C:
-				return nil
-			}
-		}
-	}
+func newRotatingSource(cfg *config.OAuth2, store TokenStore, client *http.Client, log *slog.Logger, sleep httpx.Sleeper) *rotatingSource {
 	return &rotatingSource{cfg: cfg, store: store, name: TokenName(cfg), client: client, log: log, sleep: sleep}
 }
 

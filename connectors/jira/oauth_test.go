@@ -164,7 +164,7 @@ func newOAuthReplica(t *testing.T, f *jiratest.Server, ts *tokenServer, store To
 		o.Tokens = store
 		// The replica that lost the race waits for the winner's swap, which
 		// happens in another goroutine: its waits must let time pass.
-		o.Sleep = func(ctx context.Context, d time.Duration) error {
+		o.sleep = func(ctx context.Context, d time.Duration) error {
 			time.Sleep(d / 10) // 5s of settling is half a second here
 			return ctx.Err()
 		}

@@ -358,7 +358,7 @@ func (c *Client) projectThroughput(ctx context.Context, proj string) (connectors
 	c.mu.Lock()
 	m, ok := c.throughput[proj]
 	c.mu.Unlock()
-	if ok && m.t.To == to && now.Sub(m.at) < c.o.ThroughputTTL && now.Sub(m.at) >= 0 {
+	if ok && m.t.To == to && now.Sub(m.at) < throughputTTL && now.Sub(m.at) >= 0 {
 		return m.t, nil
 	}
 

@@ -256,17 +256,17 @@ func TestObserveVersionOfAnotherProject(t *testing.T) {
 // memValidators is the validator cache as the Redis store keeps it.
 type memValidators struct {
 	mu sync.Mutex
-	m  map[string]connectors.Validator
+	m  map[string]httpx.Validator
 }
 
-func (v *memValidators) GetValidator(_ context.Context, url string) (connectors.Validator, bool, error) {
+func (v *memValidators) GetValidator(_ context.Context, url string) (httpx.Validator, bool, error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	x, ok := v.m[url]
 	return x, ok, nil
 }
 
-func (v *memValidators) PutValidator(_ context.Context, url string, x connectors.Validator) error {
+func (v *memValidators) PutValidator(_ context.Context, url string, x httpx.Validator) error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.m[url] = x
@@ -280,7 +280,7 @@ func TestListRevalidates(t *testing.T) {
 	var mu sync.Mutex
 	c, _ := newTestClient(t, f, func(cfg *config.Jira, o *Options) {
 		cfg.Deliverables.JQL = ""
-		o.Validators = &memValidators{m: map[string]connectors.Validator{}}
+		o.Validators = &memValidators{m: map[string]httpx.Validator{}}
 		o.Observe = func(ob httpx.Observation) {
 			mu.Lock()
 			statuses = append(statuses, ob.Status)

@@ -37,7 +37,7 @@ func (c *Client) searchJQL(ctx context.Context, jql string, fields []string) ([]
 		q := url.Values{}
 		q.Set("jql", jql)
 		q.Set("fields", strings.Join(fields, ","))
-		q.Set("maxResults", strconv.Itoa(c.o.PageSize))
+		q.Set("maxResults", strconv.Itoa(pageSize))
 		if token != "" {
 			q.Set("nextPageToken", token)
 		}
@@ -73,7 +73,7 @@ func (c *Client) searchStartAt(ctx context.Context, jql string, fields []string)
 		q.Set("jql", jql)
 		q.Set("fields", strings.Join(fields, ","))
 		q.Set("startAt", strconv.Itoa(len(all)))
-		q.Set("maxResults", strconv.Itoa(c.o.PageSize))
+		q.Set("maxResults", strconv.Itoa(pageSize))
 		var res struct {
 			StartAt int     `json:"startAt"`
 			Total   int     `json:"total"`

@@ -16,9 +16,6 @@ import (
 	"github.com/slipwatch/slipwatch/connectors"
 )
 
-// ThreadTitle is the summary of a tracking issue slipwatch creates.
-func ThreadTitle(version string) string { return "Delivery tracking: " + version }
-
 // threadDescription explains a tracking issue to the people who find it,
 // in wiki markup.
 func threadDescription(version, label string) string {
@@ -62,9 +59,7 @@ func (c *Client) EnsureThread(ctx context.Context, d connectors.Deliverable) (*c
 		return nil, fmt.Errorf("ensure thread for %s: kind %q has no thread: %w", ref, ref.Kind, connectors.ErrTerminal)
 	}
 
-	lock := c.locks.get(ref.Key())
-	lock.Lock()
-	defer lock.Unlock()
+	defer c.locks.Lock(ref.Key())()
 
 	c.mu.Lock()
 	key := c.threadOf[ref.Key()]
@@ -109,7 +104,7 @@ func (c *Client) createTrackingIssue(ctx context.Context, proj, versionID, title
 	in := map[string]any{"fields": map[string]any{
 		"project":     map[string]string{"key": proj},
 		"issuetype":   map[string]string{"name": c.issueType()},
-		"summary":     ThreadTitle(title),
+		"summary":     connectors.ThreadTitle(title),
 		"description": threadDescription(title, c.cfg.TrackingLabel),
 		"labels":      []string{c.cfg.TrackingLabel},
 		"fixVersions": []map[string]string{{"id": versionID}},
@@ -149,7 +144,7 @@ func (c *Client) readThread(ctx context.Context, key string) (*connectors.Thread
 		if page == maxPages {
 			return nil, fmt.Errorf("comments of %s: more than %d pages", key, maxPages)
 		}
-		q := url.Values{"startAt": {strconv.Itoa(len(raw))}, "maxResults": {strconv.Itoa(c.o.PageSize)}}
+		q := url.Values{"startAt": {strconv.Itoa(len(raw))}, "maxResults": {strconv.Itoa(pageSize)}}
 		var res struct {
 			StartAt  int              `json:"startAt"`
 			Total    int              `json:"total"`
@@ -326,7 +321,7 @@ func (c *Client) afterWrite(ctx context.Context, issueKey string, jc *gojira.Com
 			break
 		}
 		c.log.WarnContext(ctx, "storing the comment marker failed; retrying", "issue", issueKey, "comment", jc.ID, "attempt", attempt, "error", perr)
-		if err := c.sleep(ctx, time.Duration(attempt)*time.Second); err != nil {
+		if err := c.o.sleep(ctx, time.Duration(attempt)*time.Second); err != nil {
 			perr = err
 			break
 		}
@@ -365,20 +360,6 @@ func (c *Client) storePending(ctx context.Context, issueKey, commentID, marker s
 	delete(c.pending[issueKey], commentID)
 	c.mu.Unlock()
 	return marker
-}
-
-func (c *Client) sleep(ctx context.Context, d time.Duration) error {
-	if c.o.Sleep != nil {
-		return c.o.Sleep(ctx, d)
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // issueType is the type of a new tracking issue: the configured one, or

@@ -15,21 +15,15 @@ import (
 // transport stacks the shared HTTP layers over auth.
 func (c *Client) transport(auth http.RoundTripper, identity, ua string) http.RoundTripper {
 	o := c.o
-	var cache httpx.Validators
-	if o.Validators != nil {
-		cache = o.Validators
-	}
 	return httpx.New(auth, httpx.Options{
 		UserAgent:  ua,
-		Validators: cache,
+		Validators: o.Validators,
 		Cache:      httpx.CacheOptions{Identity: func(*http.Request) string { return identity }, Logger: c.log},
-		Limits:     o.Limits,
-		Retry:      o.Retry,
 		Pace:       &httpx.PaceOptions{Interval: o.WriteInterval},
 		Endpoint:   endpoint,
 		Observe:    o.Observe,
 		Now:        o.Now,
-		Sleep:      o.Sleep,
+		Sleep:      o.sleep,
 		Logger:     c.log,
 	})
 }

@@ -1,7 +1,6 @@
 package jira
 
 import (
-	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
@@ -13,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/slipwatch/slipwatch/connectors"
+	"github.com/slipwatch/slipwatch/connectors/httpx"
 )
 
 // hookPayload is the part of a Jira webhook delivery slipwatch reads.
@@ -40,7 +40,7 @@ type hookPayload struct {
 }
 
 func refuse(status int, reason string) error {
-	return &connectors.WebhookError{Status: status, Reason: reason}
+	return &httpx.WebhookError{Status: status, Reason: reason}
 }
 
 // ParseWebhook verifies a Jira delivery and says which deliverables to
@@ -52,7 +52,7 @@ func refuse(status int, reason string) error {
 // "?token=" equal to jira.webhook_token (compared in constant time); or
 // nothing with jira.insecure_skip_signature. With a secret or token
 // configured, a delivery without either is refused (401). The body is read
-// up to MaxWebhookBytes (413 above).
+// up to httpx.MaxWebhookBytes (413 above).
 //
 // Delivery is X-Atlassian-Webhook-Identifier, which Jira keeps across its
 // retries. A delivery without it (Data Center sends none) is identified by
@@ -72,7 +72,7 @@ func refuse(status int, reason string) error {
 // jira.projects and every other event give an empty event and no error.
 // The payload is trusted for nothing else: the worker reads Jira again.
 func (c *Client) ParseWebhook(r *http.Request) (connectors.WebhookEvent, error) {
-	body, err := connectors.ReadWebhookBody(r, c.o.MaxWebhookBytes)
+	body, err := httpx.ReadWebhookBody(r, httpx.MaxWebhookBytes)
 	if err != nil {
 		return connectors.WebhookEvent{}, err
 	}
@@ -152,19 +152,7 @@ func (c *Client) verify(r *http.Request, body []byte) error {
 	given := r.URL.Query().Get("token")
 	switch {
 	case sig != "" && len(secrets) > 0:
-		hexSig, ok := strings.CutPrefix(sig, "sha256=")
-		raw, err := hex.DecodeString(hexSig)
-		if !ok || err != nil || len(raw) != sha256.Size {
-			return refuse(http.StatusUnauthorized, "X-Hub-Signature is not sha256=<hex>")
-		}
-		for _, s := range secrets {
-			mac := hmac.New(sha256.New, []byte(s.Value()))
-			mac.Write(body)
-			if hmac.Equal(raw, mac.Sum(nil)) {
-				return nil
-			}
-		}
-		return refuse(http.StatusUnauthorized, "signature does not match")
+		return httpx.CheckSignature("X-Hub-Signature", sig, body, secrets)
 	case given != "" && token != "":
 		// Hashing first makes the comparison constant-time in the length too.
 		a, b := sha256.Sum256([]byte(given)), sha256.Sum256([]byte(token))

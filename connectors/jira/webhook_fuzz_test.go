@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/slipwatch/slipwatch/config"
-	"github.com/slipwatch/slipwatch/connectors"
 	"github.com/slipwatch/slipwatch/connectors/httpx"
 )
 
@@ -45,8 +44,8 @@ func FuzzParseWebhook(f *testing.F) {
 		Deliverables: config.Deliverables{Versions: true, JQL: config.DefaultJiraJQL}, TrackingLabel: "slipwatch",
 	}
 	// No waits: a delivery that makes the client wait is a finding.
-	c, err := New(cfg, Options{Transport: notFound{}, Retry: httpx.RetryOptions{Attempts: 1},
-		Sleep: func(_ context.Context, d time.Duration) error { panic(fmt.Sprintf("ParseWebhook waited %s", d)) }})
+	c, err := New(cfg, Options{Transport: notFound{},
+		sleep: func(_ context.Context, d time.Duration) error { panic(fmt.Sprintf("ParseWebhook waited %s", d)) }})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -56,7 +55,7 @@ func FuzzParseWebhook(f *testing.F) {
 		if took := time.Since(start); took > 5*time.Second {
 			t.Fatalf("ParseWebhook took %s", took)
 		}
-		var we *connectors.WebhookError
+		var we *httpx.WebhookError
 		switch {
 		case errors.As(err, &we):
 			if we.Status < 400 || we.Status > 499 || we.Status == http.StatusUnauthorized {

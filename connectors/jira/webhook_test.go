@@ -16,6 +16,7 @@ import (
 
 	"github.com/slipwatch/slipwatch/config"
 	"github.com/slipwatch/slipwatch/connectors"
+	"github.com/slipwatch/slipwatch/connectors/httpx"
 	"github.com/slipwatch/slipwatch/connectors/jira/jiratest"
 )
 
@@ -153,7 +154,7 @@ func TestParseWebhookDecoding(t *testing.T) {
 		c := hookClient(t, f, nil)
 		body := readTestdata(t, "webhooks/comment_created.cloud.json")
 		_, err := c.ParseWebhook(hookRequest(body, "", map[string]string{"X-Hub-Signature": sign(hookSecret, body)}))
-		var we *connectors.WebhookError
+		var we *httpx.WebhookError
 		if err == nil || errors.As(err, &we) {
 			t.Errorf("ParseWebhook = %v, want an error that is not a WebhookError (so Jira redelivers)", err)
 		}
@@ -203,7 +204,7 @@ func TestParseWebhookVerification(t *testing.T) {
 				}
 				return
 			}
-			var we *connectors.WebhookError
+			var we *httpx.WebhookError
 			if !errors.As(err, &we) || we.Status != tt.wantStatus {
 				t.Fatalf("ParseWebhook = %v, want a WebhookError %d", err, tt.wantStatus)
 			}

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/slipwatch/slipwatch/connectors"
+	"github.com/slipwatch/slipwatch/connectors/httpx"
 	"github.com/slipwatch/slipwatch/reconcile"
 )
 
@@ -116,7 +117,7 @@ func (r *Runner) webhook(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	ev, err := conn.ParseWebhook(req)
-	var werr *connectors.WebhookError
+	var werr *httpx.WebhookError
 	switch {
 	case errors.As(err, &werr):
 		r.m.webhooks.WithLabelValues(string(t), "rejected").Inc()

@@ -15,6 +15,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/slipwatch/slipwatch/connectors"
+	"github.com/slipwatch/slipwatch/connectors/httpx"
 	"github.com/slipwatch/slipwatch/internal/redistest"
 	"github.com/slipwatch/slipwatch/reconcile"
 	"github.com/slipwatch/slipwatch/reconcile/store"
@@ -200,7 +201,7 @@ func (f *fakeTracker) ReadThread(_ context.Context, id string) (*connectors.Thre
 // body as a milestone ID.
 func (f *fakeTracker) ParseWebhook(r *http.Request) (connectors.WebhookEvent, error) {
 	if r.Header.Get("X-Fake-Signature") != "ok" {
-		return connectors.WebhookEvent{}, &connectors.WebhookError{Status: http.StatusUnauthorized, Reason: "signature does not match"}
+		return connectors.WebhookEvent{}, &httpx.WebhookError{Status: http.StatusUnauthorized, Reason: "signature does not match"}
 	}
 	b, _ := io.ReadAll(io.LimitReader(r.Body, 1<<10))
 	ref := connectors.Ref{Tracker: connectors.GitHub, Team: f.team, Kind: connectors.Milestone, ID: strings.TrimSpace(string(b))}

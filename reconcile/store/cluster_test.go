@@ -13,7 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/slipwatch/slipwatch/config"
-	"github.com/slipwatch/slipwatch/connectors"
+	"github.com/slipwatch/slipwatch/connectors/httpx"
 	"github.com/slipwatch/slipwatch/internal/redistest"
 )
 
@@ -114,7 +114,7 @@ func TestClusterEveryOperation(t *testing.T) {
 			return err
 		}},
 		{"PutValidator, GetValidator", func() error {
-			v := connectors.Validator{ETag: `W/"e"`, Body: []byte("[]")}
+			v := httpx.Validator{ETag: `W/"e"`, Body: []byte("[]")}
 			if err := s.PutValidator(ctx, "https://api.github.com/repos/acme/api/milestones", v); err != nil {
 				return err
 			}

@@ -11,7 +11,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/slipwatch/slipwatch/connectors"
+	"github.com/slipwatch/slipwatch/connectors/httpx"
 )
 
 func (s *Store) validatorKey(url string) string {
@@ -20,19 +20,19 @@ func (s *Store) validatorKey(url string) string {
 }
 
 // GetValidator returns what a conditional GET of url remembered.
-func (s *Store) GetValidator(ctx context.Context, url string) (connectors.Validator, bool, error) {
+func (s *Store) GetValidator(ctx context.Context, url string) (httpx.Validator, bool, error) {
 	start := time.Now()
 	data, err := s.rdb.Get(ctx, s.validatorKey(url)).Bytes()
 	if errors.Is(err, redis.Nil) {
-		return connectors.Validator{}, false, s.observe("validator_get", start, nil)
+		return httpx.Validator{}, false, s.observe("validator_get", start, nil)
 	}
 	if err != nil {
-		return connectors.Validator{}, false, s.observe("validator_get", start, fmt.Errorf("get validator: %w", err))
+		return httpx.Validator{}, false, s.observe("validator_get", start, fmt.Errorf("get validator: %w", err))
 	}
 	_ = s.observe("validator_get", start, nil)
-	var v connectors.Validator
+	var v httpx.Validator
 	if err := json.Unmarshal(data, &v); err != nil {
-		return connectors.Validator{}, false, nil // a broken entry is a miss
+		return httpx.Validator{}, false, nil // a broken entry is a miss
 	}
 	return v, true, nil
 }
@@ -40,7 +40,7 @@ func (s *Store) GetValidator(ctx context.Context, url string) (connectors.Valida
 // PutValidator remembers url's validators and body for ValidatorTTL (or
 // v.TTL when shorter). A body over ValidatorMaxBody is not cached (the
 // request simply costs).
-func (s *Store) PutValidator(ctx context.Context, url string, v connectors.Validator) error {
+func (s *Store) PutValidator(ctx context.Context, url string, v httpx.Validator) error {
 	if len(v.Body) > s.opt.ValidatorMaxBody || (v.ETag == "" && v.LastModified == "") {
 		return nil
 	}

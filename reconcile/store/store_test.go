@@ -12,7 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/slipwatch/slipwatch/connectors"
+	"github.com/slipwatch/slipwatch/connectors/httpx"
 	"github.com/slipwatch/slipwatch/internal/redistest"
 )
 
@@ -407,7 +407,7 @@ func TestValidators(t *testing.T) {
 	if _, ok, err := s.GetValidator(ctx, url); ok || err != nil {
 		t.Fatalf("miss: %v %v", ok, err)
 	}
-	v := connectors.Validator{ETag: `W/"abc"`, Header: map[string][]string{"Link": {"<x>; rel=\"next\""}}, Body: []byte("[1,2]")}
+	v := httpx.Validator{ETag: `W/"abc"`, Header: map[string][]string{"Link": {"<x>; rel=\"next\""}}, Body: []byte("[1,2]")}
 	if err := s.PutValidator(ctx, url, v); err != nil {
 		t.Fatal(err)
 	}
@@ -418,7 +418,7 @@ func TestValidators(t *testing.T) {
 	if diff := cmp.Diff(v, got); diff != "" {
 		t.Errorf("validator (-want +got):\n%s", diff)
 	}
-	big := connectors.Validator{ETag: `"b"`, Body: []byte("more than ten bytes")}
+	big := httpx.Validator{ETag: `"b"`, Body: []byte("more than ten bytes")}
 	_ = s.PutValidator(ctx, url+"&page=2", big)
 	if _, ok, _ := s.GetValidator(ctx, url+"&page=2"); ok {
 		t.Error("a body over the limit was cached")
@@ -441,7 +441,7 @@ func TestValidatorTTL(t *testing.T) {
 		{"longer is capped", 30 * 24 * time.Hour, 7*24*time.Hour - time.Minute, 7 * 24 * time.Hour},
 	} {
 		url := "https://api.github.com/repos/acme/api/issues/comments?since=x&" + tc.name
-		if err := s.PutValidator(ctx, url, connectors.Validator{ETag: `"e"`, Body: []byte("[]"), TTL: tc.ttl}); err != nil {
+		if err := s.PutValidator(ctx, url, httpx.Validator{ETag: `"e"`, Body: []byte("[]"), TTL: tc.ttl}); err != nil {
 			t.Fatal(err)
 		}
 		got, err := s.rdb.PTTL(ctx, s.validatorKey(url)).Result()

@@ -1,34 +1,24 @@
-// Package githubtest is a sandbox GitHub REST API on a loopback port: the
-// repos, milestones, issues and comments slipwatch reads and writes, with
-// GitHub's payload shapes (built over real payloads in data/), Link
-// pagination, ETags answered with 304, and injectable faults. Tests,
-// testdrive and the benchmarks run the real connector against it.
+// Package githubtest is a sandbox GitHub Enterprise Server REST API on a
+// loopback port (served under /api/v3/, as GHES does): the repositories,
+// milestones, issues and comments slipwatch reads and writes, in GitHub's
+// payload shapes (built over the real payloads in testdata/rest), with
+// Link pagination, ETags answered with 304, rate-limit headers, credentials
+// checked as configured (a token, or a GitHub App's JWT and installation
+// tokens), and injectable faults. The github package's tests, the
+// end-to-end tests, testdrive and the benchmarks run the real connector
+// against it.
 package githubtest
 
 import (
-	"crypto/sha256"
-	_ "embed"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
-	"maps"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
-)
-
-var (
-	//go:embed data/milestone.json
-	baseMilestone []byte
-	//go:embed data/issue.json
-	baseIssue []byte
-	//go:embed data/comment.json
-	baseComment []byte
 )
 
 // Milestone is a milestone in the sandbox.
@@ -39,18 +29,25 @@ type Milestone struct {
 	State       string // open or closed
 	DueOn       time.Time
 	ClosedAt    time.Time
+	CreatedAt   time.Time // when AddMilestone ran, unless given
 	UpdatedAt   time.Time // set by the sandbox on every change
 }
 
-// Issue is an issue (or, with PR set, a pull request).
+// Issue is an issue (or, with PR set, a pull request). Issues and pull
+// requests share their numbers, as on GitHub; milestones have their own.
 type Issue struct {
 	Number    int
 	Title     string
 	Milestone int
 	Labels    []string
 	CreatedAt time.Time
-	ClosedAt  time.Time
-	UpdatedAt time.Time // set by the sandbox on every change and comment
+	ClosedAt  time.Time // zero while open
+	// StateReason is why a closed issue was closed: "completed" (the
+	// default), "not_planned" or "duplicate".
+	StateReason string
+	// UpdatedAt is set by the sandbox on every change and comment;
+	// AddIssue keeps one given.
+	UpdatedAt time.Time
 	PR        bool
 	User      string
 }
@@ -66,13 +63,13 @@ type Comment struct {
 }
 
 // Fault is an answer to give instead of the real one, or a way to spoil
-// the real one.
+// the real one. Faults are tried after authentication, oldest first.
 type Fault struct {
-	Method, PathPrefix string // which requests ("" matches all)
+	Method, PathPrefix string // which requests ("" matches all); paths without /api/v3
 	Status             int    // answer this instead; 0: the real answer
 	Header             map[string]string
 	Body               string
-	Times              int
+	Times              int // how many requests it answers; 0 is once
 	// Delay holds the answer back this long (the sandbox serves other
 	// requests meanwhile): a tracker slower than the client's patience.
 	Delay time.Duration
@@ -83,48 +80,70 @@ type Fault struct {
 }
 
 // apiPrefix is where GitHub Enterprise Server serves its REST API; a
-// base_url other than api.github.com gets it, so the sandbox serves there.
+// base_url other than api.github.com gets it, so the sandbox serves there
+// and nowhere else.
 const apiPrefix = "/api/v3"
 
-// Server is the sandbox.
+// Server is the sandbox. Its methods are safe for concurrent use.
 type Server struct {
 	URL  string // API root, with a trailing slash
-	Self string // the login the token belongs to
+	Self string // the login the token belongs to; set it before serving
 
-	mu       sync.Mutex
-	srv      *httptest.Server
-	now      func() time.Time
-	repos    map[string]*repo
-	perms    map[string]string // "owner/repo user" → permission
-	faults   []*Fault
-	requests int
-	notMod   int
-	writes   int
-	nextID   int64
-	onServe  func(Served)
+	srv *httptest.Server
+
+	mu      sync.Mutex
+	now     func() time.Time
+	auth    string            // Authorization every request must carry; "" any
+	authFn  func(string) bool // decides instead when set
+	app     *App
+	tokens  map[string]bool // installation tokens handed out
+	pushy   bool            // the credential may set milestones and labels
+	quota   *quota          // nil: every answer says 4999 remaining
+	repos   map[string]*repo
+	perms   map[string]string // "owner/repo login" (login lower-case) → permission
+	faults  []*Fault
+	nextID  int64
+	onServe func(Served)
+
+	requests, notMod, writes int
+	hits                     map[string]int // "METHOD /path"
 }
+
+// quota is the rate limit the sandbox counts down once SetRateLimit is
+// called.
+type quota struct {
+	remaining int
+	reset     time.Time
+}
+
+// rateLimit is GitHub's hourly quota for a token.
+const rateLimit = 5000
 
 // Served is one request the sandbox answered, for OnServe.
 type Served struct {
-	Method string
-	Path   string // without the GHES /api/v3 prefix: "/repos/acme/api/issues/7/comments"
-	Status int
-	At     time.Time // wall clock when the answer was written, whatever the sandbox's clock
+	Method    string
+	Path      string // without the GHES /api/v3 prefix: "/repos/acme/api/issues/7/comments"
+	Status    int
+	UserAgent string
+	At        time.Time // wall clock when the answer was written, whatever the sandbox's clock
 }
 
-type repo struct {
-	milestones map[int]*Milestone
-	issues     map[int]*Issue
-	comments   []*Comment
-	next       int
-}
-
-// New starts a sandbox; now is its clock (nil: time.Now).
+// New starts a sandbox; now is its clock (nil: time.Now). It accepts any
+// credential until RequireAuth, AuthFunc or SetApp says otherwise.
 func New(now func() time.Time) *Server {
 	if now == nil {
 		now = time.Now
 	}
-	s := &Server{Self: "slipwatch-bot", now: now, repos: map[string]*repo{}, perms: map[string]string{}, nextID: 1000}
+	s := &Server{
+		Self:   "slipwatch-bot",
+		now:    now,
+		tokens: map[string]bool{},
+		pushy:  true,
+		repos:  map[string]*repo{},
+		perms:  map[string]string{},
+		nextID: 1000,
+		hits:   map[string]int{},
+	}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	s.URL = s.srv.URL + apiPrefix + "/"
 	return s
@@ -133,110 +152,40 @@ func New(now func() time.Time) *Server {
 // Close stops the server.
 func (s *Server) Close() { s.srv.Close() }
 
-func (s *Server) repo(name string) *repo {
-	r := s.repos[name]
-	if r == nil {
-		r = &repo{milestones: map[int]*Milestone{}, issues: map[int]*Issue{}}
-		s.repos[name] = r
-	}
-	return r
-}
-
-// AddMilestone adds a milestone and returns its number.
-func (s *Server) AddMilestone(repoName string, m Milestone) int {
+// RequireAuth makes every request carry this Authorization header ("Bearer
+// <token>" for a token); others are answered 401 Bad credentials, as
+// GitHub does. "" accepts any (the default).
+func (s *Server) RequireAuth(header string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	r := s.repo(repoName)
-	r.next++
-	m.Number = r.next
-	if m.State == "" {
-		m.State = "open"
-	}
-	m.UpdatedAt = s.now()
-	r.milestones[m.Number] = &m
-	return m.Number
+	s.auth = header
 }
 
-// UpdateMilestone changes a milestone in place.
-func (s *Server) UpdateMilestone(repoName string, n int, f func(*Milestone)) {
+// AuthFunc decides which Authorization headers are accepted, instead of
+// RequireAuth. It is called without the server's lock held.
+func (s *Server) AuthFunc(f func(authorization string) bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	m := s.repo(repoName).milestones[n]
-	f(m)
-	m.UpdatedAt = s.now()
+	s.authFn = f
 }
 
-// AddIssue adds an issue and returns its number.
-func (s *Server) AddIssue(repoName string, is Issue) int {
+// SetPushAccess says whether the credential has push access (the Write
+// role). Without it GitHub creates the issues it is asked for but silently
+// drops their milestone and labels. Default true.
+func (s *Server) SetPushAccess(ok bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	r := s.repo(repoName)
-	r.next++
-	is.Number = r.next
-	if is.User == "" {
-		is.User = "octocat"
-	}
-	is.UpdatedAt = s.now()
-	r.issues[is.Number] = &is
-	return is.Number
+	s.pushy = ok
 }
 
-// UpdateIssue changes an issue in place.
-func (s *Server) UpdateIssue(repoName string, n int, f func(*Issue)) {
+// SetRateLimit makes the sandbox count the quota down from remaining,
+// one per answer that is not a 304 (which GitHub does not count), with
+// the given reset; at the reset the quota is whole again for an hour. Until
+// it is called every answer says 4999 remaining.
+func (s *Server) SetRateLimit(remaining int, reset time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	is := s.repo(repoName).issues[n]
-	f(is)
-	is.UpdatedAt = s.now()
-}
-
-// AddComment adds a comment by user on issue n.
-func (s *Server) AddComment(repoName string, n int, user, body string) int64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.addComment(s.repo(repoName), n, user, body)
-}
-
-func (s *Server) addComment(r *repo, n int, user, body string) int64 {
-	s.nextID++
-	now := s.now()
-	r.comments = append(r.comments, &Comment{ID: s.nextID, Issue: n, User: user, Body: body, CreatedAt: now, UpdatedAt: now})
-	if is, ok := r.issues[n]; ok {
-		is.UpdatedAt = now
-	}
-	return s.nextID
-}
-
-// SetPermission sets user's permission on a repo (admin, write, read…).
-func (s *Server) SetPermission(repoName, user, perm string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.perms[repoName+" "+user] = perm
-}
-
-// Comments returns the comments on issue n, oldest first.
-func (s *Server) Comments(repoName string, n int) []Comment {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []Comment
-	for _, c := range s.repo(repoName).comments {
-		if c.Issue == n {
-			out = append(out, *c)
-		}
-	}
-	return out
-}
-
-// Issues returns a repo's issues by number.
-func (s *Server) Issues(repoName string) []Issue {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []Issue
-	r := s.repo(repoName)
-	for _, k := range slices.Sorted(maps.Keys(r.issues)) {
-		out = append(out, *r.issues[k])
-	}
-	return out
+	s.quota = &quota{remaining: remaining, reset: reset}
 }
 
 // Inject queues a fault.
@@ -253,11 +202,28 @@ func (s *Server) PendingFaults() int {
 	return len(s.faults)
 }
 
-// Counts returns requests served, how many were 304, and writes.
+// Counts returns requests served, how many were 304, and writes (issues
+// and comments created or edited).
 func (s *Server) Counts() (requests, notModified, writes int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.requests, s.notMod, s.writes
+}
+
+// Hits is how many requests key ("METHOD /path", the path without /api/v3
+// and without the query) received, faults included.
+func (s *Server) Hits(key string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.hits[key]
+}
+
+// ResetCounts sets Counts and Hits back to zero.
+func (s *Server) ResetCounts() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.requests, s.notMod, s.writes = 0, 0, 0
+	s.hits = map[string]int{}
 }
 
 // OnServe has f told about every request once it is answered (nil: no
@@ -281,8 +247,15 @@ func (w *statusWriter) WriteHeader(status int) {
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
-	r.URL.Path = strings.TrimPrefix(r.URL.Path, apiPrefix)
+	p, ok := strings.CutPrefix(r.URL.Path, apiPrefix)
+	if !ok {
+		http.NotFound(w, r) // GHES has no API outside /api/v3
+		return
+	}
+	r.URL.Path = p
 	s.mu.Lock()
+	s.requests++
+	s.hits[r.Method+" "+p]++
 	on := s.onServe
 	s.mu.Unlock()
 	if on != nil {
@@ -291,8 +264,18 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		defer func() {
 			s.mu.Lock()
 			defer s.mu.Unlock()
-			on(Served{Method: r.Method, Path: r.URL.Path, Status: sw.status, At: time.Now()})
+			on(Served{Method: r.Method, Path: p, Status: sw.status, UserAgent: r.Header.Get("User-Agent"), At: time.Now()})
 		}()
+	}
+	if strings.HasPrefix(p, "/app/") || p == "/app" {
+		s.serveApp(w, r) // authenticated by the App's JWT
+		return
+	}
+	if !s.authorised(r.Header.Get("Authorization")) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.json(w, r, http.StatusUnauthorized, map[string]any{"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"})
+		return
 	}
 	f := s.fault(r)
 	if f == nil {
@@ -308,12 +291,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case f.Status != 0:
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
 		for k, v := range f.Header {
 			w.Header().Set(k, v)
 		}
-		w.Header().Set("Content-Type", "application/json; charset=utf-8")
 		w.WriteHeader(f.Status)
-		_, _ = w.Write([]byte(f.Body))
+		_, _ = io.WriteString(w, f.Body)
 	case f.Reset:
 		rec := httptest.NewRecorder()
 		s.answer(rec, r)
@@ -323,7 +306,26 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// fault takes the first queued fault that matches r, counting it.
+// authorised says whether a request carrying authz may be answered: as
+// AuthFunc decides; else with an installation token the sandbox issued, or
+// the header RequireAuth named; else when neither that nor an App is set.
+func (s *Server) authorised(authz string) bool {
+	_, cred, _ := strings.Cut(authz, " ") // "token ghs_…", "Bearer ghs_…"
+	s.mu.Lock()
+	auth, fn, app, issued := s.auth, s.authFn, s.app, s.tokens[cred]
+	s.mu.Unlock()
+	switch {
+	case fn != nil:
+		return fn(authz)
+	case issued:
+		return true
+	case auth != "":
+		return authz == auth
+	}
+	return app == nil
+}
+
+// fault takes the first queued fault that matches r.
 func (s *Server) fault(r *http.Request) *Fault {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -332,9 +334,6 @@ func (s *Server) fault(r *http.Request) *Fault {
 			f.Times--
 			if f.Times <= 0 {
 				s.faults = append(s.faults[:i], s.faults[i+1:]...)
-			}
-			if f.Status != 0 {
-				s.requests++ // answer counts the others
 			}
 			return f
 		}
@@ -346,6 +345,11 @@ func (s *Server) fault(r *http.Request) *Fault {
 // half its body, then closes the connection with a TCP RST.
 func resetMidBody(w http.ResponseWriter, rec *httptest.ResponseRecorder) {
 	hj, ok := w.(http.Hijacker)
+	if !ok {
+		if sw, isStatus := w.(*statusWriter); isStatus {
+			hj, ok = sw.ResponseWriter.(http.Hijacker)
+		}
+	}
 	if !ok {
 		panic("githubtest: the server cannot hijack connections")
 	}
@@ -366,289 +370,46 @@ func resetMidBody(w http.ResponseWriter, rec *httptest.ResponseRecorder) {
 	_ = conn.Close()
 }
 
-// answer serves r from the sandbox's state.
-func (s *Server) answer(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.requests++
-	w.Header().Set("X-RateLimit-Limit", "5000")
-	w.Header().Set("X-RateLimit-Remaining", "4999")
-	w.Header().Set("X-RateLimit-Reset", strconv.FormatInt(s.now().Add(time.Hour).Unix(), 10))
-	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
-	if r.URL.Path == "/user" && r.Method == http.MethodGet {
-		s.json(w, r, http.StatusOK, map[string]any{"login": s.Self, "id": 1, "type": "User"})
-		return
+// rateHeaders sets GitHub's rate-limit headers, spending one request of
+// the quota unless the answer is a 304. Called with the lock held.
+func (s *Server) rateHeaders(h http.Header, spend bool) {
+	now := s.now()
+	remaining, reset := rateLimit-1, now.Add(time.Hour)
+	if q := s.quota; q != nil {
+		if !now.Before(q.reset) {
+			q.remaining, q.reset = rateLimit, now.Add(time.Hour)
+		}
+		if spend && q.remaining > 0 {
+			q.remaining--
+		}
+		remaining, reset = q.remaining, q.reset
 	}
-	if len(parts) < 4 || parts[0] != "repos" {
-		s.notFound(w)
-		return
-	}
-	name := parts[1] + "/" + parts[2]
-	rp, ok := s.repos[name]
-	if !ok {
-		s.notFound(w)
-		return
-	}
-	rest := parts[3:]
-	switch {
-	case r.Method == http.MethodGet && len(rest) == 1 && rest[0] == "milestones":
-		var list []any
-		for _, k := range slices.Sorted(maps.Keys(rp.milestones)) {
-			m := rp.milestones[k]
-			if st := r.URL.Query().Get("state"); st == "all" || st == m.State || (st == "" && m.State == "open") {
-				list = append(list, s.milestoneJSON(name, rp, m))
-			}
-		}
-		s.page(w, r, list)
-	case r.Method == http.MethodGet && len(rest) == 2 && rest[0] == "milestones":
-		n, _ := strconv.Atoi(rest[1])
-		m, ok := rp.milestones[n]
-		if !ok {
-			s.notFound(w)
-			return
-		}
-		s.json(w, r, http.StatusOK, s.milestoneJSON(name, rp, m))
-	case r.Method == http.MethodGet && len(rest) == 1 && rest[0] == "issues":
-		q := r.URL.Query()
-		var since time.Time
-		if v := q.Get("since"); v != "" {
-			since, _ = time.Parse(time.RFC3339, v)
-		}
-		var list []any
-		for _, k := range slices.Sorted(maps.Keys(rp.issues)) {
-			is := rp.issues[k]
-			open := is.ClosedAt.IsZero()
-			switch st := q.Get("state"); {
-			case st == "closed" && open, (st == "" || st == "open") && !open:
-				continue
-			}
-			if ms := q.Get("milestone"); ms != "" && ms != strconv.Itoa(is.Milestone) {
-				continue
-			}
-			if l := q.Get("labels"); l != "" && !slices.Contains(is.Labels, l) {
-				continue
-			}
-			if !since.IsZero() && updated(is).Before(since) {
-				continue
-			}
-			list = append(list, s.issueJSON(name, rp, is))
-		}
-		s.page(w, r, list)
-	case r.Method == http.MethodPost && len(rest) == 1 && rest[0] == "issues":
-		var req struct {
-			Title     string   `json:"title"`
-			Body      string   `json:"body"`
-			Milestone int      `json:"milestone"`
-			Labels    []string `json:"labels"`
-		}
-		if json.NewDecoder(r.Body).Decode(&req) != nil || req.Title == "" {
-			s.json(w, r, http.StatusUnprocessableEntity, map[string]any{"message": "Validation Failed"})
-			return
-		}
-		s.writes++
-		rp.next++
-		is := &Issue{Number: rp.next, Title: req.Title, Milestone: req.Milestone, Labels: req.Labels, CreatedAt: s.now(), User: s.Self}
-		rp.issues[is.Number] = is
-		s.json(w, r, http.StatusCreated, s.issueJSON(name, rp, is))
-	case r.Method == http.MethodGet && len(rest) == 2 && rest[0] == "issues" && rest[1] == "comments":
-		var since time.Time
-		if v := r.URL.Query().Get("since"); v != "" {
-			since, _ = time.Parse(time.RFC3339, v)
-		}
-		var list []any
-		for _, c := range rp.comments {
-			if since.IsZero() || !c.UpdatedAt.Before(since) {
-				list = append(list, s.commentJSON(name, c))
-			}
-		}
-		s.page(w, r, list)
-	case len(rest) == 3 && rest[0] == "issues" && rest[2] == "comments":
-		n, _ := strconv.Atoi(rest[1])
-		if _, ok := rp.issues[n]; !ok {
-			s.notFound(w)
-			return
-		}
-		if r.Method == http.MethodPost {
-			var req struct {
-				Body string `json:"body"`
-			}
-			if json.NewDecoder(r.Body).Decode(&req) != nil || req.Body == "" {
-				s.json(w, r, http.StatusUnprocessableEntity, map[string]any{"message": "Validation Failed"})
-				return
-			}
-			s.writes++
-			id := s.addComment(rp, n, s.Self, req.Body)
-			s.json(w, r, http.StatusCreated, s.commentJSON(name, rp.comments[len(rp.comments)-1]))
-			_ = id
-			return
-		}
-		var list []any
-		for _, c := range rp.comments {
-			if c.Issue == n {
-				list = append(list, s.commentJSON(name, c))
-			}
-		}
-		s.page(w, r, list)
-	case r.Method == http.MethodPatch && len(rest) == 3 && rest[0] == "issues" && rest[1] == "comments":
-		id, _ := strconv.ParseInt(rest[2], 10, 64)
-		for _, c := range rp.comments {
-			if c.ID == id {
-				var req struct {
-					Body string `json:"body"`
-				}
-				_ = json.NewDecoder(r.Body).Decode(&req)
-				s.writes++
-				c.Body, c.UpdatedAt = req.Body, s.now()
-				s.json(w, r, http.StatusOK, s.commentJSON(name, c))
-				return
-			}
-		}
-		s.notFound(w)
-	case r.Method == http.MethodGet && len(rest) == 3 && rest[0] == "collaborators" && rest[2] == "permission":
-		p, ok := s.perms[name+" "+rest[1]]
-		if !ok {
-			s.notFound(w)
-			return
-		}
-		s.json(w, r, http.StatusOK, map[string]any{"permission": p, "user": map[string]any{"login": rest[1]}})
-	default:
-		s.notFound(w)
-	}
+	h.Set("X-RateLimit-Limit", strconv.Itoa(rateLimit))
+	h.Set("X-RateLimit-Remaining", strconv.Itoa(remaining))
+	h.Set("X-RateLimit-Used", strconv.Itoa(rateLimit-remaining))
+	h.Set("X-RateLimit-Reset", strconv.FormatInt(reset.Unix(), 10))
+	h.Set("X-RateLimit-Resource", "core")
 }
 
-func updated(is *Issue) time.Time {
-	t := is.CreatedAt
-	for _, u := range []time.Time{is.ClosedAt, is.UpdatedAt} {
-		if u.After(t) {
-			t = u
-		}
-	}
-	return t
-}
-
-func (s *Server) notFound(w http.ResponseWriter) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(http.StatusNotFound)
-	_, _ = w.Write([]byte(`{"message":"Not Found","documentation_url":"https://docs.github.com/rest"}`))
-}
-
-// page answers a list with per_page/page and a Link header, as GitHub does.
-func (s *Server) page(w http.ResponseWriter, r *http.Request, list []any) {
-	per, _ := strconv.Atoi(r.URL.Query().Get("per_page"))
-	if per <= 0 || per > 100 {
-		per = 30
-	}
-	page, _ := strconv.Atoi(r.URL.Query().Get("page"))
-	if page <= 0 {
-		page = 1
-	}
-	last := max((len(list)+per-1)/per, 1)
-	from, to := min((page-1)*per, len(list)), min(page*per, len(list))
-	if page < last {
-		q := r.URL.Query()
-		q.Set("page", strconv.Itoa(page+1))
-		next := *r.URL
-		next.RawQuery = q.Encode()
-		q.Set("page", strconv.Itoa(last))
-		lastURL := *r.URL
-		lastURL.RawQuery = q.Encode()
-		w.Header().Set("Link", fmt.Sprintf(`<%s%s>; rel="next", <%s%s>; rel="last"`, s.srv.URL+apiPrefix, next.RequestURI(), s.srv.URL+apiPrefix, lastURL.RequestURI()))
-	}
-	out := list[from:to]
-	if out == nil {
-		out = []any{}
-	}
-	s.json(w, r, http.StatusOK, out)
-}
-
-// json writes v with an ETag, answering 304 when the client has it.
-func (s *Server) json(w http.ResponseWriter, r *http.Request, status int, v any) {
-	body, _ := json.Marshal(v)
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+// write answers body with status, GitHub's headers and, for a GET's 200,
+// a weak ETag over the Link header and the body, answered with a bodiless
+// 304 when the client already has it. Called with the lock held.
+func (s *Server) write(w http.ResponseWriter, r *http.Request, status int, body []byte) {
+	h := w.Header()
 	if r.Method == http.MethodGet && status == http.StatusOK {
-		h := sha256.Sum256(append([]byte(w.Header().Get("Link")), body...))
-		etag := `W/"` + hex.EncodeToString(h[:16]) + `"`
-		w.Header().Set("ETag", etag)
-		if r.Header.Get("If-None-Match") == etag {
+		sum := etagOf(append([]byte(h.Get("Link")), body...))
+		h.Set("ETag", sum)
+		h.Set("Cache-Control", "private, max-age=60, s-maxage=60")
+		if r.Header.Get("If-None-Match") == sum {
 			s.notMod++
+			s.rateHeaders(h, false)
+			h.Del("Link") // the client has it with the body it kept
 			w.WriteHeader(http.StatusNotModified)
 			return
 		}
 	}
+	s.rateHeaders(h, true)
+	h.Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
-}
-
-func base(raw []byte) map[string]any {
-	var m map[string]any
-	_ = json.Unmarshal(raw, &m)
-	return m
-}
-
-func ts(t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
-	return t.UTC().Format(time.RFC3339)
-}
-
-func (s *Server) milestoneJSON(name string, rp *repo, m *Milestone) map[string]any {
-	j := base(baseMilestone)
-	open, closed := 0, 0
-	for _, is := range rp.issues {
-		if is.Milestone == m.Number {
-			if is.ClosedAt.IsZero() {
-				open++
-			} else {
-				closed++
-			}
-		}
-	}
-	api := strings.TrimSuffix(s.URL, "/")
-	j["url"] = fmt.Sprintf("%s/repos/%s/milestones/%d", api, name, m.Number)
-	j["html_url"] = fmt.Sprintf("https://github.example/%s/milestone/%d", name, m.Number)
-	j["id"], j["number"], j["title"], j["description"], j["state"] = 100000+m.Number, m.Number, m.Title, m.Description, m.State
-	j["open_issues"], j["closed_issues"] = open, closed
-	j["due_on"], j["closed_at"], j["updated_at"] = ts(m.DueOn), ts(m.ClosedAt), ts(m.UpdatedAt)
-	return j
-}
-
-func (s *Server) issueJSON(name string, rp *repo, is *Issue) map[string]any {
-	j := base(baseIssue)
-	api := strings.TrimSuffix(s.URL, "/")
-	j["url"] = fmt.Sprintf("%s/repos/%s/issues/%d", api, name, is.Number)
-	j["html_url"] = fmt.Sprintf("https://github.example/%s/issues/%d", name, is.Number)
-	j["id"], j["number"], j["title"] = 200000+is.Number, is.Number, is.Title
-	j["state"] = "open"
-	if !is.ClosedAt.IsZero() {
-		j["state"] = "closed"
-	}
-	j["created_at"], j["updated_at"], j["closed_at"] = ts(is.CreatedAt), ts(updated(is)), ts(is.ClosedAt)
-	labels := []any{}
-	for i, l := range is.Labels {
-		labels = append(labels, map[string]any{"id": 300000 + i, "name": l, "color": "ededed"})
-	}
-	j["labels"] = labels
-	j["user"] = map[string]any{"login": is.User, "id": 7, "type": "User"}
-	if m, ok := rp.milestones[is.Milestone]; ok {
-		j["milestone"] = s.milestoneJSON(name, rp, m)
-	} else {
-		j["milestone"] = nil
-	}
-	delete(j, "pull_request")
-	if is.PR {
-		j["pull_request"] = map[string]any{"url": fmt.Sprintf("%s/repos/%s/pulls/%d", api, name, is.Number)}
-	}
-	return j
-}
-
-func (s *Server) commentJSON(name string, c *Comment) map[string]any {
-	j := base(baseComment)
-	j["id"], j["body"] = c.ID, c.Body
-	j["html_url"] = fmt.Sprintf("https://github.example/%s/issues/%d#issuecomment-%d", name, c.Issue, c.ID)
-	j["url"] = fmt.Sprintf("%s/repos/%s/issues/comments/%d", strings.TrimSuffix(s.URL, "/"), name, c.ID)
-	j["issue_url"] = fmt.Sprintf("%s/repos/%s/issues/%d", strings.TrimSuffix(s.URL, "/"), name, c.Issue)
-	j["created_at"], j["updated_at"] = ts(c.CreatedAt), ts(c.UpdatedAt)
-	j["user"] = map[string]any{"login": c.User, "id": 8, "type": "User"}
-	return j
 }

@@ -36,7 +36,11 @@ func do(t *testing.T, s *jiratest.Server, method, path string, header map[string
 	for k, v := range header {
 		req.Header.Set(k, v)
 	}
-	res, err := http.DefaultClient.Do(req)
+	// Not http.DefaultClient: another parallel test's Server.Close closes
+	// the default transport's idle connections, which can break this
+	// request as it takes one.
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	res, err := client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
