@@ -40,15 +40,8 @@ func EventMarker(id, kind string) string {
 // comment early.
 func StatusMarker(r Record) string {
 	m := statusRecord(r)
-	b := make([]byte, 0, 1024)
-	b = append(b, "<!-- slipwatch:status id="...)
-	b = append(b, r.ID...)
-	b = append(b, " v="...)
-	b = strconv.AppendInt(b, Schema, 10)
-	b = append(b, ' ')
-	start := len(b)
-	b = marshalRecord(b, m)
-	for len(b)-start > MaxStatusJSON && (len(m.Announced) > 0 || len(m.Targets) > 1 || len(m.Commitments) > 1) {
+	data, _ := json.Marshal(m)
+	for len(data) > MaxStatusJSON && (len(m.Announced) > 0 || len(m.Targets) > 1 || len(m.Commitments) > 1) {
 		switch {
 		case len(m.Announced) > 0:
 			m.Announced = m.Announced[min(len(m.Announced), 16):]
@@ -57,10 +50,9 @@ func StatusMarker(r Record) string {
 		default:
 			m.Commitments = append(m.Commitments[:1:1], m.Commitments[2:]...)
 		}
-		b = marshalRecord(b[:start], m)
+		data, _ = json.Marshal(m)
 	}
-	b = append(b, " -->"...)
-	return string(b)
+	return "<!-- slipwatch:status id=" + r.ID + " v=" + strconv.Itoa(Schema) + " " + string(data) + " -->"
 }
 
 // statusRecord is what the marker keeps: identity, history, announced IDs.

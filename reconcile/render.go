@@ -145,6 +145,25 @@ func dateString(d connectors.Date) string {
 	return string(appendDate(buf[:0], d))
 }
 
+// appendDate writes d as YYYY-MM-DD, as connectors.Date.String does for
+// years 0..9999.
+func appendDate(b []byte, d connectors.Date) []byte {
+	b = appendPadded(b, d.Year, 4)
+	b = append(b, '-')
+	b = appendPadded(b, int(d.Month), 2)
+	b = append(b, '-')
+	return appendPadded(b, d.Day, 2)
+}
+
+func appendPadded(b []byte, n, width int) []byte {
+	var buf [20]byte
+	s := strconv.AppendInt(buf[:0], int64(n), 10)
+	for i := len(s); i < width; i++ {
+		b = append(b, '0')
+	}
+	return append(b, s...)
+}
+
 var (
 	// The zero-width space after @ and # keeps GitHub from turning user
 	// text into a mention or an issue cross-reference, which would notify

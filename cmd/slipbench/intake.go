@@ -216,8 +216,9 @@ type intakeResult struct {
 }
 
 // measureIntake runs the same load generator against slipwatch's
-// runner.Handler (verify the signature, parse, SET NX the delivery, XADD
-// the key, 202) and a bare net/http handler answering 202, alternately.
+// runner.Handler (verify the signature, parse, one Lua script that
+// dedupes the delivery and XADDs its key, 202) and a bare net/http
+// handler answering 202, alternately.
 func measureIntake(ctx context.Context, rdb redis.UniversalClient, closedD, openD time.Duration, rounds int) (intakeResult, error) {
 	res := intakeResult{Conc: 16, Rate: 500, Closed: closedD, Open: openD, Rounds: rounds}
 	gh := githubtest.New(nil)
@@ -302,7 +303,7 @@ func intakeSection(r intakeResult) section {
 		Intro: fmt.Sprintf("The same Go load generator (in slipbench, HTTP/1.1 keep-alive) posts a signed %s-byte `milestone` delivery "+
 			"(a real payload from the fixtures), each with a new `X-GitHub-Delivery`, to **slipwatch** = `runner.Handler` with the "+
 			"real GitHub connector and the Redis store (HMAC check, JSON decode, `store.Accept`: one Lua script per delivery that "+
-			"dedupes it and `XADD`s its key, pipelined with the deliveries that arrive meanwhile; 202; JSON log line, metrics) and to **bare** = a `net/http` handler that reads the body and answers 202. Closed loop: %d senders back to back, "+
+			"dedupes it and `XADD`s its key, one round trip; 202; JSON log line, metrics) and to **bare** = a `net/http` handler that reads the body and answers 202. Closed loop: %d senders back to back, "+
 			"%s per phase; open loop: a fixed %d requests/s for %s per phase, latency timed from when each request was due. "+
 			"%d round(s), alternating who goes first; no workers drain the stream meanwhile.",
 			commas(int64(r.BodyBytes)), r.Conc, r.Closed, r.Rate, r.Open, r.Rounds),

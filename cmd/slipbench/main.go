@@ -5,6 +5,10 @@
 //
 //	go run ./cmd/slipbench [-short] [-out BENCHMARKS.md]
 //
+// A -short run prints its report to stdout unless -out names a file: its
+// smaller sizes are for a quick look and for CI, and must not replace the
+// committed figures of a full run.
+//
 // It is self-contained: it starts its own redis-server and sandbox
 // trackers on loopback, builds and runs the slipwatch binary, stops
 // everything it started, and gives up after -timeout.
@@ -65,7 +69,7 @@ func cli(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("slipbench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	short := fs.Bool("short", false, "smaller sizes: the whole run in under a minute")
-	out := fs.String("out", "BENCHMARKS.md", `where to write the report ("-": stdout)`)
+	out := fs.String("out", "", `where to write the report ("-": stdout); default BENCHMARKS.md, stdout with -short`)
 	timeout := fs.Duration("timeout", 10*time.Minute, "give up (and stop everything started) after this long")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof)")
 	if err := fs.Parse(args); err != nil {
@@ -91,6 +95,13 @@ func cli(args []string, stdout, stderr io.Writer) int {
 	sz := fullSizes()
 	if *short {
 		sz = shortSizes()
+	}
+	switch {
+	case *out != "":
+	case *short:
+		*out = "-"
+	default:
+		*out = "BENCHMARKS.md"
 	}
 	res := run(ctx, sz, *short, stderr)
 	w := stdout

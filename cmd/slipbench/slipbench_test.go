@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -92,4 +94,54 @@ type testLog struct{ t *testing.T }
 func (l testLog) Write(p []byte) (int, error) {
 	l.t.Log(strings.TrimRight(string(p), "\n"))
 	return len(p), nil
+}
+
+// TestReportDestination: a -short run leaves BENCHMARKS.md alone unless
+// -out names it; a full run writes it, as `make bench` relies on. The runs
+// are cut short by -timeout: where the report goes is what is tested.
+func TestReportDestination(t *testing.T) {
+	tests := []struct {
+		name       string
+		args       []string
+		wantFile   string // written in the working directory; "" none
+		wantStdout bool
+	}{
+		{"short: stdout", []string{"-short"}, "", true},
+		{"short with -out", []string{"-short", "-out", "BENCHMARKS.md"}, "BENCHMARKS.md", false},
+		{"short with -out -", []string{"-short", "-out", "-"}, "", true},
+		{"full: BENCHMARKS.md", nil, "BENCHMARKS.md", false},
+		{"full with -out", []string{"-out", "other.md"}, "other.md", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			t.Chdir(dir)
+			const committed = "the committed figures of a full run\n"
+			if err := os.WriteFile("BENCHMARKS.md", []byte(committed), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			var stdout, stderr bytes.Buffer
+			cli(append(tt.args, "-timeout", "1ns"), &stdout, &stderr)
+			if got := strings.Contains(stdout.String(), "# slipwatch benchmarks"); got != tt.wantStdout {
+				t.Errorf("report on stdout: %v, want %v; stdout:\n%s\nstderr:\n%s", got, tt.wantStdout, stdout.String(), stderr.String())
+			}
+			files, _ := filepath.Glob("*.md")
+			for _, f := range files {
+				data, err := os.ReadFile(f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				written := strings.Contains(string(data), "# slipwatch benchmarks")
+				if written != (f == tt.wantFile) {
+					t.Errorf("%s holds a report: %v, want %v", f, written, f == tt.wantFile)
+				}
+				if f == "BENCHMARKS.md" && !written && string(data) != committed {
+					t.Errorf("BENCHMARKS.md changed: %q", data)
+				}
+			}
+			if _, err := os.Stat(filepath.Join(dir, tt.wantFile)); tt.wantFile != "" && err != nil {
+				t.Errorf("no report written to %s: %v", tt.wantFile, err)
+			}
+		})
+	}
 }

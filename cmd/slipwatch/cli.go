@@ -163,40 +163,71 @@ func lookup(environ []string, key string) string {
 	return ""
 }
 
-// buildInfo is the version, commit and Go version: from -ldflags in a
-// release build, else from what the Go toolchain stamped into the binary.
-func buildInfo() (ver, rev, goVersion string) {
-	ver, rev, goVersion = version, commit, runtime.Version()
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		if ver == "" {
-			ver = bi.Main.Version
+// buildDesc is what the binary says about its build.
+type buildDesc struct {
+	Version, Commit, Go string
+	// CommitTime is the commit's time (vcs.time), known only when the Go
+	// toolchain stamped the build.
+	CommitTime string
+}
+
+// describeBuild prefers the -ldflags values (the Makefile and Dockerfile
+// set them, and the Dockerfile builds without .git) and falls back to what
+// the Go toolchain stamped into a plain `go build` from a git checkout:
+// the module version (a tag or a pseudo-version) and vcs.revision,
+// vcs.modified and vcs.time.
+func describeBuild(ldVersion, ldCommit string, bi *debug.BuildInfo) buildDesc {
+	d := buildDesc{Version: ldVersion, Commit: ldCommit, Go: runtime.Version()}
+	if bi != nil {
+		if d.Version == "" && bi.Main.Version != "(devel)" {
+			d.Version = bi.Main.Version
 		}
+		if bi.GoVersion != "" {
+			d.Go = bi.GoVersion
+		}
+		vcs := map[string]string{}
 		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" && rev == "" {
-				rev = s.Value
+			vcs[s.Key] = s.Value
+		}
+		rev := vcs["vcs.revision"]
+		if d.Commit == "" {
+			d.Commit = rev
+		}
+		// The stamp describes the tree that was built; it adds to an
+		// -ldflags commit only when it names the same commit.
+		if rev != "" && strings.HasPrefix(rev, d.Commit) {
+			if vcs["vcs.modified"] == "true" {
+				d.Commit += "-dirty"
 			}
-			if s.Key == "vcs.modified" && s.Value == "true" && rev != "" && !strings.HasSuffix(rev, "-dirty") {
-				rev += "-dirty"
-			}
+			d.CommitTime = vcs["vcs.time"]
 		}
 	}
-	if ver == "" {
-		ver = "(devel)"
+	if d.Version == "" {
+		d.Version = "(devel)"
 	}
-	if rev == "" {
-		rev = "unknown"
+	if d.Commit == "" {
+		d.Commit = "unknown"
 	}
-	return ver, rev, goVersion
+	return d
+}
+
+func (d buildDesc) String() string {
+	s := "slipwatch " + d.Version + " commit " + d.Commit
+	if d.CommitTime != "" {
+		s += " (" + d.CommitTime + ")"
+	}
+	return s + " " + d.Go
+}
+
+func thisBuild() buildDesc {
+	bi, _ := debug.ReadBuildInfo()
+	return describeBuild(version, commit, bi)
 }
 
 // Version is what goes into the User-Agent and the version line.
-func Version() string {
-	v, _, _ := buildInfo()
-	return v
-}
+func Version() string { return thisBuild().Version }
 
 func printVersion(e *env, _ *options) int {
-	ver, rev, gov := buildInfo()
-	fmt.Fprintf(e.stdout, "slipwatch %s commit %s %s\n", ver, rev, gov)
+	fmt.Fprintln(e.stdout, thisBuild())
 	return exitOK
 }

@@ -75,6 +75,17 @@ func BenchmarkStore(b *testing.B) {
 				return s.Enqueue(ctx, "github:acme/api/milestone/"+strconv.Itoa(i))
 			})
 		})
+		// One webhook delivery's intake: dedupe and queue its key.
+		b.Run(fmt.Sprintf("Accept/clients=%d", clients), func(b *testing.B) {
+			s := benchStore(b, srv)
+			runClients(b, clients, func(ctx context.Context, _, i int) error {
+				ok, err := s.Accept(ctx, "github", "delivery-"+strconv.Itoa(i), []string{"github:acme/api/milestone/3"})
+				if err == nil && !ok {
+					err = fmt.Errorf("delivery %d taken for a duplicate", i)
+				}
+				return err
+			})
+		})
 		// One unit of work through the queue. Each goroutine enqueues before
 		// it reads, so a read always finds an entry (maybe another's).
 		b.Run(fmt.Sprintf("EnqueueReadAck/clients=%d", clients), func(b *testing.B) {

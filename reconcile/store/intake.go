@@ -3,9 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"strconv"
-	"strings"
-	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -34,130 +31,28 @@ func (s *Store) deliveryKey(source, id string) string {
 	return s.key("{q}:delivery:", source, ":", id)
 }
 
-// batcher groups the Accepts that arrive while one is on the wire into the
-// next pipeline (group commit): under load a round trip carries many
-// deliveries, when idle each goes at once. No goroutine of its own: the
-// caller that finds nobody flushing flushes, and hands the turn to a
-// waiting caller when done.
-type batcher struct {
-	mu      sync.Mutex
-	pending []*acceptCall
-	busy    bool
-}
-
-type acceptCall struct {
-	source, id string
-	keys       []string
-	queued     bool
-	err        error
-	// turn receives true when this call is to flush the next batch; it is
-	// closed once the call's result is set.
-	turn chan bool
-}
-
-// maxBatch bounds one pipeline so a burst does not make one round trip
-// carry an unbounded reply.
-const maxBatch = 256
-
 // Accept queues the work keys of one webhook delivery unless that
 // delivery (source and ID) was accepted within the delivery TTL: trackers
 // redeliver, and Jira may deliver twice. It reports whether the keys were
 // queued (false: a duplicate, nothing done). An empty id skips the
 // dedupe. When Accept returns an error nothing was queued, or at least the
 // delivery was not marked seen, so the tracker's redelivery is taken.
-//
-// Concurrent Accepts share round trips; each returns once its own
-// delivery is durably on the stream. The wait does not end early with ctx:
-// it is bounded by the client's timeouts, and a caller that left would
-// leave its place in the batch behind.
 func (s *Store) Accept(ctx context.Context, source, id string, keys []string) (bool, error) {
-	c := &acceptCall{source: source, id: id, keys: keys, turn: make(chan bool, 1)}
-	b := &s.intake
-	b.mu.Lock()
-	b.pending = append(b.pending, c)
-	if b.busy {
-		b.mu.Unlock()
-		if lead := <-c.turn; !lead {
-			return c.queued, c.err
-		}
-		b.mu.Lock()
-	}
-	b.busy = true
-	batch := b.pending
-	if len(batch) > maxBatch {
-		batch = batch[:maxBatch]
-	}
-	b.pending = b.pending[len(batch):]
-	b.mu.Unlock()
-
-	// Others' deliveries ride on this call's round trip: this request
-	// ending must not fail theirs.
-	s.flushAccepts(context.WithoutCancel(ctx), batch)
-
-	b.mu.Lock()
-	if len(b.pending) > 0 {
-		b.pending[0].turn <- true
-	} else {
-		b.busy = false
-	}
-	b.mu.Unlock()
-	return c.queued, c.err
-}
-
-func (s *Store) flushAccepts(ctx context.Context, batch []*acceptCall) {
 	start := time.Now()
-	maxLen := strconv.FormatInt(s.opt.MaxLength, 10)
-	ttl := strconv.FormatInt(s.opt.DeliveryTTL.Milliseconds(), 10)
-	args := func(c *acceptCall) ([]string, []any) {
-		keys := []string{s.streamKey()}
-		if c.id != "" {
-			keys = append(keys, s.deliveryKey(c.source, c.id))
-		}
-		a := make([]any, 0, 2+len(c.keys))
-		a = append(a, maxLen, ttl)
-		for _, k := range c.keys {
-			a = append(a, k)
-		}
-		return keys, a
+	k := []string{s.streamKey()}
+	if id != "" {
+		k = append(k, s.deliveryKey(source, id))
 	}
-	cmds := make([]*redis.Cmd, len(batch))
-	pipe := s.rdb.Pipeline()
-	for i, c := range batch {
-		keys, a := args(c)
-		cmds[i] = acceptScript.EvalSha(ctx, pipe, keys, a...)
+	args := make([]any, 0, 2+len(keys))
+	args = append(args, s.opt.MaxLength, s.opt.DeliveryTTL.Milliseconds())
+	for _, key := range keys {
+		args = append(args, key)
 	}
-	_, _ = pipe.Exec(ctx) // each command's error is read below
-	if retry := noScript(cmds); len(retry) > 0 {
-		// The script cache is empty (first use, a restart, a failover):
-		// load the script once and send those again.
-		if err := acceptScript.Load(ctx, s.rdb).Err(); err == nil {
-			pipe := s.rdb.Pipeline()
-			for _, i := range retry {
-				keys, a := args(batch[i])
-				cmds[i] = acceptScript.EvalSha(ctx, pipe, keys, a...)
-			}
-			_, _ = pipe.Exec(ctx)
-		}
+	// Run sends EVALSHA and, when the script cache is empty (first use, a
+	// restart, a failover), EVAL once.
+	n, err := acceptScript.Run(ctx, s.rdb, k, args...).Int()
+	if err != nil {
+		err = fmt.Errorf("accept %s delivery %q: %w", source, id, err)
 	}
-	var failed error
-	for i, c := range batch {
-		n, err := cmds[i].Int()
-		if err != nil {
-			c.err = fmt.Errorf("accept %s delivery %q: %w", c.source, c.id, err)
-			failed = c.err
-		}
-		c.queued = err == nil && n == 1
-		close(c.turn)
-	}
-	_ = s.observe("accept", start, failed)
-}
-
-func noScript(cmds []*redis.Cmd) []int {
-	var idx []int
-	for i, c := range cmds {
-		if err := c.Err(); err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT") {
-			idx = append(idx, i)
-		}
-	}
-	return idx
+	return err == nil && n == 1, s.observe("accept", start, err)
 }

@@ -82,7 +82,6 @@ type Store struct {
 	rdb    redis.UniversalClient
 	prefix string
 	opt    Options
-	intake batcher
 }
 
 // New returns a store over rdb with every key under prefix.
