@@ -78,7 +78,7 @@ func eventCase(name string, change func(*Record), ev event) goldenComment {
 		r := goldenRecord(hostileTitle)
 		r.Ref.Tracker = tr
 		change(&r)
-		ev.id = hashID(r.ID, ev.kind, name)
+		ev.id = hashID(r.ID, string(ev.kind), name)
 		return render(tr, eventDoc(r, ev, settings())), EventMarker(ev.id, ev.kind)
 	}}
 }

@@ -63,26 +63,41 @@ func (k ActionKind) String() string {
 type Action struct {
 	Kind      ActionKind
 	EventID   string // ledger ID: event ID, reply ID, or "status-<commitment>"
-	EventKind string // committed, slipped, … ; reply; status
+	EventKind EventKind
 	CommentID string // UpsertStatus: the comment to edit; "" = create
 	Body      string // in the markup of the deliverable's tracker
 	Marker    string // hidden marker to attach
 	ReplyTo   string // Reply: the command's comment ID
 }
 
-// Event kinds (DESIGN.md, Words).
+// EventKind is what a comment slipwatch writes is about: one of the
+// events of DESIGN.md (Words), a reply to a command, the status comment or
+// the monthly track record. It is the kind= of an event marker and the
+// kind label of slipwatch_comments_posted_total.
+type EventKind string
+
+// Event kinds. EventKinds lists them all.
 const (
-	EvCommitted    = "committed"
-	EvRecommitted  = "recommitted"
-	EvSlipped      = "slipped"
-	EvPulledIn     = "pulled_in"
-	EvAtRisk       = "at_risk"
-	EvScopeGrew    = "scope_grew"
-	EvOverdue      = "overdue"
-	EvDelivered    = "delivered"
-	EvStatusUpdate = "status_update"
-	EvReply        = "reply"
+	EvCommitted    EventKind = "committed"
+	EvRecommitted  EventKind = "recommitted"
+	EvSlipped      EventKind = "slipped"
+	EvPulledIn     EventKind = "pulled_in"
+	EvAtRisk       EventKind = "at_risk"
+	EvScopeGrew    EventKind = "scope_grew"
+	EvOverdue      EventKind = "overdue"
+	EvDelivered    EventKind = "delivered"
+	EvStatusUpdate EventKind = "status_update"
+	EvReply        EventKind = "reply"
+	EvStatus       EventKind = "status"       // the sticky status comment
+	EvTrackRecord  EventKind = "track_record" // the monthly track-record comment
 )
+
+// EventKinds is every EventKind, in the order a deliverable's story meets
+// them; a new kind is added here and nowhere else.
+func EventKinds() []EventKind {
+	return []EventKind{EvStatus, EvCommitted, EvRecommitted, EvSlipped, EvPulledIn, EvAtRisk, EvScopeGrew, EvOverdue,
+		EvDelivered, EvStatusUpdate, EvReply, EvTrackRecord}
+}
 
 // riskMargin is the hysteresis of at_risk: once warned, a deliverable is
 // back on track only when the forecast is this many days inside the date.
@@ -94,8 +109,9 @@ const maxAnnounced = 500
 
 // event is an event decided in this pass, before rendering.
 type event struct {
-	id, kind string
-	data     eventData
+	id   string
+	kind EventKind
+	data eventData
 }
 
 type eventData struct {
@@ -212,11 +228,11 @@ func Reconcile(prev Record, obs Observation, now time.Time, s Settings) (Record,
 		c.Scope = rec.Total
 		rec.Commitments = append(rec.Commitments, c)
 		if !had {
-			events = append(events, event{id: hashID(rec.ID, EvCommitted, dateString(c.Date)), kind: EvCommitted,
+			events = append(events, event{id: hashID(rec.ID, string(EvCommitted), dateString(c.Date)), kind: EvCommitted,
 				data: eventData{to: c.Date, by: c.By, reason: c.Reason}})
 			return
 		}
-		events = append(events, event{id: hashID(rec.ID, EvRecommitted, dateString(cur.Date), dateString(c.Date), strconv.Itoa(len(rec.Commitments))),
+		events = append(events, event{id: hashID(rec.ID, string(EvRecommitted), dateString(cur.Date), dateString(c.Date), strconv.Itoa(len(rec.Commitments))),
 			kind: EvRecommitted, data: eventData{from: cur.Date, to: c.Date, by: c.By, reason: c.Reason}})
 	}
 	// A description's date counts when it changes, so a later /commit
@@ -246,7 +262,7 @@ func Reconcile(prev Record, obs Observation, now time.Time, s Settings) (Record,
 		}
 		// One answer per command comment and date: an edit that
 		// changes the date is a new command; any other edit is not.
-		rid := hashID(rec.ID, EvReply, c.ID, cmd.Verb, dateString(cmd.Date))
+		rid := hashID(rec.ID, string(EvReply), c.ID, cmd.Verb, dateString(cmd.Date))
 		if announced[rid] {
 			if cmd.Verb == "commit" && !inRecord[rid] && newerThanPromise(rec, c) {
 				// Answered by a pass that crashed before saving: take
@@ -326,22 +342,22 @@ func Reconcile(prev Record, obs Observation, now time.Time, s Settings) (Record,
 	cur, committed := rec.Commitment()
 	switch {
 	case rec.Delivered && committed:
-		events = append(events, event{id: hashID(rec.ID, EvDelivered, dateString(rec.DeliveredOn)), kind: EvDelivered,
+		events = append(events, event{id: hashID(rec.ID, string(EvDelivered), dateString(rec.DeliveredOn)), kind: EvDelivered,
 			data: eventData{from: cur.Date, to: rec.DeliveredOn}})
 	case committed && !rec.Delivered:
 		settled := len(rec.Targets) == 0 || now.Sub(rec.Targets[len(rec.Targets)-1].At) >= s.Settle
 		if hasTarget && target.After(cur.Date) && settled {
-			events = append(events, event{id: hashID(rec.ID, EvSlipped, dateString(cur.Date), dateString(target)), kind: EvSlipped,
+			events = append(events, event{id: hashID(rec.ID, string(EvSlipped), dateString(cur.Date), dateString(target)), kind: EvSlipped,
 				data: eventData{from: cur.Date, to: target}})
 		}
 		if hasTarget && settled {
 			if prevT, ok := pulledFrom(rec, s.Settle); ok && target.Before(prevT) {
-				events = append(events, event{id: hashID(rec.ID, EvPulledIn, dateString(prevT), dateString(target)), kind: EvPulledIn,
+				events = append(events, event{id: hashID(rec.ID, string(EvPulledIn), dateString(prevT), dateString(target)), kind: EvPulledIn,
 					data: eventData{from: prevT, to: target}})
 			}
 		}
 		if today.After(cur.Date) {
-			events = append(events, event{id: hashID(rec.ID, EvOverdue, dateString(cur.Date)), kind: EvOverdue,
+			events = append(events, event{id: hashID(rec.ID, string(EvOverdue), dateString(cur.Date)), kind: EvOverdue,
 				data: eventData{from: cur.Date}})
 		}
 		f := rec.Forecast
@@ -355,14 +371,14 @@ func Reconcile(prev Record, obs Observation, now time.Time, s Settings) (Record,
 			rec.AtRisk = false
 		}
 		if rec.AtRisk {
-			events = append(events, event{id: hashID(rec.ID, EvAtRisk, dateString(cur.Date)), kind: EvAtRisk,
+			events = append(events, event{id: hashID(rec.ID, string(EvAtRisk), dateString(cur.Date)), kind: EvAtRisk,
 				data: eventData{from: cur.Date, to: f.P85}})
 		}
 		if cur.Scope > 0 && s.WarnGrowth > 0 {
 			added := rec.Total - cur.Scope
 			growth := float64(added) / float64(cur.Scope)
 			if step := int(growth / s.WarnGrowth); step >= 1 {
-				events = append(events, event{id: hashID(rec.ID, EvScopeGrew, dateString(cur.Date), strconv.Itoa(step)), kind: EvScopeGrew,
+				events = append(events, event{id: hashID(rec.ID, string(EvScopeGrew), dateString(cur.Date), strconv.Itoa(step)), kind: EvScopeGrew,
 					data: eventData{from: cur.Date, growth: growth, added: added}})
 			}
 		}
@@ -370,7 +386,7 @@ func Reconcile(prev Record, obs Observation, now time.Time, s Settings) (Record,
 			bucket := now.UnixNano() / int64(s.StatusEvery)
 			first := rec.Commitments[0].At.UnixNano() / int64(s.StatusEvery)
 			if bucket > first {
-				events = append(events, event{id: hashID(rec.ID, EvStatusUpdate, strconv.FormatInt(bucket, 10)), kind: EvStatusUpdate})
+				events = append(events, event{id: hashID(rec.ID, string(EvStatusUpdate), strconv.FormatInt(bucket, 10)), kind: EvStatusUpdate})
 			}
 		}
 	}
@@ -403,7 +419,7 @@ func Reconcile(prev Record, obs Observation, now time.Time, s Settings) (Record,
 		// otherwise cost one write per deliverable after a flush.
 		unchanged := rec.StatusHash == "" && statusComment != "" && shows(statusText, body, marker)
 		if (statusComment == "" || h != rec.StatusHash) && !unchanged {
-			st := Action{Kind: UpsertStatus, EventID: "status-" + rec.ID, EventKind: "status",
+			st := Action{Kind: UpsertStatus, EventID: "status-" + rec.ID, EventKind: EvStatus,
 				CommentID: statusComment, Body: body, Marker: marker}
 			// The status comment goes last. A new one because its marker
 			// is what a record with nothing in Redis is rebuilt from, so

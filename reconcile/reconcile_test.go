@@ -80,10 +80,10 @@ func (w *world) comment(author string, canCommit bool, body string, at time.Time
 
 // step reconciles at now, applies the actions and returns their kinds
 // ("status" for the status comment); a second pass must do nothing.
-func (w *world) step(now time.Time) []string {
+func (w *world) step(now time.Time) []EventKind {
 	w.t.Helper()
 	rec, actions := Reconcile(w.rec, w.observation(), now, settings())
-	var kinds []string
+	var kinds []EventKind
 	for _, a := range actions {
 		kinds = append(kinds, a.EventKind)
 		if strings.Contains(a.Body+a.Marker, "-->\n") || strings.Count(a.Marker, "-->") != 1 {
@@ -110,8 +110,8 @@ func (w *world) step(now time.Time) []string {
 	return kinds
 }
 
-func kindsOf(as []Action) []string {
-	var k []string
+func kindsOf(as []Action) []EventKind {
+	var k []EventKind
 	for _, a := range as {
 		k = append(k, a.EventKind)
 	}
@@ -124,28 +124,28 @@ func TestMilestoneStory(t *testing.T) {
 		name   string
 		at     time.Time
 		before func()
-		want   []string
+		want   []EventKind
 		health Health
 	}{
-		{"first sight: baseline commitment", day("2026-11-02"), nil, []string{EvCommitted, "status"}, OnTrack},
-		{"a day later only the forecast moved", day("2026-11-03"), nil, []string{"status"}, OnTrack},
+		{"first sight: baseline commitment", day("2026-11-02"), nil, []EventKind{EvCommitted, "status"}, OnTrack},
+		{"a day later only the forecast moved", day("2026-11-03"), nil, []EventKind{"status"}, OnTrack},
 		{"nothing changed an hour later", day("2026-11-03").Add(time.Hour), nil, nil, OnTrack},
-		{"due date moved out: not yet news", day("2026-11-04"), func() { w.setDue("2026-12-15") }, []string{"status"}, Slipped},
-		{"moved date settled: slip announced", day("2026-11-04").Add(2 * time.Hour), nil, []string{EvSlipped, "status"}, Slipped},
+		{"due date moved out: not yet news", day("2026-11-04"), func() { w.setDue("2026-12-15") }, []EventKind{"status"}, Slipped},
+		{"moved date settled: slip announced", day("2026-11-04").Add(2 * time.Hour), nil, []EventKind{EvSlipped, "status"}, Slipped},
 		{"stranger tries to commit", day("2026-11-05"), func() {
 			w.comment("mallory", false, "/commit 2026-12-20", day("2026-11-05").Add(-time.Hour))
-		}, []string{EvReply, "status"}, Slipped},
+		}, []EventKind{EvReply, "status"}, Slipped},
 		{"lead recommits with a reason", day("2026-11-06"), func() {
 			w.comment("jane", true, "We added SSO.\n/commit 2026-12-15 SSO added to scope", day("2026-11-06").Add(-time.Hour))
-		}, []string{EvReply, EvRecommitted, "status"}, OnTrack},
-		{"pulled in and settled", day("2026-11-10"), func() { w.setDue("2026-12-10") }, []string{"status"}, OnTrack},
-		{"pull-in announced", day("2026-11-10").Add(2 * time.Hour), nil, []string{EvPulledIn, "status"}, OnTrack},
+		}, []EventKind{EvReply, EvRecommitted, "status"}, OnTrack},
+		{"pulled in and settled", day("2026-11-10"), func() { w.setDue("2026-12-10") }, []EventKind{"status"}, OnTrack},
+		{"pull-in announced", day("2026-11-10").Add(2 * time.Hour), nil, []EventKind{EvPulledIn, "status"}, OnTrack},
 		{"closed early: delivered", day("2026-12-09"), func() {
 			w.d.Closed, w.d.ClosedAt = true, day("2026-12-09")
 			for i := range w.d.Items {
 				w.d.Items[i].ClosedAt = day("2026-12-08")
 			}
-		}, []string{EvDelivered, "status"}, DeliveredOnTime},
+		}, []EventKind{EvDelivered, "status"}, DeliveredOnTime},
 	}
 	for _, s := range steps {
 		if s.before != nil {
@@ -191,7 +191,7 @@ func TestAtRiskWithHysteresis(t *testing.T) {
 	// 30 items, one done per day: the P85 lands a month out, after Dec 1.
 	w := newWorld(t, "2026-12-01", 30, 1)
 	got := w.step(day("2026-11-20"))
-	if diff := cmp.Diff([]string{EvCommitted, EvAtRisk, "status"}, got); diff != "" {
+	if diff := cmp.Diff([]EventKind{EvCommitted, EvAtRisk, "status"}, got); diff != "" {
 		t.Fatalf("actions (-want +got):\n%s", diff)
 	}
 	if w.rec.Health != AtRisk {
@@ -231,7 +231,7 @@ func TestNotEnoughHistory(t *testing.T) {
 func TestOverdue(t *testing.T) {
 	w := newWorld(t, "2026-12-01", 10, 2)
 	w.step(day("2026-11-02"))
-	if got := w.step(day("2026-12-02")); !cmp.Equal(got, []string{EvOverdue, "status"}) {
+	if got := w.step(day("2026-12-02")); !cmp.Equal(got, []EventKind{EvOverdue, "status"}) {
 		t.Errorf("overdue: %v", got)
 	}
 	if w.rec.Health != Overdue {
@@ -303,7 +303,7 @@ func TestRestoreFromStatusMarker(t *testing.T) {
 	// Something did change since: the status comment is edited.
 	w.rec = Record{}
 	w.d.Items[0].ClosedAt = day("2026-11-04")
-	if got := w.step(day("2026-11-04").Add(5 * time.Hour)); !cmp.Equal(got, []string{"status"}) {
+	if got := w.step(day("2026-11-04").Add(5 * time.Hour)); !cmp.Equal(got, []EventKind{"status"}) {
 		t.Errorf("progress changed after losing the record: %v, want the status edit", got)
 	}
 }
@@ -331,16 +331,16 @@ func TestCrashAfterReply(t *testing.T) {
 			before := w.rec
 			th := w.thread
 			_, actions := Reconcile(w.rec, Observation{Snapshot: connectors.Snapshot{Deliverable: w.d, Thread: &th, Throughput: w.tp}}, day("2026-11-03").Add(time.Hour), settings())
-			if got := kindsOf(actions); !cmp.Equal(got, []string{EvReply, EvRecommitted, "status"}) {
+			if got := kindsOf(actions); !cmp.Equal(got, []EventKind{EvReply, EvRecommitted, "status"}) {
 				t.Fatalf("actions %v", got)
 			}
 			// The crash: the first actions reached GitHub, the record was not saved.
 			w.land(actions[:posted], day("2026-11-03"))
 			w.rec = before
 			got := w.step(day("2026-11-03").Add(2 * time.Hour))
-			want := []string{EvRecommitted, "status"}
+			want := []EventKind{EvRecommitted, "status"}
 			if posted >= 2 {
-				want = []string{"status"}
+				want = []EventKind{"status"}
 			}
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("after the crash (-want +got):\n%s", diff)
@@ -385,8 +385,8 @@ func TestCrashInFirstPass(t *testing.T) {
 			w.land(actions[:landed], day("2026-11-02"))
 			got := w.step(day("2026-11-02").Add(time.Minute))
 			// The status comment may be rewritten; every event comes once.
-			noStatus := func(ks []string) []string {
-				return slices.DeleteFunc(slices.Clone(ks), func(k string) bool { return k == "status" })
+			noStatus := func(ks []EventKind) []EventKind {
+				return slices.DeleteFunc(slices.Clone(ks), func(k EventKind) bool { return k == "status" })
 			}
 			if diff := cmp.Diff(noStatus(all[landed:]), noStatus(got), cmpopts.EquateEmpty()); diff != "" {
 				t.Errorf("after a crash with %v posted (-want +got):\n%s", all[:landed], diff)
@@ -399,11 +399,11 @@ func TestCrashInFirstPass(t *testing.T) {
 // suppress the event.
 func TestForgedMarkerIgnored(t *testing.T) {
 	w := newWorld(t, "2026-12-01", 10, 2)
-	id := hashID(CommitmentID(ref), EvCommitted, "2026-12-01")
+	id := hashID(CommitmentID(ref), string(EvCommitted), "2026-12-01")
 	w.comment("mallory", false, EventMarker(id, EvCommitted), day("2026-11-01"))
 	w.thread.Comments[0].Hidden = w.thread.Comments[0].Body
 	got := w.step(day("2026-11-02"))
-	if !cmp.Equal(got, []string{EvCommitted, "status"}) {
+	if !cmp.Equal(got, []EventKind{EvCommitted, "status"}) {
 		t.Errorf("actions %v: a forged marker suppressed the event", got)
 	}
 }
@@ -414,11 +414,11 @@ func TestScopeGrew(t *testing.T) {
 	for i := range 3 {
 		w.d.Items = append(w.d.Items, connectors.Item{ID: fmt.Sprint("new", i)})
 	}
-	if got := w.step(day("2026-11-03")); !cmp.Equal(got, []string{EvScopeGrew, "status"}) {
+	if got := w.step(day("2026-11-03")); !cmp.Equal(got, []EventKind{EvScopeGrew, "status"}) {
 		t.Errorf("30%% growth: %v", got)
 	}
 	w.d.Items = append(w.d.Items, connectors.Item{ID: "new4"})
-	if got := w.step(day("2026-11-04")); !cmp.Equal(got, []string{EvScopeGrew, "status"}) {
+	if got := w.step(day("2026-11-04")); !cmp.Equal(got, []EventKind{EvScopeGrew, "status"}) {
 		t.Errorf("40%% growth crosses the second threshold: %v", got)
 	}
 }
@@ -595,7 +595,7 @@ func BenchmarkReconcile(b *testing.B) {
 // the due date does announce "overdue": slipwatch trusts its clock.)
 func TestClockJumps(t *testing.T) {
 	w := newWorld(t, "2026-12-01", 10, 2)
-	var all []string
+	var all []EventKind
 	for _, at := range []time.Time{
 		day("2026-11-02"),
 		day("2026-11-10"),
@@ -614,7 +614,7 @@ func TestClockJumps(t *testing.T) {
 	for _, c := range w.thread.Comments {
 		for _, m := range ParseMarkers(c.Hidden) {
 			if m.Kind == MarkerEvent {
-				seen[m.EventKind+" "+m.ID]++
+				seen[string(m.EventKind)+" "+m.ID]++
 			}
 		}
 	}
@@ -632,7 +632,7 @@ func TestClockJumps(t *testing.T) {
 	}
 }
 
-func countKind(kinds []string, k string) int {
+func countKind(kinds []EventKind, k EventKind) int {
 	n := 0
 	for _, x := range kinds {
 		if x == k {

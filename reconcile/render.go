@@ -344,7 +344,7 @@ func eventDoc(r Record, ev event, s Settings) doc {
 		d.note = ""
 		return d
 	}
-	return doc{title: ev.kind}
+	return doc{title: string(ev.kind)}
 }
 
 func helpDoc() doc {

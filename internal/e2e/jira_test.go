@@ -179,9 +179,9 @@ func testJira(t *testing.T, ed jiraEdition) {
 	}
 }
 
-func (e jiraExpect) add(jd jiraDeliverable, kind string, n int) {
+func (e jiraExpect) add(jd jiraDeliverable, kind reconcile.EventKind, n int) {
 	if e[jd] == nil {
-		e[jd] = map[string]int{}
+		e[jd] = map[reconcile.EventKind]int{}
 	}
 	e[jd][kind] += n
 }

@@ -173,7 +173,7 @@ func TestConversationCommands(t *testing.T) {
 			t.Errorf("no comment says %q:\n%s", w, joined)
 		}
 	}
-	kinds := map[string]int{}
+	kinds := map[reconcile.EventKind]int{}
 	for _, b := range got {
 		for _, m := range reconcile.ParseMarkers(b) {
 			kinds[m.EventKind]++

@@ -213,9 +213,9 @@ func (r *Runner) apply(ctx context.Context, conn Connector, th *connectors.Threa
 	}
 	kind := a.EventKind
 	if a.Kind == reconcile.UpsertStatus {
-		kind = "status"
+		kind = reconcile.EvStatus
 	}
-	r.m.posted.WithLabelValues(kind).Inc()
+	r.m.posted.WithLabelValues(string(kind)).Inc()
 	log.Info("comment posted", "event", kind, "event_id", a.EventID, "comment", c.ID, "url", c.URL)
 	return nil
 }

@@ -221,7 +221,7 @@ func (f *fakeTracker) markerCounts() map[string]int {
 	for _, th := range f.threads {
 		for _, c := range th.Comments {
 			for _, m := range reconcile.ParseMarkers(c.Hidden) {
-				n[m.Kind+":"+m.ID+":"+m.EventKind]++
+				n[m.Kind+":"+m.ID+":"+string(m.EventKind)]++
 			}
 		}
 	}
@@ -238,7 +238,7 @@ func (f *fakeTracker) kinds(id string) []string {
 	}
 	for _, c := range th.Comments {
 		for _, m := range reconcile.ParseMarkers(c.Hidden) {
-			k := m.EventKind
+			k := string(m.EventKind)
 			if m.Kind == reconcile.MarkerStatus {
 				k = "status"
 			}
