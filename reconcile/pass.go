@@ -165,12 +165,7 @@ func (p *pass) commit(c Commitment) {
 // takeCommitments reads the promises: the description, then commands in
 // the order written (on both threads of a linked pair), then the baseline.
 func (p *pass) takeCommitments(linked *connectors.Snapshot) {
-	// A description's date counts when it changes, so a later /commit
-	// is not undone by the unchanged line on the next pass.
-	if dd, ok := declaredDate(p.d.Description); ok && dd != p.rec.Declared {
-		p.rec.Declared = dd
-		p.commit(Commitment{Date: dd, Source: DeclaredDescription, By: "description", At: p.facts.now})
-	}
+	p.takeDeclared()
 	byTime := func(a, b connectors.Comment) int { return a.CreatedAt.Compare(b.CreatedAt) }
 	switch {
 	case linked == nil || linked.Thread == nil:
@@ -208,6 +203,33 @@ func (p *pass) takeCommitments(linked *connectors.Snapshot) {
 	if len(p.rec.Commitments) == 0 && p.facts.hasTarget && p.s.Baseline != "declared_only" {
 		p.commit(Commitment{Date: p.facts.target, Source: BaselineFirstSeen, By: "slipwatch", At: p.facts.now})
 	}
+}
+
+// takeDeclared takes the description's "Committed:" date. It counts when
+// it changes, so a later /commit is not undone by the unchanged line on
+// the next pass; and, once there is a promise, only when it has stood for
+// Settle, so a line edited twice in a minute is one recommitment, not two.
+func (p *pass) takeDeclared() {
+	rec, now := &p.rec, p.facts.now
+	dd, ok := declaredDate(p.d.Description)
+	if !ok || dd == rec.Declared {
+		rec.Pending = nil // removed, or back to the date taken
+		return
+	}
+	if rec.Pending == nil || rec.Pending.Date != dd {
+		rec.Pending = &PendingDate{Date: dd, Since: now}
+	}
+	since := rec.Pending.Since
+	cur, had := rec.Commitment()
+	if had && now.Sub(since) < p.s.Settle {
+		return
+	}
+	rec.Declared, rec.Pending = dd, nil
+	if had && cur.At.After(since) {
+		// A /commit written while the line stood has the last word.
+		return
+	}
+	p.commit(Commitment{Date: dd, Source: DeclaredDescription, By: "description", At: since})
 }
 
 // handle takes the command in comment c, if any; partner says c is on the

@@ -16,14 +16,13 @@ type Settings struct {
 	MinSamples  int
 	StatusEvery time.Duration // 0: no periodic update
 	WarnGrowth  float64
-	// Settle is how long a new due date must stand before a slip or
-	// pull-in is announced, so a date moved out and back does not spam.
-	// Zero takes DefaultSettle.
+	// Settle is how long a moved due date, or a changed "Committed:"
+	// line, must stand before it is news (slipped, pulled_in, a
+	// recommitment), so a date moved out and back is never announced.
+	// Zero announces it on the first pass that sees it (config
+	// slip.settle, default 1h).
 	Settle time.Duration
 }
-
-// DefaultSettle is Settings.Settle's default.
-const DefaultSettle = time.Hour
 
 // Observation is the deliverable as the tracker shows it now.
 type Observation struct {
@@ -120,9 +119,6 @@ const maxAnnounced = 500
 func Reconcile(prev Record, obs Observation, now time.Time, s Settings) (Record, []Action) {
 	if s.Location == nil {
 		s.Location = time.UTC
-	}
-	if s.Settle == 0 {
-		s.Settle = DefaultSettle
 	}
 	var p pass
 	p.observe(prev, obs, now, s)

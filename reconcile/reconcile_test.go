@@ -16,7 +16,8 @@ import (
 var ref = connectors.Ref{Tracker: connectors.GitHub, Team: "acme/api", Kind: connectors.Milestone, ID: "7"}
 
 func settings() Settings {
-	return Settings{Location: time.UTC, Baseline: "first_seen", Window: 42, Trials: 2000, Confidence: 0.85, MinSamples: 5, WarnGrowth: 0.2}
+	return Settings{Location: time.UTC, Baseline: "first_seen", Window: 42, Trials: 2000, Confidence: 0.85, MinSamples: 5, WarnGrowth: 0.2,
+		Settle: time.Hour}
 }
 
 // world is a deliverable and its thread; apply plays the actions as a
@@ -640,4 +641,93 @@ func countKind(kinds []EventKind, k EventKind) int {
 		}
 	}
 	return n
+}
+
+// TestDeclaredLineSettles: a changed "Committed:" line is a recommitment
+// only once it has stood for Settle; edits within it are one change, an
+// edit back is none, and a /commit written meanwhile has the last word.
+func TestDeclaredLineSettles(t *testing.T) {
+	const desc = "Release train.\nCommitted: "
+	w := newWorld(t, "2026-12-01", 10, 2)
+	steps := []struct {
+		name   string
+		at     time.Time
+		before func()
+		want   []EventKind
+	}{
+		{"first sight: the baseline", day("2026-11-02"), nil, []EventKind{EvCommitted, "status"}},
+		{"a line appears: not yet a promise", day("2026-11-03"), func() { w.d.Description = desc + "2026-12-10" }, nil},
+		{"edited within the hour: still settling", day("2026-11-03").Add(20 * time.Minute), func() { w.d.Description = desc + "2026-12-12" }, nil},
+		{"an hour after the first edit: the edit is younger", day("2026-11-03").Add(time.Hour), nil, nil},
+		{"the last edit stood an hour: one recommitment", day("2026-11-03").Add(80 * time.Minute), nil, []EventKind{EvRecommitted, "status"}},
+		{"edited and back within the hour", day("2026-11-04"), func() { w.d.Description = desc + "2026-12-20" }, nil},
+		{"back to the date taken", day("2026-11-04").Add(10 * time.Minute), func() { w.d.Description = desc + "2026-12-12" }, nil},
+		{"the flap is never news", day("2026-11-04").Add(3 * time.Hour), nil, nil},
+		{"a new line, then a /commit while it settles", day("2026-11-05"), func() { w.d.Description = desc + "2026-12-15" }, nil},
+		{"the command is taken at once", day("2026-11-05").Add(30 * time.Minute), func() {
+			w.comment("jane", true, "/commit 2026-12-22 vendor late", day("2026-11-05").Add(20*time.Minute))
+		}, []EventKind{EvReply, EvRecommitted, "status"}},
+		{"the older line does not undo it", day("2026-11-05").Add(2 * time.Hour), nil, nil},
+	}
+	for _, st := range steps {
+		if st.before != nil {
+			st.before()
+		}
+		// A day's forecast move rewrites the status comment; only events
+		// are the story here.
+		got := w.step(st.at)
+		if !slices.Contains(st.want, EvStatus) {
+			got = slices.DeleteFunc(got, func(k EventKind) bool { return k == EvStatus })
+		}
+		if diff := cmp.Diff(st.want, got, cmpopts.EquateEmpty()); diff != "" {
+			t.Errorf("%s: actions (-want +got):\n%s", st.name, diff)
+		}
+	}
+	var got []string
+	for _, c := range w.rec.Commitments {
+		got = append(got, c.Date.String()+" "+string(c.Source)+" at "+c.At.Format(time.DateTime))
+	}
+	want := []string{
+		"2026-12-01 baseline_first_seen at 2026-11-02 09:00:00",
+		"2026-12-12 declared_description at 2026-11-03 09:20:00", // since the line read so
+		"2026-12-22 declared_command at 2026-11-05 09:20:00",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("commitments (-want +got):\n%s", diff)
+	}
+	if w.rec.Pending != nil {
+		t.Errorf("pending = %+v, want none: the line was taken (and outvoted)", w.rec.Pending)
+	}
+}
+
+// With Settle zero a changed line is a recommitment on the pass that sees it.
+func TestDeclaredLineSettleZero(t *testing.T) {
+	w := newWorld(t, "2026-12-01", 10, 2)
+	s := settings()
+	s.Settle = 0
+	rec, _ := Reconcile(Record{}, w.observation(), day("2026-11-02"), s)
+	w.d.Description = "Committed: 2026-12-10"
+	rec, actions := Reconcile(rec, w.observation(), day("2026-11-02").Add(time.Minute), s)
+	if got := kindsOf(actions); !slices.Contains(got, EvRecommitted) {
+		t.Errorf("actions %v, want the recommitment at once", got)
+	}
+	if c, _ := rec.Commitment(); c.Date.String() != "2026-12-10" || rec.Pending != nil {
+		t.Errorf("commitment %+v, pending %+v", c, rec.Pending)
+	}
+}
+
+// With Settle zero a moved due date is a slip on the pass that sees it.
+func TestSlipSettleZero(t *testing.T) {
+	w := newWorld(t, "2026-12-01", 10, 2)
+	s := settings()
+	s.Settle = 0
+	rec, _ := Reconcile(Record{}, w.observation(), day("2026-11-02"), s)
+	w.setDue("2026-12-15")
+	if _, actions := Reconcile(rec, w.observation(), day("2026-11-02").Add(time.Second), s); !slices.Contains(kindsOf(actions), EvSlipped) {
+		t.Errorf("actions %v, want the slip at once", kindsOf(actions))
+	}
+	s.Settle = time.Hour
+	if _, actions := Reconcile(rec, w.observation(), day("2026-11-02").Add(time.Second), s); slices.Contains(kindsOf(actions), EvSlipped) {
+		t.Errorf("actions %v: with an hour to settle the slip came at once", kindsOf(actions))
+	}
 }

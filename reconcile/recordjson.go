@@ -63,6 +63,13 @@ func appendRecordJSON(b []byte, r Record) ([]byte, bool) {
 	}
 	e.raw(`,"declared":`)
 	e.date(r.Declared)
+	if p := r.Pending; p != nil {
+		e.raw(`,"pending":{"date":`)
+		e.date(p.Date)
+		e.raw(`,"since":`)
+		e.time(p.Since)
+		e.raw("}")
+	}
 	if len(r.Targets) > 0 {
 		e.raw(`,"targets":[`)
 		for i, t := range r.Targets {

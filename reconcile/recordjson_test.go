@@ -24,6 +24,7 @@ func fullRecord() Record {
 			{Date: d.AddDays(14), Source: DeclaredCommand, By: "jane", At: at.Add(time.Hour), Reason: "SSO added", Scope: 12},
 		},
 		Declared: d,
+		Pending:  &PendingDate{Date: d.AddDays(7), Since: at},
 		Targets:  []TargetChange{{Date: d, At: at}, {At: at.UTC()}},
 		Done:     3, Total: 12, Delivered: true, DeliveredOn: d.AddDays(3),
 		Forecast:   Forecast{Enough: true, Samples: 40, Remaining: 9, P50: d, P85: d.AddDays(1), P95: d.AddDays(2), Input: "x|9"},

@@ -166,6 +166,10 @@ func settings(cfg *config.Config) reconcile.Settings {
 		MinSamples:  cfg.Forecast.MinSamples,
 		StatusEvery: cfg.StatusUpdate.Every.D(),
 		WarnGrowth:  cfg.Scope.WarnGrowth,
+		// TODO(merge): Settle: cfg.Slip.Settle.D(), once the config has
+		// slip.settle (issue #19, shape-config). Until then the core's 0
+		// would announce at once, so the old hour stands here.
+		Settle: time.Hour,
 	}
 }
 

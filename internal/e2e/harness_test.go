@@ -652,12 +652,15 @@ func (d *daemon) metric(name string, match ...string) float64 {
 	return sum
 }
 
+// defaultSettle is slip.settle's default.
+const defaultSettle = time.Hour
+
 // ageTarget waits until the record of key holds due date date, then
 // moves back by d when it first saw that date, as if d had passed: the
 // daemon's clock is the real one, and it announces a slip only once a new
-// date has stood for reconcile.DefaultSettle. The version is bumped as the
-// store's own CAS does, so a save racing with this one is redone on top
-// of it.
+// date has stood for slip.settle (defaultSettle: the worlds leave it
+// unset). The version is bumped as the store's own CAS does, so a save
+// racing with this one is redone on top of it.
 func (w *world) ageTarget(key, date string, d time.Duration) {
 	w.t.Helper()
 	ctx := context.Background()
