@@ -64,6 +64,45 @@ func decide(rec Record, f facts, s Settings) (events []event, atRisk bool) {
 	return events, atRisk
 }
 
+// wake is the next instant after now at which a pass on the same
+// observation would decide something new, or zero when none will: the end
+// of a settle (a moved due date, a changed "Committed:" line), the next
+// local midnight while the deliverable is open (the forecast counts from
+// today, and the day after the promise it is overdue), and the next
+// status-update slot. The runner schedules the deliverable then, so what
+// time alone brings is said on time, not at the next poll.
+func wake(rec Record, f facts, s Settings) time.Time {
+	var next time.Time
+	at := func(t time.Time) {
+		if t.After(f.now) && (next.IsZero() || t.Before(next)) {
+			next = t
+		}
+	}
+	if p := rec.Pending; p != nil {
+		at(p.Since.Add(s.Settle))
+	}
+	if rec.Delivered {
+		return next
+	}
+	at(f.today.AddDays(1).Time(s.Location))
+	cur, committed := rec.Commitment()
+	if !committed {
+		return next
+	}
+	if n := len(rec.Targets); n > 0 && f.hasTarget {
+		// Only a due date that will be news once it stood: a slip, or a
+		// pull-in from a date that stood before it.
+		before, pulled := pulledFrom(rec, s.Settle)
+		if f.target.After(cur.Date) || (pulled && f.target.Before(before)) {
+			at(rec.Targets[n-1].At.Add(s.Settle))
+		}
+	}
+	if s.StatusEvery > 0 {
+		at(time.Unix(0, (statusSlot(f.now, s.StatusEvery)+1)*int64(s.StatusEvery)))
+	}
+	return next
+}
+
 // statusSlot numbers the periods of a periodic status update: one update
 // per slot, from the slot after the first promise on.
 func statusSlot(t time.Time, every time.Duration) int64 { return t.UnixNano() / int64(every) }

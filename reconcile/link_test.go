@@ -107,7 +107,7 @@ func TestLinkedPair(t *testing.T) {
 func TestLinkedStatusShowsBothSides(t *testing.T) {
 	gh, jira := linkedPair(t)
 	jira.d.Items[0].ClosedAt = day("2026-11-01")
-	_, actions := Reconcile(Record{}, gh.observation(), day("2026-11-02"), settings())
+	_, actions, _ := Reconcile(Record{}, gh.observation(), day("2026-11-02"), settings())
 	var status *Action
 	for i := range actions {
 		if actions[i].Kind == UpsertStatus {

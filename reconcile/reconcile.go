@@ -104,8 +104,11 @@ const riskMargin = 2
 const maxAnnounced = 500
 
 // Reconcile computes the new record and the comments to write from the
-// previous record, the observation and now. It does no I/O. A pass runs
-// in phases, each reading what the ones before it settled:
+// previous record, the observation and now, and next: the instant after
+// now when time alone will make news of the same observation (a settle
+// ending, a new local day, the next status-update slot), zero when
+// nothing is due. It does no I/O. A pass runs in phases, each reading
+// what the ones before it settled:
 //
 //  1. observe: restore what the thread and the record know, and take in
 //     the tracker's due date, scope and progress;
@@ -115,8 +118,9 @@ const maxAnnounced = 500
 //  4. forecast: the completion forecast, reused while its inputs hold;
 //  5. decide: the events that are true of the promise today;
 //  6. render: the comments for what was not said yet, and the status
-//     comment when its text changed.
-func Reconcile(prev Record, obs Observation, now time.Time, s Settings) (Record, []Action) {
+//     comment when its text changed;
+//  7. wake: when to look again without being asked.
+func Reconcile(prev Record, obs Observation, now time.Time, s Settings) (rec Record, actions []Action, next time.Time) {
 	if s.Location == nil {
 		s.Location = time.UTC
 	}
@@ -128,5 +132,6 @@ func Reconcile(prev Record, obs Observation, now time.Time, s Settings) (Record,
 	events, atRisk := decide(p.rec, p.facts, s)
 	p.rec.AtRisk = atRisk
 	p.rec.Health = health(p.rec, p.facts)
-	return p.rec, p.render(append(p.events, events...))
+	actions = p.render(append(p.events, events...))
+	return p.rec, actions, wake(p.rec, p.facts, s)
 }

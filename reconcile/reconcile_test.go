@@ -83,7 +83,7 @@ func (w *world) comment(author string, canCommit bool, body string, at time.Time
 // ("status" for the status comment); a second pass must do nothing.
 func (w *world) step(now time.Time) []EventKind {
 	w.t.Helper()
-	rec, actions := Reconcile(w.rec, w.observation(), now, settings())
+	rec, actions, _ := Reconcile(w.rec, w.observation(), now, settings())
 	var kinds []EventKind
 	for _, a := range actions {
 		kinds = append(kinds, a.EventKind)
@@ -105,7 +105,7 @@ func (w *world) step(now time.Time) []EventKind {
 		w.thread.Comments = append(w.thread.Comments, c)
 	}
 	w.rec = rec
-	if _, again := Reconcile(w.rec, w.observation(), now, settings()); len(again) != 0 {
+	if _, again, _ := Reconcile(w.rec, w.observation(), now, settings()); len(again) != 0 {
 		w.t.Errorf("second pass at %s acted again: %v", now, kindsOf(again))
 	}
 	return kinds
@@ -245,13 +245,13 @@ func TestDeclaredInDescriptionAndDeclaredOnly(t *testing.T) {
 	w.d.Description = "Release train.\n\n**Committed to leadership:** 2026-12-01\n"
 	s := settings()
 	s.Baseline = "declared_only"
-	rec, _ := Reconcile(Record{}, Observation{Snapshot: connectors.Snapshot{Deliverable: w.d, Throughput: w.tp}}, day("2026-11-02"), s)
+	rec, _, _ := Reconcile(Record{}, Observation{Snapshot: connectors.Snapshot{Deliverable: w.d, Throughput: w.tp}}, day("2026-11-02"), s)
 	c, ok := rec.Commitment()
 	if !ok || c.Date.String() != "2026-12-01" || c.Source != DeclaredDescription {
 		t.Fatalf("commitment = %+v %v", c, ok)
 	}
 	w.d.Description = ""
-	rec, _ = Reconcile(Record{}, Observation{Snapshot: connectors.Snapshot{Deliverable: w.d, Throughput: w.tp}}, day("2026-11-02"), s)
+	rec, _, _ = Reconcile(Record{}, Observation{Snapshot: connectors.Snapshot{Deliverable: w.d, Throughput: w.tp}}, day("2026-11-02"), s)
 	if _, ok := rec.Commitment(); ok || rec.Health != NoDate {
 		t.Fatalf("declared_only took the due date: %+v", rec.Commitments)
 	}
@@ -267,7 +267,7 @@ func TestTimeZoneAroundMidnight(t *testing.T) {
 	w.d.DueAt = time.Date(2026, 11, 30, 23, 30, 0, 0, time.UTC)
 	s := settings()
 	s.Location = berlin
-	rec, _ := Reconcile(Record{}, Observation{Snapshot: connectors.Snapshot{Deliverable: w.d, Throughput: w.tp}}, day("2026-11-02"), s)
+	rec, _, _ := Reconcile(Record{}, Observation{Snapshot: connectors.Snapshot{Deliverable: w.d, Throughput: w.tp}}, day("2026-11-02"), s)
 	if c, _ := rec.Commitment(); c.Date.String() != "2026-12-01" {
 		t.Errorf("commitment %s, want 2026-12-01 in Berlin", c.Date)
 	}
@@ -331,7 +331,7 @@ func TestCrashAfterReply(t *testing.T) {
 			w.comment("jane", true, "/commit 2026-12-15 SSO added", tt.at)
 			before := w.rec
 			th := w.thread
-			_, actions := Reconcile(w.rec, Observation{Snapshot: connectors.Snapshot{Deliverable: w.d, Thread: &th, Throughput: w.tp}}, day("2026-11-03").Add(time.Hour), settings())
+			_, actions, _ := Reconcile(w.rec, Observation{Snapshot: connectors.Snapshot{Deliverable: w.d, Thread: &th, Throughput: w.tp}}, day("2026-11-03").Add(time.Hour), settings())
 			if got := kindsOf(actions); !cmp.Equal(got, []EventKind{EvReply, EvRecommitted, "status"}) {
 				t.Fatalf("actions %v", got)
 			}
@@ -381,7 +381,7 @@ func TestCrashInFirstPass(t *testing.T) {
 		t.Run(fmt.Sprint(landed, " landed"), func(t *testing.T) {
 			w := newWorld(t, "2026-12-01", 10, 2)
 			th := w.thread
-			_, actions := Reconcile(Record{}, Observation{Snapshot: connectors.Snapshot{Deliverable: w.d, Thread: &th, Throughput: w.tp}}, day("2026-11-02"), settings())
+			_, actions, _ := Reconcile(Record{}, Observation{Snapshot: connectors.Snapshot{Deliverable: w.d, Thread: &th, Throughput: w.tp}}, day("2026-11-02"), settings())
 			all := kindsOf(actions)
 			w.land(actions[:landed], day("2026-11-02"))
 			got := w.step(day("2026-11-02").Add(time.Minute))
@@ -429,7 +429,7 @@ func TestEscaping(t *testing.T) {
 	w.d.Title = "@acme/leads <!-- {panel} [~boss] **x**"
 	for _, tracker := range []connectors.Tracker{connectors.GitHub, connectors.Jira} {
 		w.d.Ref.Tracker = tracker
-		_, actions := Reconcile(Record{}, Observation{Snapshot: connectors.Snapshot{Deliverable: w.d, Throughput: w.tp}}, day("2026-11-02"), settings())
+		_, actions, _ := Reconcile(Record{}, Observation{Snapshot: connectors.Snapshot{Deliverable: w.d, Throughput: w.tp}}, day("2026-11-02"), settings())
 		for _, a := range actions {
 			switch tracker {
 			case connectors.GitHub:
@@ -568,7 +568,7 @@ func BenchmarkReconcileThread(b *testing.B) {
 	now := day("2026-11-06").Add(time.Hour)
 	th := w.thread
 	obs := Observation{Snapshot: connectors.Snapshot{Deliverable: w.d, Thread: &th, Throughput: w.tp}}
-	rec, actions := Reconcile(w.rec, obs, now, settings())
+	rec, actions, _ := Reconcile(w.rec, obs, now, settings())
 	if len(actions) != 0 {
 		b.Fatalf("steady state acted: %v", kindsOf(actions))
 	}
@@ -583,7 +583,7 @@ func BenchmarkReconcile(b *testing.B) {
 	now := day("2026-11-02")
 	th := w.thread
 	obs := Observation{Snapshot: connectors.Snapshot{Deliverable: w.d, Thread: &th, Throughput: w.tp}}
-	rec, _ := Reconcile(Record{}, obs, now, settings())
+	rec, _, _ := Reconcile(Record{}, obs, now, settings())
 	b.ReportAllocs()
 	for b.Loop() {
 		Reconcile(rec, obs, now, settings())
@@ -705,9 +705,9 @@ func TestDeclaredLineSettleZero(t *testing.T) {
 	w := newWorld(t, "2026-12-01", 10, 2)
 	s := settings()
 	s.Settle = 0
-	rec, _ := Reconcile(Record{}, w.observation(), day("2026-11-02"), s)
+	rec, _, _ := Reconcile(Record{}, w.observation(), day("2026-11-02"), s)
 	w.d.Description = "Committed: 2026-12-10"
-	rec, actions := Reconcile(rec, w.observation(), day("2026-11-02").Add(time.Minute), s)
+	rec, actions, _ := Reconcile(rec, w.observation(), day("2026-11-02").Add(time.Minute), s)
 	if got := kindsOf(actions); !slices.Contains(got, EvRecommitted) {
 		t.Errorf("actions %v, want the recommitment at once", got)
 	}
@@ -721,13 +721,68 @@ func TestSlipSettleZero(t *testing.T) {
 	w := newWorld(t, "2026-12-01", 10, 2)
 	s := settings()
 	s.Settle = 0
-	rec, _ := Reconcile(Record{}, w.observation(), day("2026-11-02"), s)
+	rec, _, _ := Reconcile(Record{}, w.observation(), day("2026-11-02"), s)
 	w.setDue("2026-12-15")
-	if _, actions := Reconcile(rec, w.observation(), day("2026-11-02").Add(time.Second), s); !slices.Contains(kindsOf(actions), EvSlipped) {
+	if _, actions, _ := Reconcile(rec, w.observation(), day("2026-11-02").Add(time.Second), s); !slices.Contains(kindsOf(actions), EvSlipped) {
 		t.Errorf("actions %v, want the slip at once", kindsOf(actions))
 	}
 	s.Settle = time.Hour
-	if _, actions := Reconcile(rec, w.observation(), day("2026-11-02").Add(time.Second), s); slices.Contains(kindsOf(actions), EvSlipped) {
+	if _, actions, _ := Reconcile(rec, w.observation(), day("2026-11-02").Add(time.Second), s); slices.Contains(kindsOf(actions), EvSlipped) {
 		t.Errorf("actions %v: with an hour to settle the slip came at once", kindsOf(actions))
+	}
+}
+
+// TestNext: Reconcile names the next instant time alone makes news of the
+// same observation, so the runner can look again then.
+func TestNext(t *testing.T) {
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Skip(err)
+	}
+	at := func(s string) time.Time {
+		v, err := time.Parse(time.DateTime, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	first := day("2026-11-02") // 09:00Z: the baseline is taken
+	tests := []struct {
+		name   string
+		change func(w *world, s *Settings) // after the first pass
+		now    time.Time
+		want   time.Time // zero: nothing is due
+	}{
+		{"open promise: the next local midnight", nil, first.Add(time.Hour), at("2026-11-03 00:00:00")},
+		{"local midnight is the zone's", func(_ *world, s *Settings) { s.Location = berlin }, first.Add(time.Hour), at("2026-11-02 23:00:00")},
+		{"a moved date: its settle's end", func(w *world, _ *Settings) { w.setDue("2026-12-15") }, first.Add(time.Hour), first.Add(2 * time.Hour)},
+		{"no settle: the next midnight", func(w *world, s *Settings) { w.setDue("2026-12-15"); s.Settle = 0 }, first.Add(time.Hour), at("2026-11-03 00:00:00")},
+		{"pulled in: its settle's end", func(w *world, _ *Settings) { w.setDue("2026-11-20") }, first.Add(time.Hour), first.Add(2 * time.Hour)},
+		{"pulled in from a date that never stood: the next midnight", func(w *world, _ *Settings) { w.setDue("2026-11-20") },
+			first.Add(10 * time.Minute), at("2026-11-03 00:00:00")},
+		{"a new Committed: line: its settle's end", func(w *world, _ *Settings) { w.d.Description = "Committed: 2026-12-20" },
+			first.Add(time.Hour), first.Add(2 * time.Hour)},
+		{"the weekly status update: the next slot", func(_ *world, s *Settings) { s.StatusEvery = 5 * time.Hour }, first.Add(time.Hour),
+			time.Unix(0, (first.Add(time.Hour).UnixNano()/int64(5*time.Hour)+1)*int64(5*time.Hour))},
+		{"delivered: nothing", func(w *world, _ *Settings) { closeAll(w, first) }, first.Add(time.Hour), time.Time{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorld(t, "2026-12-01", 10, 2)
+			s := settings()
+			rec, _, _ := Reconcile(Record{}, w.observation(), first, s)
+			if tt.change != nil {
+				tt.change(w, &s)
+			}
+			// The pass that sees the change, then one at now.
+			rec, _, _ = Reconcile(rec, w.observation(), tt.now, s)
+			_, _, next := Reconcile(rec, w.observation(), tt.now, s)
+			if !next.Equal(tt.want) {
+				t.Errorf("next = %v, want %v", next, tt.want)
+			}
+			if !next.IsZero() && !next.After(tt.now) {
+				t.Errorf("next %v is not after now %v", next, tt.now)
+			}
+		})
 	}
 }

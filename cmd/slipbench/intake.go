@@ -521,7 +521,13 @@ func waitQueueIdle(ctx context.Context, st *store.Store, limit time.Duration) er
 		if err != nil {
 			return err
 		}
-		if qs.Length == 0 && qs.Pending == 0 && qs.Delayed == 0 {
+		// Every open deliverable stays scheduled (its next local
+		// midnight, at the latest): idle is nothing due within a minute.
+		due, err := st.DueBy(ctx, time.Now().Add(time.Minute))
+		if err != nil {
+			return err
+		}
+		if qs.Length == 0 && qs.Pending == 0 && due == 0 {
 			if idle++; idle >= 5 {
 				return nil
 			}

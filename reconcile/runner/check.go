@@ -35,7 +35,8 @@ func (r *Runner) Check(ctx context.Context, apply bool) CheckResult {
 				continue
 			}
 			for _, ref := range refs {
-				rec, err := r.reconcileOne(ctx, conn, ref, apply && !r.opt.DryRun)
+				// One pass: no schedule, whatever the core wants next.
+				rec, _, err := r.reconcileOne(ctx, conn, ref, apply && !r.opt.DryRun)
 				if err != nil {
 					res.Errors = append(res.Errors, err)
 					continue

@@ -81,7 +81,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}),
 		queueLength:  prometheus.NewGauge(prometheus.GaugeOpts{Name: "slipwatch_queue_length", Help: "Entries in the work stream."}),
 		queuePending: prometheus.NewGauge(prometheus.GaugeOpts{Name: "slipwatch_queue_pending", Help: "Entries taken but not yet acknowledged."}),
-		queueDelayed: prometheus.NewGauge(prometheus.GaugeOpts{Name: "slipwatch_queue_delayed", Help: "Keys waiting for a retry time."}),
+		queueDelayed: prometheus.NewGauge(prometheus.GaugeOpts{Name: "slipwatch_queue_delayed", Help: "Keys scheduled for later: retries, and deliverables waiting for their next due instant."}),
 		queueParked:  prometheus.NewGauge(prometheus.GaugeOpts{Name: "slipwatch_queue_parked", Help: "Keys in the dead-letter list."}),
 		apiRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "slipwatch_tracker_requests_total",
