@@ -49,7 +49,7 @@ func (r *Runner) Check(ctx context.Context, apply bool) CheckResult {
 		}
 	}
 	if apply && r.opt.TrackRecord != "" {
-		if err := r.postTrackRecord(ctx, r.opt.TrackRecord); err != nil {
+		if err := r.postTrackRecord(ctx, TrackRecordKey(r.opt.TrackRecord)); err != nil {
 			res.Errors = append(res.Errors, err)
 		}
 	}

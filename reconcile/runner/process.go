@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/slipwatch/slipwatch/connectors"
@@ -22,25 +21,25 @@ var errBusy = errors.New("busy elsewhere")
 // deliverables; a deliverable key is observed, reconciled, acted on and
 // saved. It is safe to call any number of times for the same key.
 func (r *Runner) Process(ctx context.Context, key string) error {
-	if thread, ok := strings.CutPrefix(key, trackRecordPrefix); ok {
-		return r.postTrackRecord(ctx, thread)
-	}
-	if tracker, team, ok := parseTeamKey(key); ok {
-		return r.list(ctx, tracker, team)
-	}
-	ref, err := connectors.ParseKey(key)
+	k, err := ParseKey(key)
 	if err != nil {
 		return fmt.Errorf("%w: %v", connectors.ErrTerminal, err)
 	}
-	conn, ok := r.conns[ref.Tracker]
-	if !ok {
-		return fmt.Errorf("%w: %s is not configured", connectors.ErrTerminal, ref.Tracker)
+	switch k.Kind {
+	case KeyTrackRecord:
+		return r.postTrackRecord(ctx, k)
+	case KeyTeam:
+		return r.list(ctx, k.Tracker, k.Team)
 	}
-	_, next, err := r.reconcileOne(ctx, conn, ref, !r.opt.DryRun)
+	conn, ok := r.conns[k.Tracker]
+	if !ok {
+		return fmt.Errorf("%w: %s is not configured", connectors.ErrTerminal, k.Tracker)
+	}
+	_, next, err := r.reconcileOne(ctx, conn, k.Ref, !r.opt.DryRun)
 	if err != nil || r.opt.DryRun || next.IsZero() {
 		return err
 	}
-	return r.requeue(ctx, ref.Key(), next)
+	return r.requeue(ctx, key, next)
 }
 
 // minRequeue is the soonest a reconciled key is scheduled again: the core
@@ -66,22 +65,6 @@ func later(a, b time.Time) time.Time {
 		return a
 	}
 	return b
-}
-
-// parseTeamKey recognises "github:acme/api" and "jira:PLAT" (no kind/id).
-func parseTeamKey(key string) (connectors.Tracker, string, bool) {
-	tracker, team, ok := strings.Cut(key, ":")
-	if !ok {
-		return "", "", false
-	}
-	t := connectors.Tracker(tracker)
-	switch {
-	case t == connectors.GitHub && strings.Count(team, "/") == 1:
-	case t == connectors.Jira && team != "" && !strings.Contains(team, "/"):
-	default:
-		return "", "", false
-	}
-	return t, team, true
 }
 
 func (r *Runner) list(ctx context.Context, t connectors.Tracker, team string) error {

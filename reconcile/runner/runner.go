@@ -176,7 +176,3 @@ func New(conns []Connector, st Store, settings reconcile.Settings, opt Options) 
 	}
 	return r, nil
 }
-
-// teamKey is the queue key that asks for a team's deliverables to be
-// listed again: "github:acme/api", "jira:PLAT".
-func teamKey(t connectors.Tracker, team string) string { return string(t) + ":" + team }

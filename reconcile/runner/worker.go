@@ -290,7 +290,7 @@ func (r *Runner) pollLoop(ctx context.Context) {
 func (r *Runner) PollOnce(ctx context.Context) {
 	for _, c := range r.conns {
 		for _, team := range c.Teams() {
-			key := teamKey(c.Tracker(), team)
+			key := TeamKey(c.Tracker(), team).String()
 			if !r.pollLease(ctx, key) {
 				continue
 			}
