@@ -184,7 +184,7 @@ func (r *Runner) partner(ctx context.Context, snap connectors.Snapshot, remember
 
 // findSide lists side's team and observes the deliverables of its kind
 // until one carries its name.
-func (r *Runner) findSide(ctx context.Context, conn Connector, side LinkSide) (connectors.Ref, *connectors.Snapshot, error) {
+func (r *Runner) findSide(ctx context.Context, conn finder, side LinkSide) (connectors.Ref, *connectors.Snapshot, error) {
 	refs, err := conn.List(ctx, side.Team)
 	if err != nil {
 		return connectors.Ref{}, nil, err

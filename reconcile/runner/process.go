@@ -195,7 +195,7 @@ func (r *Runner) saveRecord(ctx context.Context, key string, rec reconcile.Recor
 // event at once; the claim is confirmed after posting. A post that fails
 // ambiguously keeps its claim until it expires, by when the thread shows
 // whether the comment landed.
-func (r *Runner) apply(ctx context.Context, conn Connector, th *connectors.Thread, a reconcile.Action, log *slog.Logger) error {
+func (r *Runner) apply(ctx context.Context, conn commenter, th *connectors.Thread, a reconcile.Action, log *slog.Logger) error {
 	if a.Kind == reconcile.UpsertStatus && a.CommentID != "" {
 		if _, err := conn.Edit(ctx, th, a.CommentID, a.Body, a.Marker); err != nil {
 			return fmt.Errorf("edit status comment %s on %s: %w", a.CommentID, th.ID, err)
