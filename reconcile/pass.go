@@ -381,12 +381,17 @@ func answer(rec *Record, cmd Command, c connectors.Comment, today connectors.Dat
 	case "status":
 		return statusDoc(*rec, s)
 	case "help":
-		return helpDoc()
+		return helpDoc(d.Ref.Tracker)
 	}
 	switch {
 	case !c.AuthorCanCommit:
-		return doc{title: "Not recorded", lines: []line{
-			text("%s may not record a commitment here: it takes write permission on the repository or a place in commands.allow.", who)}}
+		l := text("%s may not record a commitment here: it takes write permission on the repository or a place in commands.allow.", who)
+		if d.Ref.Tracker == connectors.Jira {
+			// Jira's project roles say nothing about promises: only the
+			// config's list does.
+			l = text("%s may not record a commitment here: on Jira it takes a place in commands.allow, slipwatch's list of who may commit.", who)
+		}
+		return doc{title: "Not recorded", lines: []line{l}}
 	case cmd.Err != "":
 		return doc{title: "Not recorded", lines: []line{text("%s", cmd.Err)}}
 	case cmd.Date.Before(today):
