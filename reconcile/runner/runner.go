@@ -104,27 +104,40 @@ type linkStore interface {
 
 // Options tune the runner; the zero value of a field takes its default.
 type Options struct {
-	Owner          string        // this replica's identity: consumer name and lease owner
-	Workers        int           // concurrent workers
-	MaxDeliveries  int           // failures before a key is parked
-	PollInterval   time.Duration // how often each team is listed
-	DryRun         bool          // decide and log, post nothing, save nothing
-	ClaimTTL       time.Duration // how long a claimed event is reserved for its poster
-	WorkLease      time.Duration // how long one replica holds a key it works on
-	BackoffBase    time.Duration // first retry delay
-	BackoffMax     time.Duration // retry delay cap
-	Now            func() time.Time
-	Logger         *slog.Logger
-	Metrics        *Metrics
-	ReadBlock      time.Duration // how long a worker waits for work per read
-	PromoteEvery   time.Duration // how often due retries move to the stream
-	CoalesceWindow time.Duration // how long a finished key's start time is remembered
-	Links          []Link        // config links: pairs judged as one promise
+	Owner         string        // this replica's identity: consumer name and lease owner
+	Workers       int           // concurrent workers
+	MaxDeliveries int           // failures before a key is parked
+	PollInterval  time.Duration // how often each team is listed
+	DryRun        bool          // decide and log, post nothing, save nothing
+	ClaimTTL      time.Duration // how long a claimed event is reserved for its poster
+	WorkLease     time.Duration // how long one replica holds a key it works on
+	Now           func() time.Time
+	Logger        *slog.Logger
+	Metrics       *Metrics
+	Links         []Link // config links: pairs judged as one promise
 	// TrackRecord is the thread of the monthly track-record comment
 	// (config track_record.thread): "acme/api#12" on GitHub, "PLAT-100"
 	// on Jira; "" posts none.
 	TrackRecord string
+
+	// Timings no config sets, their defaults below; the runner's own tests
+	// shorten them.
+	backoffBase  time.Duration // first retry delay
+	backoffMax   time.Duration // retry delay cap
+	readBlock    time.Duration // how long a worker waits for work per read
+	promoteEvery time.Duration // how often due keys move to the stream
 }
+
+// The runner's fixed timings.
+const (
+	defaultBackoffBase  = time.Second
+	defaultBackoffMax   = 10 * time.Minute
+	defaultReadBlock    = 2 * time.Second
+	defaultPromoteEvery = time.Second
+	// coalesceWindow is how long a finished key's start time is
+	// remembered, to skip triggers its run already covered.
+	coalesceWindow = 10 * time.Minute
+)
 
 func (o *Options) defaults() {
 	if o.Workers <= 0 {
@@ -144,11 +157,11 @@ func (o *Options) defaults() {
 	if o.WorkLease <= 0 {
 		o.WorkLease = 5 * time.Minute
 	}
-	if o.BackoffBase <= 0 {
-		o.BackoffBase = time.Second
+	if o.backoffBase <= 0 {
+		o.backoffBase = defaultBackoffBase
 	}
-	if o.BackoffMax <= 0 {
-		o.BackoffMax = 10 * time.Minute
+	if o.backoffMax <= 0 {
+		o.backoffMax = defaultBackoffMax
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -156,14 +169,11 @@ func (o *Options) defaults() {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	if o.ReadBlock <= 0 {
-		o.ReadBlock = 2 * time.Second
+	if o.readBlock <= 0 {
+		o.readBlock = defaultReadBlock
 	}
-	if o.PromoteEvery <= 0 {
-		o.PromoteEvery = time.Second
-	}
-	if o.CoalesceWindow <= 0 {
-		o.CoalesceWindow = 10 * time.Minute
+	if o.promoteEvery <= 0 {
+		o.promoteEvery = defaultPromoteEvery
 	}
 }
 

@@ -266,8 +266,8 @@ func newRunner(t *testing.T, rdb redis.UniversalClient, prefix string, f *fakeTr
 	t.Helper()
 	st := store.New(rdb, prefix, store.Options{ReclaimIdle: 200 * time.Millisecond})
 	r, err := New([]Connector{f}, st, reconcile.Settings{Location: time.UTC, Baseline: "first_seen", Window: 42, Trials: 500, Confidence: 0.85, MinSamples: 5, Settle: time.Hour},
-		Options{Owner: owner, Workers: 2, Now: clk.Now, ReadBlock: 50 * time.Millisecond, PromoteEvery: 20 * time.Millisecond,
-			BackoffBase: 10 * time.Millisecond, BackoffMax: 50 * time.Millisecond, PollInterval: time.Hour, MaxDeliveries: 3})
+		Options{Owner: owner, Workers: 2, Now: clk.Now, readBlock: 50 * time.Millisecond, promoteEvery: 20 * time.Millisecond,
+			backoffBase: 10 * time.Millisecond, backoffMax: 50 * time.Millisecond, PollInterval: time.Hour, MaxDeliveries: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
