@@ -78,7 +78,7 @@ func eventCase(name string, change func(*Record), ev event) goldenComment {
 		r := goldenRecord(hostileTitle)
 		r.Ref.Tracker = tr
 		change(&r)
-		ev.id = hashID(r.ID, ev.kind, name)
+		ev.id = hashID(r.ID, string(ev.kind), name)
 		return render(tr, eventDoc(r, ev, settings())), EventMarker(ev.id, ev.kind)
 	}}
 }
@@ -102,7 +102,7 @@ func replyCase(name string, change func(*Record), author string, canCommit bool,
 		now := t1102.AddDate(0, 0, 5)
 		th := connectors.Thread{ID: "acme/api#100", Comments: []connectors.Comment{
 			{ID: "c1", Author: author, Body: body, CreatedAt: now.Add(-time.Hour), AuthorCanCommit: canCommit}}}
-		_, actions := Reconcile(r, Observation{Snapshot: connectors.Snapshot{Deliverable: d, Thread: &th,
+		_, actions, _ := Reconcile(r, Observation{Snapshot: connectors.Snapshot{Deliverable: d, Thread: &th,
 			Throughput: connectors.Throughput{Daily: []int{1, 2, 0, 3, 1, 0, 2}}}}, now, settings())
 		for _, a := range actions {
 			if a.Kind == Reply {

@@ -40,28 +40,28 @@ func TestLinkedPair(t *testing.T) {
 		name             string
 		at               time.Time
 		before           func()
-		wantGH, wantJira []string
+		wantGH, wantJira []EventKind
 		health           Health
 	}{
 		{"first sight: one promise, both sides", day("2026-11-02"), nil,
-			[]string{EvCommitted, "status"}, []string{EvCommitted, "status"}, OnTrack},
+			[]EventKind{EvCommitted, "status"}, []EventKind{EvCommitted, "status"}, OnTrack},
 		{"the Jira release date moves out", day("2026-11-04"), func() {
 			jira.d.DueDate = connectors.DateOf(day("2026-12-15"), time.UTC)
-		}, []string{"status"}, []string{"status"}, Slipped},
+		}, []EventKind{"status"}, []EventKind{"status"}, Slipped},
 		{"settled: the slip is announced on both threads", day("2026-11-04").Add(2 * time.Hour), nil,
-			[]string{EvSlipped, "status"}, []string{EvSlipped, "status"}, Slipped},
+			[]EventKind{EvSlipped, "status"}, []EventKind{EvSlipped, "status"}, Slipped},
 		{"a lead recommits on Jira: Jira answers, both record it", day("2026-11-05"), func() {
 			jira.comment("jane", true, "/commit 2026-12-15 the billing API moved", day("2026-11-05").Add(-time.Hour))
-		}, []string{EvRecommitted, "status"}, []string{EvReply, EvRecommitted, "status"}, OnTrack},
+		}, []EventKind{EvRecommitted, "status"}, []EventKind{EvReply, EvRecommitted, "status"}, OnTrack},
 		{"a stranger on Jira: refused there, ignored here (a day on, the forecast moves)", day("2026-11-06"), func() {
 			jira.comment("mallory", false, "/commit 2026-12-31", day("2026-11-06").Add(-time.Hour))
-		}, []string{"status"}, []string{EvReply, "status"}, OnTrack},
+		}, []EventKind{"status"}, []EventKind{EvReply, "status"}, OnTrack},
 		{"GitHub side closed: not delivered while Jira is open", day("2026-12-10"), func() {
 			closeAll(gh, day("2026-12-10").Add(-2*time.Hour))
-		}, []string{"status"}, []string{"status"}, OnTrack},
+		}, []EventKind{"status"}, []EventKind{"status"}, OnTrack},
 		{"Jira released: delivered on both, on the later day", day("2026-12-12"), func() {
 			closeAll(jira, day("2026-12-12").Add(-2*time.Hour))
-		}, []string{EvDelivered, "status"}, []string{EvDelivered, "status"}, DeliveredOnTime},
+		}, []EventKind{EvDelivered, "status"}, []EventKind{EvDelivered, "status"}, DeliveredOnTime},
 	}
 	for _, st := range steps {
 		if st.before != nil {
@@ -107,7 +107,7 @@ func TestLinkedPair(t *testing.T) {
 func TestLinkedStatusShowsBothSides(t *testing.T) {
 	gh, jira := linkedPair(t)
 	jira.d.Items[0].ClosedAt = day("2026-11-01")
-	_, actions := Reconcile(Record{}, gh.observation(), day("2026-11-02"), settings())
+	_, actions, _ := Reconcile(Record{}, gh.observation(), day("2026-11-02"), settings())
 	var status *Action
 	for i := range actions {
 		if actions[i].Kind == UpsertStatus {

@@ -23,14 +23,14 @@ const maxMarkerJSON = 64 << 10
 
 // Marker is one hidden slipwatch marker found in a comment.
 type Marker struct {
-	Kind      string // status or event
-	ID        string // commitment ID (status) or event ID
-	EventKind string // slipped, at_risk, … (event markers)
+	Kind      string    // status or event
+	ID        string    // commitment ID (status) or event ID
+	EventKind EventKind // slipped, at_risk, … (event markers); as written, maybe a kind this version does not know
 	Record    *Record
 }
 
 // EventMarker is the hidden marker of an event or reply comment.
-func EventMarker(id, kind string) string {
+func EventMarker(id string, kind EventKind) string {
 	return fmt.Sprintf("<!-- slipwatch:event id=%s kind=%s -->", id, kind)
 }
 
@@ -186,7 +186,7 @@ func ParseMarkers(text string) []Marker {
 		if !m.usable() {
 			return
 		}
-		mk := Marker{Kind: m.kind, ID: m.id, EventKind: m.eventKind}
+		mk := Marker{Kind: m.kind, ID: m.id, EventKind: EventKind(m.eventKind)}
 		if mk.Kind == MarkerStatus {
 			mk.Record = m.decode()
 		}

@@ -16,7 +16,8 @@ import (
 var ref = connectors.Ref{Tracker: connectors.GitHub, Team: "acme/api", Kind: connectors.Milestone, ID: "7"}
 
 func settings() Settings {
-	return Settings{Location: time.UTC, Baseline: "first_seen", Window: 42, Trials: 2000, Confidence: 0.85, MinSamples: 5, WarnGrowth: 0.2}
+	return Settings{Location: time.UTC, Baseline: "first_seen", Window: 42, Trials: 2000, Confidence: 0.85, MinSamples: 5, WarnGrowth: 0.2,
+		Settle: time.Hour}
 }
 
 // world is a deliverable and its thread; apply plays the actions as a
@@ -80,10 +81,10 @@ func (w *world) comment(author string, canCommit bool, body string, at time.Time
 
 // step reconciles at now, applies the actions and returns their kinds
 // ("status" for the status comment); a second pass must do nothing.
-func (w *world) step(now time.Time) []string {
+func (w *world) step(now time.Time) []EventKind {
 	w.t.Helper()
-	rec, actions := Reconcile(w.rec, w.observation(), now, settings())
-	var kinds []string
+	rec, actions, _ := Reconcile(w.rec, w.observation(), now, settings())
+	var kinds []EventKind
 	for _, a := range actions {
 		kinds = append(kinds, a.EventKind)
 		if strings.Contains(a.Body+a.Marker, "-->\n") || strings.Count(a.Marker, "-->") != 1 {
@@ -104,14 +105,14 @@ func (w *world) step(now time.Time) []string {
 		w.thread.Comments = append(w.thread.Comments, c)
 	}
 	w.rec = rec
-	if _, again := Reconcile(w.rec, w.observation(), now, settings()); len(again) != 0 {
+	if _, again, _ := Reconcile(w.rec, w.observation(), now, settings()); len(again) != 0 {
 		w.t.Errorf("second pass at %s acted again: %v", now, kindsOf(again))
 	}
 	return kinds
 }
 
-func kindsOf(as []Action) []string {
-	var k []string
+func kindsOf(as []Action) []EventKind {
+	var k []EventKind
 	for _, a := range as {
 		k = append(k, a.EventKind)
 	}
@@ -124,28 +125,28 @@ func TestMilestoneStory(t *testing.T) {
 		name   string
 		at     time.Time
 		before func()
-		want   []string
+		want   []EventKind
 		health Health
 	}{
-		{"first sight: baseline commitment", day("2026-11-02"), nil, []string{EvCommitted, "status"}, OnTrack},
-		{"a day later only the forecast moved", day("2026-11-03"), nil, []string{"status"}, OnTrack},
+		{"first sight: baseline commitment", day("2026-11-02"), nil, []EventKind{EvCommitted, "status"}, OnTrack},
+		{"a day later only the forecast moved", day("2026-11-03"), nil, []EventKind{"status"}, OnTrack},
 		{"nothing changed an hour later", day("2026-11-03").Add(time.Hour), nil, nil, OnTrack},
-		{"due date moved out: not yet news", day("2026-11-04"), func() { w.setDue("2026-12-15") }, []string{"status"}, Slipped},
-		{"moved date settled: slip announced", day("2026-11-04").Add(2 * time.Hour), nil, []string{EvSlipped, "status"}, Slipped},
+		{"due date moved out: not yet news", day("2026-11-04"), func() { w.setDue("2026-12-15") }, []EventKind{"status"}, Slipped},
+		{"moved date settled: slip announced", day("2026-11-04").Add(2 * time.Hour), nil, []EventKind{EvSlipped, "status"}, Slipped},
 		{"stranger tries to commit", day("2026-11-05"), func() {
 			w.comment("mallory", false, "/commit 2026-12-20", day("2026-11-05").Add(-time.Hour))
-		}, []string{EvReply, "status"}, Slipped},
+		}, []EventKind{EvReply, "status"}, Slipped},
 		{"lead recommits with a reason", day("2026-11-06"), func() {
 			w.comment("jane", true, "We added SSO.\n/commit 2026-12-15 SSO added to scope", day("2026-11-06").Add(-time.Hour))
-		}, []string{EvReply, EvRecommitted, "status"}, OnTrack},
-		{"pulled in and settled", day("2026-11-10"), func() { w.setDue("2026-12-10") }, []string{"status"}, OnTrack},
-		{"pull-in announced", day("2026-11-10").Add(2 * time.Hour), nil, []string{EvPulledIn, "status"}, OnTrack},
+		}, []EventKind{EvReply, EvRecommitted, "status"}, OnTrack},
+		{"pulled in and settled", day("2026-11-10"), func() { w.setDue("2026-12-10") }, []EventKind{"status"}, OnTrack},
+		{"pull-in announced", day("2026-11-10").Add(2 * time.Hour), nil, []EventKind{EvPulledIn, "status"}, OnTrack},
 		{"closed early: delivered", day("2026-12-09"), func() {
 			w.d.Closed, w.d.ClosedAt = true, day("2026-12-09")
 			for i := range w.d.Items {
 				w.d.Items[i].ClosedAt = day("2026-12-08")
 			}
-		}, []string{EvDelivered, "status"}, DeliveredOnTime},
+		}, []EventKind{EvDelivered, "status"}, DeliveredOnTime},
 	}
 	for _, s := range steps {
 		if s.before != nil {
@@ -191,7 +192,7 @@ func TestAtRiskWithHysteresis(t *testing.T) {
 	// 30 items, one done per day: the P85 lands a month out, after Dec 1.
 	w := newWorld(t, "2026-12-01", 30, 1)
 	got := w.step(day("2026-11-20"))
-	if diff := cmp.Diff([]string{EvCommitted, EvAtRisk, "status"}, got); diff != "" {
+	if diff := cmp.Diff([]EventKind{EvCommitted, EvAtRisk, "status"}, got); diff != "" {
 		t.Fatalf("actions (-want +got):\n%s", diff)
 	}
 	if w.rec.Health != AtRisk {
@@ -231,7 +232,7 @@ func TestNotEnoughHistory(t *testing.T) {
 func TestOverdue(t *testing.T) {
 	w := newWorld(t, "2026-12-01", 10, 2)
 	w.step(day("2026-11-02"))
-	if got := w.step(day("2026-12-02")); !cmp.Equal(got, []string{EvOverdue, "status"}) {
+	if got := w.step(day("2026-12-02")); !cmp.Equal(got, []EventKind{EvOverdue, "status"}) {
 		t.Errorf("overdue: %v", got)
 	}
 	if w.rec.Health != Overdue {
@@ -244,13 +245,13 @@ func TestDeclaredInDescriptionAndDeclaredOnly(t *testing.T) {
 	w.d.Description = "Release train.\n\n**Committed to leadership:** 2026-12-01\n"
 	s := settings()
 	s.Baseline = "declared_only"
-	rec, _ := Reconcile(Record{}, Observation{Snapshot: connectors.Snapshot{Deliverable: w.d, Throughput: w.tp}}, day("2026-11-02"), s)
+	rec, _, _ := Reconcile(Record{}, Observation{Snapshot: connectors.Snapshot{Deliverable: w.d, Throughput: w.tp}}, day("2026-11-02"), s)
 	c, ok := rec.Commitment()
 	if !ok || c.Date.String() != "2026-12-01" || c.Source != DeclaredDescription {
 		t.Fatalf("commitment = %+v %v", c, ok)
 	}
 	w.d.Description = ""
-	rec, _ = Reconcile(Record{}, Observation{Snapshot: connectors.Snapshot{Deliverable: w.d, Throughput: w.tp}}, day("2026-11-02"), s)
+	rec, _, _ = Reconcile(Record{}, Observation{Snapshot: connectors.Snapshot{Deliverable: w.d, Throughput: w.tp}}, day("2026-11-02"), s)
 	if _, ok := rec.Commitment(); ok || rec.Health != NoDate {
 		t.Fatalf("declared_only took the due date: %+v", rec.Commitments)
 	}
@@ -266,7 +267,7 @@ func TestTimeZoneAroundMidnight(t *testing.T) {
 	w.d.DueAt = time.Date(2026, 11, 30, 23, 30, 0, 0, time.UTC)
 	s := settings()
 	s.Location = berlin
-	rec, _ := Reconcile(Record{}, Observation{Snapshot: connectors.Snapshot{Deliverable: w.d, Throughput: w.tp}}, day("2026-11-02"), s)
+	rec, _, _ := Reconcile(Record{}, Observation{Snapshot: connectors.Snapshot{Deliverable: w.d, Throughput: w.tp}}, day("2026-11-02"), s)
 	if c, _ := rec.Commitment(); c.Date.String() != "2026-12-01" {
 		t.Errorf("commitment %s, want 2026-12-01 in Berlin", c.Date)
 	}
@@ -303,7 +304,7 @@ func TestRestoreFromStatusMarker(t *testing.T) {
 	// Something did change since: the status comment is edited.
 	w.rec = Record{}
 	w.d.Items[0].ClosedAt = day("2026-11-04")
-	if got := w.step(day("2026-11-04").Add(5 * time.Hour)); !cmp.Equal(got, []string{"status"}) {
+	if got := w.step(day("2026-11-04").Add(5 * time.Hour)); !cmp.Equal(got, []EventKind{"status"}) {
 		t.Errorf("progress changed after losing the record: %v, want the status edit", got)
 	}
 }
@@ -330,17 +331,17 @@ func TestCrashAfterReply(t *testing.T) {
 			w.comment("jane", true, "/commit 2026-12-15 SSO added", tt.at)
 			before := w.rec
 			th := w.thread
-			_, actions := Reconcile(w.rec, Observation{Snapshot: connectors.Snapshot{Deliverable: w.d, Thread: &th, Throughput: w.tp}}, day("2026-11-03").Add(time.Hour), settings())
-			if got := kindsOf(actions); !cmp.Equal(got, []string{EvReply, EvRecommitted, "status"}) {
+			_, actions, _ := Reconcile(w.rec, Observation{Snapshot: connectors.Snapshot{Deliverable: w.d, Thread: &th, Throughput: w.tp}}, day("2026-11-03").Add(time.Hour), settings())
+			if got := kindsOf(actions); !cmp.Equal(got, []EventKind{EvReply, EvRecommitted, "status"}) {
 				t.Fatalf("actions %v", got)
 			}
 			// The crash: the first actions reached GitHub, the record was not saved.
 			w.land(actions[:posted], day("2026-11-03"))
 			w.rec = before
 			got := w.step(day("2026-11-03").Add(2 * time.Hour))
-			want := []string{EvRecommitted, "status"}
+			want := []EventKind{EvRecommitted, "status"}
 			if posted >= 2 {
-				want = []string{"status"}
+				want = []EventKind{"status"}
 			}
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("after the crash (-want +got):\n%s", diff)
@@ -380,13 +381,13 @@ func TestCrashInFirstPass(t *testing.T) {
 		t.Run(fmt.Sprint(landed, " landed"), func(t *testing.T) {
 			w := newWorld(t, "2026-12-01", 10, 2)
 			th := w.thread
-			_, actions := Reconcile(Record{}, Observation{Snapshot: connectors.Snapshot{Deliverable: w.d, Thread: &th, Throughput: w.tp}}, day("2026-11-02"), settings())
+			_, actions, _ := Reconcile(Record{}, Observation{Snapshot: connectors.Snapshot{Deliverable: w.d, Thread: &th, Throughput: w.tp}}, day("2026-11-02"), settings())
 			all := kindsOf(actions)
 			w.land(actions[:landed], day("2026-11-02"))
 			got := w.step(day("2026-11-02").Add(time.Minute))
 			// The status comment may be rewritten; every event comes once.
-			noStatus := func(ks []string) []string {
-				return slices.DeleteFunc(slices.Clone(ks), func(k string) bool { return k == "status" })
+			noStatus := func(ks []EventKind) []EventKind {
+				return slices.DeleteFunc(slices.Clone(ks), func(k EventKind) bool { return k == "status" })
 			}
 			if diff := cmp.Diff(noStatus(all[landed:]), noStatus(got), cmpopts.EquateEmpty()); diff != "" {
 				t.Errorf("after a crash with %v posted (-want +got):\n%s", all[:landed], diff)
@@ -399,11 +400,11 @@ func TestCrashInFirstPass(t *testing.T) {
 // suppress the event.
 func TestForgedMarkerIgnored(t *testing.T) {
 	w := newWorld(t, "2026-12-01", 10, 2)
-	id := hashID(CommitmentID(ref), EvCommitted, "2026-12-01")
+	id := hashID(CommitmentID(ref), string(EvCommitted), "2026-12-01")
 	w.comment("mallory", false, EventMarker(id, EvCommitted), day("2026-11-01"))
 	w.thread.Comments[0].Hidden = w.thread.Comments[0].Body
 	got := w.step(day("2026-11-02"))
-	if !cmp.Equal(got, []string{EvCommitted, "status"}) {
+	if !cmp.Equal(got, []EventKind{EvCommitted, "status"}) {
 		t.Errorf("actions %v: a forged marker suppressed the event", got)
 	}
 }
@@ -414,11 +415,11 @@ func TestScopeGrew(t *testing.T) {
 	for i := range 3 {
 		w.d.Items = append(w.d.Items, connectors.Item{ID: fmt.Sprint("new", i)})
 	}
-	if got := w.step(day("2026-11-03")); !cmp.Equal(got, []string{EvScopeGrew, "status"}) {
+	if got := w.step(day("2026-11-03")); !cmp.Equal(got, []EventKind{EvScopeGrew, "status"}) {
 		t.Errorf("30%% growth: %v", got)
 	}
 	w.d.Items = append(w.d.Items, connectors.Item{ID: "new4"})
-	if got := w.step(day("2026-11-04")); !cmp.Equal(got, []string{EvScopeGrew, "status"}) {
+	if got := w.step(day("2026-11-04")); !cmp.Equal(got, []EventKind{EvScopeGrew, "status"}) {
 		t.Errorf("40%% growth crosses the second threshold: %v", got)
 	}
 }
@@ -428,7 +429,7 @@ func TestEscaping(t *testing.T) {
 	w.d.Title = "@acme/leads <!-- {panel} [~boss] **x**"
 	for _, tracker := range []connectors.Tracker{connectors.GitHub, connectors.Jira} {
 		w.d.Ref.Tracker = tracker
-		_, actions := Reconcile(Record{}, Observation{Snapshot: connectors.Snapshot{Deliverable: w.d, Throughput: w.tp}}, day("2026-11-02"), settings())
+		_, actions, _ := Reconcile(Record{}, Observation{Snapshot: connectors.Snapshot{Deliverable: w.d, Throughput: w.tp}}, day("2026-11-02"), settings())
 		for _, a := range actions {
 			switch tracker {
 			case connectors.GitHub:
@@ -567,7 +568,7 @@ func BenchmarkReconcileThread(b *testing.B) {
 	now := day("2026-11-06").Add(time.Hour)
 	th := w.thread
 	obs := Observation{Snapshot: connectors.Snapshot{Deliverable: w.d, Thread: &th, Throughput: w.tp}}
-	rec, actions := Reconcile(w.rec, obs, now, settings())
+	rec, actions, _ := Reconcile(w.rec, obs, now, settings())
 	if len(actions) != 0 {
 		b.Fatalf("steady state acted: %v", kindsOf(actions))
 	}
@@ -582,7 +583,7 @@ func BenchmarkReconcile(b *testing.B) {
 	now := day("2026-11-02")
 	th := w.thread
 	obs := Observation{Snapshot: connectors.Snapshot{Deliverable: w.d, Thread: &th, Throughput: w.tp}}
-	rec, _ := Reconcile(Record{}, obs, now, settings())
+	rec, _, _ := Reconcile(Record{}, obs, now, settings())
 	b.ReportAllocs()
 	for b.Loop() {
 		Reconcile(rec, obs, now, settings())
@@ -595,7 +596,7 @@ func BenchmarkReconcile(b *testing.B) {
 // the due date does announce "overdue": slipwatch trusts its clock.)
 func TestClockJumps(t *testing.T) {
 	w := newWorld(t, "2026-12-01", 10, 2)
-	var all []string
+	var all []EventKind
 	for _, at := range []time.Time{
 		day("2026-11-02"),
 		day("2026-11-10"),
@@ -614,7 +615,7 @@ func TestClockJumps(t *testing.T) {
 	for _, c := range w.thread.Comments {
 		for _, m := range ParseMarkers(c.Hidden) {
 			if m.Kind == MarkerEvent {
-				seen[m.EventKind+" "+m.ID]++
+				seen[string(m.EventKind)+" "+m.ID]++
 			}
 		}
 	}
@@ -632,7 +633,7 @@ func TestClockJumps(t *testing.T) {
 	}
 }
 
-func countKind(kinds []string, k string) int {
+func countKind(kinds []EventKind, k EventKind) int {
 	n := 0
 	for _, x := range kinds {
 		if x == k {
@@ -640,4 +641,148 @@ func countKind(kinds []string, k string) int {
 		}
 	}
 	return n
+}
+
+// TestDeclaredLineSettles: a changed "Committed:" line is a recommitment
+// only once it has stood for Settle; edits within it are one change, an
+// edit back is none, and a /commit written meanwhile has the last word.
+func TestDeclaredLineSettles(t *testing.T) {
+	const desc = "Release train.\nCommitted: "
+	w := newWorld(t, "2026-12-01", 10, 2)
+	steps := []struct {
+		name   string
+		at     time.Time
+		before func()
+		want   []EventKind
+	}{
+		{"first sight: the baseline", day("2026-11-02"), nil, []EventKind{EvCommitted, "status"}},
+		{"a line appears: not yet a promise", day("2026-11-03"), func() { w.d.Description = desc + "2026-12-10" }, nil},
+		{"edited within the hour: still settling", day("2026-11-03").Add(20 * time.Minute), func() { w.d.Description = desc + "2026-12-12" }, nil},
+		{"an hour after the first edit: the edit is younger", day("2026-11-03").Add(time.Hour), nil, nil},
+		{"the last edit stood an hour: one recommitment", day("2026-11-03").Add(80 * time.Minute), nil, []EventKind{EvRecommitted, "status"}},
+		{"edited and back within the hour", day("2026-11-04"), func() { w.d.Description = desc + "2026-12-20" }, nil},
+		{"back to the date taken", day("2026-11-04").Add(10 * time.Minute), func() { w.d.Description = desc + "2026-12-12" }, nil},
+		{"the flap is never news", day("2026-11-04").Add(3 * time.Hour), nil, nil},
+		{"a new line, then a /commit while it settles", day("2026-11-05"), func() { w.d.Description = desc + "2026-12-15" }, nil},
+		{"the command is taken at once", day("2026-11-05").Add(30 * time.Minute), func() {
+			w.comment("jane", true, "/commit 2026-12-22 vendor late", day("2026-11-05").Add(20*time.Minute))
+		}, []EventKind{EvReply, EvRecommitted, "status"}},
+		{"the older line does not undo it", day("2026-11-05").Add(2 * time.Hour), nil, nil},
+	}
+	for _, st := range steps {
+		if st.before != nil {
+			st.before()
+		}
+		// A day's forecast move rewrites the status comment; only events
+		// are the story here.
+		got := w.step(st.at)
+		if !slices.Contains(st.want, EvStatus) {
+			got = slices.DeleteFunc(got, func(k EventKind) bool { return k == EvStatus })
+		}
+		if diff := cmp.Diff(st.want, got, cmpopts.EquateEmpty()); diff != "" {
+			t.Errorf("%s: actions (-want +got):\n%s", st.name, diff)
+		}
+	}
+	var got []string
+	for _, c := range w.rec.Commitments {
+		got = append(got, c.Date.String()+" "+string(c.Source)+" at "+c.At.Format(time.DateTime))
+	}
+	want := []string{
+		"2026-12-01 baseline_first_seen at 2026-11-02 09:00:00",
+		"2026-12-12 declared_description at 2026-11-03 09:20:00", // since the line read so
+		"2026-12-22 declared_command at 2026-11-05 09:20:00",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("commitments (-want +got):\n%s", diff)
+	}
+	if w.rec.Pending != nil {
+		t.Errorf("pending = %+v, want none: the line was taken (and outvoted)", w.rec.Pending)
+	}
+}
+
+// With Settle zero a changed line is a recommitment on the pass that sees it.
+func TestDeclaredLineSettleZero(t *testing.T) {
+	w := newWorld(t, "2026-12-01", 10, 2)
+	s := settings()
+	s.Settle = 0
+	rec, _, _ := Reconcile(Record{}, w.observation(), day("2026-11-02"), s)
+	w.d.Description = "Committed: 2026-12-10"
+	rec, actions, _ := Reconcile(rec, w.observation(), day("2026-11-02").Add(time.Minute), s)
+	if got := kindsOf(actions); !slices.Contains(got, EvRecommitted) {
+		t.Errorf("actions %v, want the recommitment at once", got)
+	}
+	if c, _ := rec.Commitment(); c.Date.String() != "2026-12-10" || rec.Pending != nil {
+		t.Errorf("commitment %+v, pending %+v", c, rec.Pending)
+	}
+}
+
+// With Settle zero a moved due date is a slip on the pass that sees it.
+func TestSlipSettleZero(t *testing.T) {
+	w := newWorld(t, "2026-12-01", 10, 2)
+	s := settings()
+	s.Settle = 0
+	rec, _, _ := Reconcile(Record{}, w.observation(), day("2026-11-02"), s)
+	w.setDue("2026-12-15")
+	if _, actions, _ := Reconcile(rec, w.observation(), day("2026-11-02").Add(time.Second), s); !slices.Contains(kindsOf(actions), EvSlipped) {
+		t.Errorf("actions %v, want the slip at once", kindsOf(actions))
+	}
+	s.Settle = time.Hour
+	if _, actions, _ := Reconcile(rec, w.observation(), day("2026-11-02").Add(time.Second), s); slices.Contains(kindsOf(actions), EvSlipped) {
+		t.Errorf("actions %v: with an hour to settle the slip came at once", kindsOf(actions))
+	}
+}
+
+// TestNext: Reconcile names the next instant time alone makes news of the
+// same observation, so the runner can look again then.
+func TestNext(t *testing.T) {
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Skip(err)
+	}
+	at := func(s string) time.Time {
+		v, err := time.Parse(time.DateTime, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	first := day("2026-11-02") // 09:00Z: the baseline is taken
+	tests := []struct {
+		name   string
+		change func(w *world, s *Settings) // after the first pass
+		now    time.Time
+		want   time.Time // zero: nothing is due
+	}{
+		{"open promise: the next local midnight", nil, first.Add(time.Hour), at("2026-11-03 00:00:00")},
+		{"local midnight is the zone's", func(_ *world, s *Settings) { s.Location = berlin }, first.Add(time.Hour), at("2026-11-02 23:00:00")},
+		{"a moved date: its settle's end", func(w *world, _ *Settings) { w.setDue("2026-12-15") }, first.Add(time.Hour), first.Add(2 * time.Hour)},
+		{"no settle: the next midnight", func(w *world, s *Settings) { w.setDue("2026-12-15"); s.Settle = 0 }, first.Add(time.Hour), at("2026-11-03 00:00:00")},
+		{"pulled in: its settle's end", func(w *world, _ *Settings) { w.setDue("2026-11-20") }, first.Add(time.Hour), first.Add(2 * time.Hour)},
+		{"pulled in from a date that never stood: the next midnight", func(w *world, _ *Settings) { w.setDue("2026-11-20") },
+			first.Add(10 * time.Minute), at("2026-11-03 00:00:00")},
+		{"a new Committed: line: its settle's end", func(w *world, _ *Settings) { w.d.Description = "Committed: 2026-12-20" },
+			first.Add(time.Hour), first.Add(2 * time.Hour)},
+		{"the weekly status update: the next slot", func(_ *world, s *Settings) { s.StatusEvery = 5 * time.Hour }, first.Add(time.Hour),
+			time.Unix(0, (first.Add(time.Hour).UnixNano()/int64(5*time.Hour)+1)*int64(5*time.Hour))},
+		{"delivered: nothing", func(w *world, _ *Settings) { closeAll(w, first) }, first.Add(time.Hour), time.Time{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorld(t, "2026-12-01", 10, 2)
+			s := settings()
+			rec, _, _ := Reconcile(Record{}, w.observation(), first, s)
+			if tt.change != nil {
+				tt.change(w, &s)
+			}
+			// The pass that sees the change, then one at now.
+			rec, _, _ = Reconcile(rec, w.observation(), tt.now, s)
+			_, _, next := Reconcile(rec, w.observation(), tt.now, s)
+			if !next.Equal(tt.want) {
+				t.Errorf("next = %v, want %v", next, tt.want)
+			}
+			if !next.IsZero() && !next.After(tt.now) {
+				t.Errorf("next %v is not after now %v", next, tt.now)
+			}
+		})
+	}
 }

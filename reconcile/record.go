@@ -57,6 +57,14 @@ type TargetChange struct {
 	At   time.Time       `json:"at"`
 }
 
+// PendingDate is a date in the description that differs from the one
+// taken, seen since Since: it becomes a recommitment once it has stood
+// for Settings.Settle.
+type PendingDate struct {
+	Date  connectors.Date `json:"date"`
+	Since time.Time       `json:"since"`
+}
+
 // Forecast is the Monte Carlo completion forecast.
 type Forecast struct {
 	Enough    bool            `json:"enough"` // false: not enough history for a date
@@ -76,7 +84,8 @@ type Record struct {
 	Title       string          `json:"title"`
 	URL         string          `json:"url,omitempty"`
 	Commitments []Commitment    `json:"commitments,omitempty"`
-	Declared    connectors.Date `json:"declared"` // last date read from the description
+	Declared    connectors.Date `json:"declared"`          // last date taken from the description
+	Pending     *PendingDate    `json:"pending,omitempty"` // a new date in the description, not taken yet
 	Targets     []TargetChange  `json:"targets,omitempty"`
 	Done        int             `json:"done"`
 	Total       int             `json:"total"`

@@ -363,12 +363,16 @@ func eventDoc(r Record, ev event, s Settings) doc {
 		d.note = ""
 		return d
 	}
-	return doc{title: ev.kind}
+	return doc{title: string(ev.kind)}
 }
 
-func helpDoc() doc {
+func helpDoc(t connectors.Tracker) doc {
+	who := "write permission or commands.allow"
+	if t == connectors.Jira {
+		who = "on Jira: commands.allow"
+	}
 	return doc{title: "slipwatch commands", lines: []line{
-		text("/commit YYYY-MM-DD [reason]: record the date promised to leadership (write permission or commands.allow)."),
+		text("/commit YYYY-MM-DD [reason]: record the date promised to leadership (" + who + ")."),
 		text("/slipwatch status: the current status, now."),
 		text("/slipwatch help: this message."),
 	}}

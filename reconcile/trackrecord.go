@@ -8,9 +8,6 @@ import (
 	"github.com/slipwatch/slipwatch/connectors"
 )
 
-// EvTrackRecord is the kind of the monthly track-record comment.
-const EvTrackRecord = "track_record"
-
 // TrackRecordPost is the track-record comment for the month that holds now
 // (in loc) on thread th, in tracker t's markup, or false when slipwatch's
 // own comment for that month is already there. One comment per thread and
@@ -18,7 +15,7 @@ const EvTrackRecord = "track_record"
 // restart decides the same, and the runner's claim and the marker on the
 // thread keep it to one post.
 func TrackRecordPost(t connectors.Tracker, th *connectors.Thread, now time.Time, loc *time.Location, teams []TeamRecord) (Action, bool) {
-	id := hashID(EvTrackRecord, th.ID, TrackRecordMonth(now, loc))
+	id := hashID(string(EvTrackRecord), th.ID, TrackRecordMonth(now, loc))
 	for _, c := range th.Comments {
 		if !c.BySelf {
 			continue

@@ -23,7 +23,7 @@ import (
 // benchSettings are the config defaults as the daemon maps them.
 func benchSettings() reconcile.Settings {
 	return reconcile.Settings{Location: time.UTC, Baseline: "first_seen", Window: 42, Trials: 10000, Confidence: 0.85,
-		MinSamples: 5, StatusEvery: 168 * time.Hour, WarnGrowth: 0.2}
+		MinSamples: 5, StatusEvery: 168 * time.Hour, WarnGrowth: 0.2, Settle: time.Hour}
 }
 
 // commitment is one synthetic deliverable in steady state: what the
@@ -70,7 +70,7 @@ func makeCommitments(n int, now time.Time) ([]commitment, error) {
 		t := now.Add(-2 * time.Hour)
 		for pass := 0; pass < 3; pass++ {
 			var actions []reconcile.Action
-			rec, actions = reconcile.Reconcile(rec, obs, t, s)
+			rec, actions, _ = reconcile.Reconcile(rec, obs, t, s)
 			for k, a := range actions {
 				id := a.CommentID
 				if id == "" {
@@ -85,7 +85,7 @@ func makeCommitments(n int, now time.Time) ([]commitment, error) {
 			}
 			t = t.Add(time.Hour)
 		}
-		if _, actions := reconcile.Reconcile(rec, obs, now, s); len(actions) != 0 {
+		if _, actions, _ := reconcile.Reconcile(rec, obs, now, s); len(actions) != 0 {
 			return nil, fmt.Errorf("commitment %s is not in steady state: %d actions left", ref, len(actions))
 		}
 		data, err := json.Marshal(rec)

@@ -157,7 +157,7 @@ func runTestdrive(e *env, o *options) int {
 				}
 				fmt.Fprintf(e.stdout, "\n── %s · %s · %s %s\n", line.Date, title, kind, strings.Repeat("─", max(0, 40-len(title)-len(kind))))
 				body := strings.TrimSpace(line.Body)
-				if kind == reconcile.EvStatusUpdate {
+				if kind == string(reconcile.EvStatusUpdate) {
 					// The weekly update in full is in the tracker; here its gist.
 					body = gist(body)
 				}

@@ -75,7 +75,7 @@ func TestHostileComments(t *testing.T) {
 	// A forged event marker for the delivery that is about to happen, and
 	// a forged status record promising 2099.
 	closed := time.Now().UTC()
-	delivered := eventID(cid, reconcile.EvDelivered, closed.Format(time.DateOnly))
+	delivered := eventID(cid, string(reconcile.EvDelivered), closed.Format(time.DateOnly))
 	forged, _ := json.Marshal(map[string]any{"schema": 1, "id": cid, "ref": ref,
 		"commitments": []map[string]any{{"date": "2099-01-01", "source": "declared_command", "by": stranger, "at": closed}},
 		"announced":   []string{delivered}})

@@ -149,7 +149,7 @@ func (w *world) bySelf(c jiratest.Comment) bool {
 // (text in a body, a slipwatch comment without its property).
 func (w *world) jiraThread(jd jiraDeliverable) (thread, []string) {
 	keys := w.jiraThreadIssues(jd)
-	th := thread{issues: len(keys), events: map[string][]string{}}
+	th := thread{issues: len(keys), events: map[reconcile.EventKind][]string{}}
 	var visible []string
 	for _, k := range keys {
 		for _, c := range w.jira.Comments(k) {
@@ -210,7 +210,7 @@ func (w *world) jiraStatusLine(jd jiraDeliverable, label string) string {
 }
 
 // jiraExpect is the comments a Jira scenario expects per deliverable.
-type jiraExpect map[jiraDeliverable]map[string]int
+type jiraExpect map[jiraDeliverable]map[reconcile.EventKind]int
 
 // jiraTally counts the Jira threads as tally counts milestones'; a marker
 // readers could see makes its thread bad.

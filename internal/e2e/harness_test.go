@@ -26,6 +26,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/slipwatch/slipwatch/config"
 	"github.com/slipwatch/slipwatch/connectors/github/githubtest"
 	"github.com/slipwatch/slipwatch/connectors/jira/jiratest"
 	"github.com/slipwatch/slipwatch/internal/redistest"
@@ -414,15 +415,15 @@ func (w *world) tracking(ms int) []int {
 
 // thread is what slipwatch wrote on one milestone's tracking issue(s).
 type thread struct {
-	issues   int                 // tracking issues it spans
-	events   map[string][]string // kind → event IDs, one per comment
-	statuses int                 // comments with a status marker
-	bodies   []string            // every comment on the thread
+	issues   int                              // tracking issues it spans
+	events   map[reconcile.EventKind][]string // kind → event IDs, one per comment
+	statuses int                              // comments with a status marker
+	bodies   []string                         // every comment on the thread
 }
 
 func (w *world) thread(ms int) thread {
 	nums := w.tracking(ms)
-	th := thread{issues: len(nums), events: map[string][]string{}}
+	th := thread{issues: len(nums), events: map[reconcile.EventKind][]string{}}
 	for _, n := range nums {
 		for _, c := range w.gh.Comments(repoName, n) {
 			th.bodies = append(th.bodies, c.Body)
@@ -443,7 +444,7 @@ func (w *world) thread(ms int) thread {
 }
 
 // count is how many comments of a kind a thread holds: distinct events.
-func (th thread) count(kind string) int {
+func (th thread) count(kind reconcile.EventKind) int {
 	seen := map[string]bool{}
 	for _, id := range th.events[kind] {
 		seen[id] = true
@@ -452,11 +453,11 @@ func (th thread) count(kind string) int {
 }
 
 // expect is the comments a scenario expects: milestone → kind → count.
-type expect map[int]map[string]int
+type expect map[int]map[reconcile.EventKind]int
 
-func (e expect) add(ms int, kind string, n int) {
+func (e expect) add(ms int, kind reconcile.EventKind, n int) {
 	if e[ms] == nil {
-		e[ms] = map[string]int{}
+		e[ms] = map[reconcile.EventKind]int{}
 	}
 	e[ms][kind] += n
 }
@@ -498,7 +499,7 @@ func (w *world) tally(e expect) figures {
 
 // add counts one thread, named name, against the comments it should
 // hold (kind → count).
-func (f *figures) add(name string, th thread, want map[string]int) {
+func (f *figures) add(name string, th thread, want map[reconcile.EventKind]int) {
 	if th.issues != 1 {
 		f.BadThreads = append(f.BadThreads, fmt.Sprintf("%s has %d tracking issues", name, th.issues))
 	}
@@ -652,12 +653,15 @@ func (d *daemon) metric(name string, match ...string) float64 {
 	return sum
 }
 
+// defaultSettle is slip.settle's default.
+const defaultSettle = config.DefaultSlipSettle
+
 // ageTarget waits until the record of key holds due date date, then
 // moves back by d when it first saw that date, as if d had passed: the
 // daemon's clock is the real one, and it announces a slip only once a new
-// date has stood for reconcile.DefaultSettle. The version is bumped as the
-// store's own CAS does, so a save racing with this one is redone on top
-// of it.
+// date has stood for slip.settle (defaultSettle: the worlds leave it
+// unset). The version is bumped as the store's own CAS does, so a save
+// racing with this one is redone on top of it.
 func (w *world) ageTarget(key, date string, d time.Duration) {
 	w.t.Helper()
 	ctx := context.Background()

@@ -71,7 +71,7 @@ func testJira(t *testing.T, ed jiraEdition) {
 	// 2. The release date moves 14 days later and Jira says so. The
 	// status comment shows the new date at once, edited in place; the
 	// slip itself is announced once the new date has stood for
-	// reconcile.DefaultSettle (an hour, so a date moved out and back is
+	// slip.settle (an hour by default, so a date moved out and back is
 	// not news).
 	before, _ := w.jiraStatus(version)
 	slipped := day(44).Format(time.DateOnly)
@@ -96,7 +96,7 @@ func testJira(t *testing.T, ed jiraEdition) {
 
 	// An hour later (the record's clock is moved back: the daemon's is
 	// the real one), Jira sends another version_updated.
-	w.ageTarget("jira:"+jiraProject+"/version/"+version.version, slipped, reconcile.DefaultSettle+time.Minute)
+	w.ageTarget("jira:"+jiraProject+"/version/"+version.version, slipped, defaultSettle+time.Minute)
 	hook := w.versionUpdated(version.version)
 	id := newID()
 	if status, body := d.sendJira(hook, id, jiraAuthRight); status != 202 || body != "queued" {
@@ -179,9 +179,9 @@ func testJira(t *testing.T, ed jiraEdition) {
 	}
 }
 
-func (e jiraExpect) add(jd jiraDeliverable, kind string, n int) {
+func (e jiraExpect) add(jd jiraDeliverable, kind reconcile.EventKind, n int) {
 	if e[jd] == nil {
-		e[jd] = map[string]int{}
+		e[jd] = map[reconcile.EventKind]int{}
 	}
 	e[jd][kind] += n
 }

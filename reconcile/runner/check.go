@@ -35,7 +35,8 @@ func (r *Runner) Check(ctx context.Context, apply bool) CheckResult {
 				continue
 			}
 			for _, ref := range refs {
-				rec, err := r.reconcileOne(ctx, conn, ref, apply && !r.opt.DryRun)
+				// One pass: no schedule, whatever the core wants next.
+				rec, _, err := r.reconcileOne(ctx, conn, ref, apply && !r.opt.DryRun)
 				if err != nil {
 					res.Errors = append(res.Errors, err)
 					continue
@@ -48,7 +49,7 @@ func (r *Runner) Check(ctx context.Context, apply bool) CheckResult {
 		}
 	}
 	if apply && r.opt.TrackRecord != "" {
-		if err := r.postTrackRecord(ctx, r.opt.TrackRecord); err != nil {
+		if err := r.postTrackRecord(ctx, TrackRecordKey(r.opt.TrackRecord)); err != nil {
 			res.Errors = append(res.Errors, err)
 		}
 	}

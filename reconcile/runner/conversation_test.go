@@ -44,9 +44,9 @@ func newConversation(t *testing.T, prefix string, owner string, gh *githubtest.S
 		t.Fatal(err)
 	}
 	r, err := New([]Connector{conn}, st, reconcile.Settings{Location: time.UTC, Baseline: "first_seen", Window: 42, Trials: 500,
-		Confidence: 0.85, MinSamples: 5, StatusEvery: every},
-		Options{Owner: owner, Workers: 2, Now: clk.Now, ReadBlock: 50 * time.Millisecond, PromoteEvery: 20 * time.Millisecond,
-			BackoffBase: 10 * time.Millisecond, BackoffMax: 50 * time.Millisecond, PollInterval: time.Hour, MaxDeliveries: 3})
+		Confidence: 0.85, MinSamples: 5, StatusEvery: every, Settle: time.Hour},
+		Options{Owner: owner, Workers: 2, Now: clk.Now, readBlock: 50 * time.Millisecond, promoteEvery: 20 * time.Millisecond,
+			backoffBase: 10 * time.Millisecond, backoffMax: 50 * time.Millisecond, PollInterval: time.Hour, MaxDeliveries: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +173,7 @@ func TestConversationCommands(t *testing.T) {
 			t.Errorf("no comment says %q:\n%s", w, joined)
 		}
 	}
-	kinds := map[string]int{}
+	kinds := map[reconcile.EventKind]int{}
 	for _, b := range got {
 		for _, m := range reconcile.ParseMarkers(b) {
 			kinds[m.EventKind]++

@@ -136,7 +136,7 @@ func (r *Runner) webhook(w http.ResponseWriter, req *http.Request) {
 		keys = append(keys, ref.Key())
 	}
 	for _, team := range ev.Teams {
-		keys = append(keys, teamKey(t, team))
+		keys = append(keys, TeamKey(t, team).String())
 	}
 	// The dedupe and the keys go to Redis together: one round trip, and
 	// a delivery is only marked seen once its keys are on the stream.

@@ -139,11 +139,14 @@ func (r *Runner) partner(ctx context.Context, snap connectors.Snapshot, remember
 		return res, nil
 	}
 	if pkey != "" {
-		ref, err := connectors.ParseKey(pkey)
+		k, err := ParseKey(pkey)
+		if err == nil && k.Kind != KeyDeliverable {
+			err = errors.New("not a deliverable")
+		}
 		if err != nil {
 			return nil, fmt.Errorf("%w: link %s: stored key %q: %v", connectors.ErrTerminal, l.Name, pkey, err)
 		}
-		ps, err := conn.Observe(ctx, ref)
+		ps, err := conn.Observe(ctx, k.Ref)
 		switch {
 		case errors.Is(err, connectors.ErrNotFound):
 		case err != nil:
@@ -181,7 +184,7 @@ func (r *Runner) partner(ctx context.Context, snap connectors.Snapshot, remember
 
 // findSide lists side's team and observes the deliverables of its kind
 // until one carries its name.
-func (r *Runner) findSide(ctx context.Context, conn Connector, side LinkSide) (connectors.Ref, *connectors.Snapshot, error) {
+func (r *Runner) findSide(ctx context.Context, conn finder, side LinkSide) (connectors.Ref, *connectors.Snapshot, error) {
 	refs, err := conn.List(ctx, side.Team)
 	if err != nil {
 		return connectors.Ref{}, nil, err

@@ -7,6 +7,7 @@ import (
 
 	"github.com/slipwatch/slipwatch/connectors"
 	"github.com/slipwatch/slipwatch/connectors/httpx"
+	"github.com/slipwatch/slipwatch/reconcile"
 	"github.com/slipwatch/slipwatch/reconcile/store"
 )
 
@@ -33,10 +34,10 @@ type Metrics struct {
 	apiRemaining     *prometheus.GaugeVec
 }
 
-// Event kinds and results, listed so every series exists at zero from the
-// start (a rate() over a series that appears late misses its first hour).
+// Results and operations, listed so every series exists at zero from the
+// start (a rate() over a series that appears late misses its first hour);
+// the event kinds are reconcile.EventKinds.
 var (
-	eventKinds     = []string{"status", "committed", "recommitted", "slipped", "pulled_in", "at_risk", "scope_grew", "overdue", "delivered", "status_update", "reply", "track_record"}
 	reconcileKinds = []string{"ok", "error", "gone", "rate_limited"}
 	webhookResults = []string{"accepted", "duplicate", "rejected", "unavailable", "not_configured"}
 	redisOps       = []string{"read", "ack", "defer", "park", "lease", "promote", "enqueue"}
@@ -80,7 +81,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}),
 		queueLength:  prometheus.NewGauge(prometheus.GaugeOpts{Name: "slipwatch_queue_length", Help: "Entries in the work stream."}),
 		queuePending: prometheus.NewGauge(prometheus.GaugeOpts{Name: "slipwatch_queue_pending", Help: "Entries taken but not yet acknowledged."}),
-		queueDelayed: prometheus.NewGauge(prometheus.GaugeOpts{Name: "slipwatch_queue_delayed", Help: "Keys waiting for a retry time."}),
+		queueDelayed: prometheus.NewGauge(prometheus.GaugeOpts{Name: "slipwatch_queue_delayed", Help: "Keys scheduled for later: retries, and deliverables waiting for their next due instant."}),
 		queueParked:  prometheus.NewGauge(prometheus.GaugeOpts{Name: "slipwatch_queue_parked", Help: "Keys in the dead-letter list."}),
 		apiRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "slipwatch_tracker_requests_total",
@@ -97,8 +98,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	for _, k := range reconcileKinds {
 		m.reconciles.WithLabelValues(k)
 	}
-	for _, k := range eventKinds {
-		m.posted.WithLabelValues(k)
+	for _, k := range reconcile.EventKinds() {
+		m.posted.WithLabelValues(string(k))
 	}
 	for _, op := range redisOps {
 		m.redisErrors.WithLabelValues(op)

@@ -6,7 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
+	"time"
 
 	"github.com/slipwatch/slipwatch/connectors"
 	"github.com/slipwatch/slipwatch/reconcile"
@@ -21,38 +21,50 @@ var errBusy = errors.New("busy elsewhere")
 // deliverables; a deliverable key is observed, reconciled, acted on and
 // saved. It is safe to call any number of times for the same key.
 func (r *Runner) Process(ctx context.Context, key string) error {
-	if thread, ok := strings.CutPrefix(key, trackRecordPrefix); ok {
-		return r.postTrackRecord(ctx, thread)
-	}
-	if tracker, team, ok := parseTeamKey(key); ok {
-		return r.list(ctx, tracker, team)
-	}
-	ref, err := connectors.ParseKey(key)
+	k, err := ParseKey(key)
 	if err != nil {
 		return fmt.Errorf("%w: %v", connectors.ErrTerminal, err)
 	}
-	conn, ok := r.conns[ref.Tracker]
-	if !ok {
-		return fmt.Errorf("%w: %s is not configured", connectors.ErrTerminal, ref.Tracker)
+	switch k.Kind {
+	case KeyTrackRecord:
+		return r.postTrackRecord(ctx, k)
+	case KeyTeam:
+		return r.list(ctx, k.Tracker, k.Team)
 	}
-	_, err = r.reconcileOne(ctx, conn, ref, !r.opt.DryRun)
-	return err
+	conn, ok := r.conns[k.Tracker]
+	if !ok {
+		return fmt.Errorf("%w: %s is not configured", connectors.ErrTerminal, k.Tracker)
+	}
+	_, next, err := r.reconcileOne(ctx, conn, k.Ref, !r.opt.DryRun)
+	if err != nil || r.opt.DryRun || next.IsZero() {
+		return err
+	}
+	return r.requeue(ctx, key, next)
 }
 
-// parseTeamKey recognises "github:acme/api" and "jira:PLAT" (no kind/id).
-func parseTeamKey(key string) (connectors.Tracker, string, bool) {
-	tracker, team, ok := strings.Cut(key, ":")
-	if !ok {
-		return "", "", false
+// minRequeue is the soonest a reconciled key is scheduled again: the core
+// only names instants after its now, but a replica whose clock runs behind
+// the one that promoted the key must not spin on it.
+const minRequeue = time.Second
+
+// requeue schedules key at next, when its reconcile said time alone makes
+// news (controller-runtime's RequeueAfter): a settle ending, a new local
+// day, a status-update slot. The schedule keeps the earlier of two times,
+// so a retry due sooner is not pushed back.
+func (r *Runner) requeue(ctx context.Context, key string, next time.Time) error {
+	next = later(next, r.opt.Now().Add(minRequeue))
+	if err := r.store.Defer(ctx, key, next); err != nil {
+		r.m.redisErrors.WithLabelValues("defer").Inc()
+		return fmt.Errorf("schedule %s for %s: %w", key, next.Format(time.RFC3339), err)
 	}
-	t := connectors.Tracker(tracker)
-	switch {
-	case t == connectors.GitHub && strings.Count(team, "/") == 1:
-	case t == connectors.Jira && team != "" && !strings.Contains(team, "/"):
-	default:
-		return "", "", false
+	return nil
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
 	}
-	return t, team, true
+	return b
 }
 
 func (r *Runner) list(ctx context.Context, t connectors.Tracker, team string) error {
@@ -73,8 +85,9 @@ func (r *Runner) list(ctx context.Context, t connectors.Tracker, team string) er
 }
 
 // reconcileOne observes ref, reconciles it against its stored record and,
-// when apply is set, acts and saves. It returns the new record either way.
-func (r *Runner) reconcileOne(ctx context.Context, conn Connector, ref connectors.Ref, apply bool) (reconcile.Record, error) {
+// when apply is set, acts and saves. It returns the new record either way,
+// and when the core wants to look again without new input (zero: never).
+func (r *Runner) reconcileOne(ctx context.Context, conn Connector, ref connectors.Ref, apply bool) (reconcile.Record, time.Time, error) {
 	key := ref.Key()
 	log := r.log.With("commitment", key, "tracker", string(ref.Tracker))
 	snap, err := conn.Observe(ctx, ref)
@@ -82,42 +95,42 @@ func (r *Runner) reconcileOne(ctx context.Context, conn Connector, ref connector
 		// Deleted on the tracker: nothing left to say about it.
 		log.Info("deliverable is gone from the tracker")
 		r.m.reconciles.WithLabelValues("gone").Inc()
-		return reconcile.Record{}, nil
+		return reconcile.Record{}, time.Time{}, nil
 	}
 	if err != nil {
-		return reconcile.Record{}, fmt.Errorf("observe %s: %w", key, err)
+		return reconcile.Record{}, time.Time{}, fmt.Errorf("observe %s: %w", key, err)
 	}
 	prev, version, err := r.loadRecord(ctx, key)
 	if err != nil {
-		return reconcile.Record{}, err
+		return reconcile.Record{}, time.Time{}, err
 	}
 	lk, err := r.partner(ctx, snap, apply)
 	if err != nil {
-		return reconcile.Record{}, err
+		return reconcile.Record{}, time.Time{}, err
 	}
 	now := r.opt.Now()
 	obs := reconcile.Observation{Snapshot: snap}
 	if lk != nil {
 		obs.Linked = lk.partner
 	}
-	rec, actions := reconcile.Reconcile(prev, obs, now, r.settings)
+	rec, actions, next := reconcile.Reconcile(prev, obs, now, r.settings)
 	if !apply {
 		for _, a := range actions {
 			log.Info("would act (dry run)", "action", a.Kind.String(), "event", a.EventKind, "event_id", a.EventID)
 		}
-		return rec, nil
+		return rec, next, nil
 	}
 	if len(actions) > 0 && snap.Thread == nil {
 		th, err := conn.EnsureThread(ctx, snap.Deliverable)
 		if err != nil {
-			return rec, fmt.Errorf("thread for %s: %w", key, err)
+			return rec, next, fmt.Errorf("thread for %s: %w", key, err)
 		}
 		if th != nil {
 			// Found or created: decide again with what is on it, so an
 			// event already posted there is not posted twice.
 			snap.Thread = th
 			obs.Snapshot = snap
-			rec, actions = reconcile.Reconcile(prev, obs, now, r.settings)
+			rec, actions, next = reconcile.Reconcile(prev, obs, now, r.settings)
 		} else {
 			log.Info("no thread and create_tracking_issue is off; recording without comments", "actions", len(actions))
 			actions = nil
@@ -125,20 +138,20 @@ func (r *Runner) reconcileOne(ctx context.Context, conn Connector, ref connector
 	}
 	for _, a := range actions {
 		if err := r.apply(ctx, conn, snap.Thread, a, log); err != nil {
-			return rec, err
+			return rec, next, err
 		}
 	}
 	if err := r.saveRecord(ctx, key, rec, version); err != nil {
-		return rec, err
+		return rec, next, err
 	}
 	if lk != nil && lk.partnerKey != "" && (lk.news || rec.Observed != prev.Observed) {
 		// The other side is judged on this one too: it has news.
 		if err := r.store.Enqueue(ctx, lk.partnerKey); err != nil {
-			return rec, fmt.Errorf("enqueue linked %s: %w", lk.partnerKey, err)
+			return rec, next, fmt.Errorf("enqueue linked %s: %w", lk.partnerKey, err)
 		}
 	}
 	r.m.reconciles.WithLabelValues("ok").Inc()
-	return rec, nil
+	return rec, next, nil
 }
 
 func (r *Runner) loadRecord(ctx context.Context, key string) (reconcile.Record, int64, error) {
@@ -182,7 +195,7 @@ func (r *Runner) saveRecord(ctx context.Context, key string, rec reconcile.Recor
 // event at once; the claim is confirmed after posting. A post that fails
 // ambiguously keeps its claim until it expires, by when the thread shows
 // whether the comment landed.
-func (r *Runner) apply(ctx context.Context, conn Connector, th *connectors.Thread, a reconcile.Action, log *slog.Logger) error {
+func (r *Runner) apply(ctx context.Context, conn commenter, th *connectors.Thread, a reconcile.Action, log *slog.Logger) error {
 	if a.Kind == reconcile.UpsertStatus && a.CommentID != "" {
 		if _, err := conn.Edit(ctx, th, a.CommentID, a.Body, a.Marker); err != nil {
 			return fmt.Errorf("edit status comment %s on %s: %w", a.CommentID, th.ID, err)
@@ -213,9 +226,9 @@ func (r *Runner) apply(ctx context.Context, conn Connector, th *connectors.Threa
 	}
 	kind := a.EventKind
 	if a.Kind == reconcile.UpsertStatus {
-		kind = "status"
+		kind = reconcile.EvStatus
 	}
-	r.m.posted.WithLabelValues(kind).Inc()
+	r.m.posted.WithLabelValues(string(kind)).Inc()
 	log.Info("comment posted", "event", kind, "event_id", a.EventID, "comment", c.ID, "url", c.URL)
 	return nil
 }

@@ -22,33 +22,64 @@ import (
 )
 
 // Connector is what the runner needs of a tracker connector;
-// connectors/github and connectors/jira implement it.
+// connectors/github and connectors/jira implement it. It is the sum of
+// what the steps need, and a step that stands alone takes only its part.
 type Connector interface {
+	// Tracker names the tracker; the runner keeps one connector each.
 	Tracker() connectors.Tracker
+	// Self is slipwatch's own identity on the tracker: only markers in
+	// its comments are trusted, and readiness waits for it.
+	Self(ctx context.Context) (string, error)
+	finder
+	commenter
+	// ParseWebhook verifies and decodes a delivery (the webhook handler).
+	ParseWebhook(r *http.Request) (connectors.WebhookEvent, error)
+}
+
+// finder finds and reads deliverables: the poller, a reconcile, and a
+// link looking for its other side.
+type finder interface {
 	Teams() []string
 	List(ctx context.Context, team string) ([]connectors.Ref, error)
 	Observe(ctx context.Context, ref connectors.Ref) (connectors.Snapshot, error)
-	EnsureThread(ctx context.Context, d connectors.Deliverable) (*connectors.Thread, error)
-	Post(ctx context.Context, th *connectors.Thread, body, marker string) (connectors.Comment, error)
-	Edit(ctx context.Context, th *connectors.Thread, commentID, body, marker string) (connectors.Comment, error)
-	Self(ctx context.Context) (string, error)
-	ParseWebhook(r *http.Request) (connectors.WebhookEvent, error)
-	// ReadThread reads a thread that is no deliverable's by its ID (the
-	// track-record thread).
-	ReadThread(ctx context.Context, id string) (*connectors.Thread, error)
 }
 
-// Store is what the runner needs of Redis; *store.Store implements it.
+// commenter writes slipwatch's comments: on a deliverable's thread (made
+// on first need) and on the track-record thread, read by its ID.
+type commenter interface {
+	Tracker() connectors.Tracker
+	EnsureThread(ctx context.Context, d connectors.Deliverable) (*connectors.Thread, error)
+	ReadThread(ctx context.Context, id string) (*connectors.Thread, error)
+	Post(ctx context.Context, th *connectors.Thread, body, marker string) (connectors.Comment, error)
+	Edit(ctx context.Context, th *connectors.Thread, commentID, body, marker string) (connectors.Comment, error)
+}
+
+// Store is what the runner needs of Redis, by job; *store.Store
+// implements it.
 type Store interface {
 	Ping(ctx context.Context) error
+	recordStore
+	ledger
+	queue
+	leases
+	linkStore
+}
 
+// recordStore keeps each deliverable's record, saved by compare-and-set.
+type recordStore interface {
 	GetRecord(ctx context.Context, key string) ([]byte, int64, error)
 	PutRecord(ctx context.Context, key string, data []byte, expect int64) (int64, error)
 	ListRecords(ctx context.Context) ([]store.StoredRecord, error)
+}
 
+// ledger lets one worker post an event comment, once.
+type ledger interface {
 	Claim(ctx context.Context, eventID, owner string, ttl time.Duration) (store.Claim, error)
 	Confirm(ctx context.Context, eventID, owner string, e store.LedgerEntry) error
+}
 
+// queue is the work: webhook intake, the stream, the schedule, the parked.
+type queue interface {
 	Accept(ctx context.Context, source, delivery string, keys []string) (bool, error)
 	Enqueue(ctx context.Context, key string) error
 	Read(ctx context.Context, consumer string, n int, block time.Duration) ([]store.Message, error)
@@ -57,37 +88,56 @@ type Store interface {
 	PromoteDue(ctx context.Context, now time.Time, max int) (int, error)
 	Park(ctx context.Context, m store.Message, reason string) error
 	QueueStats(ctx context.Context) (store.QueueStats, error)
+}
 
+// leases keep a poll to one replica per interval and a key to one worker.
+type leases interface {
 	AcquireLease(ctx context.Context, name, owner string, ttl time.Duration) (bool, error)
 	ReleaseLease(ctx context.Context, name, owner string) error
+}
 
+// linkStore remembers which deliverable each side of a link resolved to.
+type linkStore interface {
 	PutLink(ctx context.Context, link, side, key string) (bool, error)
 	GetLink(ctx context.Context, link, side string) (string, error)
 }
 
 // Options tune the runner; the zero value of a field takes its default.
 type Options struct {
-	Owner          string        // this replica's identity: consumer name and lease owner
-	Workers        int           // concurrent workers
-	MaxDeliveries  int           // failures before a key is parked
-	PollInterval   time.Duration // how often each team is listed
-	DryRun         bool          // decide and log, post nothing, save nothing
-	ClaimTTL       time.Duration // how long a claimed event is reserved for its poster
-	WorkLease      time.Duration // how long one replica holds a key it works on
-	BackoffBase    time.Duration // first retry delay
-	BackoffMax     time.Duration // retry delay cap
-	Now            func() time.Time
-	Logger         *slog.Logger
-	Metrics        *Metrics
-	ReadBlock      time.Duration // how long a worker waits for work per read
-	PromoteEvery   time.Duration // how often due retries move to the stream
-	CoalesceWindow time.Duration // how long a finished key's start time is remembered
-	Links          []Link        // config links: pairs judged as one promise
+	Owner         string        // this replica's identity: consumer name and lease owner
+	Workers       int           // concurrent workers
+	MaxDeliveries int           // failures before a key is parked
+	PollInterval  time.Duration // how often each team is listed
+	DryRun        bool          // decide and log, post nothing, save nothing
+	ClaimTTL      time.Duration // how long a claimed event is reserved for its poster
+	WorkLease     time.Duration // how long one replica holds a key it works on
+	Now           func() time.Time
+	Logger        *slog.Logger
+	Metrics       *Metrics
+	Links         []Link // config links: pairs judged as one promise
 	// TrackRecord is the thread of the monthly track-record comment
 	// (config track_record.thread): "acme/api#12" on GitHub, "PLAT-100"
 	// on Jira; "" posts none.
 	TrackRecord string
+
+	// Timings no config sets, their defaults below; the runner's own tests
+	// shorten them.
+	backoffBase  time.Duration // first retry delay
+	backoffMax   time.Duration // retry delay cap
+	readBlock    time.Duration // how long a worker waits for work per read
+	promoteEvery time.Duration // how often due keys move to the stream
 }
+
+// The runner's fixed timings.
+const (
+	defaultBackoffBase  = time.Second
+	defaultBackoffMax   = 10 * time.Minute
+	defaultReadBlock    = 2 * time.Second
+	defaultPromoteEvery = time.Second
+	// coalesceWindow is how long a finished key's start time is
+	// remembered, to skip triggers its run already covered.
+	coalesceWindow = 10 * time.Minute
+)
 
 func (o *Options) defaults() {
 	if o.Workers <= 0 {
@@ -107,11 +157,11 @@ func (o *Options) defaults() {
 	if o.WorkLease <= 0 {
 		o.WorkLease = 5 * time.Minute
 	}
-	if o.BackoffBase <= 0 {
-		o.BackoffBase = time.Second
+	if o.backoffBase <= 0 {
+		o.backoffBase = defaultBackoffBase
 	}
-	if o.BackoffMax <= 0 {
-		o.BackoffMax = 10 * time.Minute
+	if o.backoffMax <= 0 {
+		o.backoffMax = defaultBackoffMax
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -119,14 +169,11 @@ func (o *Options) defaults() {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	if o.ReadBlock <= 0 {
-		o.ReadBlock = 2 * time.Second
+	if o.readBlock <= 0 {
+		o.readBlock = defaultReadBlock
 	}
-	if o.PromoteEvery <= 0 {
-		o.PromoteEvery = time.Second
-	}
-	if o.CoalesceWindow <= 0 {
-		o.CoalesceWindow = 10 * time.Minute
+	if o.promoteEvery <= 0 {
+		o.promoteEvery = defaultPromoteEvery
 	}
 }
 
@@ -176,7 +223,3 @@ func New(conns []Connector, st Store, settings reconcile.Settings, opt Options) 
 	}
 	return r, nil
 }
-
-// teamKey is the queue key that asks for a team's deliverables to be
-// listed again: "github:acme/api", "jira:PLAT".
-func teamKey(t connectors.Tracker, team string) string { return string(t) + ":" + team }

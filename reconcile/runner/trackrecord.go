@@ -3,28 +3,24 @@ package runner
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/slipwatch/slipwatch/connectors"
 	"github.com/slipwatch/slipwatch/reconcile"
 )
 
-// trackRecordPrefix starts the queue key of the monthly track-record
-// comment: "track-record:acme/api#12". It goes through the queue like any
-// key, so it has one worker at a time across replicas (the work lease),
-// retries with backoff and parks like any other work.
-const trackRecordPrefix = "track-record:"
-
 // pollTrackRecord asks for the month's track-record comment, once per poll
 // interval across replicas, until this replica has seen it on its thread.
-// The ask is due half an interval after the poll, so a first deployment's
-// first comment counts the deliverables that poll found, not none.
+// The ask goes through the queue like any key, so it has one worker at a
+// time across replicas (the work lease), retries with backoff and parks
+// like any other work. It is due half an interval after the poll, so a
+// first deployment's first comment counts the deliverables that poll
+// found, not none.
 func (r *Runner) pollTrackRecord(ctx context.Context) {
 	if r.opt.TrackRecord == "" || r.trackRecordSeen() {
 		return
 	}
-	key := trackRecordPrefix + r.opt.TrackRecord
+	key := TrackRecordKey(r.opt.TrackRecord).String()
 	if !r.pollLease(ctx, key) {
 		return
 	}
@@ -51,14 +47,11 @@ func (r *Runner) sawTrackRecord(month string) {
 	r.trackMu.Unlock()
 }
 
-// postTrackRecord posts the month's track-record comment on thread unless
-// it is there: the same exactly-once protocol as an event comment (the
-// marker on the thread, then the ledger claim).
-func (r *Runner) postTrackRecord(ctx context.Context, thread string) error {
-	t := connectors.Jira
-	if strings.Contains(thread, "#") {
-		t = connectors.GitHub
-	}
+// postTrackRecord posts the month's track-record comment on the key's
+// thread unless it is there: the same exactly-once protocol as an event
+// comment (the marker on the thread, then the ledger claim).
+func (r *Runner) postTrackRecord(ctx context.Context, k Key) error {
+	t, thread := k.Tracker, k.Thread
 	conn, ok := r.conns[t]
 	if !ok {
 		return fmt.Errorf("%w: track record thread %s: %s is not configured", connectors.ErrTerminal, thread, t)

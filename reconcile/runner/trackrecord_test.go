@@ -31,7 +31,7 @@ func TestTrackRecordMonthly(t *testing.T) {
 	}
 	a, b := replica("A"), replica("B")
 	_, st := newRunner(t, rdb, prefix, f, clk, "drain")
-	key := trackRecordPrefix + thread
+	key := TrackRecordKey(thread).String()
 	// Before any deliverable is known, a comment would say nothing.
 	if err := a.Process(ctx, key); err != nil {
 		t.Fatal(err)
@@ -124,7 +124,7 @@ func TestTrackRecordMonthly(t *testing.T) {
 
 	// A thread that is not there is an error to retry, not a crash.
 	c.opt.TrackRecord = "acme/api#404"
-	if err := c.Process(ctx, trackRecordPrefix+"acme/api#404"); !errors.Is(err, connectors.ErrNotFound) {
+	if err := c.Process(ctx, TrackRecordKey("acme/api#404").String()); !errors.Is(err, connectors.ErrNotFound) {
 		t.Errorf("missing thread: %v, want not found", err)
 	}
 }

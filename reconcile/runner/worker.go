@@ -117,7 +117,7 @@ func (r *Runner) workLoop(intake, work context.Context, n int) {
 	consumer := r.opt.Owner
 	failures := 0
 	for intake.Err() == nil {
-		msgs, err := r.store.Read(intake, consumer, 1, r.opt.ReadBlock)
+		msgs, err := r.store.Read(intake, consumer, 1, r.opt.readBlock)
 		if err != nil {
 			if intake.Err() != nil {
 				return
@@ -212,14 +212,14 @@ func (r *Runner) handle(ctx context.Context, m store.Message) {
 	}
 }
 
-// backoff is exponential from BackoffBase to BackoffMax with jitter, so
+// backoff is exponential from backoffBase to backoffMax with jitter, so
 // keys that failed together do not retry together.
 func (r *Runner) backoff(attempt int) time.Duration {
-	d := r.opt.BackoffBase
-	for i := 1; i < attempt && d < r.opt.BackoffMax; i++ {
+	d := r.opt.backoffBase
+	for i := 1; i < attempt && d < r.opt.backoffMax; i++ {
 		d *= 2
 	}
-	d = min(d, r.opt.BackoffMax)
+	d = min(d, r.opt.backoffMax)
 	return d/2 + rand.N(d/2+1)
 }
 
@@ -253,7 +253,7 @@ func (r *Runner) park(ctx context.Context, m store.Message, reason string) {
 }
 
 func (r *Runner) promoteLoop(ctx context.Context) {
-	t := time.NewTicker(r.opt.PromoteEvery)
+	t := time.NewTicker(r.opt.promoteEvery)
 	defer t.Stop()
 	for {
 		select {
@@ -267,7 +267,7 @@ func (r *Runner) promoteLoop(ctx context.Context) {
 		if st, err := r.store.QueueStats(ctx); err == nil {
 			r.m.setQueue(st)
 		}
-		r.keys.prune(r.opt.Now().Add(-r.opt.CoalesceWindow))
+		r.keys.prune(r.opt.Now().Add(-coalesceWindow))
 	}
 }
 
@@ -290,7 +290,7 @@ func (r *Runner) pollLoop(ctx context.Context) {
 func (r *Runner) PollOnce(ctx context.Context) {
 	for _, c := range r.conns {
 		for _, team := range c.Teams() {
-			key := teamKey(c.Tracker(), team)
+			key := TeamKey(c.Tracker(), team).String()
 			if !r.pollLease(ctx, key) {
 				continue
 			}

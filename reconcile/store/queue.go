@@ -253,6 +253,16 @@ func (s *Store) QueueStats(ctx context.Context) (QueueStats, error) {
 	return st, nil
 }
 
+// DueBy counts the scheduled keys whose time comes at or before t: the
+// retries and wake-ups about to reach the stream.
+func (s *Store) DueBy(ctx context.Context, t time.Time) (int64, error) {
+	n, err := s.rdb.ZCount(ctx, s.delayedKey(), "-inf", strconv.FormatInt(t.UnixMilli(), 10)).Result()
+	if err != nil {
+		return 0, fmt.Errorf("count due keys: %w", err)
+	}
+	return n, nil
+}
+
 // String is for logs.
 func (m Message) String() string {
 	return m.Key + "@" + m.ID + "#" + strconv.FormatInt(m.Deliveries, 10)

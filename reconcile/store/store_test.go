@@ -358,6 +358,14 @@ func TestQueueDeferPromoteAck(t *testing.T) {
 	_ = s.Defer(ctx, "k1", now.Add(-time.Second)) // earlier time wins
 	_ = s.Defer(ctx, "k1", now.Add(2*time.Hour))  // later one does not push it back
 	_ = s.Defer(ctx, "k2", now.Add(time.Hour))
+	for _, c := range []struct {
+		by   time.Time
+		want int64
+	}{{now.Add(-2 * time.Second), 0}, {now, 1}, {now.Add(time.Hour), 2}} {
+		if n, err := s.DueBy(ctx, c.by); err != nil || n != c.want {
+			t.Errorf("DueBy(now%+v) = %d, %v; want %d", c.by.Sub(now), n, err, c.want)
+		}
+	}
 	n, err := s.PromoteDue(ctx, now, 10)
 	if err != nil || n != 1 {
 		t.Fatalf("promote: %d %v", n, err)

@@ -1,0 +1,413 @@
+package reconcile
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/slipwatch/slipwatch/connectors"
+)
+
+// pass is one run of Reconcile: the record as it is being rebuilt and what
+// the phases before the current one found.
+type pass struct {
+	s     Settings
+	snap  connectors.Snapshot    // as observed; a linked pair's throughput summed
+	d     connectors.Deliverable // the deliverable judged: a linked pair's merged
+	facts facts
+	rec   Record
+
+	// announced holds every event and reply ID already said, in the record
+	// or as a marker on the thread.
+	announced map[string]bool
+	// The status comment on the thread, if slipwatch wrote one.
+	statusID   string
+	statusText connectors.Comment
+
+	events  []event  // committed and recommitted, decided as commitments are taken
+	replies []Action // answers to commands
+}
+
+// facts are what the tracker and the clock say today, besides the record.
+type facts struct {
+	now       time.Time
+	today     connectors.Date // now's date in the configured zone
+	target    connectors.Date // the due date on the tracker
+	hasTarget bool
+}
+
+// event is an event decided in this pass, before rendering.
+type event struct {
+	id   string
+	kind EventKind
+	data eventData
+}
+
+type eventData struct {
+	from, to connectors.Date
+	reason   string
+	by       string
+	growth   float64
+	added    int
+}
+
+// newEvent names an event of the record with ID recID by its kind and the
+// values that define it, so the same news always has the same ID.
+func newEvent(recID string, kind EventKind, data eventData, values ...string) event {
+	var buf [8]string
+	parts := append(append(buf[:0], recID, string(kind)), values...)
+	return event{id: hashID(parts...), kind: kind, data: data}
+}
+
+// observe starts a pass: the record carried over from prev (or, when
+// Redis lost it, restored from the status comment's marker), what
+// slipwatch already said on the thread, and what the tracker shows now.
+func (p *pass) observe(prev Record, obs Observation, now time.Time, s Settings) {
+	p.s, p.snap, p.d = s, obs.Snapshot, obs.Snapshot.Deliverable
+	// Only a linked side's partner needs the fingerprint (runner: enqueue
+	// the other side when this one changed); it costs a hash of every item
+	// and comment, so unlinked deliverables skip it.
+	observed := ""
+	if obs.Linked != nil {
+		observed = observedHash(p.snap)
+		p.d, p.snap.Throughput = merge(p.snap, *obs.Linked, s.Location)
+	}
+	rec := prev
+	rec.Commitments = slices.Clone(prev.Commitments)
+	rec.Targets = slices.Clone(prev.Targets)
+	rec.Announced = slices.Clone(prev.Announced)
+
+	// What slipwatch already said on the thread: markers in its own
+	// comments only.
+	var onThread []string
+	var status rawMarker // the status comment's marker, decoded only if needed
+	id := CommitmentID(p.d.Ref)
+	if th := p.snap.Thread; th != nil {
+		rec.Thread = th.ID
+		for _, c := range th.Comments {
+			if !c.BySelf {
+				continue
+			}
+			scanMarkers(c.Hidden, func(m rawMarker) {
+				switch {
+				case !m.usable():
+				case m.kind == MarkerEvent:
+					onThread = append(onThread, m.id)
+				case m.id == id:
+					p.statusID, p.statusText, status = c.ID, c, m
+				}
+			})
+		}
+	}
+	if rec.IsZero() {
+		rec = Record{Schema: Schema, ID: id}
+		var restored *Record
+		if p.statusID != "" {
+			restored = status.decode()
+		}
+		if restored != nil {
+			// Redis lost the record; the status comment kept it.
+			rec.Commitments = restored.Commitments
+			rec.Targets = restored.Targets
+			rec.Delivered, rec.DeliveredOn = restored.Delivered, restored.DeliveredOn
+			rec.AtRisk = restored.AtRisk
+			rec.Declared = restored.Declared
+			rec.Announced = restored.Announced
+		}
+		if p.snap.Thread != nil {
+			rec.Thread = p.snap.Thread.ID
+		}
+	}
+	rec.Schema = Schema
+	rec.Ref, rec.Title, rec.URL = p.d.Ref, p.d.Title, p.d.URL
+	rec.Observed, rec.Linked = observed, nil
+	if obs.Linked != nil {
+		rec.Linked = linkedSide(*obs.Linked, s.Location)
+	}
+	p.announced = make(map[string]bool, len(rec.Announced)+len(onThread))
+	for _, id := range rec.Announced {
+		p.announced[id] = true
+	}
+	for _, id := range onThread {
+		p.announced[id] = true
+	}
+
+	// The due date's history, scope and progress.
+	target, hasTarget := p.d.Due(s.Location)
+	if cur, ok := rec.Target(); len(rec.Targets) == 0 || ok != hasTarget || cur != target {
+		rec.Targets = append(rec.Targets, TargetChange{Date: target, At: now})
+	}
+	rec.Total, rec.Done = len(p.d.Items), doneCount(p.d.Items)
+
+	p.rec = rec
+	p.facts = facts{now: now, today: connectors.DateOf(now, s.Location), target: target, hasTarget: hasTarget}
+}
+
+// commit records c as the current commitment, unless it already is, with
+// its committed or recommitted event.
+func (p *pass) commit(c Commitment) {
+	rec := &p.rec
+	cur, had := rec.Commitment()
+	if had && cur.Date == c.Date {
+		return
+	}
+	c.Scope = rec.Total
+	rec.Commitments = append(rec.Commitments, c)
+	if !had {
+		p.events = append(p.events, newEvent(rec.ID, EvCommitted, eventData{to: c.Date, by: c.By, reason: c.Reason}, dateString(c.Date)))
+		return
+	}
+	p.events = append(p.events, newEvent(rec.ID, EvRecommitted, eventData{from: cur.Date, to: c.Date, by: c.By, reason: c.Reason},
+		dateString(cur.Date), dateString(c.Date), strconv.Itoa(len(rec.Commitments))))
+}
+
+// takeCommitments reads the promises: the description, then commands in
+// the order written (on both threads of a linked pair), then the baseline.
+func (p *pass) takeCommitments(linked *connectors.Snapshot) {
+	p.takeDeclared()
+	byTime := func(a, b connectors.Comment) int { return a.CreatedAt.Compare(b.CreatedAt) }
+	switch {
+	case linked == nil || linked.Thread == nil:
+		if p.snap.Thread != nil {
+			comments := p.snap.Thread.Comments
+			if !slices.IsSortedFunc(comments, byTime) {
+				// Connectors list oldest first; copy and sort only when not.
+				comments = slices.Clone(comments)
+				slices.SortStableFunc(comments, byTime)
+			}
+			for _, c := range comments {
+				p.handle(c, false)
+			}
+		}
+	default:
+		// Both threads, in the order the commands were written.
+		type written struct {
+			connectors.Comment
+			partner bool // on the linked side's thread: counts, answered there
+		}
+		var comments []written
+		if p.snap.Thread != nil {
+			for _, c := range p.snap.Thread.Comments {
+				comments = append(comments, written{Comment: c})
+			}
+		}
+		for _, c := range linked.Thread.Comments {
+			comments = append(comments, written{Comment: c, partner: true})
+		}
+		slices.SortStableFunc(comments, func(a, b written) int { return byTime(a.Comment, b.Comment) })
+		for _, w := range comments {
+			p.handle(w.Comment, w.partner)
+		}
+	}
+	if len(p.rec.Commitments) == 0 && p.facts.hasTarget && p.s.Baseline != "declared_only" {
+		p.commit(Commitment{Date: p.facts.target, Source: BaselineFirstSeen, By: "slipwatch", At: p.facts.now})
+	}
+}
+
+// takeDeclared takes the description's "Committed:" date. It counts when
+// it changes, so a later /commit is not undone by the unchanged line on
+// the next pass; and, once there is a promise, only when it has stood for
+// Settle, so a line edited twice in a minute is one recommitment, not two.
+func (p *pass) takeDeclared() {
+	rec, now := &p.rec, p.facts.now
+	dd, ok := declaredDate(p.d.Description)
+	if !ok || dd == rec.Declared {
+		rec.Pending = nil // removed, or back to the date taken
+		return
+	}
+	if rec.Pending == nil || rec.Pending.Date != dd {
+		rec.Pending = &PendingDate{Date: dd, Since: now}
+	}
+	since := rec.Pending.Since
+	cur, had := rec.Commitment()
+	if had && now.Sub(since) < p.s.Settle {
+		return
+	}
+	rec.Declared, rec.Pending = dd, nil
+	if had && cur.At.After(since) {
+		// A /commit written while the line stood has the last word.
+		return
+	}
+	p.commit(Commitment{Date: dd, Source: DeclaredDescription, By: "description", At: since})
+}
+
+// handle takes the command in comment c, if any; partner says c is on the
+// linked side's thread.
+func (p *pass) handle(c connectors.Comment, partner bool) {
+	if c.BySelf {
+		return
+	}
+	cmd, ok := ParseCommand(c.Body)
+	if !ok {
+		return
+	}
+	rec, today := &p.rec, p.facts.today
+	if partner {
+		adoptLinkedCommand(rec, cmd, c, today, p.announced, p.commit)
+		return
+	}
+	// One answer per command comment and date: an edit that changes the
+	// date is a new command; any other edit is not.
+	rid := hashID(rec.ID, string(EvReply), c.ID, cmd.Verb, dateString(cmd.Date))
+	if p.announced[rid] {
+		// A reply the record does not name, only the thread, was posted
+		// by a pass that died before saving.
+		if cmd.Verb == "commit" && !slices.Contains(rec.Announced, rid) && newerThanPromise(*rec, c) {
+			// Answered by a pass that crashed before saving: take the
+			// command again without a second reply, so the commitment
+			// and its event are not lost.
+			answer(rec, cmd, c, today, p.d, p.s, p.commit)
+			rec.Announced = append(rec.Announced, rid)
+		}
+		return
+	}
+	reply := answer(rec, cmd, c, today, p.d, p.s, p.commit)
+	p.replies = append(p.replies, Action{Kind: Reply, EventID: rid, EventKind: EvReply, ReplyTo: c.ID,
+		Body: render(p.d.Ref.Tracker, reply), Marker: EventMarker(rid, EvReply)})
+}
+
+// deliver marks the promise delivered when the deliverable is closed, and
+// open again when it is reopened.
+func (p *pass) deliver() {
+	rec := &p.rec
+	switch {
+	case p.d.Closed && !rec.Delivered:
+		rec.Delivered = true
+		closed := p.d.ClosedAt
+		if closed.IsZero() {
+			closed = p.facts.now
+		}
+		rec.DeliveredOn = connectors.DateOf(closed, p.s.Location)
+	case !p.d.Closed && rec.Delivered:
+		rec.Delivered, rec.DeliveredOn = false, connectors.Date{}
+	}
+}
+
+// forecast runs the completion forecast of an open deliverable, reusing
+// the record's while its inputs are unchanged.
+func (p *pass) forecast() {
+	rec := &p.rec
+	if rec.Delivered {
+		return
+	}
+	remaining := rec.Total - rec.Done
+	var buf [160]byte
+	in := appendForecastInput(buf[:0], rec.ID, remaining, windowOf(p.snap.Throughput.Daily, p.s.Window), p.facts.today, p.s)
+	if rec.Forecast.Input == "" || string(in) != rec.Forecast.Input {
+		rec.Forecast = ForecastCompletion(rec.ID, remaining, p.snap.Throughput, p.facts.today, p.s)
+	}
+}
+
+// render turns the replies and the events not yet announced into actions,
+// remembers them as announced, and adds the status comment when its text
+// changed.
+func (p *pass) render(events []event) []Action {
+	rec, tracker := &p.rec, p.d.Ref.Tracker
+	var actions []Action
+	actions = append(actions, p.replies...)
+	for _, ev := range events {
+		if p.announced[ev.id] {
+			continue
+		}
+		p.announced[ev.id] = true
+		actions = append(actions, Action{Kind: PostEvent, EventID: ev.id, EventKind: ev.kind,
+			Body: render(tracker, eventDoc(*rec, ev, p.s)), Marker: EventMarker(ev.id, ev.kind)})
+	}
+	for _, a := range actions {
+		rec.Announced = append(rec.Announced, a.EventID)
+	}
+	if n := len(rec.Announced); n > maxAnnounced {
+		rec.Announced = rec.Announced[n-maxAnnounced:]
+	}
+
+	// The status comment, rewritten only when its text changes.
+	if _, committed := rec.Commitment(); !committed && len(actions) == 0 {
+		return actions
+	}
+	body := render(tracker, statusDoc(*rec, p.s))
+	marker := StatusMarker(*rec)
+	h := hashID(body, marker)
+	// A record rebuilt from the thread (Redis lost it) knows no hash; the
+	// comment itself says whether it needs the edit, which would otherwise
+	// cost one write per deliverable after a flush.
+	unchanged := rec.StatusHash == "" && p.statusID != "" && shows(p.statusText, body, marker)
+	if (p.statusID == "" || h != rec.StatusHash) && !unchanged {
+		// The status comment goes last. A new one because its marker is
+		// what a record with nothing in Redis is rebuilt from, so it must
+		// not name comments a crash kept from being posted; an edit
+		// because the news (a slip, a reply) is what people wait for, and
+		// the tracker's write pacing puts a second between writes.
+		actions = append(actions, Action{Kind: UpsertStatus, EventID: "status-" + rec.ID, EventKind: EvStatus,
+			CommentID: p.statusID, Body: body, Marker: marker})
+	}
+	rec.StatusHash = h
+	return actions
+}
+
+// shows reports whether comment c already carries body and marker, as
+// either connector writes them: GitHub the marker after the body, Jira the
+// body alone with the marker in an entity property (Hidden).
+func shows(c connectors.Comment, body, marker string) bool {
+	if !strings.Contains(c.Hidden, marker) {
+		return false
+	}
+	got := strings.TrimSpace(c.Body)
+	return got == strings.TrimSpace(body) || got == strings.TrimSpace(body+"\n\n"+marker)
+}
+
+// newerThanPromise reports whether comment c was written no earlier than
+// the record's latest commitment, so taking its command again cannot
+// reorder the history (an accepted command's commitment carries its
+// time). Trackers stamp comments to the second: two commands in one
+// second are both newer.
+func newerThanPromise(rec Record, c connectors.Comment) bool {
+	cur, ok := rec.Commitment()
+	return !ok || !c.CreatedAt.Before(cur.At)
+}
+
+func windowOf(daily []int, window int) []int {
+	if window > 0 && len(daily) > window {
+		return daily[len(daily)-window:]
+	}
+	return daily
+}
+
+// answer decides the reply to a command, recording a commitment when it is
+// accepted.
+func answer(rec *Record, cmd Command, c connectors.Comment, today connectors.Date, d connectors.Deliverable, s Settings, commit func(Commitment)) doc {
+	who := c.Author
+	switch cmd.Verb {
+	case "status":
+		return statusDoc(*rec, s)
+	case "help":
+		return helpDoc(d.Ref.Tracker)
+	}
+	switch {
+	case !c.AuthorCanCommit:
+		l := text("%s may not record a commitment here: it takes write permission on the repository or a place in commands.allow.", who)
+		if d.Ref.Tracker == connectors.Jira {
+			// Jira's project roles say nothing about promises: only the
+			// config's list does.
+			l = text("%s may not record a commitment here: on Jira it takes a place in commands.allow, slipwatch's list of who may commit.", who)
+		}
+		return doc{title: "Not recorded", lines: []line{l}}
+	case cmd.Err != "":
+		return doc{title: "Not recorded", lines: []line{text("%s", cmd.Err)}}
+	case cmd.Date.Before(today):
+		return doc{title: "Not recorded", lines: []line{text("%s is in the past; a commitment is a date still ahead.", cmd.Date)}}
+	}
+	prev, had := rec.Commitment()
+	if had && prev.Date == cmd.Date {
+		return doc{title: "Already committed", lines: []line{text("The commitment is already %s.", cmd.Date)}}
+	}
+	commit(Commitment{Date: cmd.Date, Source: DeclaredCommand, By: who, At: c.CreatedAt, Reason: cmd.Reason})
+	if !had {
+		return doc{title: "Recorded", lines: []line{text("First commitment: %s, by %s.", cmd.Date, who)}}
+	}
+	l := text("Recommitted from %s to %s by %s.", prev.Date, cmd.Date, who)
+	if cmd.Reason != "" {
+		l = text("Recommitted from %s to %s by %s. Reason: %s", prev.Date, cmd.Date, who, cmd.Reason)
+	}
+	return doc{title: "Recorded", lines: []line{l}}
+}
