@@ -23,6 +23,9 @@ type Settings struct {
 	// pull-in is announced, so a date moved out and back does not spam.
 	// Zero takes DefaultSettle.
 	Settle time.Duration
+	// RiskBelow: at_risk when the chance of meeting the promise is below
+	// it. Zero takes DefaultRiskBelow.
+	RiskBelow float64
 }
 
 // DefaultSettle is Settings.Settle's default.

@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"encoding/json"
+	"math"
 	"strconv"
 	"time"
 
@@ -103,6 +104,25 @@ func appendRecordJSON(b []byte, r Record) ([]byte, bool) {
 		e.raw(`,"input":`)
 		e.str(f.Input)
 	}
+	if !f.Promised.IsZero() {
+		e.raw(`,"promised":`)
+		e.date(f.Promised)
+	}
+	if f.ChanceKnown {
+		e.raw(`,"chance_known":true`)
+	}
+	e.optFloat(`,"chance":`, f.Chance)
+	e.optFloat(`,"share":`, f.Share)
+	if f.Concurrent != 0 {
+		e.raw(`,"concurrent":`)
+		e.int(f.Concurrent)
+	}
+	if f.Added != 0 {
+		e.raw(`,"added":`)
+		e.int(f.Added)
+	}
+	e.optFloat(`,"growth":`, f.Growth)
+	e.optFloat(`,"pace":`, f.Pace)
 	e.raw(`},"health":`)
 	e.str(string(r.Health))
 	if r.AtRisk {
@@ -168,6 +188,21 @@ type jsonAppender struct {
 func (e *jsonAppender) raw(s string) { e.b = append(e.b, s...) }
 func (e *jsonAppender) int(n int)    { e.b = strconv.AppendInt(e.b, int64(n), 10) }
 func (e *jsonAppender) bool(v bool)  { e.b = strconv.AppendBool(e.b, v) }
+
+// optFloat writes name and v unless v is zero (omitempty), as
+// encoding/json does for the values a forecast holds; others (tiny, huge,
+// NaN) take the slow path.
+func (e *jsonAppender) optFloat(name string, v float64) {
+	if v == 0 {
+		return
+	}
+	if a := math.Abs(v); !(a >= 1e-6 && a < 1e21) {
+		e.ok = false
+		return
+	}
+	e.raw(name)
+	e.b = strconv.AppendFloat(e.b, v, 'f', -1, 64)
+}
 
 // str writes s quoted when no byte needs an escape; encoding/json escapes
 // <, > and & too (which is what keeps a marker's JSON from closing its

@@ -26,7 +26,8 @@ func fullRecord() Record {
 		Declared: d,
 		Targets:  []TargetChange{{Date: d, At: at}, {At: at.UTC()}},
 		Done:     3, Total: 12, Delivered: true, DeliveredOn: d.AddDays(3),
-		Forecast:   Forecast{Enough: true, Samples: 40, Remaining: 9, P50: d, P85: d.AddDays(1), P95: d.AddDays(2), Input: "x|9"},
+		Forecast: Forecast{Enough: true, Samples: 40, Remaining: 9, P50: d, P85: d.AddDays(1), P95: d.AddDays(2), Input: "x|9",
+			Promised: d, ChanceKnown: true, Chance: 0.6235, Share: 0.333, Concurrent: 2, Added: 4, Growth: 0.25, Pace: 3.5},
 		Health:     DeliveredLate,
 		AtRisk:     true,
 		Announced:  []string{"aa", "bb"},
@@ -53,6 +54,10 @@ func TestRecordJSONMatchesEncodingJSON(t *testing.T) {
 		"date year 7":       func(r *Record) { r.Declared = connectors.Date{Year: 7, Month: 1, Day: 2} },
 		"odd date":          func(r *Record) { r.Forecast.P50, r.Declared = connectors.Date{}, connectors.Date{Month: 13} },
 		"negative numbers":  func(r *Record) { r.Done, r.Forecast.Samples = -1, -5 },
+		"chance zero":       func(r *Record) { r.Forecast.Chance, r.Forecast.Share = 0, 1 },
+		"tiny chance":       func(r *Record) { r.Forecast.Chance = 1e-9 },
+		"huge pace":         func(r *Record) { r.Forecast.Pace = 1e22 },
+		"negative added":    func(r *Record) { r.Forecast.Added, r.Forecast.Concurrent = -3, -1 },
 		"empty slices":      func(r *Record) { r.Commitments, r.Targets, r.Announced = []Commitment{}, []TargetChange{}, []string{} },
 	}
 	if _, ok := appendRecordJSON(nil, fullRecord()); !ok {
