@@ -17,7 +17,7 @@ const (
 	// DefaultRiskBelow is Settings.RiskBelow's default: at_risk when the
 	// chance of meeting the promise is below it. Lower flags fewer
 	// deliverables that end on time; higher warns earlier.
-	DefaultRiskBelow = 0.2
+	DefaultRiskBelow = 0.15
 
 	// riskClear is the hysteresis of at_risk: once warned, a deliverable
 	// is back on track only when its chance is this much above RiskBelow,
