@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"encoding/json"
 	"math"
 	"strings"
 	"testing"
@@ -371,5 +372,21 @@ func BenchmarkForecast10k(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		f.Forecast(in, s)
+	}
+}
+
+// TestForecastOldRecordDecodes: records written before the chance decode
+// with no chance and no explanation, not an error.
+func TestForecastOldRecordDecodes(t *testing.T) {
+	old := `{"schema":1,"id":"ab","ref":{"tracker":"github","team":"acme/api","kind":"milestone","id":"7"},"title":"v2",` +
+		`"declared":null,"done":1,"total":3,"delivered_on":null,` +
+		`"forecast":{"enough":true,"samples":40,"remaining":2,"p50":"2026-11-20","p85":"2026-11-25","p95":"2026-11-30","input":"ab|2|2026-11-02|10000|0.85|5|1f"},"health":"on_track"}`
+	var r Record
+	if err := json.Unmarshal([]byte(old), &r); err != nil {
+		t.Fatal(err)
+	}
+	want := Forecast{Enough: true, Samples: 40, Remaining: 2, P50: date("2026-11-20"), P85: date("2026-11-25"), P95: date("2026-11-30"), Input: "ab|2|2026-11-02|10000|0.85|5|1f"}
+	if diff := cmp.Diff(want, r.Forecast); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
 	}
 }

@@ -42,14 +42,14 @@ type Report struct {
 // WorldReport is one world's figures, per model.
 type WorldReport struct {
 	World  World
-	Models [numModels]Stats
+	Models [NumModels]Stats
 	// Thresholds are the new model's warnings under other values of
-	// forecast.risk_below, RiskBelows[i] giving Thresholds[i].
+	// forecast.risk_below, RiskBelows()[i] giving Thresholds[i].
 	Thresholds []Warnings
 }
 
 // RiskBelows are the values of forecast.risk_below the report compares.
-var RiskBelows = []float64{0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5}
+func RiskBelows() []float64 { return []float64{0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5} }
 
 // Run simulates every world's teams, replays their histories and measures
 // both models. Teams run in parallel; the result does not depend on how.
@@ -62,7 +62,7 @@ func Run(cfg Config) Report {
 	per := max(cfg.PerTeam, 1)
 	teams := (cfg.Deliverables + per - 1) / per
 	type job struct{ w, t int }
-	results := make([][][numModels][]Outcome, len(worlds))
+	results := make([][][NumModels][]Outcome, len(worlds))
 	jobs := make(chan job)
 	var wg sync.WaitGroup
 	workers := cfg.Workers
@@ -80,7 +80,7 @@ func Run(cfg Config) Report {
 		})
 	}
 	for w := range worlds {
-		results[w] = make([][numModels][]Outcome, teams)
+		results[w] = make([][NumModels][]Outcome, teams)
 	}
 	for w := range worlds {
 		for t := range teams {
@@ -99,7 +99,7 @@ func Run(cfg Config) Report {
 			}
 			wr.Models[m] = Measure(Model(m), all, s)
 			if Model(m) == New {
-				for _, rb := range RiskBelows {
+				for _, rb := range RiskBelows() {
 					ts := s
 					ts.RiskBelow = rb
 					wr.Thresholds = append(wr.Thresholds, Warn(New, all, ts))

@@ -56,7 +56,8 @@ const (
 	// New is the product's forecast: NewForecastInput, Forecaster.Forecast
 	// and IsAtRisk.
 	New
-	numModels
+	// NumModels is the number of models.
+	NumModels
 )
 
 func (m Model) String() string {
@@ -77,8 +78,9 @@ type Point struct {
 	Chance      float64
 }
 
-// Checkpoints are when a deliverable's forecast is judged: at the promise
-// and at 25, 50 and 75 % of the time it really took.
+// checkpointShares place the checkpoints where a deliverable's forecast is
+// judged: the promise, then 25, 50 and 75 % of the way (of the time it
+// really took, or of its items done; see Outcome).
 var checkpointShares = [...]float64{0, 0.25, 0.5, 0.75}
 
 // NumCheckpoints is the number of checkpoints.
@@ -107,16 +109,16 @@ func (o Outcome) Late() bool { return !o.Promised.IsZero() && o.Delivered.After(
 
 // Replay walks h day by day and returns, per measured deliverable, how each
 // model fared: out[m][i] is model m on the i-th measured deliverable.
-func Replay(h History, s reconcile.Settings) [numModels][]Outcome {
+func Replay(h History, s reconcile.Settings) [NumModels][]Outcome {
 	if s.Location == nil {
 		s.Location = time.UTC
 	}
-	var out [numModels][]Outcome
+	var out [NumModels][]Outcome
 	type open struct {
 		d     *Deliverable
 		start connectors.Date
 		at    [NumCheckpoints]connectors.Date
-		outs  [numModels]Outcome
+		outs  [NumModels]Outcome
 	}
 	var live []*open
 	first, last := connectors.Date{}, connectors.Date{}
@@ -156,7 +158,7 @@ func Replay(h History, s reconcile.Settings) [numModels][]Outcome {
 			}
 			items = itemsOn(items[:0], d.Items, today, s.Location)
 			promise := reconcile.Commitment{Date: d.Promised, At: d.PromisedAt, Scope: d.Scope}
-			var fc [numModels]reconcile.Forecast
+			var fc [NumModels]reconcile.Forecast
 			fc[New] = f.Forecast(reconcile.NewForecastInput(d.ID, items, promise, tp, today, s), s)
 			fc[Old] = reconcile.ForecastCompletion(d.ID, openCount(items), tp, today, s)
 			done := float64(len(items)-openCount(items)) / float64(max(len(items), 1))

@@ -73,10 +73,10 @@ func (r Report) Markdown() string {
 
 	b.WriteString("\n**forecast.risk_below**, new model: flags right (lift) · warned ≥ 14 d · on time flagged, per value:\n\n")
 	b.WriteString("| world |")
-	for _, rb := range RiskBelows {
+	for _, rb := range RiskBelows() {
 		fmt.Fprintf(&b, " %.2f |", rb)
 	}
-	b.WriteString("\n|---|" + strings.Repeat("---:|", len(RiskBelows)) + "\n")
+	b.WriteString("\n|---|" + strings.Repeat("---:|", len(RiskBelows())) + "\n")
 	for _, w := range r.Worlds {
 		n := w.Models[New]
 		fmt.Fprintf(&b, "| %s |", w.World.Name)
