@@ -22,6 +22,9 @@ type Settings struct {
 	// Zero announces it on the first pass that sees it (config
 	// slip.settle, default 1h).
 	Settle time.Duration
+	// RiskBelow: at_risk when the chance of meeting the promise is below
+	// it. Zero takes DefaultRiskBelow.
+	RiskBelow float64
 }
 
 // Observation is the deliverable as the tracker shows it now.
