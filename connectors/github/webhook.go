@@ -44,11 +44,15 @@ func refuse(status int, reason string) error {
 }
 
 // ParseWebhook verifies a GitHub delivery and says which milestones to
-// reconcile again. It requires X-GitHub-Event and X-GitHub-Delivery, reads
-// at most httpx.MaxWebhookBytes (413 above), and checks X-Hub-Signature-256
-// against every configured secret (current and previous, for rotation).
-// With no secret configured it accepts unsigned deliveries only when
-// github.insecure_skip_signature is set; with a secret it never does.
+// reconcile again. Everything it can check without the body it checks
+// first, so a delivery that cannot pass is refused before its body is
+// read: X-GitHub-Event, a sane X-GitHub-Delivery (httpx.CheckDeliveryID),
+// the presence and form of X-Hub-Signature-256, and a Content-Length
+// within httpx.MaxWebhookBytes (413 above). Then it reads
+// the body and checks the signature against every configured secret
+// (current and previous, for rotation). With no secret configured it
+// accepts unsigned deliveries only when github.insecure_skip_signature is
+// set; with a secret it never does.
 //
 // milestone events name their milestone (created also asks to list the
 // repository again); issues and issue_comment events name the milestone of
@@ -62,21 +66,29 @@ func refuse(status int, reason string) error {
 func (c *Client) ParseWebhook(r *http.Request) (connectors.WebhookEvent, error) {
 	event := r.Header.Get("X-GitHub-Event")
 	delivery := r.Header.Get("X-GitHub-Delivery")
-	switch {
-	case event == "":
+	if event == "" {
 		return connectors.WebhookEvent{}, refuse(http.StatusBadRequest, "missing X-GitHub-Event header")
-	case delivery == "":
-		return connectors.WebhookEvent{}, refuse(http.StatusBadRequest, "missing X-GitHub-Delivery header")
+	}
+	if err := httpx.CheckDeliveryID("X-GitHub-Delivery", delivery); err != nil {
+		return connectors.WebhookEvent{}, err
 	}
 	ev := connectors.WebhookEvent{Delivery: delivery, Event: event}
 
+	sig := r.Header.Get("X-Hub-Signature-256")
+	signed, err := c.signedBy(sig)
+	if err != nil {
+		return ev, err
+	}
 	body, err := httpx.ReadWebhookBody(r, c.maxHook)
 	if err != nil {
 		return ev, err
 	}
-	if err := c.verify(r.Header.Get("X-Hub-Signature-256"), body); err != nil {
-		return ev, err
+	if signed {
+		if err := httpx.CheckSignature("X-Hub-Signature-256", sig, body, c.cfg.WebhookSecrets()); err != nil {
+			return ev, err
+		}
 	}
+	ev.Digest = httpx.BodyDigest(body)
 
 	payload := body
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
@@ -170,16 +182,18 @@ func isPR(raw json.RawMessage) bool {
 	return s != "" && s != "null"
 }
 
-// verify checks the HMAC-SHA256 signature of body against each secret.
-func (c *Client) verify(header string, body []byte) error {
-	secrets := c.cfg.WebhookSecrets()
-	if len(secrets) == 0 {
+// signedBy says, before the body is read, whether the delivery must carry
+// a valid signature (false only when no secret is configured and
+// github.insecure_skip_signature is set), and refuses it at once when the
+// signature header is missing or malformed.
+func (c *Client) signedBy(header string) (bool, error) {
+	if len(c.cfg.WebhookSecrets()) == 0 {
 		if c.cfg.InsecureSkipSignature {
-			return nil
+			return false, nil
 		}
-		return refuse(http.StatusUnauthorized, "no webhook secret is configured")
+		return false, refuse(http.StatusUnauthorized, "no webhook secret is configured")
 	}
-	return httpx.CheckSignature("X-Hub-Signature-256", header, body, secrets)
+	return true, httpx.RequireSignature("X-Hub-Signature-256", header)
 }
 
 // invalidate forgets what a delivery says has changed.
