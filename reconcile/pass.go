@@ -172,11 +172,6 @@ func (p *pass) commit(c Commitment) {
 // the order written (on both threads of a linked pair), then the baseline.
 func (p *pass) takeCommitments(linked *connectors.Snapshot) {
 	p.takeDeclared()
-	if p.rec.Historical {
-		// Delivered before slipwatch came: only the description declares
-		// a promise; no command is answered, no baseline taken (history.go).
-		return
-	}
 	byTime := func(a, b connectors.Comment) int { return a.CreatedAt.Compare(b.CreatedAt) }
 	switch {
 	case linked == nil || linked.Thread == nil:

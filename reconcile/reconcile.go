@@ -127,7 +127,14 @@ func Reconcile(prev Record, obs Observation, now time.Time, s Settings) (rec Rec
 	}
 	var p pass
 	p.observe(prev, obs, now, s)
-	p.takeCommitments(obs.Linked)
+	if p.rec.Historical {
+		// Delivered before slipwatch first saw it: only its description
+		// declares a promise; no command is answered, no baseline taken
+		// (history.go).
+		p.takeDeclared()
+	} else {
+		p.takeCommitments(obs.Linked)
+	}
 	p.deliver()
 	p.forecast()
 	events, atRisk := decide(p.rec, p.facts, s)

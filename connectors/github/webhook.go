@@ -106,7 +106,8 @@ func (c *Client) ParseWebhook(r *http.Request) (connectors.WebhookEvent, error) 
 	}
 
 	switch event {
-	case "milestone", "issues", "issue_comment", "pull_request":
+	case "pull_request": // an item of its milestone (observe.go)
+	case "milestone", "issues", "issue_comment":
 	default:
 		return ev, nil // ping, and events slipwatch did not ask for
 	}
