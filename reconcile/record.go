@@ -103,6 +103,7 @@ type Record struct {
 	Total       int             `json:"total"`
 	Delivered   bool            `json:"delivered,omitempty"`
 	DeliveredOn connectors.Date `json:"delivered_on"`
+	Historical  bool            `json:"historical,omitempty"` // delivered before slipwatch first saw it: kept, never announced (history.go)
 	Forecast    Forecast        `json:"forecast"`
 	Health      Health          `json:"health"`
 	AtRisk      bool            `json:"at_risk,omitempty"` // hysteresis state of the at_risk warning

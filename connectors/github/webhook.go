@@ -24,6 +24,9 @@ type hookPayload struct {
 		Milestone   *hookMilestone  `json:"milestone"`
 		PullRequest json.RawMessage `json:"pull_request"`
 	} `json:"issue"`
+	PullRequest *struct {
+		Milestone *hookMilestone `json:"milestone"`
+	} `json:"pull_request"`
 	Changes *struct {
 		DueOn *struct {
 			From *string `json:"from"`
@@ -55,10 +58,14 @@ func refuse(status int, reason string) error {
 // set; with a secret it never does.
 //
 // milestone events name their milestone (created also asks to list the
-// repository again); issues and issue_comment events name the milestone of
-// their issue (and milestoned/demilestoned the milestone it joined or
-// left); pull requests are not items and are ignored; so are repositories
-// outside github.repos and every other event, with no error (answer 202).
+// repository again); issues events name the milestone of their issue or
+// pull request (and milestoned/demilestoned the milestone it joined or
+// left), as do pull_request events that change a milestone's counts
+// (opened, closed, reopened, milestoned, demilestoned): pull requests are
+// items (observe.go); issue_comment events name the milestone of their
+// issue, never of a pull request, whose comments are no thread. Other
+// pull_request actions, repositories outside github.repos and every other
+// event are ignored, with no error (answer 202).
 // The payload is trusted for nothing else: the worker reads GitHub again.
 //
 // A delivery also marks what it names as changed in this process's
@@ -111,6 +118,7 @@ func (c *Client) ParseWebhook(r *http.Request) (connectors.WebhookEvent, error) 
 	}
 
 	switch event {
+	case "pull_request": // an item of its milestone (observe.go)
 	case "milestone", "issues", "issue_comment":
 	default:
 		return ev, nil // ping, and events slipwatch did not ask for
@@ -151,11 +159,26 @@ func (c *Client) ParseWebhook(r *http.Request) (connectors.WebhookEvent, error) 
 			c.log.Info("milestone due date changed", "delivery", delivery,
 				"milestone", milestoneKey(full, p.Milestone.Number), "from", from, "to", to, "by", by)
 		}
+	case "pull_request":
+		if p.PullRequest == nil {
+			return ev, refuse(http.StatusBadRequest, "pull_request event without a pull request")
+		}
+		switch p.Action {
+		case "opened", "closed", "reopened", "milestoned", "demilestoned":
+		default:
+			return ev, nil // a push, a review, a label: no count changes
+		}
+		if p.PullRequest.Milestone != nil {
+			numbers = append(numbers, p.PullRequest.Milestone.Number)
+		}
+		if p.Milestone != nil && (p.Action == "milestoned" || p.Action == "demilestoned") {
+			numbers = append(numbers, p.Milestone.Number)
+		}
 	case "issues", "issue_comment":
 		if p.Issue == nil {
 			return ev, refuse(http.StatusBadRequest, event+" event without an issue")
 		}
-		if isPR(p.Issue.PullRequest) {
+		if event == "issue_comment" && isPR(p.Issue.PullRequest) {
 			return ev, nil
 		}
 		if p.Issue.Milestone != nil {

@@ -105,7 +105,10 @@ func TestParseWebhookDecodesEvents(t *testing.T) {
 		{"issues.closed.json", "issues", nil, nil}, // the issue is in no milestone
 		{"issues.milestoned.issue.json", "issues", []connectors.Ref{ms(hello, "1")}, nil},
 		{"issues.demilestoned.issue.json", "issues", []connectors.Ref{ms(hello, "1")}, nil}, // the milestone it left
-		{"issues.milestoned.json", "issues", nil, nil},                                      // a pull request: not an item
+		{"issues.milestoned.json", "issues", []connectors.Ref{ms(hello, "1")}, nil},         // a pull request: an item too
+		{"issues.demilestoned.json", "issues", []connectors.Ref{ms(hello, "1")}, nil},       // a pull request leaving the milestone
+		{"pull_request.closed.json", "pull_request", nil, nil},                              // in no milestone
+		{"pull_request.closed.milestone.json", "pull_request", []connectors.Ref{ms(hello, "1")}, nil},
 		{"issue_comment.created.json", "issue_comment", []connectors.Ref{ms(hello, "1")}, nil},
 		{"issue_comment.edited.json", "issue_comment", []connectors.Ref{ms(hello, "1")}, nil},
 		{"issue_comment.created.pull-request.json", "issue_comment", nil, nil},
