@@ -180,6 +180,8 @@ func goldenComments() []goldenComment {
 			{Tracker: "jira", Team: "OPS", Commitments: 1, OpenAtRisk: 1},
 		}),
 		trackRecordCase("track_record_empty", nil),
+		digestCase("digest", digestRecords),
+		digestCase("digest_no_changes", digestQuietWeek),
 	}
 }
 
