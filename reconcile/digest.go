@@ -209,14 +209,19 @@ func digestChanges(recs []Record, from, to time.Time, s Settings) []digestChange
 		}
 		promise, promised := commitmentAt(r, to)
 		// The net move of the due date over the period (a date moved out
-		// and back is no change), judged against the promise that stood
-		// when the period began: a slip recommitted to in the same period
-		// is still a slip, and the recommitment has its own line.
+		// and back is no change), from the one that stood when the period
+		// began or when slipwatch first saw the deliverable in it, judged
+		// against the promise that stood then: a slip recommitted to in the
+		// same period is still a slip, and the recommitment has its own
+		// line.
 		before, okB := targetAt(r, from)
+		if !okB && len(r.Targets) > 0 && in(r.Targets[0].At) {
+			before, okB = r.Targets[0].Date, true
+		}
 		after, okA := targetAt(r, to)
 		judged, ok := commitmentAt(r, from)
 		if !ok {
-			judged = promise
+			judged = first
 		}
 		if promised && okB && okA && !before.IsZero() && !after.IsZero() && before != after {
 			switch {

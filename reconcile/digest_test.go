@@ -221,6 +221,9 @@ func TestDigestChanges(t *testing.T) {
 		{"promised at the period's end is next period's", func(r *Record) { r.Commitments[0].At = to; r.Targets[0].At = to }, nil},
 		{"promised at the period's start is this one's", func(r *Record) { r.Commitments[0].At = from; r.Targets[0].At = from },
 			[]string{"New promise: acme/api milestone v2.2 Search"}},
+		{"promised and slipped in one period", func(r *Record) {
+			r.Targets = append(r.Targets, TargetChange{Date: ymd("2027-01-10"), At: from.Add(5 * 24 * time.Hour)})
+		}, []string{"New promise: acme/api milestone v2.2 Search", "Slipped: acme/api milestone v2.2 Search"}},
 		{"moved out and back within the period is no change", func(r *Record) {
 			r.Commitments[0].At, r.Targets[0].At = from.Add(-week), from.Add(-week)
 			r.Targets = append(r.Targets, TargetChange{Date: ymd("2027-01-10"), At: from.Add(time.Hour)},
