@@ -125,9 +125,10 @@ func DigestPost(t connectors.Tracker, th *connectors.Thread, now time.Time, ever
 		return Action{}, DigestPosted
 	}
 	from, _ := DigestPeriod(start.Add(-time.Nanosecond), every, s.Location)
+	first := true
 	for p, i := from, 0; i < maxDigestLookback; i++ {
 		if mine[digestID(th.ID, p)] {
-			from = p
+			from, first = p, false
 			break
 		}
 		p, _ = DigestPeriod(p.Add(-time.Nanosecond), every, s.Location)
@@ -137,7 +138,7 @@ func DigestPost(t connectors.Tracker, th *connectors.Thread, now time.Time, ever
 	if len(changes) == 0 && len(open) == 0 {
 		return Action{}, DigestQuiet
 	}
-	body := renderDigest(t, digestTitle(every, start, s.Location), from, changes, open, every, s)
+	body := renderDigest(t, digestTitle(every, start, s.Location), from, first, changes, open, every, s)
 	return Action{Kind: PostEvent, EventID: id, EventKind: EvDigest, Body: body, Marker: EventMarker(id, EvDigest)}, DigestDue
 }
 
@@ -160,15 +161,16 @@ type digestChange struct {
 }
 
 // digestSections are the kinds of change, in the order a digest lists
-// them: what was promised, what moved, what is in danger, what ended.
-var digestSections = []string{"New promise", "Recommitted", "Slipped", "Due date moved", "Pulled in", "At risk", "Overdue", "Delivered"}
+// them: what was promised, what moved and was promised anew, what is in
+// danger, what ended.
+var digestSections = []string{"New promise", "Slipped", "Due date moved", "Pulled in", "Recommitted", "At risk", "Overdue", "Delivered"}
 
 const (
 	secNew = iota
-	secRecommitted
 	secSlipped
 	secMoved
 	secPulledIn
+	secRecommitted
 	secAtRisk
 	secOverdue
 	secDelivered
@@ -357,7 +359,8 @@ func plainCell(format string, args ...any) cell { return cell{text: text(format,
 
 // renderDigest writes the digest: the title and what changed, then the
 // table of open promises, then the small print, within maxDigestBytes.
-func renderDigest(t connectors.Tracker, title string, from time.Time, changes []digestChange, open []Record, every time.Duration, s Settings) string {
+// first says no earlier digest is on the thread.
+func renderDigest(t connectors.Tracker, title string, from time.Time, first bool, changes []digestChange, open []Record, every time.Duration, s Settings) string {
 	m := markdown
 	if t == connectors.Jira {
 		m = wiki
@@ -365,8 +368,11 @@ func renderDigest(t connectors.Tracker, title string, from time.Time, changes []
 	loc := zone(s.Location)
 	since := from.In(loc).Format("2006-01-02 15:04") + " (" + loc.String() + ")"
 	d := doc{emoji: "📋", title: title, lines: []line{text("No changes since %s.", since)}}
-	if len(changes) > 0 {
+	switch {
+	case len(changes) > 0:
 		d.lines[0] = text("What changed since %s:", since)
+	case first:
+		d.lines[0] = text("The first digest here: every open promise is below, and from the next digest on, what changed comes first.")
 	}
 	var b, row strings.Builder
 	b.Grow(4096)

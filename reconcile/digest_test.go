@@ -95,10 +95,19 @@ func digestRecords() []Record {
 	return []Record{newOne, slipped, atRisk, overdue, late, earlier, pulled, noDate}
 }
 
-// digestCase is the digest of recs on an empty thread at digestNow.
-func digestCase(name string, recs func() []Record) goldenComment {
+// digestCase is the digest of recs at digestNow on a thread that holds
+// the digest of the week before, or none.
+func digestCase(name string, recs func() []Record, weekBefore bool) goldenComment {
 	return goldenComment{name: name, comment: func(t *testing.T, tr connectors.Tracker) (string, string) {
-		a, st := DigestPost(tr, &connectors.Thread{ID: "acme/leadership#1"}, digestNow, week, recs(), settings())
+		th := &connectors.Thread{ID: "acme/leadership#1"}
+		if weekBefore {
+			prev, st := DigestPost(tr, th, digestNow.Add(-week), week, recs(), settings())
+			if st != DigestDue {
+				t.Fatalf("the week before: status %d", st)
+			}
+			th.Comments = append(th.Comments, connectors.Comment{ID: "1", BySelf: true, Body: prev.Body, Hidden: prev.Body + "\n\n" + prev.Marker})
+		}
+		a, st := DigestPost(tr, th, digestNow, week, recs(), settings())
 		if st != DigestDue {
 			t.Fatalf("status %d on an empty thread, want DigestDue", st)
 		}
@@ -191,9 +200,9 @@ func TestDigestChanges(t *testing.T) {
 	got := digestLines(digestRecords(), from, to)
 	want := []string{
 		"New promise: acme/api milestone v2.2 Search",
-		"Recommitted: acme/api milestone " + hostileTitle,
 		"Slipped: acme/api milestone " + hostileTitle,
 		"Pulled in: PLAT-12 " + hostileList,
+		"Recommitted: acme/api milestone " + hostileTitle,
 		"At risk: PLAT version 2.0",
 		"Overdue: acme/web milestone v1.9 Export",
 		"Delivered: acme/api milestone v1.7",
