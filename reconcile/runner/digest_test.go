@@ -8,6 +8,9 @@ import (
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/slipwatch/slipwatch/connectors"
 	"github.com/slipwatch/slipwatch/reconcile"
 )
 
@@ -151,6 +154,19 @@ func TestDigestWeekly(t *testing.T) {
 	if s, _ := st.QueueStats(ctx); s.Parked != 0 {
 		t.Errorf("%d keys parked", s.Parked)
 	}
+	// slipwatch_comments_posted_total{kind="digest"}, summed over the
+	// replicas as a dashboard does, counts each digest once.
+	posted := 0.0
+	for _, r := range []*Runner{a, b, c, old, d} {
+		var m dto.Metric
+		if err := r.m.posted.WithLabelValues(string(reconcile.EvDigest)).Write(&m); err != nil {
+			t.Fatal(err)
+		}
+		posted += m.GetCounter().GetValue()
+	}
+	if posted != 3 {
+		t.Errorf("digests counted %v times, want 3", posted)
+	}
 
 	// A dry run decides and posts nothing.
 	clk.now = next.Add(2 * week)
@@ -169,4 +185,30 @@ func countKind(markers map[string]int, k reconcile.EventKind) int {
 		}
 	}
 	return n
+}
+
+// TestDigestOnJiraThread: a leadership thread on Jira gets the digest in
+// wiki markup, its table included.
+func TestDigestOnJiraThread(t *testing.T) {
+	needRedis(t)
+	t.Parallel()
+	const thread = "PLAT-100"
+	f := newFake()
+	f.tracker, f.team, f.kind = connectors.Jira, "PLAT", connectors.Version
+	f.addMilestone("10042", "2026-12-01")
+	f.addThread(thread)
+	clk := &clock{now: time.Date(2026, 11, 2, 9, 30, 0, 0, time.UTC)}
+	r, st := newRunner(t, srv.Client(t), srv.Prefix(t), f, clk, "A")
+	r.opt.TrackRecord, r.opt.DigestEvery = thread, 7*24*time.Hour
+	ctx := context.Background()
+	r.PollOnce(ctx)
+	drain(t, r, st)
+	if err := r.Process(ctx, TrackRecordKey(thread).String()); err != nil {
+		t.Fatal(err)
+	}
+	got := f.digests(thread)
+	if len(got) != 1 || !strings.HasPrefix(got[0], "*📋 Weekly delivery digest, 2026\\-11\\-02*") ||
+		!strings.Contains(got[0], "||Deliverable||Promise||") || !strings.Contains(got[0], "|PLAT version v10042|2026\\-12\\-01|") {
+		t.Fatalf("digest on Jira: %q", got)
+	}
 }
