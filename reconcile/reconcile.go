@@ -89,13 +89,14 @@ const (
 	EvReply        EventKind = "reply"
 	EvStatus       EventKind = "status"       // the sticky status comment
 	EvTrackRecord  EventKind = "track_record" // the monthly track-record comment
+	EvDigest       EventKind = "digest"       // the periodic digest on the track-record thread
 )
 
 // EventKinds is every EventKind, in the order a deliverable's story meets
 // them; a new kind is added here and nowhere else.
 func EventKinds() []EventKind {
 	return []EventKind{EvStatus, EvCommitted, EvRecommitted, EvSlipped, EvPulledIn, EvAtRisk, EvScopeGrew, EvOverdue,
-		EvDelivered, EvStatusUpdate, EvReply, EvTrackRecord}
+		EvDelivered, EvStatusUpdate, EvReply, EvTrackRecord, EvDigest}
 }
 
 // riskMargin is the hysteresis of at_risk: once warned, a deliverable is
@@ -141,6 +142,7 @@ func Reconcile(prev Record, obs Observation, now time.Time, s Settings) (rec Rec
 	p.deliver()
 	p.forecast()
 	events, atRisk := decide(p.rec, p.facts, s)
+	p.rec.AtRiskSince = riskSince(p.rec, atRisk, now)
 	p.rec.AtRisk = atRisk
 	p.rec.Health = health(p.rec, p.facts)
 	if p.rec.Historical {

@@ -112,6 +112,10 @@ type Record struct {
 	Thread      string          `json:"thread,omitempty"`
 	Linked      *LinkedSide     `json:"linked,omitempty"`   // the other side of a link
 	Observed    string          `json:"observed,omitempty"` // fingerprint of this side as last observed, while linked
+
+	// AtRiskSince is when the at_risk warning started (zero while none,
+	// or unknown): the digest tells a warning in the period it began.
+	AtRiskSince time.Time `json:"at_risk_since,omitzero"`
 }
 
 // IsZero reports whether r is the record of a deliverable never seen.

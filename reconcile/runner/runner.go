@@ -119,6 +119,9 @@ type Options struct {
 	// (config track_record.thread): "acme/api#12" on GitHub, "PLAT-100"
 	// on Jira; "" posts none.
 	TrackRecord string
+	// DigestEvery is the period of the digest on the TrackRecord thread
+	// (config digest.every); 0 posts none.
+	DigestEvery time.Duration
 
 	// Timings no config sets, their defaults below; the runner's own tests
 	// shorten them.
@@ -204,6 +207,9 @@ type Runner struct {
 	// is read once a month, not once a poll.
 	trackMu    sync.Mutex
 	trackMonth string
+	// digestStart is the start of the last digest period whose digest
+	// this replica saw on the thread (or decided needs none).
+	digestStart time.Time
 }
 
 // New builds a runner over the connectors (one per tracker) and the store.
