@@ -4,6 +4,9 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/slipwatch/slipwatch/connectors/github/githubtest"
+	"github.com/slipwatch/slipwatch/internal/apispec"
 )
 
 // TestTestdrive runs the README's first command as a user does, with
@@ -55,5 +58,26 @@ func TestTestdrive(t *testing.T) {
 	text, _, code := runBinary(t, bin, noNet, "testdrive")
 	if code != 0 || !strings.Contains(text, "Track record of acme/api: 3 of 3 promises delivered, 1 on time") {
 		t.Errorf("text output (exit %d) lacks the track record:\n%s", code, text)
+	}
+}
+
+// TestTestdriveTrafficIsDocumented runs the testdrive in the test's
+// process with its sandbox checked: every request the connector sends in
+// the eight weeks is one GitHub documents, and every answer matches
+// GitHub's schemas. (The binary itself carries no description.)
+func TestTestdriveTrafficIsDocumented(t *testing.T) {
+	t.Parallel()
+	c, err := apispec.GitHubChecker()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr strings.Builder
+	e := &env{stdout: &stdout, stderr: &stderr, sandbox: func(gh *githubtest.Server) { gh.SetChecker(c.Check) }}
+	if code := runTestdrive(e, &options{json: true}); code != 0 {
+		t.Fatalf("exit %d\n%s", code, stderr.String())
+	}
+	apispec.Report(t, "testdrive's githubtest", c)
+	if len(c.Operations()) < 8 {
+		t.Errorf("only %d operations checked: %v", len(c.Operations()), c.Operations())
 	}
 }
