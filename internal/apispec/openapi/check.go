@@ -2,6 +2,7 @@ package openapi
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -49,6 +50,10 @@ type Checker struct {
 	violations map[string]int // message → times seen
 	order      []string
 	ops        map[string]int // operation → exchanges checked
+	// judged are the answers already checked, by spec, operation,
+	// status, media type and body hash: a poll answers the same list
+	// many times, and the same bytes validate the same way.
+	judged map[[sha256.Size]byte][]string
 }
 
 // NewChecker checks against every spec: a request must be documented in
@@ -60,7 +65,7 @@ func NewChecker(specs []*Spec, o Options) *Checker {
 	if o.Alias == nil {
 		o.Alias = func(string) (string, bool) { return "", false }
 	}
-	return &Checker{specs: specs, o: o, violations: map[string]int{}, ops: map[string]int{}}
+	return &Checker{specs: specs, o: o, violations: map[string]int{}, ops: map[string]int{}, judged: map[[sha256.Size]byte][]string{}}
 }
 
 // Check judges one exchange: the request (its body readable) and, unless
@@ -93,10 +98,30 @@ func (c *Checker) Check(req *http.Request, resp *http.Response, canned bool) {
 		if c.allowed(op, resp.StatusCode) {
 			continue
 		}
-		problems = s.checkResponse(op, resp.StatusCode, resp.Header.Get("Content-Type"), answer)
+		problems = c.judge(s, op, resp.StatusCode, resp.Header.Get("Content-Type"), answer)
 		found = append(found, prefixed(fmt.Sprintf("%s: %s answered %d", s.Name, op, resp.StatusCode), problems)...)
 	}
 	c.record(found)
+}
+
+// judge is s.checkResponse, remembered.
+func (c *Checker) judge(s *Spec, op *Operation, status int, contentType string, b *body) []string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%s %s\x00%d\x00%s\x00", s.Name, op.Method, op.Path, status, contentType)
+	h.Write(b.raw)
+	var key [sha256.Size]byte
+	h.Sum(key[:0])
+	c.mu.Lock()
+	problems, seen := c.judged[key]
+	c.mu.Unlock()
+	if seen {
+		return problems
+	}
+	problems = s.checkResponse(op, status, contentType, b)
+	c.mu.Lock()
+	c.judged[key] = problems
+	c.mu.Unlock()
+	return problems
 }
 
 // anyIndex makes "$[0].user" and "$[7].user" one problem.

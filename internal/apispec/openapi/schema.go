@@ -196,8 +196,7 @@ func (v *validator) object(s *Schema, x map[string]any, at string) {
 	default:
 		v.fail(at, "required properties %s are missing", strings.Join(missing, ", "))
 	}
-	for _, name := range slices.Sorted(maps.Keys(x)) {
-		val := x[name]
+	for name, val := range x {
 		if p, ok := s.Properties[name]; ok {
 			v.validate(p, val, at+"."+name)
 			continue
