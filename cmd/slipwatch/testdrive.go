@@ -86,6 +86,9 @@ func runTestdrive(e *env, o *options) int {
 	mr.SetTime(start)
 	gh := githubtest.New(clock.Now)
 	defer gh.Close()
+	if e.sandbox != nil {
+		e.sandbox(gh)
+	}
 	gh.Self = "slipwatch[bot]"
 
 	s := &tdScript{gh: gh, clock: clock, ms: map[string]int{}, open: map[string][]int{}, rate: map[string]float64{},

@@ -26,6 +26,8 @@ import (
 
 	"github.com/bradleyfalzon/ghinstallation/v2"
 	gh "github.com/google/go-github/v60/github"
+	// The version of go-github ghinstallation's options are written in.
+	ghapp "github.com/google/go-github/v88/github"
 	"golang.org/x/oauth2"
 
 	"github.com/slipwatch/slipwatch/config"
@@ -204,6 +206,10 @@ func New(cfg *config.GitHub, o Options) (*Client, error) {
 			return nil, fmt.Errorf("github.app: %w", err)
 		}
 		itr.BaseURL = apiRoot
+		// Without options ghinstallation posts the body "null", which
+		// GitHub takes but does not document (the body is an object):
+		// ask for a token for every repository the installation has.
+		itr.InstallationTokenOptions = &ghapp.InstallationTokenOptions{}
 		auth = itr
 		identity = fmt.Sprintf("app:%d/installation:%d", cfg.App.ID, cfg.App.InstallationID)
 		atr, err := ghinstallation.NewAppsTransport(o.Transport, cfg.App.ID, key)

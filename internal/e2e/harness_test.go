@@ -24,6 +24,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slipwatch/slipwatch/internal/apispec"
+
 	"github.com/redis/go-redis/v9"
 
 	"github.com/slipwatch/slipwatch/config"
@@ -132,8 +134,7 @@ log: { level: debug, format: json }
 // addGitHub starts the world's sandbox GitHub and returns the github:
 // section of the config.
 func (w *world) addGitHub() string {
-	w.gh = githubtest.New(nil)
-	w.t.Cleanup(w.gh.Close)
+	w.gh = apispec.GitHubSandbox(w.t, nil)
 	w.env = append(w.env, "E2E_GITHUB_TOKEN="+ghToken, "E2E_WEBHOOK_SECRET="+hookSecret)
 	return fmt.Sprintf(`
 github:

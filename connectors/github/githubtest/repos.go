@@ -163,8 +163,10 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if r.URL.Path == "/user" && r.Method == http.MethodGet {
-		u := s.template("user.json")
-		u["login"] = s.Self
+		u := s.template("authenticated-user.json")
+		for k, v := range s.userJSON(s.Self) {
+			u[k] = v
+		}
 		s.json(w, r, http.StatusOK, u)
 		return
 	}
@@ -270,9 +272,9 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request) {
 		}
 		body := s.template("collaborator-permission.json")
 		body["permission"], body["role_name"] = p, p
-		if u, ok := body["user"].(map[string]any); ok {
-			u["login"] = rest[1]
-		}
+		u := s.userJSON(rest[1])
+		u["role_name"] = p
+		body["user"] = u
 		s.json(w, r, http.StatusOK, body)
 	default:
 		s.notFound(w, r)
