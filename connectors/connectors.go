@@ -90,6 +90,7 @@ type WebhookEvent struct {
 	Event    string   // "milestone", "issue_comment", "jira:version_updated", …
 	Refs     []Ref    // deliverables to reconcile
 	Teams    []string // whole teams to list again (a new milestone or version)
+	Digest   string   // httpx.BodyDigest of the authenticated body: a replay under another ID is the same delivery
 }
 
 // Deliverable is a thing with a date, as the tracker shows it now.
@@ -230,6 +231,31 @@ type Throughput struct {
 	From  Date
 	To    Date
 	Daily []int
+
+	// The team-level facts below let the forecast give a deliverable its
+	// share of the team and expect the scope growth usual for the team.
+	// The zero value means unknown, and the forecast then falls back on
+	// its defaults (docs/forecast.md).
+
+	// Active is how many of the team's deliverables are in progress: not
+	// yet delivered, with at least one item completed in the window. The
+	// deliverable being forecast counts when it has such an item.
+	Active int
+
+	// Assigned is how many of the items completed in the window belong to
+	// one of the team's deliverables; the rest (support, chores) is work
+	// no deliverable gets. Zero: unknown (taken as all of them).
+	Assigned int
+
+	// ScopeAdded and ScopePlannedClosed measure how the team's scope grows
+	// once work is under way, over the window and across the team's
+	// deliverables (open or delivered): ScopeAdded counts items created in
+	// the window in a deliverable that already had a completed item;
+	// ScopePlannedClosed counts items completed in the window that were
+	// already in their deliverable when its first item was completed. Their
+	// ratio is the items added per planned item finished.
+	ScopeAdded         int
+	ScopePlannedClosed int
 }
 
 // Total is the number of completed items in the window.

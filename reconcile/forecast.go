@@ -21,11 +21,16 @@ type forecaster struct {
 	rng  *rand.Rand // reads pcg
 }
 
-// Forecast runs a bootstrap Monte Carlo: each trial draws daily completion
-// counts (zero days included) from the window until remaining items are
-// done; the percentiles of the trial lengths are the P50/P85/P95 dates
-// after today. The PRNG is seeded from seed and the inputs, so equal input
-// gives equal dates.
+// ForecastCompletion runs a bootstrap Monte Carlo: each trial draws daily
+// completion counts (zero days included) from the window until remaining
+// items are done; the percentiles of the trial lengths are the P50/P85/P95
+// dates after today. The PRNG is seeded from seed and the inputs, so equal
+// input gives equal dates.
+//
+// It is the model before issue #20: the whole team's pace for one
+// deliverable, no growth, the window's mean taken as exact. The backtest
+// keeps it as its baseline; the product's forecast is Forecaster.Forecast
+// (model.go).
 func ForecastCompletion(seed string, remaining int, tp connectors.Throughput, today connectors.Date, s Settings) Forecast {
 	var f forecaster
 	return f.run(seed, remaining, tp, today, s)

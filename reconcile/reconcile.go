@@ -22,6 +22,9 @@ type Settings struct {
 	// Zero announces it on the first pass that sees it (config
 	// slip.settle, default 1h).
 	Settle time.Duration
+	// RiskBelow: at_risk when the chance of meeting the promise is below
+	// it. Zero takes DefaultRiskBelow.
+	RiskBelow float64
 }
 
 // Observation is the deliverable as the tracker shows it now.
@@ -118,7 +121,8 @@ const maxAnnounced = 500
 //  4. forecast: the completion forecast, reused while its inputs hold;
 //  5. decide: the events that are true of the promise today;
 //  6. render: the comments for what was not said yet, and the status
-//     comment when its text changed;
+//     comment when its text changed (none for a deliverable delivered
+//     before slipwatch first saw it: history.go);
 //  7. wake: when to look again without being asked.
 func Reconcile(prev Record, obs Observation, now time.Time, s Settings) (rec Record, actions []Action, next time.Time) {
 	if s.Location == nil {
@@ -126,12 +130,25 @@ func Reconcile(prev Record, obs Observation, now time.Time, s Settings) (rec Rec
 	}
 	var p pass
 	p.observe(prev, obs, now, s)
-	p.takeCommitments(obs.Linked)
+	if p.rec.Historical {
+		// Delivered before slipwatch first saw it: only its description
+		// declares a promise; no command is answered, no baseline taken
+		// (history.go).
+		p.takeDeclared()
+	} else {
+		p.takeCommitments(obs.Linked)
+	}
 	p.deliver()
 	p.forecast()
 	events, atRisk := decide(p.rec, p.facts, s)
 	p.rec.AtRisk = atRisk
 	p.rec.Health = health(p.rec, p.facts)
+	if p.rec.Historical {
+		// Delivered before slipwatch first saw it: nothing to say
+		// (history.go). Its events stay unannounced, so a reopened one
+		// tells its story from the start.
+		return p.rec, nil, wake(p.rec, p.facts, s)
+	}
 	actions = p.render(append(p.events, events...))
 	return p.rec, actions, wake(p.rec, p.facts, s)
 }

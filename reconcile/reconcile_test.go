@@ -623,7 +623,7 @@ func (r *testRand) next() uint64 { // xorshift64*
 	return r.s * 2685821657736338717
 }
 
-func BenchmarkForecast10k(b *testing.B) {
+func BenchmarkForecastCompletion10k(b *testing.B) {
 	s := settings()
 	s.Trials = 10000
 	tp := connectors.Throughput{Daily: []int{0, 1, 3, 0, 2, 5, 0, 1, 1, 2, 0, 4, 1, 0, 2, 2, 1, 0, 3, 1, 1}}

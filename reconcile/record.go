@@ -74,6 +74,18 @@ type Forecast struct {
 	P85       connectors.Date `json:"p85"` // at Settings.Confidence
 	P95       connectors.Date `json:"p95"`
 	Input     string          `json:"input,omitempty"` // hash of the inputs, to reuse the result
+
+	// The chance of meeting the promise, and what explains it (the
+	// model's inputs, docs/forecast.md). Zero in records written before
+	// the model had them.
+	Promised    connectors.Date `json:"promised,omitzero"`      // the promise Chance is about
+	ChanceKnown bool            `json:"chance_known,omitempty"` // false: no promise, or no forecast
+	Chance      float64         `json:"chance,omitempty"`       // share of trials done by Promised, 0..1
+	Share       float64         `json:"share,omitempty"`        // the deliverable's share of the team's pace, 0..1
+	Concurrent  int             `json:"concurrent,omitempty"`   // the team's other deliverables in progress
+	Added       int             `json:"added,omitempty"`        // items added since the promise
+	Growth      float64         `json:"growth,omitempty"`       // items expected to be added per planned item still open
+	Pace        float64         `json:"pace,omitempty"`         // the team's completed items per day in the window
 }
 
 // Record is everything slipwatch knows about one deliverable.
@@ -92,6 +104,7 @@ type Record struct {
 	Total       int             `json:"total"`
 	Delivered   bool            `json:"delivered,omitempty"`
 	DeliveredOn connectors.Date `json:"delivered_on"`
+	Historical  bool            `json:"historical,omitempty"` // delivered before slipwatch first saw it: kept, never announced (history.go)
 	Forecast    Forecast        `json:"forecast"`
 	Health      Health          `json:"health"`
 	AtRisk      bool            `json:"at_risk,omitempty"` // hysteresis state of the at_risk warning

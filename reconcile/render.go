@@ -262,7 +262,7 @@ func statusDoc(r Record, s Settings) doc {
 	} else {
 		d.items = append(d.items, item{"Forecast", text("%s", forecastText(r.Forecast, s))})
 	}
-	d.items = append(d.items, item{"Progress", text("%s of %s items done", r.Done, r.Total)})
+	d.items = append(d.items, item{"Progress", progressText(r)})
 	if l := r.Linked; l != nil {
 		d.items = append(d.items, item{"Linked", linkedText(r, *l)})
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/slipwatch/slipwatch/config"
+	"github.com/slipwatch/slipwatch/connectors"
 	"github.com/slipwatch/slipwatch/connectors/github"
 	"github.com/slipwatch/slipwatch/connectors/github/githubtest"
 	"github.com/slipwatch/slipwatch/reconcile/store"
@@ -78,7 +79,7 @@ func buildWorld(gh *githubtest.Server, clk *clock, repos, milestones, issues int
 				gh.AddIssue(full, is)
 			}
 			clk.set(now.Add(-100 * 24 * time.Hour))
-			tr := gh.AddIssue(full, githubtest.Issue{Title: "Delivery tracking: " + ms.Title, Milestone: n, Labels: []string{config.DefaultGitHubTrackingLabel},
+			tr := gh.AddIssue(full, githubtest.Issue{Title: connectors.ThreadTitle(ms.Title), Milestone: n, Labels: []string{config.DefaultGitHubTrackingLabel},
 				CreatedAt: clk.Now(), User: gh.Self})
 			clk.set(now.Add(-90 * 24 * time.Hour))
 			gh.AddComment(full, tr, "lead", "/commit 2026-12-01 as agreed")

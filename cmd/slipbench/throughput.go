@@ -14,6 +14,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/slipwatch/slipwatch/config"
 	"github.com/slipwatch/slipwatch/connectors"
 	"github.com/slipwatch/slipwatch/reconcile"
 	"github.com/slipwatch/slipwatch/reconcile/runner"
@@ -22,8 +23,10 @@ import (
 
 // benchSettings are the config defaults as the daemon maps them.
 func benchSettings() reconcile.Settings {
-	return reconcile.Settings{Location: time.UTC, Baseline: "first_seen", Window: 42, Trials: 10000, Confidence: 0.85,
-		MinSamples: 5, StatusEvery: 168 * time.Hour, WarnGrowth: 0.2, Settle: time.Hour}
+	return reconcile.Settings{Location: time.UTC, Baseline: config.DefaultBaseline,
+		Window: int(config.DefaultForecastWindow / (24 * time.Hour)), Trials: config.DefaultForecastTrials,
+		Confidence: config.DefaultForecastConfidence, MinSamples: config.DefaultForecastMinSamples,
+		StatusEvery: config.DefaultStatusUpdateEvery, WarnGrowth: config.DefaultScopeWarnGrowth, Settle: config.DefaultSlipSettle}
 }
 
 // commitment is one synthetic deliverable in steady state: what the

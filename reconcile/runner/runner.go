@@ -80,7 +80,7 @@ type ledger interface {
 
 // queue is the work: webhook intake, the stream, the schedule, the parked.
 type queue interface {
-	Accept(ctx context.Context, source, delivery string, keys []string) (bool, error)
+	Accept(ctx context.Context, d store.Delivery, keys []string) (bool, error)
 	Enqueue(ctx context.Context, key string) error
 	Read(ctx context.Context, consumer string, n int, block time.Duration) ([]store.Message, error)
 	Ack(ctx context.Context, ids ...string) error
@@ -126,6 +126,8 @@ type Options struct {
 	backoffMax   time.Duration // retry delay cap
 	readBlock    time.Duration // how long a worker waits for work per read
 	promoteEvery time.Duration // how often due keys move to the stream
+
+	webhookTimeout time.Duration // how long a delivery's handling may take
 }
 
 // The runner's fixed timings.
@@ -175,6 +177,9 @@ func (o *Options) defaults() {
 	if o.promoteEvery <= 0 {
 		o.promoteEvery = defaultPromoteEvery
 	}
+	if o.webhookTimeout <= 0 {
+		o.webhookTimeout = defaultWebhookTimeout
+	}
 }
 
 // Runner is the daemon's engine. Build it with New, start it with Run, and
@@ -188,6 +193,9 @@ type Runner struct {
 	m        *Metrics
 	keys     *keyState
 	ready    *readiness
+
+	// webhookSlots bound each tracker's webhook handlers at work.
+	webhookSlots map[connectors.Tracker]chan struct{}
 
 	linkState linkState
 
@@ -216,9 +224,12 @@ func New(conns []Connector, st Store, settings reconcile.Settings, opt Options) 
 		m:        opt.Metrics,
 		keys:     newKeyState(),
 		ready:    &readiness{},
+
+		webhookSlots: map[connectors.Tracker]chan struct{}{},
 	}
 	for _, c := range conns {
 		r.conns[c.Tracker()] = c
+		r.webhookSlots[c.Tracker()] = make(chan struct{}, webhookConcurrency)
 		opt.Metrics.initTracker(string(c.Tracker()))
 	}
 	return r, nil
