@@ -219,7 +219,8 @@ func (p *pass) takeCommitments(linked *connectors.Snapshot) {
 
 // takeDeclared takes the description's "Committed:" date by the rules of
 // a /commit: only when the person who wrote the line may commit, only a
-// date still ahead, and, once there is a promise, only when it has stood
+// date still ahead (but for a historical deliverable, whose promise was
+// made in the past), and, once there is a promise, only when it has stood
 // for Settle, so a line edited twice in a minute is one recommitment, not
 // two, and a line changed and changed back (to the date taken) within it
 // is none. It counts when it changes, so a later /commit is not undone by
@@ -237,7 +238,9 @@ func (p *pass) takeDeclared() {
 	case !dl.canCommit:
 		rec.Pending, rec.Ignored = nil, &IgnoredLine{Date: dl.date, Why: IgnoredNotAllowed, By: dl.by}
 		return
-	case dl.date.Before(p.facts.today):
+	case dl.date.Before(p.facts.today) && !rec.Historical:
+		// (A deliverable delivered before slipwatch first saw it is all
+		// past: its line says what was promised then, history.go.)
 		rec.Pending, rec.Ignored = nil, &IgnoredLine{Date: dl.date, Why: IgnoredPast, By: dl.by}
 		return
 	}

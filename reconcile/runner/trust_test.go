@@ -1,8 +1,14 @@
 package runner
 
 import (
+	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
@@ -30,6 +36,31 @@ func started(t *testing.T) (*Runner, *conversation, *clock, int, int) {
 		t.Fatalf("first cycle posted %d comments, want status and committed", len(first))
 	}
 	return r, c, clk, ms, issue
+}
+
+// commented delivers the issue_comment webhook GitHub sends for comment
+// id (created or edited) on the tracking issue, signed. Each names its
+// comment, so no two are one body (the intake drops a body it already
+// took under another delivery ID).
+func (c *conversation) commented(action string, issue, milestone int, id int64, body string) int {
+	c.t.Helper()
+	payload, _ := json.Marshal(map[string]any{
+		"action":     action,
+		"repository": map[string]any{"full_name": "acme/api"},
+		"issue":      map[string]any{"number": issue, "milestone": map[string]any{"number": milestone}},
+		"comment":    map[string]any{"id": id, "body": body},
+		"sender":     map[string]any{"login": "lead-jane"},
+	})
+	mac := hmac.New(sha256.New, []byte(convSecret))
+	mac.Write(payload)
+	req := httptest.NewRequest(http.MethodPost, "/webhooks/github", bytes.NewReader(payload))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-GitHub-Event", "issue_comment")
+	req.Header.Set("X-GitHub-Delivery", action+"-"+strconv.FormatInt(id, 10))
+	req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(mac.Sum(nil)))
+	w := httptest.NewRecorder()
+	c.hooks.ServeHTTP(w, req)
+	return w.Code
 }
 
 // commitments is the record's history, as "date source by at".
@@ -60,10 +91,10 @@ func TestCommandsArePlainTextOnTheThread(t *testing.T) {
 		"> /commit 2026-12-22 the vendor is late\n\nThat was the plan in October.",
 		"<!--\n/commit 2026-12-23 draft\n-->\nStill checking with the vendor.",
 	} {
-		c.gh.AddComment("acme/api", issue, "lead-jane", body)
-	}
-	if code := c.hook("d-examples", issue, ms); code != http.StatusAccepted {
-		t.Fatalf("webhook = %d", code)
+		id := c.gh.AddComment("acme/api", issue, "lead-jane", body)
+		if code := c.commented("created", issue, ms, id, body); code != http.StatusAccepted {
+			t.Fatalf("webhook = %d", code)
+		}
 	}
 	drain(t, r, c.st)
 	_, after := c.thread()
@@ -74,8 +105,8 @@ func TestCommandsArePlainTextOnTheThread(t *testing.T) {
 		t.Errorf("commitments %v, want the baseline alone", got)
 	}
 
-	c.gh.AddComment("acme/api", issue, "lead-jane", "/commit 2026-12-20 why it moved")
-	if code := c.hook("d-plain", issue, ms); code != http.StatusAccepted {
+	id := c.gh.AddComment("acme/api", issue, "lead-jane", "/commit 2026-12-20 why it moved")
+	if code := c.commented("created", issue, ms, id, "/commit 2026-12-20 why it moved"); code != http.StatusAccepted {
 		t.Fatalf("webhook = %d", code)
 	}
 	drain(t, r, c.st)
@@ -93,16 +124,17 @@ func TestEditedCommandRecordedAtTheEdit(t *testing.T) {
 	r, c, clk, ms, issue := started(t)
 	clk.Add(time.Hour)
 	id := c.gh.AddComment("acme/api", issue, "lead-jane", "Plan looks fine.")
-	if code := c.hook("d-1", issue, ms); code != http.StatusAccepted {
+	if code := c.commented("created", issue, ms, id, "Plan looks fine."); code != http.StatusAccepted {
 		t.Fatalf("webhook = %d", code)
 	}
 	drain(t, r, c.st)
 
 	clk.Add(48 * time.Hour)
-	if !c.gh.EditComment("acme/api", id, "Plan looks fine.\n/commit 2026-12-18 security review added", time.Time{}) {
+	edited := "Plan looks fine.\n/commit 2026-12-18 security review added"
+	if !c.gh.EditComment("acme/api", id, edited, time.Time{}) {
 		t.Fatal("no comment to edit")
 	}
-	if code := c.hook("d-2", issue, ms); code != http.StatusAccepted {
+	if code := c.commented("edited", issue, ms, id, edited); code != http.StatusAccepted {
 		t.Fatalf("webhook = %d", code)
 	}
 	drain(t, r, c.st)
