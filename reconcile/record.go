@@ -98,6 +98,7 @@ type Record struct {
 	Commitments []Commitment    `json:"commitments,omitempty"`
 	Declared    connectors.Date `json:"declared"`          // last date taken from the description
 	Pending     *PendingDate    `json:"pending,omitempty"` // a new date in the description, not taken yet
+	Ignored     *IgnoredLine    `json:"ignored,omitempty"` // a date in the description not taken, and why
 	Targets     []TargetChange  `json:"targets,omitempty"`
 	Done        int             `json:"done"`
 	Total       int             `json:"total"`

@@ -103,7 +103,7 @@ func newTestClient(t *testing.T, f *jiratest.Server, edit func(*config.Jira, *Op
 	o := Options{
 		Now:      s.Now,
 		Location: time.UTC,
-		Allow:    []string{"557058:aaaa", "jane@example.com"},
+		Allow:    []string{"557058:aaaa", "Jane"}, // commands.allow: [jira:557058:aaaa, jira:Jane]
 		sleep:    s.sleep,
 		Version:  "test",
 	}

@@ -113,7 +113,7 @@ server: { listen: "127.0.0.1:0", shutdown_grace: %s }
 poll: { interval: 10s }
 status_update: { every: 0 }
 queue: { workers: 4, reclaim_idle: %s, max_deliveries: 1000 }
-commands: { allow: [%s] }
+commands: { allow: ["github:%s"] }
 log: { level: debug, format: json }
 %s`, rs.Addr, o.grace, o.reclaim, lead, o.extra)
 	w := &world{t: t, redis: rs, ed: o.jira, env: []string{"E2E_REDIS_PASSWORD=" + redisPassword}}

@@ -123,6 +123,29 @@ func (s *Server) addComment(r *repo, n int, user, body string, at time.Time) int
 	return s.nextID
 }
 
+// EditComment rewrites comment id's body at at (zero: now), as its
+// author (or someone with write access) does on GitHub: its updated_at
+// moves, its created_at and user stay, and the issue's updated_at moves
+// with it. It reports whether there is such a comment.
+func (s *Server) EditComment(repoName string, id int64, body string, at time.Time) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if at.IsZero() {
+		at = s.now()
+	}
+	r := s.repo(repoName)
+	for _, c := range r.comments {
+		if c.ID == id {
+			c.Body, c.UpdatedAt = body, at
+			if is, ok := r.issues[c.Issue]; ok && at.After(is.UpdatedAt) {
+				is.UpdatedAt = at
+			}
+			return true
+		}
+	}
+	return false
+}
+
 // SetPermission sets user's permission on a repo (admin, write, read…).
 // Logins are case-insensitive, as on GitHub.
 func (s *Server) SetPermission(repoName, user, perm string) {

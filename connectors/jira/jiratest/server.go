@@ -91,14 +91,15 @@ type Server struct {
 	projects    map[string]string           // project id → key
 	nextVersion int
 
-	issues   map[string]*Issue          // by key
-	jql      map[string]func() []string // JQL → issue keys
-	refused  map[string]string          // JQL → Jira's 400 message for it
-	jqls     []string                   // every JQL asked, in order
-	comments map[string][]*Comment      // issue key → comments, oldest first
-	markers  map[string]string          // comment id → marker
-	created  []map[string]any           // bodies of POST /rest/api/2/issue
-	nextID   int                        // issue and comment ids
+	issues    map[string]*Issue          // by key
+	jql       map[string]func() []string // JQL → issue keys
+	refused   map[string]string          // JQL → Jira's 400 message for it
+	jqls      []string                   // every JQL asked, in order
+	comments  map[string][]*Comment      // issue key → comments, oldest first
+	histories map[string][]History       // issue key → changelog, oldest first
+	markers   map[string]string          // comment id → marker
+	created   []map[string]any           // bodies of POST /rest/api/2/issue
+	nextID    int                        // issue and comment ids
 
 	checker Checker
 }
@@ -141,6 +142,7 @@ func New(o Options) *Server {
 		jql:         map[string]func() []string{},
 		refused:     map[string]string{},
 		comments:    map[string][]*Comment{},
+		histories:   map[string][]History{},
 		markers:     map[string]string{},
 		nextID:      20000,
 	}
@@ -435,6 +437,8 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, p, key string) {
 		s.createIssue(w, r)
 	case len(seg) == 5 && seg[3] == "issue" && get:
 		s.getIssue(w, r, seg[4])
+	case len(seg) == 6 && seg[3] == "issue" && seg[5] == "changelog" && get:
+		s.changelog(w, r, seg[4])
 	case len(seg) == 6 && seg[3] == "issue" && seg[5] == "comment":
 		s.commentList(w, r, seg[4])
 	case len(seg) == 7 && seg[3] == "issue" && seg[5] == "comment" && r.Method == http.MethodPut:

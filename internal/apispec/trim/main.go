@@ -67,6 +67,7 @@ var jiraFull = []string{
 	"getIssue",
 	"createIssue",
 	"getComments",
+	"getChangeLogs", // Cloud: the description's last editor (Data Center: getIssue?expand=changelog)
 	"addComment",
 	"updateComment",
 	"getCommentProperty",
