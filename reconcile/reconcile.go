@@ -131,6 +131,7 @@ func Reconcile(prev Record, obs Observation, now time.Time, s Settings) (rec Rec
 	p.observe(prev, obs, now, s)
 	p.takeCommitments(obs.Linked)
 	p.deliver()
+	p.chartFacts()
 	p.forecast()
 	events, atRisk := decide(p.rec, p.facts, s)
 	p.rec.AtRisk = atRisk

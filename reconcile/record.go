@@ -111,6 +111,12 @@ type Record struct {
 	Thread      string          `json:"thread,omitempty"`
 	Linked      *LinkedSide     `json:"linked,omitempty"`   // the other side of a link
 	Observed    string          `json:"observed,omitempty"` // fingerprint of this side as last observed, while linked
+
+	// For the dashboard (reconcile/dashboard): where a person opens the
+	// thread, and the burn-up it draws (series.go). Neither is in the
+	// status marker; both come back from the tracker.
+	ThreadURL string `json:"thread_url,omitempty"`
+	Series    Series `json:"series,omitzero"`
 }
 
 // IsZero reports whether r is the record of a deliverable never seen.
