@@ -122,6 +122,7 @@ func build(cfg *config.Config, d deps) (*app, error) {
 		Metrics:      metrics,
 		Links:        links(cfg.Links),
 		TrackRecord:  cfg.TrackRecord.Thread,
+		APIToken:     cfg.Server.APIToken.Value(),
 	})
 	if err != nil {
 		return nil, err

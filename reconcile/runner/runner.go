@@ -119,6 +119,9 @@ type Options struct {
 	// (config track_record.thread): "acme/api#12" on GitHub, "PLAT-100"
 	// on Jira; "" posts none.
 	TrackRecord string
+	// APIToken, when set, is the bearer token the pages and /api/v1
+	// require (config server.api_token).
+	APIToken string
 
 	// Timings no config sets, their defaults below; the runner's own tests
 	// shorten them.
