@@ -78,6 +78,7 @@ type options struct {
 	grace   string       // server.shutdown_grace
 	reclaim string       // queue.reclaim_idle: also the work deadline and half the claim TTL
 	jira    *jiraEdition // a sandbox Jira of this edition and the jira: section instead of GitHub
+	repos   []string     // GitHub repos watched besides repoName
 }
 
 func newWorld(t *testing.T, o options) *world {
@@ -119,7 +120,7 @@ log: { level: debug, format: json }
 		// A Jira world watches Jira only: its threads are all there is.
 		cfg += w.addJira(*o.jira)
 	} else {
-		cfg += w.addGitHub()
+		cfg += w.addGitHub(o.repos...)
 	}
 	path := filepath.Join(t.TempDir(), "slipwatch.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
@@ -130,8 +131,8 @@ log: { level: debug, format: json }
 }
 
 // addGitHub starts the world's sandbox GitHub and returns the github:
-// section of the config.
-func (w *world) addGitHub() string {
+// section of the config, watching repoName and more.
+func (w *world) addGitHub(more ...string) string {
 	w.gh = githubtest.New(nil)
 	w.t.Cleanup(w.gh.Close)
 	w.env = append(w.env, "E2E_GITHUB_TOKEN="+ghToken, "E2E_WEBHOOK_SECRET="+hookSecret)
@@ -142,7 +143,7 @@ github:
   webhook_secret: "${E2E_WEBHOOK_SECRET}"
   repos: [%s]
   write_interval: 20ms
-`, w.gh.URL, repoName)
+`, w.gh.URL, strings.Join(append([]string{repoName}, more...), ", "))
 }
 
 // rdb is a client of the world's Redis.
