@@ -135,7 +135,8 @@ func TestDashboardInBrowser(t *testing.T) {
 		}{
 			{"?team=" + url.QueryEscape(webRepo), p.web, false},
 			{"?team=" + url.QueryEscape(repoName), p.api, false},
-			{"?health=delivered_on_time", []string{p.auth}, true},
+			{"?health=delivered_on_time", []string{"v2.8 SSO", p.auth}, false},
+			{"?health=delivered_late", []string{"v2.7 Export", "w0.8 Onboarding"}, false},
 			{"?health=overdue", []string{p.landing}, true},
 			{"?tracker=jira", nil, true},
 			{"?sort=deliverable", sortedFold(p.titles, false), true},
@@ -230,8 +231,13 @@ func TestDashboardInBrowser(t *testing.T) {
 				t.Errorf("the track record lacks %q", s)
 			}
 		}
-		if n := evalAs[int](tab, `document.querySelectorAll('svg.bars rect.bar').length`); n < 1 {
-			t.Error("no bar for the month Auth was delivered")
+		// acme/api delivered in three months (Export late, SSO on time,
+		// Auth now); the months between are on the axis, empty.
+		if n := evalAs[int](tab, `document.querySelectorAll('#team-1 svg.bars rect.bar').length`); n != 3 {
+			t.Errorf("acme/api: %d bars, want one per month with a delivery (3)", n)
+		}
+		if share := tab.eval(`document.querySelector('#team-1 table.months tbody tr th').parentElement.innerText`); !strings.Contains(share, "0%") {
+			t.Errorf("the first month (Export, late) reads %q", share)
 		}
 		tab.screenshot("dashboard-track-record.png")
 	})
@@ -291,7 +297,8 @@ type portfolio struct {
 // portfolio adds the deliverables: in acme/api a pace of about one
 // closed issue a day, Payments (forecastable, to be recommitted), Search
 // (due in five days with most work open: at risk) and Auth (to be
-// delivered); in acme/web Mobile (on track, no pace) and Landing (overdue).
+// delivered); in acme/web Mobile (on track, no pace) and Landing (overdue);
+// and in both, milestones delivered in earlier months, late or on time.
 func (w *world) portfolio() portfolio {
 	now := time.Now().UTC()
 	day := func(n int) time.Time { return now.Truncate(24*time.Hour).AddDate(0, 0, n).Add(17 * time.Hour) }
@@ -309,14 +316,28 @@ func (w *world) portfolio() portfolio {
 		}
 		return ms
 	}
+	// Delivered in the past months, for the track record: closed after
+	// its due date (late), or before it.
+	delivered := func(repo, title string, due, closed, items int) {
+		ms := w.gh.AddMilestone(repo, githubtest.Milestone{Title: title, DueOn: day(due), State: "closed", ClosedAt: day(closed),
+			CreatedAt: now.AddDate(0, 0, closed-40)})
+		for i := range items {
+			w.gh.AddIssue(repo, githubtest.Issue{Title: fmt.Sprintf("%s task %d", title, i), Milestone: ms,
+				CreatedAt: now.AddDate(0, 0, closed-35+i), ClosedAt: now.AddDate(0, 0, closed-items+i)})
+		}
+	}
+	delivered(repoName, "v2.7 Export", -100, -95, 8) // 53 days before SSO: always another month
+	delivered(repoName, "v2.8 SSO", -40, -42, 10)
+	delivered(webRepo, "w0.8 Onboarding", -50, -38, 6)
+
 	p := portfolio{payments: "v3.0 Payments", auth: "v2.9 Auth", landing: "w0.9 Landing"}
 	p.paymentsMS = add(repoName, p.payments, "Card payments.\n\nCommitted: "+day(21).Format("2006-01-02"), 21, 24, 10)
 	add(repoName, "v3.1 Search", "", 5, 30, 3)
 	p.authMS = add(repoName, p.auth, "", 10, 6, 6)
 	add(webRepo, "w1.0 Mobile", "", 40, 12, 2)
 	add(webRepo, p.landing, "", -3, 5, 4)
-	p.api = []string{p.payments, "v3.1 Search", p.auth}
-	p.web = []string{"w1.0 Mobile", p.landing}
+	p.api = []string{p.payments, "v3.1 Search", p.auth, "v2.7 Export", "v2.8 SSO"}
+	p.web = []string{"w1.0 Mobile", p.landing, "w0.8 Onboarding"}
 	p.titles = append(slices.Clone(p.api), p.web...)
 	return p
 }
