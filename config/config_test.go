@@ -289,6 +289,7 @@ func TestEnvVarsCoverSchema(t *testing.T) {
 		"SLIPWATCH_GITHUB_APP_INSTALLATION_ID":     "github.app.installation_id",
 		"SLIPWATCH_FORECAST_MIN_SAMPLES":           "forecast.min_samples",
 		"SLIPWATCH_SERVER_SHUTDOWN_GRACE":          "server.shutdown_grace",
+		"SLIPWATCH_SERVER_API_TOKEN":               "server.api_token",
 		"SLIPWATCH_SLIP_SETTLE":                    "slip.settle",
 		"SLIPWATCH_JIRA_INSECURE_SKIP_SIGNATURE":   "jira.insecure_skip_signature",
 		"SLIPWATCH_REDIS_MASTER_NAME":              "redis.master_name",
