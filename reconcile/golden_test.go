@@ -28,7 +28,7 @@ const (
 	hostileLogin = "[~admin]@org/leads"
 )
 
-// longTitle is longer than a field may print (maxField).
+// longTitle is longer than a field may print (markup.MaxField).
 var longTitle = "@org/team " + strings.Repeat("very long title ", 30) + "<!-- end"
 
 var (

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/slipwatch/slipwatch/connectors"
+	mu "github.com/slipwatch/slipwatch/internal/markup"
 )
 
 // doc is a comment before it is written in a tracker's markup: a title,
@@ -71,7 +72,7 @@ func render(t connectors.Tracker, d doc) string {
 	if d.note != "" {
 		b.WriteString("\n")
 		b.WriteString(m.noteOpen)
-		m.words.WriteString(&b, d.note)
+		m.esc.Words(&b, d.note)
 		b.WriteString(m.noteClose)
 		b.WriteString("\n")
 	}
@@ -83,18 +84,17 @@ type markup struct {
 	boldMark            string
 	bullet              string
 	noteOpen, noteClose string
-	words               *strings.Replacer   // escapes our own words
-	escape              func(string) string // escapes user text
+	esc                 mu.Escaper
 }
 
 var (
-	markdown = markup{boldMark: "**", bullet: "- ", noteOpen: "<sub>", noteClose: "</sub>", words: mdEscaper, escape: escapeMarkdown}
-	wiki     = markup{boldMark: "*", bullet: "* ", noteOpen: "{{", noteClose: "}}", words: wikiEscaper, escape: escapeWiki}
+	markdown = markup{boldMark: "**", bullet: "- ", noteOpen: "<sub>", noteClose: "</sub>", esc: mu.Markdown}
+	wiki     = markup{boldMark: "*", bullet: "* ", noteOpen: "{{", noteClose: "}}", esc: mu.Wiki}
 )
 
 func (m markup) bold(b *strings.Builder, s string) {
 	b.WriteString(m.boldMark)
-	m.words.WriteString(b, s)
+	m.esc.Words(b, s)
 	b.WriteString(m.boldMark)
 }
 
@@ -105,16 +105,16 @@ func (m markup) line(b *strings.Builder, l line) {
 	for {
 		i := strings.IndexByte(f, '%')
 		if i < 0 || i == len(f)-1 {
-			m.words.WriteString(b, f)
+			m.esc.Words(b, f)
 			return
 		}
-		m.words.WriteString(b, f[:i])
+		m.esc.Words(b, f[:i])
 		// Every argument is text to escape, so any verb but %% reads as %s.
 		switch {
 		case f[i+1] == '%':
 			b.WriteByte('%')
 		case next < len(l.args):
-			b.WriteString(m.escape(argText(l.args[next])))
+			b.WriteString(m.esc.Text(argText(l.args[next])))
 			next++
 		default:
 			b.WriteString("%!s(MISSING)")
@@ -162,70 +162,6 @@ func appendPadded(b []byte, n, width int) []byte {
 		b = append(b, '0')
 	}
 	return append(b, s...)
-}
-
-var (
-	// The zero-width space after @ and # keeps GitHub from turning user
-	// text into a mention or an issue cross-reference, which would notify
-	// people; a backslash does not stop either.
-	mdEscaper = strings.NewReplacer(
-		`\`, `\\`, "`", "\\`", "*", `\*`, "_", `\_`, "[", `\[`, "]", `\]`, "#", "#\u200b", "|", `\|`, "~", `\~`,
-		"<", "&lt;", ">", "&gt;", "&", "&amp;", "@", "@\u200b", "\r", " ", "\n", " ")
-	wikiEscaper = strings.NewReplacer(
-		`\`, `\\`, "{", `\{`, "}", `\}`, "[", `\[`, "]", `\]`, "|", `\|`, "*", `\*`, "_", `\_`, "-", `\-`,
-		"+", `\+`, "^", `\^`, "~", `\~`, "!", `\!`, "?", `\?`, "#", `\#`, "\r", " ", "\n", " ")
-)
-
-// escapeMarkdown makes user text inert in GitHub Markdown: no formatting,
-// no HTML (so no comment that could swallow a marker), and no @-mention
-// (a zero-width space follows every @).
-func escapeMarkdown(s string) string { return mdLineStart(mdEscaper.Replace(truncate(s))) }
-
-// escapeWiki makes user text inert in Jira wiki markup: no macros
-// ({panel}), links, mentions ([~user]) or formatting.
-func escapeWiki(s string) string { return wikiLineStart(wikiEscaper.Replace(truncate(s))) }
-
-// mdLineStart keeps escaped text that may begin a line from starting a
-// block: a list ("- ", "+ ", "1. ", "1) "), a setext underline or an
-// indented code block.
-func mdLineStart(s string) string {
-	s = strings.TrimLeft(s, " \t")
-	if s == "" {
-		return s
-	}
-	switch s[0] {
-	case '-', '+', '=':
-		return `\` + s
-	}
-	i := 0
-	for i < len(s) && i < 9 && isDigit(s[i]) {
-		i++
-	}
-	if i > 0 && i < len(s) && (s[i] == '.' || s[i] == ')') {
-		return s[:i] + `\` + s[i:]
-	}
-	return s
-}
-
-// wikiLineStart keeps escaped text that may begin a line from being a
-// heading ("h1. ") or a quote ("bq. "): wiki markup has no escape for
-// those letters, so a zero-width space goes first.
-func wikiLineStart(s string) string {
-	s = strings.TrimLeft(s, " \t")
-	if len(s) >= 3 && s[2] == '.' && (s[0] == 'h' && '1' <= s[1] && s[1] <= '6' || s[:2] == "bq") {
-		return "\u200b" + s
-	}
-	return s
-}
-
-const maxField = 300
-
-func truncate(s string) string {
-	if len(s) <= maxField {
-		return s
-	}
-	r := []rune(s[:maxField])
-	return string(r[:len(r)-1]) + "…"
 }
 
 func healthWord(h Health) string { return strings.ReplaceAll(string(h), "_", " ") }

@@ -12,9 +12,11 @@ import (
 	gh "github.com/google/go-github/v60/github"
 
 	"github.com/slipwatch/slipwatch/connectors"
+	"github.com/slipwatch/slipwatch/internal/markup"
 )
 
-// threadBody explains a tracking issue to the people who find it.
+// threadBody explains a tracking issue to the people who find it. The
+// milestone's title is escaped as in slipwatch's comments.
 func threadBody(milestone string) string {
 	return fmt.Sprintf(`This issue is where **slipwatch** keeps track of the delivery date of the milestone **%s**.
 
@@ -27,7 +29,7 @@ Commands, in a comment of their own (`+"`/commit`"+` needs write access to the r
 - `+"`/slipwatch help`"+` — list the commands
 
 Please keep this issue open and in the milestone; slipwatch finds it by its label.
-`, milestone)
+`, markup.Markdown.Text(milestone))
 }
 
 func isNotFound(err error) bool { return errors.Is(err, connectors.ErrNotFound) }

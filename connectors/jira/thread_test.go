@@ -356,3 +356,82 @@ func TestReadThread(t *testing.T) {
 		})
 	}
 }
+
+// TestTrackingIssueTitleIsData: a version's name is written into the
+// tracking issue slipwatch creates, its summary and its description; in
+// neither may it mention someone, carry a macro, an image or a link.
+func TestTrackingIssueTitleIsData(t *testing.T) {
+	const hostile = "v9 @acme/leadership <img src=x> [click|http://evil.example] [~boss] {panel}x{panel} !http://evil.example/i.png! h1. big"
+	for _, cloud := range []bool{true, false} {
+		name := map[bool]string{true: "cloud", false: "datacenter"}[cloud]
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			f := newFakeJira(t, cloud)
+			indexTracking(f)
+			c, _ := newTestClient(t, f, nil)
+			d := connectors.Deliverable{Ref: connectors.Ref{Tracker: connectors.Jira, Team: "PLAT", Kind: connectors.Version, ID: "10010"}, Title: hostile}
+			if th, err := c.EnsureThread(context.Background(), d); err != nil || th == nil {
+				t.Fatalf("EnsureThread = %v, %v", th, err)
+			}
+			made := f.Created()
+			if len(made) != 1 {
+				t.Fatalf("created %d issues", len(made))
+			}
+			fields, _ := made[0]["fields"].(map[string]any)
+			summary, _ := fields["summary"].(string)
+			desc, _ := fields["description"].(string)
+			if got := strings.ReplaceAll(summary, "\u200b", ""); got != "Delivery tracking: "+hostile {
+				t.Errorf("summary reads %q", got)
+			}
+			// Live wiki markup: a link or mention in brackets, a macro,
+			// an image between bangs, a bare URL.
+			live := []string{"[click", "[~", "{panel", "!http", "://", "@acme"}
+			for _, l := range live {
+				if strings.Contains(summary, l) {
+					t.Errorf("summary has a live %q: %q", l, summary)
+				}
+			}
+			title := desc[strings.Index(desc, "the version *")+len("the version *"):]
+			title = title[:strings.Index(title, "*.\n")]
+			for _, l := range live[:5] {
+				if unescaped(title, l) {
+					t.Errorf("description has a live %q in the version's name: %q", l, title)
+				}
+			}
+			for _, esc := range []string{`\[click\|http:`, `\[\~boss\]`, `\{panel\}`, `\!http:`} {
+				if !strings.Contains(title, esc) {
+					t.Errorf("description lacks the escaped %s: %q", esc, title)
+				}
+			}
+		})
+	}
+}
+
+// TestTrackingIssueSummaryFits: Jira refuses a summary over 255
+// characters; a long version name is cut to fit, not refused for ever.
+func TestTrackingIssueSummaryFits(t *testing.T) {
+	t.Parallel()
+	f := newFakeJira(t, true)
+	indexTracking(f)
+	c, _ := newTestClient(t, f, nil)
+	long := strings.Repeat("Release train ", 40)
+	d := connectors.Deliverable{Ref: connectors.Ref{Tracker: connectors.Jira, Team: "PLAT", Kind: connectors.Version, ID: "10010"}, Title: long}
+	if th, err := c.EnsureThread(context.Background(), d); err != nil || th == nil {
+		t.Fatalf("EnsureThread with a %d-character name = %v, %v", len(long), th, err)
+	}
+}
+
+// unescaped reports whether tok occurs in wiki text s without a backslash
+// before it.
+func unescaped(s, tok string) bool {
+	for i := 0; ; i++ {
+		j := strings.Index(s[i:], tok)
+		if j < 0 {
+			return false
+		}
+		if i+j == 0 || s[i+j-1] != '\\' {
+			return true
+		}
+		i += j
+	}
+}

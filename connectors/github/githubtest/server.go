@@ -38,6 +38,7 @@ type Milestone struct {
 type Issue struct {
 	Number    int
 	Title     string
+	Body      string
 	Milestone int
 	Labels    []string
 	CreatedAt time.Time
