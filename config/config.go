@@ -89,6 +89,7 @@ type Config struct {
 	TrackRecord  TrackRecord  `yaml:"track_record"`
 	Scope        Scope        `yaml:"scope"`
 	Commands     Commands     `yaml:"commands"`
+	Markers      Markers      `yaml:"markers"`
 	Queue        Queue        `yaml:"queue"`
 	Log          Log          `yaml:"log"`
 	GitHub       *GitHub      `yaml:"github"`

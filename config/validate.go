@@ -115,6 +115,7 @@ func (c *Config) check(refused []string) Errors {
 			es.add(fmt.Sprintf("commands.allow[%d]", i), "is empty")
 		}
 	}
+	c.Markers.validate(es)
 	c.Queue.validate(es)
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

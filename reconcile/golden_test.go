@@ -69,7 +69,7 @@ func statusCase(name string, change func(*Record)) goldenComment {
 		r := goldenRecord(hostileTitle)
 		r.Ref.Tracker = tr
 		change(&r)
-		return render(tr, statusDoc(r, settings())), StatusMarker(r)
+		return render(tr, statusDoc(r, settings())), settings().Markers.StatusMarker(r)
 	}}
 }
 
@@ -79,7 +79,7 @@ func eventCase(name string, change func(*Record), ev event) goldenComment {
 		r.Ref.Tracker = tr
 		change(&r)
 		ev.id = hashID(r.ID, string(ev.kind), name)
-		return render(tr, eventDoc(r, ev, settings())), EventMarker(ev.id, ev.kind)
+		return render(tr, eventDoc(r, ev, settings())), settings().Markers.EventMarker(ev.id, ev.kind)
 	}}
 }
 
@@ -186,7 +186,7 @@ func goldenComments() []goldenComment {
 // trackRecordCase is the monthly track-record comment for teams.
 func trackRecordCase(name string, teams []TeamRecord) goldenComment {
 	return goldenComment{name: name, comment: func(t *testing.T, tr connectors.Tracker) (string, string) {
-		a, ok := TrackRecordPost(tr, &connectors.Thread{ID: "acme/leadership#1"}, t1102, time.UTC, teams)
+		a, ok := TrackRecordPost(tr, &connectors.Thread{ID: "acme/leadership#1"}, t1102, settings(), teams)
 		if !ok {
 			t.Fatal("no track-record comment on an empty thread")
 		}

@@ -79,32 +79,54 @@ func (p *pass) observe(prev Record, obs Observation, now time.Time, s Settings) 
 	rec.Announced = slices.Clone(prev.Announced)
 
 	// What slipwatch already said on the thread: markers in its own
-	// comments only.
+	// comments, and only those its keys vouch for.
 	var onThread []string
 	var status rawMarker // the status comment's marker, decoded only if needed
+	trusted := false
 	id := CommitmentID(p.d.Ref)
 	if th := p.snap.Thread; th != nil {
 		rec.Thread = th.ID
-		for _, c := range th.Comments {
+		var unvouched *connectors.Comment
+		for i, c := range th.Comments {
 			if !c.BySelf {
 				continue
 			}
 			scanMarkers(c.Hidden, func(m rawMarker) {
+				if !m.usable() {
+					return
+				}
+				v := s.Markers.check(m)
 				switch {
-				case !m.usable():
 				case m.kind == MarkerEvent:
-					onThread = append(onThread, m.id)
-				case m.id == id:
-					p.statusID, p.statusText, status = c.ID, c, m
+					if v.ok() {
+						onThread = append(onThread, m.id)
+					}
+				case m.id != id:
+				case v.ok():
+					p.statusID, p.statusText, status, trusted = c.ID, c, m, true
+				case unvouched == nil:
+					unvouched = &th.Comments[i]
 				}
 			})
+		}
+		if !trusted && unvouched != nil {
+			// A status comment whose marker no key vouches for: an
+			// earlier version's, unsigned, or one signed with a key
+			// since removed. It is still the comment to edit (the edit
+			// signs it), but what its marker says counts for nothing.
+			p.statusID, p.statusText = unvouched.ID, *unvouched
 		}
 	}
 	if rec.IsZero() {
 		rec = Record{Schema: Schema, ID: id}
 		var restored *Record
-		if p.statusID != "" {
+		if trusted {
 			restored = status.decode()
+		}
+		if restored != nil && restored.Thread != "" && restored.Thread != p.snap.Thread.ID {
+			// Signed, but for another thread: a copy, not this thread's
+			// own record.
+			restored = nil
 		}
 		if restored != nil {
 			// Redis lost the record; the status comment kept it.
@@ -264,7 +286,7 @@ func (p *pass) handle(c connectors.Comment, partner bool) {
 	}
 	reply := answer(rec, cmd, c, today, p.d, p.s, p.commit)
 	p.replies = append(p.replies, Action{Kind: Reply, EventID: rid, EventKind: EvReply, ReplyTo: c.ID,
-		Body: render(p.d.Ref.Tracker, reply), Marker: EventMarker(rid, EvReply)})
+		Body: render(p.d.Ref.Tracker, reply), Marker: p.s.Markers.EventMarker(rid, EvReply)})
 }
 
 // deliver marks the promise delivered when the deliverable is closed, and
@@ -312,7 +334,7 @@ func (p *pass) render(events []event) []Action {
 		}
 		p.announced[ev.id] = true
 		actions = append(actions, Action{Kind: PostEvent, EventID: ev.id, EventKind: ev.kind,
-			Body: render(tracker, eventDoc(*rec, ev, p.s)), Marker: EventMarker(ev.id, ev.kind)})
+			Body: render(tracker, eventDoc(*rec, ev, p.s)), Marker: p.s.Markers.EventMarker(ev.id, ev.kind)})
 	}
 	for _, a := range actions {
 		rec.Announced = append(rec.Announced, a.EventID)
@@ -326,13 +348,17 @@ func (p *pass) render(events []event) []Action {
 		return actions
 	}
 	body := render(tracker, statusDoc(*rec, p.s))
-	marker := StatusMarker(*rec)
+	marker := p.s.Markers.StatusMarker(*rec)
 	h := hashID(body, marker)
 	// A record rebuilt from the thread (Redis lost it) knows no hash; the
 	// comment itself says whether it needs the edit, which would otherwise
 	// cost one write per deliverable after a flush.
 	unchanged := rec.StatusHash == "" && p.statusID != "" && shows(p.statusText, body, marker)
-	if (p.statusID == "" || h != rec.StatusHash) && !unchanged {
+	// The marker must be on the thread as signed now: one written by an
+	// earlier version or an old key, or changed by someone, is written
+	// again, so what a lost Redis is rebuilt from stays slipwatch's own.
+	tampered := p.statusID != "" && !strings.Contains(p.statusText.Hidden, marker)
+	if (p.statusID == "" || h != rec.StatusHash || tampered) && !unchanged {
 		// The status comment goes last. A new one because its marker is
 		// what a record with nothing in Redis is rebuilt from, so it must
 		// not name comments a crash kept from being posted; an edit

@@ -22,6 +22,9 @@ type Settings struct {
 	// Zero announces it on the first pass that sees it (config
 	// slip.settle, default 1h).
 	Settle time.Duration
+	// Markers sign the markers slipwatch writes and check those it reads
+	// (config markers.key, or keys derived from the webhook secrets).
+	Markers MarkerKeys
 }
 
 // Observation is the deliverable as the tracker shows it now.

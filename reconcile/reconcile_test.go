@@ -15,9 +15,12 @@ import (
 
 var ref = connectors.Ref{Tracker: connectors.GitHub, Team: "acme/api", Kind: connectors.Milestone, ID: "7"}
 
+// testKey signs the markers of the tests' passes.
+var testKey = []byte("reconcile-test-markers-key-0001")
+
 func settings() Settings {
 	return Settings{Location: time.UTC, Baseline: "first_seen", Window: 42, Trials: 2000, Confidence: 0.85, MinSamples: 5, WarnGrowth: 0.2,
-		Settle: time.Hour}
+		Settle: time.Hour, Markers: NewMarkerKeys(testKey)}
 }
 
 // world is a deliverable and its thread; apply plays the actions as a
@@ -401,7 +404,7 @@ func TestCrashInFirstPass(t *testing.T) {
 func TestForgedMarkerIgnored(t *testing.T) {
 	w := newWorld(t, "2026-12-01", 10, 2)
 	id := hashID(CommitmentID(ref), string(EvCommitted), "2026-12-01")
-	w.comment("mallory", false, EventMarker(id, EvCommitted), day("2026-11-01"))
+	w.comment("mallory", false, settings().Markers.EventMarker(id, EvCommitted), day("2026-11-01"))
 	w.thread.Comments[0].Hidden = w.thread.Comments[0].Body
 	got := w.step(day("2026-11-02"))
 	if !cmp.Equal(got, []EventKind{EvCommitted, "status"}) {
@@ -483,8 +486,9 @@ func FuzzParseCommand(f *testing.F) {
 
 func FuzzParseMarkers(f *testing.F) {
 	r := Record{ID: "abcd", Commitments: []Commitment{{Date: connectors.Date{Year: 2026, Month: 12, Day: 1}}}}
-	f.Add(StatusMarker(r))
-	f.Add(EventMarker("0123456789abcdef", "slipped") + " text " + EventMarker("ff", "at_risk"))
+	k := settings().Markers
+	f.Add(k.StatusMarker(r))
+	f.Add(k.EventMarker("0123456789abcdef", "slipped") + " text " + k.EventMarker("ff", "at_risk"))
 	f.Add("<!-- slipwatch:status id=ab v=1 {\"id\":\"ab\",\"commitments\":[{\"date\":\"9999-99-99\"}]} -->")
 	f.Fuzz(func(t *testing.T, s string) {
 		for _, m := range ParseMarkers(s) {

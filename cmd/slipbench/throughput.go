@@ -23,7 +23,8 @@ import (
 // benchSettings are the config defaults as the daemon maps them.
 func benchSettings() reconcile.Settings {
 	return reconcile.Settings{Location: time.UTC, Baseline: "first_seen", Window: 42, Trials: 10000, Confidence: 0.85,
-		MinSamples: 5, StatusEvery: 168 * time.Hour, WarnGrowth: 0.2, Settle: time.Hour}
+		MinSamples: 5, StatusEvery: 168 * time.Hour, WarnGrowth: 0.2, Settle: time.Hour,
+		Markers: reconcile.NewMarkerKeys([]byte("slipbench-markers-key-000000001"))}
 }
 
 // commitment is one synthetic deliverable in steady state: what the

@@ -100,6 +100,7 @@ func (r *Runner) reconcileOne(ctx context.Context, conn Connector, ref connector
 	if err != nil {
 		return reconcile.Record{}, time.Time{}, fmt.Errorf("observe %s: %w", key, err)
 	}
+	r.reportMarkers(ctx, snap.Thread, log)
 	prev, version, err := r.loadRecord(ctx, key)
 	if err != nil {
 		return reconcile.Record{}, time.Time{}, err
@@ -152,6 +153,21 @@ func (r *Runner) reconcileOne(ctx context.Context, conn Connector, ref connector
 	}
 	r.m.reconciles.WithLabelValues("ok").Inc()
 	return rec, next, nil
+}
+
+// reportMarkers logs and counts the markers in slipwatch's comments on th
+// that its keys do not vouch for; the core has ignored them.
+func (r *Runner) reportMarkers(ctx context.Context, th *connectors.Thread, log *slog.Logger) {
+	for _, m := range r.settings.Markers.Rejected(th) {
+		r.m.markersRejected.WithLabelValues(m.Reason).Inc()
+		level := slog.LevelWarn
+		if m.Reason == reconcile.RejectStale {
+			// An earlier version's marker, or a rotated key's: expected.
+			level = slog.LevelDebug
+		}
+		log.Log(ctx, level, "marker not signed with slipwatch's key; ignored",
+			"thread", th.ID, "comment", m.Comment, "marker", m.Kind, "marker_id", m.ID, "reason", m.Reason)
+	}
 }
 
 func (r *Runner) loadRecord(ctx context.Context, key string) (reconcile.Record, int64, error) {

@@ -221,5 +221,10 @@ func New(conns []Connector, st Store, settings reconcile.Settings, opt Options) 
 		r.conns[c.Tracker()] = c
 		opt.Metrics.initTracker(string(c.Tracker()))
 	}
+	if settings.Markers.IsZero() && len(conns) > 0 {
+		// Nothing on a thread can be believed then: the record in Redis
+		// is all that keeps a comment from being posted twice.
+		r.log.Warn("no key signs slipwatch's markers: none on the threads is trusted")
+	}
 	return r, nil
 }

@@ -23,6 +23,9 @@ import (
 
 var srv *redistest.Server
 
+// testMarkers sign the markers of the runner's tests.
+var testMarkers = reconcile.NewMarkerKeys([]byte("runner-test-markers-key-0001"))
+
 func TestMain(m *testing.M) { redistest.Main(m, func(s *redistest.Server) { srv = s }) }
 
 // fakeTracker is a tracker in memory: one repo's milestones and their
@@ -266,7 +269,7 @@ func (c *clock) Add(d time.Duration) {
 func newRunner(t *testing.T, rdb redis.UniversalClient, prefix string, f *fakeTracker, clk *clock, owner string) (*Runner, *store.Store) {
 	t.Helper()
 	st := store.New(rdb, prefix, store.Options{ReclaimIdle: 200 * time.Millisecond})
-	r, err := New([]Connector{f}, st, reconcile.Settings{Location: time.UTC, Baseline: "first_seen", Window: 42, Trials: 500, Confidence: 0.85, MinSamples: 5, Settle: time.Hour},
+	r, err := New([]Connector{f}, st, reconcile.Settings{Location: time.UTC, Baseline: "first_seen", Window: 42, Trials: 500, Confidence: 0.85, MinSamples: 5, Settle: time.Hour, Markers: testMarkers},
 		Options{Owner: owner, Workers: 2, Now: clk.Now, readBlock: 50 * time.Millisecond, promoteEvery: 20 * time.Millisecond,
 			backoffBase: 10 * time.Millisecond, backoffMax: 50 * time.Millisecond, PollInterval: time.Hour, MaxDeliveries: 3})
 	if err != nil {

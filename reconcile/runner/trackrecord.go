@@ -68,7 +68,7 @@ func (r *Runner) postTrackRecord(ctx context.Context, k Key) error {
 		return fmt.Errorf("track record: %w", err)
 	}
 	teams := reconcile.TrackRecord(recs)
-	a, ok := reconcile.TrackRecordPost(t, th, now, r.settings.Location, teams)
+	a, ok := reconcile.TrackRecordPost(t, th, now, r.settings, teams)
 	if !ok {
 		r.sawTrackRecord(r.month(now))
 		return nil

@@ -155,6 +155,8 @@ Deployment's env cannot disagree.
 {{- end }}
 {{- end }}
 {{- $list = append $list (dict "value" "redisPassword" "key" "redis-password" "env" "SLIPWATCH_REDIS_PASSWORD" "required" false) }}
+{{- $list = append $list (dict "value" "markersKey" "key" "markers-key" "env" "SLIPWATCH_MARKERS_KEY" "required" false) }}
+{{- $list = append $list (dict "value" "markersPreviousKeys" "key" "markers-previous-keys" "env" "SLIPWATCH_MARKERS_PREVIOUS_KEYS" "required" false) }}
 {{- range $list }}
 {{- $_ := set . "set" (ne (get $s .value | default "") "") }}
 {{- end }}

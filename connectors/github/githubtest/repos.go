@@ -124,6 +124,21 @@ func (s *Server) addComment(r *repo, n int, user, body string, at time.Time) int
 	return s.nextID
 }
 
+// EditComment replaces the body of comment id, as its author or anyone
+// with write access to the repository may; it shows as edited now.
+func (s *Server) EditComment(repoName string, id int64, body string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range s.repo(repoName).comments {
+		if c.ID == id {
+			c.Body, c.UpdatedAt = body, s.now()
+			if is, ok := s.repo(repoName).issues[c.Issue]; ok {
+				is.UpdatedAt = c.UpdatedAt
+			}
+		}
+	}
+}
+
 // SetPermission sets user's permission on a repo (admin, write, read…).
 // Logins are case-insensitive, as on GitHub.
 func (s *Server) SetPermission(repoName, user, perm string) {
