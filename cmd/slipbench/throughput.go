@@ -227,6 +227,7 @@ func (m *memConn) Tracker() connectors.Tracker                            { retu
 func (m *memConn) Teams() []string                                        { return nil }
 func (m *memConn) List(context.Context, string) ([]connectors.Ref, error) { return nil, nil }
 func (m *memConn) Self(context.Context) (string, error)                   { return "slipwatch-bot", nil }
+func (m *memConn) PinThread(connectors.Ref, string)                       {}
 func (m *memConn) ParseWebhook(*http.Request) (connectors.WebhookEvent, error) {
 	return connectors.WebhookEvent{}, errNoWrites
 }

@@ -109,6 +109,7 @@ type Client struct {
 	threads  map[string]*threadMemo // by thread ID
 	unsure   map[string]time.Time   // thread ID → until when its memo is not to be trusted
 	threadOf map[string]int         // milestone key → tracking issue number, once known
+	pinned   map[string]int         // milestone key → the tracking issue its record names (PinThread)
 	noThread map[string]noThread    // milestone key → why no tracking issue can be made, for a while
 	perms    map[string]permEntry   // repo + "\x00" + lower-case login
 }
@@ -177,6 +178,7 @@ func New(cfg *config.GitHub, o Options) (*Client, error) {
 		threads:  map[string]*threadMemo{},
 		unsure:   map[string]time.Time{},
 		threadOf: map[string]int{},
+		pinned:   map[string]int{},
 		noThread: map[string]noThread{},
 		perms:    map[string]permEntry{},
 	}

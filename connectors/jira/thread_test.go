@@ -435,3 +435,53 @@ func unescaped(s, tok string) bool {
 		i += j
 	}
 }
+
+// TestPinnedThread: a version's tracking issue, once chosen, stays its
+// thread when someone labels an older issue of the version: without the
+// pin the oldest labelled issue would be chosen. The pinned issue is not
+// an item even without its label.
+func TestPinnedThread(t *testing.T) {
+	t.Parallel()
+	f := newFakeJira(t, true)
+	f.SetVersionsFile("PLAT", "project-versions.cloud.json")
+	f.SetJQLFunc(`project = "PLAT" AND (fixVersion = 10010)`, func() []string { return []string{"PLAT-5", "PLAT-901"} })
+	f.SetJQL(`project = "PLAT" AND (resolved >= "2026-01-27")`)
+	indexTracking(f)
+	c, _ := newTestClient(t, f, nil)
+	ctx := context.Background()
+	ref := connectors.Ref{Tracker: connectors.Jira, Team: "PLAT", Kind: connectors.Version, ID: "10010"}
+	th, err := c.EnsureThread(ctx, connectors.Deliverable{Ref: ref, Title: "Next Version"})
+	if err != nil || th == nil || th.ID != "PLAT-901" {
+		t.Fatalf("EnsureThread = %+v, %v", th, err)
+	}
+	// An older issue of the version gets the label; the tracking issue
+	// loses it.
+	f.AddIssue("PLAT-5", map[string]any{"created": "2025-06-01T10:00:00.000+0000", "labels": []any{"slipwatch"},
+		"fixVersions": []any{map[string]any{"id": "10010"}}})
+	f.UpdateIssue("PLAT-901", func(fields map[string]any) { fields["labels"] = []any{} })
+
+	restarted, _ := newTestClient(t, f, nil)
+	snap, err := restarted.Observe(ctx, ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if snap.Thread == nil || snap.Thread.ID != "PLAT-5" {
+		t.Fatalf("unpinned: thread %+v, want the oldest labelled PLAT-5 (what the pin protects against)", snap.Thread)
+	}
+	restarted.PinThread(ref, "PLAT-901")
+	snap, err = restarted.Observe(ctx, ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if snap.Thread == nil || snap.Thread.ID != "PLAT-901" {
+		t.Errorf("pinned: thread %+v, want PLAT-901", snap.Thread)
+	}
+	for _, it := range snap.Deliverable.Items {
+		if it.ID == "PLAT-901" {
+			t.Error("the pinned tracking issue counts as an item")
+		}
+	}
+	if th, err := restarted.EnsureThread(ctx, snap.Deliverable); err != nil || th.ID != "PLAT-901" {
+		t.Errorf("pinned: EnsureThread = %+v, %v", th, err)
+	}
+}

@@ -90,6 +90,11 @@ func (r *Runner) list(ctx context.Context, t connectors.Tracker, team string) er
 func (r *Runner) reconcileOne(ctx context.Context, conn Connector, ref connectors.Ref, apply bool) (reconcile.Record, time.Time, error) {
 	key := ref.Key()
 	log := r.log.With("commitment", key, "tracker", string(ref.Tracker))
+	prev, version, err := r.loadRecord(ctx, key)
+	if err != nil {
+		return reconcile.Record{}, time.Time{}, err
+	}
+	conn.PinThread(ref, prev.Thread)
 	snap, err := conn.Observe(ctx, ref)
 	if errors.Is(err, connectors.ErrNotFound) {
 		// Deleted on the tracker: nothing left to say about it.
@@ -100,11 +105,14 @@ func (r *Runner) reconcileOne(ctx context.Context, conn Connector, ref connector
 	if err != nil {
 		return reconcile.Record{}, time.Time{}, fmt.Errorf("observe %s: %w", key, err)
 	}
-	r.reportMarkers(ctx, snap.Thread, log)
-	prev, version, err := r.loadRecord(ctx, key)
-	if err != nil {
-		return reconcile.Record{}, time.Time{}, err
+	if th := snap.Thread; prev.Thread != "" && (th == nil || th.ID != prev.Thread) {
+		to := ""
+		if th != nil {
+			to = th.ID
+		}
+		log.Warn("the deliverable's thread is gone from the tracker; choosing another", "from", prev.Thread, "to", to)
 	}
+	r.reportMarkers(ctx, snap.Thread, log)
 	lk, err := r.partner(ctx, snap, apply)
 	if err != nil {
 		return reconcile.Record{}, time.Time{}, err

@@ -42,6 +42,10 @@ type finder interface {
 	Teams() []string
 	List(ctx context.Context, team string) ([]connectors.Ref, error)
 	Observe(ctx context.Context, ref connectors.Ref) (connectors.Snapshot, error)
+	// PinThread tells the connector the thread ref's record names ("":
+	// none yet), which Observe and EnsureThread keep to: labelling
+	// another issue does not move a thread once chosen.
+	PinThread(ref connectors.Ref, thread string)
 }
 
 // commenter writes slipwatch's comments: on a deliverable's thread (made

@@ -112,6 +112,8 @@ func (f *fakeTracker) List(_ context.Context, team string) ([]connectors.Ref, er
 	return refs, nil
 }
 
+func (f *fakeTracker) PinThread(connectors.Ref, string) {}
+
 func (f *fakeTracker) Observe(_ context.Context, ref connectors.Ref) (connectors.Snapshot, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
