@@ -25,8 +25,9 @@ type pass struct {
 	statusID   string
 	statusText connectors.Comment
 
-	events  []event  // committed and recommitted, decided as commitments are taken
-	replies []Action // answers to commands
+	events    []event           // committed and recommitted, decided as commitments are taken
+	replies   []Action          // answers to commands
+	outsiders []outsiderCommand // commands of people who may not commit, not answered yet
 }
 
 // facts are what the tracker and the clock say today, besides the record.
@@ -222,6 +223,7 @@ func (p *pass) takeCommitments(linked *connectors.Snapshot) {
 			p.handle(w.Comment, w.partner)
 		}
 	}
+	p.answerOutsider()
 	if len(p.rec.Commitments) == 0 && p.facts.hasTarget && p.s.Baseline != "declared_only" {
 		p.commit(Commitment{Date: p.facts.target, Source: BaselineFirstSeen, By: "slipwatch", At: p.facts.now})
 	}
@@ -273,20 +275,39 @@ func (p *pass) handle(c connectors.Comment, partner bool) {
 	// date is a new command; any other edit is not.
 	rid := hashID(rec.ID, string(EvReply), c.ID, cmd.Verb, dateString(cmd.Date))
 	if p.announced[rid] {
-		// A reply the record does not name, only the thread, was posted
-		// by a pass that died before saving.
-		if cmd.Verb == "commit" && !slices.Contains(rec.Announced, rid) && newerThanPromise(*rec, c) {
-			// Answered by a pass that crashed before saving: take the
-			// command again without a second reply, so the commitment
-			// and its event are not lost.
-			answer(rec, cmd, c, today, p.d, p.s, p.commit)
-			rec.Announced = append(rec.Announced, rid)
+		if !rec.replied(rid) {
+			// A reply the record does not name, only the thread, was
+			// posted by a pass that died before saving: take the command
+			// again without a second reply, so the commitment and its
+			// event are not lost.
+			if cmd.Verb == "commit" && takenBy(*rec, c, cmd) < 0 && newerThanPromise(*rec, c) {
+				answer(rec, cmd, c, today, p.d, p.s, p.commit)
+			}
+			rec.Replied = append(rec.Replied, rid)
 		}
 		return
 	}
-	reply := answer(rec, cmd, c, today, p.d, p.s, p.commit)
+	if !c.AuthorCanCommit {
+		// Rationed, and never a commitment: answered once the commands
+		// are all read (see answerOutsider).
+		p.outsiders = append(p.outsiders, outsiderCommand{c: c, cmd: cmd, rid: rid})
+		return
+	}
+	var reply doc
+	if i := takenBy(*rec, c, cmd); i >= 0 {
+		// Taken by a pass that was cut before it replied: the answer it
+		// would have given, and nothing taken twice.
+		reply = recordedDoc(rec.Commitments, i)
+	} else {
+		reply = answer(rec, cmd, c, today, p.d, p.s, p.commit)
+	}
+	p.reply(c, rid, reply)
+}
+
+// reply queues the answer to comment c.
+func (p *pass) reply(c connectors.Comment, rid string, d doc) {
 	p.replies = append(p.replies, Action{Kind: Reply, EventID: rid, EventKind: EvReply, ReplyTo: c.ID,
-		Body: render(p.d.Ref.Tracker, reply), Marker: p.s.Markers.EventMarker(rid, EvReply)})
+		Body: render(p.d.Ref.Tracker, d), Marker: p.s.Markers.EventMarker(rid, EvReply)})
 }
 
 // deliver marks the promise delivered when the deliverable is closed, and
@@ -321,13 +342,18 @@ func (p *pass) forecast() {
 	}
 }
 
-// render turns the replies and the events not yet announced into actions,
-// remembers them as announced, and adds the status comment when its text
-// changed.
+// render turns the events not yet announced and the replies into actions,
+// remembers them as said, and adds the status comment when its text
+// changed. The news goes first and the replies last, so that a flood of
+// commands, each reply a paced write, cannot keep a slip from being told
+// (the runner saves the record after each action). The status comment
+// sits between them: after the events because its marker is what a
+// record is rebuilt from after a lost Redis, so it must not name an event
+// a crash kept from being posted; before the replies because it is news
+// too, and its marker never names a reply (Replied stays out of it).
 func (p *pass) render(events []event) []Action {
 	rec, tracker := &p.rec, p.d.Ref.Tracker
 	var actions []Action
-	actions = append(actions, p.replies...)
 	for _, ev := range events {
 		if p.announced[ev.id] {
 			continue
@@ -339,36 +365,42 @@ func (p *pass) render(events []event) []Action {
 	for _, a := range actions {
 		rec.Announced = append(rec.Announced, a.EventID)
 	}
-	if n := len(rec.Announced); n > maxAnnounced {
-		rec.Announced = rec.Announced[n-maxAnnounced:]
+	rec.Announced = latest(rec.Announced, maxAnnounced)
+	for _, a := range p.replies {
+		rec.Replied = append(rec.Replied, a.EventID)
 	}
+	rec.Replied = latest(rec.Replied, maxAnnounced)
 
 	// The status comment, rewritten only when its text changes.
-	if _, committed := rec.Commitment(); !committed && len(actions) == 0 {
-		return actions
+	if _, committed := rec.Commitment(); !committed && len(actions) == 0 && len(p.replies) == 0 {
+		return nil
 	}
 	body := render(tracker, statusDoc(*rec, p.s))
 	marker := p.s.Markers.StatusMarker(*rec)
 	h := hashID(body, marker)
-	// A record rebuilt from the thread (Redis lost it) knows no hash; the
-	// comment itself says whether it needs the edit, which would otherwise
-	// cost one write per deliverable after a flush.
-	unchanged := rec.StatusHash == "" && p.statusID != "" && shows(p.statusText, body, marker)
+	// The comment itself says whether it needs the edit: a record rebuilt
+	// from the thread (Redis lost it) knows no hash, which would otherwise
+	// cost one write per deliverable after a flush, and a pass resumed
+	// after a cut may find its edit already made.
+	unchanged := p.statusID != "" && shows(p.statusText, body, marker)
 	// The marker must be on the thread as signed now: one written by an
 	// earlier version or an old key, or changed by someone, is written
 	// again, so what a lost Redis is rebuilt from stays slipwatch's own.
 	tampered := p.statusID != "" && !strings.Contains(p.statusText.Hidden, marker)
 	if (p.statusID == "" || h != rec.StatusHash || tampered) && !unchanged {
-		// The status comment goes last. A new one because its marker is
-		// what a record with nothing in Redis is rebuilt from, so it must
-		// not name comments a crash kept from being posted; an edit
-		// because the news (a slip, a reply) is what people wait for, and
-		// the tracker's write pacing puts a second between writes.
 		actions = append(actions, Action{Kind: UpsertStatus, EventID: "status-" + rec.ID, EventKind: EvStatus,
 			CommentID: p.statusID, Body: body, Marker: marker})
 	}
 	rec.StatusHash = h
-	return actions
+	return append(actions, p.replies...)
+}
+
+// latest is the last n of ids.
+func latest(ids []string, n int) []string {
+	if len(ids) > n {
+		return ids[len(ids)-n:]
+	}
+	return ids
 }
 
 // shows reports whether comment c already carries body and marker, as
@@ -428,12 +460,5 @@ func answer(rec *Record, cmd Command, c connectors.Comment, today connectors.Dat
 		return doc{title: "Already committed", lines: []line{text("The commitment is already %s.", cmd.Date)}}
 	}
 	commit(Commitment{Date: cmd.Date, Source: DeclaredCommand, By: who, At: c.CreatedAt, Reason: cmd.Reason})
-	if !had {
-		return doc{title: "Recorded", lines: []line{text("First commitment: %s, by %s.", cmd.Date, who)}}
-	}
-	l := text("Recommitted from %s to %s by %s.", prev.Date, cmd.Date, who)
-	if cmd.Reason != "" {
-		l = text("Recommitted from %s to %s by %s. Reason: %s", prev.Date, cmd.Date, who, cmd.Reason)
-	}
-	return doc{title: "Recorded", lines: []line{l}}
+	return recordedDoc(rec.Commitments, len(rec.Commitments)-1)
 }

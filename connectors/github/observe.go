@@ -516,11 +516,13 @@ func toComment(gc *gh.IssueComment, self string) connectors.Comment {
 	}
 }
 
-// hasCommand reports whether a comment may hold a /commit command, the
-// only one whose author's permission matters; other comments cost no
-// permission lookup.
+// hasCommand reports whether a comment may hold a command, whose author's
+// permission matters: a /commit is taken only from those who may commit,
+// and the answers to /slipwatch status and help from those who may not
+// are rationed. Other comments cost no permission lookup.
 func hasCommand(body string) bool {
-	return strings.Contains(strings.ToLower(body), "/commit")
+	b := strings.ToLower(body)
+	return strings.Contains(b, "/commit") || strings.Contains(b, "/slipwatch")
 }
 
 // canCommit: listed in commands.allow, or write, maintain or admin

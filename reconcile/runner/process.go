@@ -145,13 +145,26 @@ func (r *Runner) reconcileOne(ctx context.Context, conn Connector, ref connector
 			actions = nil
 		}
 	}
-	for _, a := range actions {
+	// The record is saved after each action, with what is done so far
+	// (reconcile.Progress): a pass cut by its deadline, a crash or a
+	// tracker that stops answering resumes where it stopped, and keeps
+	// what it did.
+	done := make([]bool, len(actions))
+	for i, a := range actions {
 		if err := r.apply(ctx, conn, snap.Thread, a, log); err != nil {
 			return rec, next, err
 		}
+		done[i] = true
+		if cp, ok := reconcile.Progress(prev, rec, actions, done); ok {
+			if version, err = r.saveRecord(ctx, key, cp, version); err != nil {
+				return rec, next, err
+			}
+		}
 	}
-	if err := r.saveRecord(ctx, key, rec, version); err != nil {
-		return rec, next, err
+	if len(actions) == 0 {
+		if _, err := r.saveRecord(ctx, key, rec, version); err != nil {
+			return rec, next, err
+		}
 	}
 	if lk != nil && lk.partnerKey != "" && (lk.news || rec.Observed != prev.Observed) {
 		// The other side is judged on this one too: it has news.
@@ -196,21 +209,24 @@ func (r *Runner) loadRecord(ctx context.Context, key string) (reconcile.Record, 
 	return rec, version, nil
 }
 
-func (r *Runner) saveRecord(ctx context.Context, key string, rec reconcile.Record, version int64) error {
+// saveRecord stores rec if the stored version is still version, and
+// returns the new version.
+func (r *Runner) saveRecord(ctx context.Context, key string, rec reconcile.Record, version int64) (int64, error) {
 	data, err := json.Marshal(rec)
 	if err != nil {
-		return fmt.Errorf("encode record %s: %w", key, err)
+		return version, fmt.Errorf("encode record %s: %w", key, err)
 	}
-	if _, err := r.store.PutRecord(ctx, key, data, version); err != nil {
+	v, err := r.store.PutRecord(ctx, key, data, version)
+	if err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			// Another replica saved a newer record meanwhile: reconcile
 			// again on top of it (the comments are protected by markers
 			// and the ledger, so repeating is safe).
-			return fmt.Errorf("save record %s: %w", key, errBusy)
+			return version, fmt.Errorf("save record %s: %w", key, errBusy)
 		}
-		return fmt.Errorf("save record %s: %w", key, err)
+		return version, fmt.Errorf("save record %s: %w", key, err)
 	}
-	return nil
+	return v, nil
 }
 
 // apply performs one action. New comments follow the store's exactly-once

@@ -31,19 +31,20 @@ func TestMain(m *testing.M) { redistest.Main(m, func(s *redistest.Server) { srv 
 // fakeTracker is a tracker in memory: one repo's milestones and their
 // threads. It records every comment written and can fail on demand.
 type fakeTracker struct {
-	mu       sync.Mutex
-	tracker  connectors.Tracker // GitHub unless set
-	kind     connectors.Kind    // of the deliverables addMilestone adds; Milestone unless set
-	team     string
-	ds       map[string]*connectors.Deliverable
-	threads  map[string]*connectors.Thread
-	tp       connectors.Throughput
-	posts    int
-	edits    int
-	lists    int            // List calls: polls of the team
-	failNext map[string]int // method → failures to inject
-	failErr  error
-	nextID   int
+	mu        sync.Mutex
+	tracker   connectors.Tracker // GitHub unless set
+	kind      connectors.Kind    // of the deliverables addMilestone adds; Milestone unless set
+	team      string
+	ds        map[string]*connectors.Deliverable
+	threads   map[string]*connectors.Thread
+	tp        connectors.Throughput
+	posts     int
+	edits     int
+	lists     int            // List calls: polls of the team
+	failNext  map[string]int // method → failures to inject
+	postsLeft int            // when above 0, Posts that succeed before every Post fails
+	failErr   error
+	nextID    int
 }
 
 var _ Connector = (*fakeTracker)(nil)
@@ -152,6 +153,12 @@ func (f *fakeTracker) Post(_ context.Context, th *connectors.Thread, body, marke
 	if err := f.fail("Post"); err != nil {
 		return connectors.Comment{}, err
 	}
+	if f.postsLeft > 0 {
+		if f.postsLeft == 1 {
+			return connectors.Comment{}, f.failErr
+		}
+		f.postsLeft--
+	}
 	for _, t := range f.threads {
 		if t.ID == th.ID {
 			f.nextID++
@@ -179,6 +186,16 @@ func (f *fakeTracker) Edit(_ context.Context, th *connectors.Thread, id, body, m
 		}
 	}
 	return connectors.Comment{}, fmt.Errorf("comment %s: %w", id, connectors.ErrNotFound)
+}
+
+// say adds a comment by author on milestone id's thread.
+func (f *fakeTracker) say(id, author string, canCommit bool, body string, at time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.nextID++
+	th := f.threads[id]
+	th.Comments = append(th.Comments, connectors.Comment{ID: fmt.Sprint(f.nextID), Author: author, Body: body,
+		CreatedAt: at, UpdatedAt: at, AuthorCanCommit: canCommit})
 }
 
 // addThread adds a thread that is no deliverable's (the track-record
