@@ -141,6 +141,7 @@ func goldenComments() []goldenComment {
 			r.Targets = append(r.Targets, TargetChange{Date: d1215, At: t1102.AddDate(0, 0, 2)})
 		}),
 		statusCase("overdue", func(r *Record) { r.Health = Overdue }),
+		statusCase("long_history", func(r *Record) { *r = alternating(*r, 700) }),
 		statusCase("no_date", func(r *Record) {
 			r.Health, r.Commitments, r.Targets = NoDate, nil, []TargetChange{{At: t1102}}
 		}),
@@ -195,6 +196,20 @@ func trackRecordCase(name string, teams []TeamRecord) goldenComment {
 }
 
 func withHistoryFn(r *Record) { *r = withHistory(*r) }
+
+// alternating is r after n recommitments between two dates, each with a
+// reason as long as a command takes, by a hostile login.
+func alternating(r Record, n int) Record {
+	for i := range n {
+		d := d1215
+		if i%2 == 1 {
+			d = d1201.AddDays(20)
+		}
+		r.Commitments = append(r.Commitments, Commitment{Date: d, Source: DeclaredCommand, By: hostileLogin,
+			At: t1102.Add(time.Duration(i) * time.Minute), Reason: strings.Repeat("<b>@org/x</b> ", maxReason/14), Scope: 10})
+	}
+	return r
+}
 
 // posted is the comment as the tracker stores it. GitHub: the body, then
 // the marker (an HTML comment) — what connectors/github posts. Jira: the

@@ -181,21 +181,55 @@ func (k MarkerKeys) StatusMarker(r Record) string {
 }
 
 // statusJSON is the record a status marker carries, within MaxStatusJSON:
-// the oldest history goes first.
+// beyond it go, oldest first, the announced IDs, then the due-date
+// history, then the commitments but the first (the promise a track
+// record judges). Each is cut by bisection, so a history of thousands
+// costs a few encodings, not thousands.
 func statusJSON(r Record) []byte {
 	m := markerOf(statusRecord(r))
 	data, _ := json.Marshal(m)
-	for len(data) > MaxStatusJSON && (len(m.Announced) > 0 || len(m.Targets) > 1 || len(m.Commitments) > 1) {
-		switch {
-		case len(m.Announced) > 0:
-			m.Announced = m.Announced[min(len(m.Announced), 16):]
-		case len(m.Targets) > 1:
-			m.Targets = m.Targets[1:]
-		default:
-			m.Commitments = append(m.Commitments[:1:1], m.Commitments[2:]...)
-		}
-		data, _ = json.Marshal(m)
+	if len(data) <= MaxStatusJSON {
+		return data
 	}
+	all := m
+	// keep reports whether the marker fits with n of the newest entries of
+	// one list (the others as they are now), and leaves m so.
+	fits := func(set func(n int)) func(n int) bool {
+		return func(n int) bool {
+			set(n)
+			data, _ = json.Marshal(m)
+			return len(data) <= MaxStatusJSON
+		}
+	}
+	cut := func(total, least int, set func(n int)) bool {
+		ok := fits(set)
+		if ok(least) {
+			// The most that fit: ok(lo) holds, ok(hi+1) does not.
+			lo, hi := least, total
+			for lo < hi {
+				mid := (lo + hi + 1) / 2
+				if ok(mid) {
+					lo = mid
+				} else {
+					hi = mid - 1
+				}
+			}
+			set(lo)
+			return true
+		}
+		return false
+	}
+	announced := func(n int) { m.Announced = all.Announced[len(all.Announced)-n:] }
+	targets := func(n int) { m.Targets = all.Targets[len(all.Targets)-n:] }
+	commitments := func(n int) {
+		m.Commitments = append(all.Commitments[:1:1], all.Commitments[len(all.Commitments)-n:]...)
+	}
+	switch {
+	case cut(len(all.Announced), 0, announced):
+	case len(all.Targets) > 1 && cut(len(all.Targets), 1, targets):
+	case len(all.Commitments) > 1 && cut(len(all.Commitments)-1, 0, commitments):
+	}
+	data, _ = json.Marshal(m)
 	return data
 }
 

@@ -306,8 +306,9 @@ func (p *pass) handle(c connectors.Comment, partner bool) {
 
 // reply queues the answer to comment c.
 func (p *pass) reply(c connectors.Comment, rid string, d doc) {
+	marker := p.s.Markers.EventMarker(rid, EvReply)
 	p.replies = append(p.replies, Action{Kind: Reply, EventID: rid, EventKind: EvReply, ReplyTo: c.ID,
-		Body: render(p.d.Ref.Tracker, d), Marker: p.s.Markers.EventMarker(rid, EvReply)})
+		Body: fit(p.d.Ref.Tracker, render(p.d.Ref.Tracker, d), marker), Marker: marker})
 }
 
 // deliver marks the promise delivered when the deliverable is closed, and
@@ -359,8 +360,9 @@ func (p *pass) render(events []event) []Action {
 			continue
 		}
 		p.announced[ev.id] = true
+		marker := p.s.Markers.EventMarker(ev.id, ev.kind)
 		actions = append(actions, Action{Kind: PostEvent, EventID: ev.id, EventKind: ev.kind,
-			Body: render(tracker, eventDoc(*rec, ev, p.s)), Marker: p.s.Markers.EventMarker(ev.id, ev.kind)})
+			Body: fit(tracker, render(tracker, eventDoc(*rec, ev, p.s)), marker), Marker: marker})
 	}
 	for _, a := range actions {
 		rec.Announced = append(rec.Announced, a.EventID)
@@ -375,8 +377,8 @@ func (p *pass) render(events []event) []Action {
 	if _, committed := rec.Commitment(); !committed && len(actions) == 0 && len(p.replies) == 0 {
 		return nil
 	}
-	body := render(tracker, statusDoc(*rec, p.s))
 	marker := p.s.Markers.StatusMarker(*rec)
+	body := fit(tracker, render(tracker, statusDoc(*rec, p.s)), marker)
 	h := hashID(body, marker)
 	// The comment itself says whether it needs the edit: a record rebuilt
 	// from the thread (Redis lost it) knows no hash, which would otherwise

@@ -206,18 +206,29 @@ func statusDoc(r Record, s Settings) doc {
 		d.items = append(d.items, item{"Scope added since the promise", text("%s items (+%s%%)", r.Total-cur.Scope, (r.Total-cur.Scope)*100/cur.Scope)})
 	}
 	if len(r.Commitments) > 1 {
-		for i, c := range r.Commitments {
+		// The latest dates only: 700 recommitments would not fit in a
+		// comment, and the story is in the last few and the first.
+		start := max(0, len(r.Commitments)-maxHistory)
+		if start > 0 {
+			first := r.Commitments[0]
+			d.items = append(d.items, item{"History", text("%s earlier dates not shown; the first, %s, promised on %s, is what the track record judges.",
+				start, first.Date, first.At.Format("2006-01-02"))})
+		}
+		for i, c := range r.Commitments[start:] {
 			l := text("%s, %s on %s", c.Date, sourceText(c), c.At.Format("2006-01-02"))
 			if c.Reason != "" {
 				l = text("%s, %s on %s: %s", c.Date, sourceText(c), c.At.Format("2006-01-02"), c.Reason)
 			}
-			d.items = append(d.items, item{"History " + strconv.Itoa(i+1), l})
+			d.items = append(d.items, item{"History " + strconv.Itoa(start+i+1), l})
 		}
 	}
 	d.lines = append(d.lines, text("%s", meaning(r, s)))
 	d.note = "slipwatch keeps this comment up to date. Commands: /commit YYYY-MM-DD [reason], /slipwatch status, /slipwatch help."
 	return d
 }
+
+// maxHistory is how many dates of the history the status comment shows.
+const maxHistory = 10
 
 func sourceText(c Commitment) string {
 	switch c.Source {
@@ -332,4 +343,83 @@ func trackerName(t connectors.Tracker) string {
 		return "Jira"
 	}
 	return "GitHub"
+}
+
+// The longest comment each tracker takes, in characters: GitHub refuses
+// a body over 65,536 ("body is too long"), Jira Cloud a comment over
+// 32,767 (Data Center's default is the same). Counted here in UTF-16
+// code units, what Jira counts, and never fewer than the code points
+// GitHub counts.
+const (
+	MaxGitHubComment = 65536
+	MaxJiraComment   = 32767
+)
+
+// shortComment is what a comment is cut to when a tracker refused it for
+// its size all the same (a server configured with a lower limit).
+const shortComment = 4000
+
+func maxComment(t connectors.Tracker) int {
+	if t == connectors.Jira {
+		return MaxJiraComment
+	}
+	return MaxGitHubComment
+}
+
+// fit is body cut so that the comment the connector writes stays within
+// tracker t's limit: on GitHub the body, a blank line and the marker; on
+// Jira the body alone (the marker goes to a comment property). A cut body
+// ends at a line of slipwatch's own, so no escape or markup is split, and
+// says it was cut.
+func fit(t connectors.Tracker, body, marker string) string {
+	return fitWithin(t, body, marker, maxComment(t))
+}
+
+func fitWithin(t connectors.Tracker, body, marker string, limit int) string {
+	room := limit
+	if t != connectors.Jira {
+		room -= utf16Len(marker) + len("\n\n")
+	}
+	if utf16Len(body) <= room {
+		return body
+	}
+	note := "\n" + render(t, doc{title: "Cut to fit", note: "This comment was cut to fit the tracker's limit; slipwatch check and /api/v1/commitments have it all."})
+	room -= utf16Len(note)
+	cut, n := 0, 0
+	for i, r := range body {
+		if n += utf16RuneLen(r); n > room {
+			break
+		}
+		if r == '\n' {
+			cut = i + 1
+		}
+	}
+	return body[:cut] + note
+}
+
+// Shorten is a for a tracker that refused it for its size although it
+// fits the published limit (a server set lower): its body cut to half
+// its size, and to a few thousand characters at most, saying so.
+func Shorten(t connectors.Tracker, a Action) Action {
+	size := utf16Len(a.Body)
+	if t != connectors.Jira {
+		size += utf16Len(a.Marker) + len("\n\n")
+	}
+	a.Body = fitWithin(t, a.Body, a.Marker, min(shortComment, size/2))
+	return a
+}
+
+func utf16Len(s string) int {
+	n := 0
+	for _, r := range s {
+		n += utf16RuneLen(r)
+	}
+	return n
+}
+
+func utf16RuneLen(r rune) int {
+	if r >= 0x10000 {
+		return 2
+	}
+	return 1
 }

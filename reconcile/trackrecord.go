@@ -29,8 +29,9 @@ func TrackRecordPost(t connectors.Tracker, th *connectors.Thread, now time.Time,
 			return Action{}, false
 		}
 	}
-	body := render(t, trackRecordDoc(now.In(zone(loc)).Format("January 2006"), teams))
-	return Action{Kind: PostEvent, EventID: id, EventKind: EvTrackRecord, Body: body, Marker: s.Markers.EventMarker(id, EvTrackRecord)}, true
+	marker := s.Markers.EventMarker(id, EvTrackRecord)
+	body := fit(t, render(t, trackRecordDoc(now.In(zone(loc)).Format("January 2006"), teams)), marker)
+	return Action{Kind: PostEvent, EventID: id, EventKind: EvTrackRecord, Body: body, Marker: marker}, true
 }
 
 // TrackRecordMonth is the month ("2026-11") of now in loc (nil: UTC): one

@@ -350,6 +350,9 @@ func (c *Client) wrap(op string, err error) error {
 		}
 	}
 	var er *gh.ErrorResponse
+	if errors.As(err, &er) && er.Response != nil && tooLarge(er) {
+		return fmt.Errorf("%s: %w: %w", op, connectors.ErrTooLarge, err)
+	}
 	if errors.As(err, &er) && er.Response != nil {
 		switch er.Response.StatusCode {
 		case http.StatusNotFound, http.StatusGone:
@@ -359,6 +362,23 @@ func (c *Client) wrap(op string, err error) error {
 		}
 	}
 	return fmt.Errorf("%s: %w", op, err)
+}
+
+// tooLarge reports whether GitHub refused a write for its size: 413, or
+// the 422 whose error on the body says "body is too long (maximum is
+// 65536 characters)".
+func tooLarge(er *gh.ErrorResponse) bool {
+	switch er.Response.StatusCode {
+	case http.StatusRequestEntityTooLarge:
+		return true
+	case http.StatusUnprocessableEntity:
+		for _, e := range er.Errors {
+			if strings.EqualFold(e.Field, "body") && strings.Contains(strings.ToLower(e.Message), "too long") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // datedListTTL keeps the validators of a since= list (recent comments,

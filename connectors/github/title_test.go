@@ -2,6 +2,7 @@ package github
 
 import (
 	"context"
+	"errors"
 	"regexp"
 	"strings"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	goldtext "github.com/yuin/goldmark/text"
 
 	"github.com/slipwatch/slipwatch/connectors"
+	"github.com/slipwatch/slipwatch/connectors/github/githubtest"
 )
 
 // hostileMilestone is a title as a user may type it: a team mention, an
@@ -89,5 +91,27 @@ func TestTrackingIssueTitleFits(t *testing.T) {
 	got := connectors.ThreadTitle(long)
 	if len(got) > 255 || !strings.HasSuffix(got, "…") || liveMention.MatchString(got) {
 		t.Errorf("title of %d bytes: %q", len(got), got)
+	}
+}
+
+// TestCommentTooLarge: GitHub's 422 for a body over 65,536 characters is
+// ErrTooLarge, which the runner answers with a shorter comment, and not a
+// terminal error, which would park the milestone.
+func TestCommentTooLarge(t *testing.T) {
+	t.Parallel()
+	f := newSandbox(t)
+	w := buildWorld(f)
+	c := newTestClient(t, f, nil)
+	ctx := context.Background()
+	snap, err := c.Observe(ctx, milestoneRef(repo, w.ms))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Post(ctx, snap.Thread, strings.Repeat("é", githubtest.MaxCommentChars), "<!-- m -->")
+	if !errors.Is(err, connectors.ErrTooLarge) || errors.Is(err, connectors.ErrTerminal) {
+		t.Errorf("Post of %d characters: %v; want ErrTooLarge, not terminal", githubtest.MaxCommentChars, err)
+	}
+	if _, err := c.Post(ctx, snap.Thread, strings.Repeat("é", githubtest.MaxCommentChars-20), "<!-- m -->"); err != nil {
+		t.Errorf("Post within the limit: %v", err)
 	}
 }

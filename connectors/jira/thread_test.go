@@ -485,3 +485,27 @@ func TestPinnedThread(t *testing.T) {
 		t.Errorf("pinned: EnsureThread = %+v, %v", th, err)
 	}
 }
+
+// TestCommentTooLarge: Jira's 400 for a comment over 32,767 characters is
+// ErrTooLarge, which the runner answers with a shorter comment, and not a
+// terminal error, which would park the deliverable.
+func TestCommentTooLarge(t *testing.T) {
+	t.Parallel()
+	f := newFakeJira(t, true)
+	f.AddIssue("PLAT-3", map[string]any{})
+	c, _ := newTestClient(t, f, nil)
+	ctx := context.Background()
+	th := &connectors.Thread{ID: "PLAT-3"}
+	_, err := c.Post(ctx, th, strings.Repeat("🟢", jiratest.MaxCommentChars/2+1), "<!-- m -->")
+	if !errors.Is(err, connectors.ErrTooLarge) || errors.Is(err, connectors.ErrTerminal) {
+		t.Errorf("Post over the limit: %v; want ErrTooLarge, not terminal", err)
+	}
+	posted, err := c.Post(ctx, th, "short", "<!-- m -->")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Edit(ctx, th, posted.ID, strings.Repeat("x", jiratest.MaxCommentChars+1), "<!-- m -->")
+	if !errors.Is(err, connectors.ErrTooLarge) {
+		t.Errorf("Edit over the limit: %v; want ErrTooLarge", err)
+	}
+}

@@ -20,6 +20,7 @@ type Metrics struct {
 	posted           *prometheus.CounterVec
 	commentsEdited   prometheus.Counter
 	markersRejected  *prometheus.CounterVec
+	tooLarge         prometheus.Counter
 	webhooks         *prometheus.CounterVec
 	polls            *prometheus.CounterVec
 	coalesced        prometheus.Counter
@@ -66,6 +67,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "slipwatch_markers_rejected_total",
 			Help: "Markers in slipwatch's own comments that its keys do not vouch for, ignored, by reason (stale: an earlier version's or a rotated key's; unsigned, bad_signature: in a comment edited since written). Counted on every pass that reads them.",
 		}, []string{"reason"}),
+		tooLarge: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "slipwatch_comments_too_large_total", Help: "Comments a tracker refused for their size although within its published limit; each is written again shortened, or skipped.",
+		}),
 		webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "slipwatch_webhook_deliveries_total", Help: "Webhook deliveries by tracker and result.",
 		}, []string{"tracker", "result"}),
@@ -114,7 +118,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		m.markersRejected.WithLabelValues(r)
 	}
 	if reg != nil {
-		reg.MustRegister(m.reconciles, m.reconcileSeconds, m.posted, m.commentsEdited, m.markersRejected, m.webhooks, m.polls,
+		reg.MustRegister(m.reconciles, m.reconcileSeconds, m.posted, m.commentsEdited, m.markersRejected, m.tooLarge, m.webhooks, m.polls,
 			m.coalesced, m.parked, m.redisErrors, m.queueLag, m.queueLength, m.queuePending, m.queueDelayed, m.queueParked,
 			m.apiRequests, m.apiSeconds, m.apiRemaining)
 	}

@@ -151,7 +151,21 @@ func (r *Runner) reconcileOne(ctx context.Context, conn Connector, ref connector
 	// what it did.
 	done := make([]bool, len(actions))
 	for i, a := range actions {
-		if err := r.apply(ctx, conn, snap.Thread, a, log); err != nil {
+		err := r.apply(ctx, conn, snap.Thread, a, log)
+		if errors.Is(err, connectors.ErrTooLarge) {
+			// Within the published limit (the core cuts every comment to
+			// it), yet refused: a server set lower. A shorter comment, or
+			// none; never a key parked for one comment.
+			r.m.tooLarge.Inc()
+			log.Warn("the tracker refused a comment for its size; writing a shorter one", "event", a.EventKind, "event_id", a.EventID, "chars", len(a.Body), "err", err)
+			err = r.apply(ctx, conn, snap.Thread, reconcile.Shorten(conn.Tracker(), a), log)
+			if errors.Is(err, connectors.ErrTooLarge) {
+				r.m.tooLarge.Inc()
+				log.Error("the tracker refused the shorter comment too; going on without it", "event", a.EventKind, "event_id", a.EventID, "err", err)
+				continue
+			}
+		}
+		if err != nil {
 			return rec, next, err
 		}
 		done[i] = true
@@ -256,6 +270,13 @@ func (r *Runner) apply(ctx context.Context, conn commenter, th *connectors.Threa
 		return fmt.Errorf("event %s: %w", a.EventID, errBusy)
 	}
 	c, err := conn.Post(ctx, th, a.Body, a.Marker)
+	if errors.Is(err, connectors.ErrTooLarge) {
+		// Refused outright: nothing was posted, so the claim can go now
+		// rather than when it expires.
+		if rerr := r.store.Release(ctx, a.EventID, r.opt.Owner); rerr != nil {
+			log.Warn("could not release the claim of a refused comment", "event_id", a.EventID, "err", rerr)
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("post %s on %s: %w", a.EventKind, th.ID, err)
 	}

@@ -80,6 +80,8 @@ type recordStore interface {
 type ledger interface {
 	Claim(ctx context.Context, eventID, owner string, ttl time.Duration) (store.Claim, error)
 	Confirm(ctx context.Context, eventID, owner string, e store.LedgerEntry) error
+	// Release drops a claim whose comment certainly was not posted.
+	Release(ctx context.Context, eventID, owner string) error
 }
 
 // queue is the work: webhook intake, the stream, the schedule, the parked.
