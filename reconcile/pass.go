@@ -24,6 +24,10 @@ type pass struct {
 	// The status comment on the thread, if slipwatch wrote one.
 	statusID   string
 	statusText connectors.Comment
+	// lastReply is when slipwatch last answered a command on the thread;
+	// rebuilt says the record was not stored (new, or Redis lost it).
+	lastReply time.Time
+	rebuilt   bool
 
 	events    []event           // committed and recommitted, decided as commitments are taken
 	replies   []Action          // answers to commands
@@ -101,6 +105,9 @@ func (p *pass) observe(prev Record, obs Observation, now time.Time, s Settings) 
 				case m.kind == MarkerEvent:
 					if v.ok() {
 						onThread = append(onThread, m.id)
+						if m.eventKind == string(EvReply) && c.CreatedAt.After(p.lastReply) {
+							p.lastReply = c.CreatedAt
+						}
 					}
 				case m.id != id:
 				case v.ok():
@@ -119,6 +126,7 @@ func (p *pass) observe(prev Record, obs Observation, now time.Time, s Settings) 
 		}
 	}
 	if rec.IsZero() {
+		p.rebuilt = true
 		rec = Record{Schema: Schema, ID: id}
 		var restored *Record
 		if trusted {

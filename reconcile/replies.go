@@ -23,7 +23,9 @@ type outsiderCommand struct {
 // may not commit, and only if the thread has not answered one in the last
 // outsiderEvery: the newest written since the last one answered. Older
 // ones are never answered (the answer to the newest says it all); the one
-// a pass chose but was cut before posting is still answered.
+// a pass chose but was cut before posting is still answered. Without a
+// record of the last such answer, slipwatch's latest answer on the thread
+// counts as one.
 func (p *pass) answerOutsider() {
 	rec, now := &p.rec, p.facts.now
 	var pick *outsiderCommand
@@ -34,6 +36,13 @@ func (p *pass) answerOutsider() {
 	}
 	if pick == nil {
 		last := rec.Outsider
+		if last == nil && p.rebuilt && !p.lastReply.IsZero() {
+			// No record of the last such answer (a lost Redis): the
+			// thread's latest answer stands in for it, from now on, so
+			// that requests rationed before are not answered now.
+			last = &Rationed{At: p.lastReply, Command: p.lastReply}
+			rec.Outsider = last
+		}
 		if last != nil && now.Sub(last.At) < outsiderEvery {
 			return
 		}

@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -52,5 +53,17 @@ func TestOutsidersRationed(t *testing.T) {
 	}
 	if n := len(w.said(EvReply)); n != 3 {
 		t.Errorf("%d answers in all, want 3", n)
+	}
+
+	// Redis is lost with a request waiting: the thread's latest answer
+	// stands in for the record of the last one, also on the passes after.
+	w.comment("visitor-later", false, "/slipwatch help", start.Add(3*time.Hour+time.Minute))
+	w.step(start.Add(3*time.Hour + 2*time.Minute)) // answered: the hour since the last answer is over
+	w.comment("visitor-last", false, "/slipwatch help", start.Add(3*time.Hour+3*time.Minute))
+	w.rec = Record{}
+	for i := range 3 {
+		if got := w.step(start.Add(3*time.Hour + time.Duration(4+i)*time.Minute)); slices.Contains(got, EvReply) {
+			t.Errorf("pass %d after a lost Redis answered a request within the hour: %v", i, got)
+		}
 	}
 }
