@@ -112,6 +112,8 @@ func TestPlantedMarkerHidesNoSlip(t *testing.T) {
 	if slipped != 1 {
 		t.Errorf("the slip was announced %d times, want once", slipped)
 	}
+	t.Logf("slip announced %d times; markers rejected: unsigned %v, bad_signature %v, stale %v", slipped,
+		rejected(t, r, reconcile.RejectUnsigned), rejected(t, r, reconcile.RejectBadSignature), rejected(t, r, reconcile.RejectStale))
 	if n := rejected(t, r, reconcile.RejectUnsigned); n < 1 {
 		t.Errorf("slipwatch_markers_rejected_total{reason=unsigned} = %v, want the planted marker counted", n)
 	}
