@@ -14,10 +14,11 @@ import (
 )
 
 // TestFloodDoesNotStarveTheSlip: 300 strangers' /slipwatch status wait on
-// the tracking issue when the milestone slips. Writes are paced (20 ms
-// here, a second on github.com) and a pass has its work lease (1.5 s
-// here) to finish. The slip is announced in the first pass, once; the
-// strangers get one answer between them.
+// the tracking issue when the milestone slips. Writes are paced (100 ms
+// here, a second on github.com) and a pass has its work lease (10 s here,
+// a third of what 300 answers take) to finish. The slip is announced in
+// the first pass, once, before any answer; the strangers get one answer
+// between them.
 func TestFloodDoesNotStarveTheSlip(t *testing.T) {
 	needRedis(t)
 	t.Parallel()
@@ -26,13 +27,13 @@ func TestFloodDoesNotStarveTheSlip(t *testing.T) {
 	st := store.New(srv.Client(t), srv.Prefix(t), store.Options{ReclaimIdle: 200 * time.Millisecond})
 	conn, err := github.New(&config.GitHub{BaseURL: gh.URL, Token: "ghp_flood", WebhookSecret: convSecret,
 		Repos: []string{"acme/api"}, TrackingLabel: "slipwatch", CreateTrackingIssue: true},
-		github.Options{Validators: st, Now: clk.Now, WriteInterval: 20 * time.Millisecond})
+		github.Options{Validators: st, Now: clk.Now, WriteInterval: 100 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
 	r, err := New([]Connector{conn}, st, reconcile.Settings{Location: time.UTC, Baseline: "first_seen", Window: 42, Trials: 500,
 		Confidence: 0.85, MinSamples: 5, Settle: 0, Markers: testMarkers},
-		Options{Owner: "A", Workers: 1, Now: clk.Now, WorkLease: 1500 * time.Millisecond, readBlock: 50 * time.Millisecond,
+		Options{Owner: "A", Workers: 1, Now: clk.Now, WorkLease: 10 * time.Second, readBlock: 50 * time.Millisecond,
 			promoteEvery: 20 * time.Millisecond, backoffBase: 10 * time.Millisecond, backoffMax: 50 * time.Millisecond,
 			PollInterval: time.Hour, MaxDeliveries: 100})
 	if err != nil {
@@ -72,6 +73,9 @@ func TestFloodDoesNotStarveTheSlip(t *testing.T) {
 				case reconcile.EvSlipped:
 					slipped++
 				case reconcile.EvReply:
+					if slipped == 0 {
+						t.Errorf("an answer was posted before the slip")
+					}
 					answers++
 				}
 			}
