@@ -43,6 +43,8 @@ func TestBadValuesAreRefused(t *testing.T) {
 		{"typo-config-key.yaml", true, "config.github: Additional property repo is not allowed"},
 		{"secret-in-config.yaml", true, "config.github: Additional property token is not allowed"},
 		{"server-in-config.yaml", true, "config: Additional property server is not allowed"},
+		{"markers-key-in-config.yaml", true, "config: Additional property markers is not allowed"},
+		{"short-markers-key.yaml", true, "secrets.markersKey"},
 		{"wrong-type.yaml", true, "replicaCount: Invalid type. Expected: integer, given: string"},
 		{"bad-enum.yaml", true, `config.baseline must be one of the following: "first_seen", "declared_only"`},
 		{"bad-duration.yaml", true, "config.poll.interval: Does not match pattern"},

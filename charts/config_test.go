@@ -173,7 +173,7 @@ type leaf struct {
 }
 
 // configLeaves is every settable key of slipwatch's config, from its
-// yaml tags, marking the credentials (config.Secret).
+// yaml tags, marking the credentials (config.Secret, or a list of them).
 func configLeaves() []leaf {
 	var out []leaf
 	var walk func(t reflect.Type, prefix string)
@@ -196,7 +196,8 @@ func configLeaves() []leaf {
 				walk(ft, p)
 				continue
 			}
-			out = append(out, leaf{path: p, secret: ft == reflect.TypeFor[config.Secret]()})
+			secret := reflect.TypeFor[config.Secret]()
+			out = append(out, leaf{path: p, secret: ft == secret || ft.Kind() == reflect.Slice && ft.Elem() == secret})
 		}
 	}
 	walk(reflect.TypeFor[config.Config](), "")

@@ -94,6 +94,7 @@ type Config struct {
 	Digest       Digest       `yaml:"digest"`
 	Scope        Scope        `yaml:"scope"`
 	Commands     Commands     `yaml:"commands"`
+	Markers      Markers      `yaml:"markers"`
 	Queue        Queue        `yaml:"queue"`
 	Log          Log          `yaml:"log"`
 	GitHub       *GitHub      `yaml:"github"`

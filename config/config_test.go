@@ -333,6 +333,8 @@ func TestEnvVarsCoverSchema(t *testing.T) {
 		"SLIPWATCH_FORECAST_CONFIDENCE":            "forecast.confidence",
 		"SLIPWATCH_FORECAST_TRIALS":                "forecast.trials",
 		"SLIPWATCH_LOG_LEVEL":                      "log.level",
+		"SLIPWATCH_MARKERS_KEY":                    "markers.key",
+		"SLIPWATCH_MARKERS_PREVIOUS_KEYS":          "markers.previous_keys",
 		"SLIPWATCH_QUEUE_WORKERS":                  "queue.workers",
 		"SLIPWATCH_QUEUE_MAX_DELIVERIES":           "queue.max_deliveries",
 		"SLIPWATCH_REDIS_MODE":                     "redis.mode",

@@ -115,6 +115,7 @@ func (c *Config) check(refused []string) Errors {
 		es.add("scope.warn_growth", "%g is negative (0.2 means warn at 20%% added scope)", c.Scope.WarnGrowth)
 	}
 	c.Commands.validate(es)
+	c.Markers.validate(es)
 	c.Queue.validate(es)
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

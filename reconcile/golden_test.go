@@ -28,7 +28,7 @@ const (
 	hostileLogin = "[~admin]@org/leads"
 )
 
-// longTitle is longer than a field may print (maxField).
+// longTitle is longer than a field may print (markup.MaxField).
 var longTitle = "@org/team " + strings.Repeat("very long title ", 30) + "<!-- end"
 
 var (
@@ -69,7 +69,7 @@ func statusCase(name string, change func(*Record)) goldenComment {
 		r := goldenRecord(hostileTitle)
 		r.Ref.Tracker = tr
 		change(&r)
-		return render(tr, statusDoc(r, settings())), StatusMarker(r)
+		return render(tr, statusDoc(r, settings())), settings().Markers.StatusMarker(r)
 	}}
 }
 
@@ -79,7 +79,7 @@ func eventCase(name string, change func(*Record), ev event) goldenComment {
 		r.Ref.Tracker = tr
 		change(&r)
 		ev.id = hashID(r.ID, string(ev.kind), name)
-		return render(tr, eventDoc(r, ev, settings())), EventMarker(ev.id, ev.kind)
+		return render(tr, eventDoc(r, ev, settings())), settings().Markers.EventMarker(ev.id, ev.kind)
 	}}
 }
 
@@ -141,6 +141,7 @@ func goldenComments() []goldenComment {
 			r.Targets = append(r.Targets, TargetChange{Date: d1215, At: t1102.AddDate(0, 0, 2)})
 		}),
 		statusCase("overdue", func(r *Record) { r.Health = Overdue }),
+		statusCase("long_history", func(r *Record) { *r = alternating(*r, 700) }),
 		statusCase("no_date", func(r *Record) {
 			r.Health, r.Commitments, r.Targets = NoDate, nil, []TargetChange{{At: t1102}}
 		}),
@@ -189,7 +190,7 @@ func goldenComments() []goldenComment {
 // trackRecordCase is the monthly track-record comment for teams.
 func trackRecordCase(name string, teams []TeamRecord) goldenComment {
 	return goldenComment{name: name, comment: func(t *testing.T, tr connectors.Tracker) (string, string) {
-		a, ok := TrackRecordPost(tr, &connectors.Thread{ID: "acme/leadership#1"}, t1102, time.UTC, teams)
+		a, ok := TrackRecordPost(tr, &connectors.Thread{ID: "acme/leadership#1"}, t1102, settings(), teams)
 		if !ok {
 			t.Fatal("no track-record comment on an empty thread")
 		}
@@ -198,6 +199,20 @@ func trackRecordCase(name string, teams []TeamRecord) goldenComment {
 }
 
 func withHistoryFn(r *Record) { *r = withHistory(*r) }
+
+// alternating is r after n recommitments between two dates, each with a
+// reason as long as a command takes, by a hostile login.
+func alternating(r Record, n int) Record {
+	for i := range n {
+		d := d1215
+		if i%2 == 1 {
+			d = d1201.AddDays(20)
+		}
+		r.Commitments = append(r.Commitments, Commitment{Date: d, Source: DeclaredCommand, By: hostileLogin,
+			At: t1102.Add(time.Duration(i) * time.Minute), Reason: strings.Repeat("<b>@org/x</b> ", maxReason/14), Scope: 10})
+	}
+	return r
+}
 
 // posted is the comment as the tracker stores it. GitHub: the body, then
 // the marker (an HTML comment) — what connectors/github posts. Jira: the

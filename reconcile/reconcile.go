@@ -25,6 +25,9 @@ type Settings struct {
 	// RiskBelow: at_risk when the chance of meeting the promise is below
 	// it. Zero takes DefaultRiskBelow.
 	RiskBelow float64
+	// Markers sign the markers slipwatch writes and check those it reads
+	// (config markers.key, or keys derived from the webhook secrets).
+	Markers MarkerKeys
 }
 
 // Observation is the deliverable as the tracker shows it now.

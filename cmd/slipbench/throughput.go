@@ -26,7 +26,8 @@ func benchSettings() reconcile.Settings {
 	return reconcile.Settings{Location: time.UTC, Baseline: config.DefaultBaseline,
 		Window: int(config.DefaultForecastWindow / (24 * time.Hour)), Trials: config.DefaultForecastTrials,
 		Confidence: config.DefaultForecastConfidence, MinSamples: config.DefaultForecastMinSamples,
-		StatusEvery: config.DefaultStatusUpdateEvery, WarnGrowth: config.DefaultScopeWarnGrowth, Settle: config.DefaultSlipSettle}
+		StatusEvery: config.DefaultStatusUpdateEvery, WarnGrowth: config.DefaultScopeWarnGrowth, Settle: config.DefaultSlipSettle,
+		Markers: reconcile.NewMarkerKeys([]byte("slipbench-markers-key-000000001"))}
 }
 
 // commitment is one synthetic deliverable in steady state: what the
@@ -229,6 +230,7 @@ func (m *memConn) Tracker() connectors.Tracker                            { retu
 func (m *memConn) Teams() []string                                        { return nil }
 func (m *memConn) List(context.Context, string) ([]connectors.Ref, error) { return nil, nil }
 func (m *memConn) Self(context.Context) (string, error)                   { return "slipwatch-bot", nil }
+func (m *memConn) PinThread(connectors.Ref, string)                       {}
 func (m *memConn) ParseWebhook(*http.Request) (connectors.WebhookEvent, error) {
 	return connectors.WebhookEvent{}, errNoWrites
 }

@@ -146,9 +146,12 @@ func (c *Client) observeVersion(ctx context.Context, ref connectors.Ref) (connec
 	if err != nil {
 		return connectors.Snapshot{}, fmt.Errorf("list the version's issues: %w", err)
 	}
+	c.mu.Lock()
+	pin := c.pinned[ref.Key()]
+	c.mu.Unlock()
 	var tracking []issue
 	for _, is := range found {
-		if c.isTracking(is) {
+		if c.isTracking(is) || is.Key == pin {
 			tracking = append(tracking, is)
 			continue
 		}
@@ -157,6 +160,27 @@ func (c *Client) observeVersion(ctx context.Context, ref connectors.Ref) (connec
 	sortItems(d.Items)
 
 	snap := connectors.Snapshot{Deliverable: d}
+	if pin != "" {
+		// The thread once chosen stays, labelled or not, in the version
+		// or not, while Jira has it.
+		th, err := c.readThread(ctx, pin)
+		switch {
+		case err == nil:
+			snap.Thread = th
+			return snap, nil
+		case !errors.Is(err, connectors.ErrNotFound):
+			return connectors.Snapshot{}, err
+		}
+		c.log.WarnContext(ctx, "the pinned tracking issue is gone; choosing the thread again", "commitment", ref.Key(), "issue", pin)
+		c.mu.Lock()
+		if c.pinned[ref.Key()] == pin {
+			delete(c.pinned, ref.Key())
+		}
+		if c.threadOf[ref.Key()] == pin {
+			delete(c.threadOf, ref.Key())
+		}
+		c.mu.Unlock()
+	}
 	key := oldest(tracking)
 	if key == "" {
 		// Cloud's search index may lag a tracking issue created moments ago.
@@ -175,6 +199,29 @@ func (c *Client) observeVersion(ctx context.Context, ref connectors.Ref) (connec
 		snap.Thread = th
 	}
 	return snap, nil
+}
+
+// PinThread tells the connector the thread a version's record names (an
+// issue key; "" for none): Observe and EnsureThread keep to it, whatever
+// other issue carries the tracking label, for as long as Jira has it. A
+// thread is chosen once; labelling another issue later must not move the
+// promise's conversation. An epic's thread is the epic: nothing to pin.
+// It does no I/O.
+func (c *Client) PinThread(ref connectors.Ref, thread string) {
+	if ref.Tracker != connectors.Jira || ref.Kind != connectors.Version {
+		return
+	}
+	if proj, err := c.project(ref.Team); err == nil {
+		ref.Team = proj
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !issueKeyLike(thread) {
+		delete(c.pinned, ref.Key())
+		return
+	}
+	c.pinned[ref.Key()] = thread
+	c.threadOf[ref.Key()] = thread
 }
 
 // projectOf is the key of the project with id: remembered from List, else
