@@ -355,7 +355,7 @@ type apiView struct {
 func waitForCommitments(t *testing.T, d *daemon, n int, ready func([]apiView) bool) []apiView {
 	t.Helper()
 	var views []apiView
-	waitFor(t, 90*time.Second, fmt.Sprintf("%d commitments in /api/v1", n), func() bool {
+	waitFor(t, 3*time.Minute, fmt.Sprintf("%d commitments in /api/v1", n), func() bool {
 		req, _ := http.NewRequest(http.MethodGet, d.url("/api/v1/commitments"), nil)
 		req.Header.Set("Authorization", "Bearer "+apiToken)
 		resp, err := client.Do(req)
