@@ -26,7 +26,8 @@ func benchSettings() reconcile.Settings {
 	return reconcile.Settings{Location: time.UTC, Baseline: config.DefaultBaseline,
 		Window: int(config.DefaultForecastWindow / (24 * time.Hour)), Trials: config.DefaultForecastTrials,
 		Confidence: config.DefaultForecastConfidence, MinSamples: config.DefaultForecastMinSamples,
-		StatusEvery: config.DefaultStatusUpdateEvery, WarnGrowth: config.DefaultScopeWarnGrowth, Settle: config.DefaultSlipSettle}
+		StatusEvery: config.DefaultStatusUpdateEvery, WarnGrowth: config.DefaultScopeWarnGrowth, Settle: config.DefaultSlipSettle,
+		RiskBelow: config.DefaultForecastRiskBelow}
 }
 
 // commitment is one synthetic deliverable in steady state: what the
@@ -145,8 +146,12 @@ func measureThroughput(ctx context.Context, rdb redis.UniversalClient, cs []comm
 	later := now.Add(5 * time.Minute)
 	recOp := func(c *commitment) { reconcile.Reconcile(c.rec, c.obs, later, s) }
 	today := connectors.DateOf(now, time.UTC)
+	// The forecast as a pass runs it when its inputs changed: the input
+	// built from what was observed, then the trials.
 	fcOp := func(c *commitment) {
-		reconcile.ForecastCompletion(c.rec.ID, 20, c.obs.Snapshot.Throughput, today, s)
+		cur, _ := c.rec.Commitment()
+		in := reconcile.NewForecastInput(c.rec.ID, c.obs.Snapshot.Deliverable.Items, cur, c.obs.Snapshot.Throughput, today, s)
+		reconcile.ForecastDeliverable(in, s)
 	}
 	res.Reconcile1 = rate(cs, 1, d, recOp)
 	res.Reconcile = rate(cs, cores, d, recOp)
