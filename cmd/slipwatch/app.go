@@ -167,6 +167,7 @@ func settings(cfg *config.Config) reconcile.Settings {
 		StatusEvery: cfg.StatusUpdate.Every.D(),
 		WarnGrowth:  cfg.Scope.WarnGrowth,
 		Settle:      cfg.Slip.Settle.D(),
+		RiskBelow:   cfg.Forecast.RiskBelow,
 	}
 }
 
