@@ -282,36 +282,24 @@ func (h History) throughput(day connectors.Date, s reconcile.Settings) connector
 			tp.Daily[i] = h.Daily[j]
 		}
 	}
+	// What a connector reads: the items completed in the window, each with
+	// its deliverable, counted as connectors.CountFacts counts them.
 	start, end := from.Time(s.Location), day.AddDays(1).Time(s.Location)
-	in := func(t time.Time) bool { return !t.IsZero() && !t.Before(start) && t.Before(end) }
+	var done []connectors.Completion
 	for _, d := range h.Deliverables {
-		var firstClose time.Time
-		closedInWindow := false
+		open := d.Delivered.IsZero() || d.Delivered.After(day)
+		begun := false
 		for _, it := range d.Items {
-			if it.Done() && it.ClosedAt.Before(end) && (firstClose.IsZero() || it.ClosedAt.Before(firstClose)) {
-				firstClose = it.ClosedAt
+			if it.Done() && it.ClosedAt.Before(start) {
+				begun = true
 			}
-			if in(it.ClosedAt) {
-				closedInWindow = true
-			}
-		}
-		if firstClose.IsZero() {
-			continue
-		}
-		if closedInWindow && (d.Delivered.IsZero() || d.Delivered.After(day)) {
-			tp.Active++
 		}
 		for _, it := range d.Items {
-			if in(it.ClosedAt) {
-				tp.Assigned++
-			}
-			if in(it.CreatedAt) && it.CreatedAt.After(firstClose) {
-				tp.ScopeAdded++
-			}
-			if in(it.ClosedAt) && !it.CreatedAt.After(firstClose) {
-				tp.ScopePlannedClosed++
+			if it.Done() && !it.ClosedAt.Before(start) && it.ClosedAt.Before(end) {
+				done = append(done, connectors.Completion{Created: it.CreatedAt, Closed: it.ClosedAt, Deliverable: d.ID, Open: open, Begun: begun})
 			}
 		}
 	}
+	tp.CountFacts(done, s.Location)
 	return tp
 }
