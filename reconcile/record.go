@@ -161,3 +161,7 @@ func hashID(parts ...string) string {
 	hex.Encode(out[:], h[:8])
 	return string(out[:])
 }
+
+// DeclaredDate is the promise a description declares, "Committed:
+// 2026-12-01" (any case; the last such line wins), as Reconcile takes it.
+func DeclaredDate(description string) (connectors.Date, bool) { return declaredDate(description) }
