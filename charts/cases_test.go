@@ -222,6 +222,9 @@ func checkFull(t *testing.T, m *manifests, cfg *config.Config) {
 	if len(cfg.Links) != 1 || cfg.Forecast.Trials != 20000 || cfg.StatusUpdate.Every != 0 || cfg.Baseline != config.BaselineDeclaredOnly {
 		t.Errorf("config did not survive rendering: links %v trials %d every %s baseline %s", cfg.Links, cfg.Forecast.Trials, cfg.StatusUpdate.Every, cfg.Baseline)
 	}
+	if cfg.TrackRecord.Thread != "acme/web#1" || cfg.Digest.Every.D() != 14*24*time.Hour {
+		t.Errorf("track_record.thread %q, digest.every %s; want the values' acme/web#1 and 2w", cfg.TrackRecord.Thread, cfg.Digest.Every)
+	}
 	if dep.Spec.Template.Labels["team"] != "platform" || dep.Spec.Template.Labels["tier"] != "backend" || dep.Spec.Template.Annotations["example.com/owner"] != "platform" {
 		t.Errorf("commonLabels, podLabels or podAnnotations missing on the pod: %v %v", dep.Spec.Template.Labels, dep.Spec.Template.Annotations)
 	}

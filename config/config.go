@@ -56,6 +56,10 @@ const (
 	DefaultJiraOAuthAPIURL      = "https://api.atlassian.com/ex/jira/"
 )
 
+// DefaultDigestEvery is digest.every's default: a weekly digest, posted on
+// track_record.thread when one is set.
+const DefaultDigestEvery = 7 * 24 * time.Hour
+
 // Baseline policies: how an undeclared deliverable gets its commitment.
 const (
 	BaselineFirstSeen    = "first_seen"    // the first due date slipwatch observes
@@ -90,6 +94,7 @@ type Config struct {
 	Forecast     Forecast     `yaml:"forecast"`
 	StatusUpdate StatusUpdate `yaml:"status_update"`
 	TrackRecord  TrackRecord  `yaml:"track_record"`
+	Digest       Digest       `yaml:"digest"`
 	Scope        Scope        `yaml:"scope"`
 	Commands     Commands     `yaml:"commands"`
 	Queue        Queue        `yaml:"queue"`
@@ -175,6 +180,14 @@ type TrackRecord struct {
 // IsGitHub reports whether the thread is a GitHub issue (owner/name#N);
 // otherwise it is a Jira issue key.
 func (t TrackRecord) IsGitHub() bool { return strings.Contains(t.Thread, "#") }
+
+// Digest sets the cadence of the digest on track_record.thread: what
+// changed since the last one and every open promise.
+type Digest struct {
+	// Every is the period; 0 turns the digest off. Without
+	// track_record.thread there is no digest, whatever it says.
+	Every Duration `yaml:"every"`
+}
 
 // Scope sets when added scope is worth a warning.
 type Scope struct {
@@ -307,6 +320,7 @@ func Default() *Config {
 		Forecast: Forecast{Window: Duration(DefaultForecastWindow), Trials: DefaultForecastTrials, Confidence: DefaultForecastConfidence, MinSamples: DefaultForecastMinSamples,
 			RiskBelow: DefaultForecastRiskBelow},
 		StatusUpdate: StatusUpdate{Every: Duration(DefaultStatusUpdateEvery)},
+		Digest:       Digest{Every: Duration(DefaultDigestEvery)},
 		Scope:        Scope{WarnGrowth: DefaultScopeWarnGrowth},
 		Queue:        Queue{Workers: DefaultQueueWorkers, MaxDeliveries: DefaultQueueMaxDeliveries, ReclaimIdle: Duration(DefaultQueueReclaimIdle), MaxLength: DefaultQueueMaxLength},
 		Log:          Log{Level: DefaultLogLevel, Format: DefaultLogFormat},

@@ -69,6 +69,7 @@ func TestGoodFiles(t *testing.T) {
 			c.Slip.Settle = 0
 			c.Baseline = BaselineDeclaredOnly
 			c.StatusUpdate.Every = 0
+			c.Digest.Every = 0
 			c.Forecast.Window = Duration(14 * 24 * time.Hour)
 			c.GitHub = &GitHub{BaseURL: "https://ghe.example.com/api/v3/",
 				App:                   &App{ID: 1234, InstallationID: 5678, PrivateKeyFile: "/var/run/secrets/slipwatch/app.pem"},
@@ -321,6 +322,7 @@ func TestEnvVarsCoverSchema(t *testing.T) {
 		"SLIPWATCH_JIRA_TRACKING_LABEL":            "jira.tracking_label",
 		"SLIPWATCH_JIRA_TRACKING_ISSUE_TYPE":       "jira.tracking_issue_type",
 		"SLIPWATCH_TRACK_RECORD_THREAD":            "track_record.thread",
+		"SLIPWATCH_DIGEST_EVERY":                   "digest.every",
 		"SLIPWATCH_JIRA_WRITE_INTERVAL":            "jira.write_interval",
 		"SLIPWATCH_REDIS_TLS_CA_FILE":              "redis.tls.ca_file",
 		"SLIPWATCH_REDIS_ADDRS":                    "redis.addrs",

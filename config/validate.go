@@ -18,6 +18,9 @@ const (
 	MinStatusEvery    = time.Hour
 )
 
+// MinDigestEvery is the shortest digest.every other than 0.
+const MinDigestEvery = time.Hour
+
 var (
 	repoName   = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$`)
 	projectKey = regexp.MustCompile(`^[A-Z][A-Z0-9_]{1,49}$`)
@@ -138,6 +141,9 @@ func (c *Config) check(refused []string) Errors {
 	}
 	c.validateLinks(es)
 	c.validateTrackRecord(es)
+	if e := c.Digest.Every.D(); e != 0 && e < MinDigestEvery {
+		es.add("digest.every", "%s is below %s (use 0 to turn the digest off)", c.Digest.Every, Duration(MinDigestEvery))
+	}
 	return es.errs
 }
 

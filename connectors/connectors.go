@@ -90,6 +90,7 @@ type WebhookEvent struct {
 	Event    string   // "milestone", "issue_comment", "jira:version_updated", …
 	Refs     []Ref    // deliverables to reconcile
 	Teams    []string // whole teams to list again (a new milestone or version)
+	Digest   string   // httpx.BodyDigest of the authenticated body: a replay under another ID is the same delivery
 }
 
 // Deliverable is a thing with a date, as the tracker shows it now.

@@ -144,6 +144,14 @@ func health(rec Record, f facts) Health {
 		return DeliveredOnTime
 	case rec.Delivered && ok:
 		return DeliveredLate
+	case rec.Historical && rec.Delivered && f.hasTarget:
+		// No promise known, but the tracker's own due date says whether
+		// it was delivered on time (history.go); the track record leaves
+		// it out all the same.
+		if rec.DeliveredOn.After(f.target) {
+			return DeliveredLate
+		}
+		return DeliveredOnTime
 	case !ok:
 		return NoDate
 	case f.today.After(cur.Date):

@@ -182,6 +182,9 @@ func goldenComments() []goldenComment {
 			{Tracker: "jira", Team: "OPS", Commitments: 1, OpenAtRisk: 1},
 		}),
 		trackRecordCase("track_record_empty", nil),
+		digestCase("digest", digestRecords, false),
+		digestCase("digest_no_changes", digestQuietWeek, true),
+		digestCase("digest_first", digestQuietWeek, false),
 	}
 }
 

@@ -103,12 +103,14 @@ func (p *pass) observe(prev Record, obs Observation, now time.Time, s Settings) 
 			})
 		}
 	}
+	fresh := false // slipwatch knows nothing of it: no record, no marker
 	if rec.IsZero() {
 		rec = Record{Schema: Schema, ID: id}
 		var restored *Record
 		if p.statusID != "" {
 			restored = status.decode()
 		}
+		fresh = restored == nil && len(onThread) == 0
 		if restored != nil {
 			// Redis lost the record; the status comment kept it.
 			rec.Commitments = restored.Commitments
@@ -123,6 +125,10 @@ func (p *pass) observe(prev Record, obs Observation, now time.Time, s Settings) 
 		}
 	}
 	rec.Schema = Schema
+	was := rec.Historical
+	if rec.Historical = historical(was, fresh, p.d); was && !rec.Historical {
+		p.events = append(p.events, reopened(rec)...)
+	}
 	rec.Ref, rec.Title, rec.URL = p.d.Ref, p.d.Title, p.d.URL
 	rec.Observed, rec.Linked = observed, nil
 	if obs.Linked != nil {

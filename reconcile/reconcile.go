@@ -89,13 +89,14 @@ const (
 	EvReply        EventKind = "reply"
 	EvStatus       EventKind = "status"       // the sticky status comment
 	EvTrackRecord  EventKind = "track_record" // the monthly track-record comment
+	EvDigest       EventKind = "digest"       // the periodic digest on the track-record thread
 )
 
 // EventKinds is every EventKind, in the order a deliverable's story meets
 // them; a new kind is added here and nowhere else.
 func EventKinds() []EventKind {
 	return []EventKind{EvStatus, EvCommitted, EvRecommitted, EvSlipped, EvPulledIn, EvAtRisk, EvScopeGrew, EvOverdue,
-		EvDelivered, EvStatusUpdate, EvReply, EvTrackRecord}
+		EvDelivered, EvStatusUpdate, EvReply, EvTrackRecord, EvDigest}
 }
 
 // maxAnnounced bounds the IDs a record remembers; older ones are also on
@@ -118,7 +119,8 @@ const maxAnnounced = 500
 //     reused while its inputs hold;
 //  5. decide: the events that are true of the promise today;
 //  6. render: the comments for what was not said yet, and the status
-//     comment when its text changed;
+//     comment when its text changed (none for a deliverable delivered
+//     before slipwatch first saw it: history.go);
 //  7. wake: when to look again without being asked.
 func Reconcile(prev Record, obs Observation, now time.Time, s Settings) (rec Record, actions []Action, next time.Time) {
 	if s.Location == nil {
@@ -126,12 +128,26 @@ func Reconcile(prev Record, obs Observation, now time.Time, s Settings) (rec Rec
 	}
 	var p pass
 	p.observe(prev, obs, now, s)
-	p.takeCommitments(obs.Linked)
+	if p.rec.Historical {
+		// Delivered before slipwatch first saw it: only its description
+		// declares a promise; no command is answered, no baseline taken
+		// (history.go).
+		p.takeDeclared()
+	} else {
+		p.takeCommitments(obs.Linked)
+	}
 	p.deliver()
 	p.forecast()
 	events, atRisk := decide(p.rec, p.facts, s, p.promiseNews())
+	p.rec.AtRiskSince = riskSince(p.rec, atRisk, now)
 	p.rec.AtRisk = atRisk
 	p.rec.Health = health(p.rec, p.facts)
+	if p.rec.Historical {
+		// Delivered before slipwatch first saw it: nothing to say
+		// (history.go). Its events stay unannounced, so a reopened one
+		// tells its story from the start.
+		return p.rec, nil, wake(p.rec, p.facts, s)
+	}
 	actions = p.render(append(p.events, events...))
 	return p.rec, actions, wake(p.rec, p.facts, s)
 }

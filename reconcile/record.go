@@ -103,6 +103,7 @@ type Record struct {
 	Total       int             `json:"total"`
 	Delivered   bool            `json:"delivered,omitempty"`
 	DeliveredOn connectors.Date `json:"delivered_on"`
+	Historical  bool            `json:"historical,omitempty"` // delivered before slipwatch first saw it: kept, never announced (history.go)
 	Forecast    Forecast        `json:"forecast"`
 	Health      Health          `json:"health"`
 	AtRisk      bool            `json:"at_risk,omitempty"` // hysteresis state of the at_risk warning
@@ -111,6 +112,10 @@ type Record struct {
 	Thread      string          `json:"thread,omitempty"`
 	Linked      *LinkedSide     `json:"linked,omitempty"`   // the other side of a link
 	Observed    string          `json:"observed,omitempty"` // fingerprint of this side as last observed, while linked
+
+	// AtRiskSince is when the at_risk warning started (zero while none,
+	// or unknown): the digest tells a warning in the period it began.
+	AtRiskSince time.Time `json:"at_risk_since,omitzero"`
 }
 
 // IsZero reports whether r is the record of a deliverable never seen.

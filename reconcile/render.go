@@ -270,7 +270,7 @@ func statusDoc(r Record, s Settings) doc {
 			d.items = append(d.items, item{"Why", text("%s", why)})
 		}
 	}
-	d.items = append(d.items, item{"Progress", text("%s of %s items done", r.Done, r.Total)})
+	d.items = append(d.items, item{"Progress", progressText(r)})
 	if l := r.Linked; l != nil {
 		d.items = append(d.items, item{"Linked", linkedText(r, *l)})
 	}

@@ -32,12 +32,16 @@ type View struct {
 	Delivered   *connectors.Date `json:"delivered,omitempty"`
 	Commitments []Commitment     `json:"commitments"`
 	Targets     []TargetChange   `json:"targets"`
+
+	// Historical: delivered before slipwatch first saw it; its health is
+	// judged against the tracker's due date, not a promise (history.go).
+	Historical bool `json:"historical,omitempty"`
 }
 
 // ViewOf is r's view.
 func ViewOf(r Record) View {
 	v := View{ID: r.ID, Key: r.Ref.Key(), Tracker: string(r.Ref.Tracker), Team: r.Ref.Team, Title: r.Title, URL: r.URL,
-		Forecast: r.Forecast, Done: r.Done, Total: r.Total, Health: r.Health,
+		Forecast: r.Forecast, Done: r.Done, Total: r.Total, Health: r.Health, Historical: r.Historical,
 		Commitments: slices.Clone(r.Commitments), Targets: slices.Clone(r.Targets)}
 	if v.Commitments == nil {
 		v.Commitments = []Commitment{}
@@ -146,6 +150,9 @@ type TeamRecord struct {
 // TrackRecord computes each team's record. Delivered deliverables are
 // judged against their first commitment: a recommitment does not reset
 // the clock. Slip days average over every delivery, early ones as 0.
+// Only records with a commitment count: one delivered before slipwatch
+// first saw it has one only when its description declared it (a due date
+// seen after the fact is no promise; history.go).
 func TrackRecord(records []Record) []TeamRecord {
 	type acc struct {
 		tr    TeamRecord

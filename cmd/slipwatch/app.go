@@ -123,6 +123,7 @@ func build(cfg *config.Config, d deps) (*app, error) {
 		Metrics:      metrics,
 		Links:        links(cfg.Links),
 		TrackRecord:  cfg.TrackRecord.Thread,
+		DigestEvery:  cfg.Digest.Every.D(),
 	})
 	if err != nil {
 		return nil, err
@@ -209,13 +210,7 @@ func (l redisLog) Printf(_ context.Context, format string, v ...any) {
 // answer), then authentication and the runner. On cancel it stops intake,
 // drains within the grace period and returns.
 func (a *app) serve(ctx context.Context, ln net.Listener) error {
-	srv := &http.Server{
-		Handler:           a.runner.Handler(a.registry),
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       15 * time.Second,
-		WriteTimeout:      15 * time.Second,
-		IdleTimeout:       60 * time.Second,
-	}
+	srv := runner.NewServer(a.runner.Handler(a.registry))
 	srvErr := make(chan error, 1)
 	go func() { srvErr <- srv.Serve(ln) }()
 	a.log.Info("listening", "addr", ln.Addr().String())

@@ -83,7 +83,8 @@ func buildWorld(f *sandbox) world {
 	w.done = f.issue(repo, githubtest.Issue{Milestone: w.ms, CreatedAt: day("2026-01-11"), ClosedAt: day("2026-02-20")})
 	w.pr = f.issue(repo, githubtest.Issue{Milestone: w.ms, PR: true, CreatedAt: day("2026-01-12")})
 	w.tracking = f.issue(repo, githubtest.Issue{Milestone: w.ms, Labels: []string{"Slipwatch"}, CreatedAt: day("2026-01-13")})
-	// Throughput: closed in the window, outside it, not planned, a PR.
+	// Throughput: closed in the window, outside it, not planned, a pull
+	// request closed without merging.
 	f.issue(repo, githubtest.Issue{CreatedAt: day("2026-01-01"), ClosedAt: day("2026-03-01")})
 	f.issue(repo, githubtest.Issue{CreatedAt: day("2026-01-01"), ClosedAt: day("2026-03-01")})
 	w.outsideClosedToday = f.issue(repo, githubtest.Issue{CreatedAt: day("2026-01-01"), ClosedAt: time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)})
@@ -135,9 +136,10 @@ func TestObserveReadsMilestoneItemsThreadAndThroughput(t *testing.T) {
 	wantItems := []connectors.Item{
 		{ID: "1", CreatedAt: day("2026-01-10")},
 		{ID: "2", CreatedAt: day("2026-01-11"), ClosedAt: day("2026-02-20")},
+		{ID: "3", CreatedAt: day("2026-01-12")}, // the pull request
 	}
 	if diff := cmp.Diff(wantItems, d.Items); diff != "" {
-		t.Errorf("items: pull requests and the tracking issue must be left out (-want +got):\n%s", diff)
+		t.Errorf("items: issues and pull requests, the tracking issue left out (-want +got):\n%s", diff)
 	}
 
 	if snap.Thread == nil {
@@ -174,7 +176,8 @@ func TestObserveReadsMilestoneItemsThreadAndThroughput(t *testing.T) {
 	}
 
 	// Window [2026-01-20, 2026-03-02] in UTC: two closed on 03-01, one
-	// today, one 02-20 (in the milestone); not planned and PRs left out.
+	// today, one 02-20 (in the milestone); not planned and the pull request
+	// closed unmerged left out.
 	tp := snap.Throughput
 	if tp.From.String() != "2026-01-20" || tp.To.String() != "2026-03-02" || len(tp.Daily) != 42 {
 		t.Fatalf("throughput window %s..%s (%d days)", tp.From, tp.To, len(tp.Daily))

@@ -27,7 +27,7 @@ type repoView struct {
 	stale      bool
 	milestones map[int]*gh.Milestone
 	numbers    []int               // milestone numbers in listing order
-	closed     map[int]closedIssue // closed issues of the window (no PRs, no tracking issues) by number
+	closed     map[int]closedIssue // closed issues and pull requests of the window (no tracking issues) by number
 	closedBy   map[int]string      // milestone number → its closed issues (number@closed_at …)
 	recent     map[int]string      // issue number → its comments of the last two days (id@updated_at …)
 	throughput connectors.Throughput
@@ -35,7 +35,7 @@ type repoView struct {
 }
 
 // closedIssue is what throughput and change detection need of a closed
-// issue.
+// issue or pull request.
 type closedIssue struct {
 	milestone int
 	at        time.Time
@@ -87,10 +87,10 @@ func milestoneRef(repo string, number int) connectors.Ref {
 	return connectors.Ref{Tracker: connectors.GitHub, Team: repo, Kind: connectors.Milestone, ID: strconv.Itoa(number)}
 }
 
-// Observe reads one milestone: the milestone itself, its issues (pull
-// requests and the tracking issue left out), the tracking issue's comments
-// and the repository's throughput. Only what the repository lists say has
-// changed is read again.
+// Observe reads one milestone: the milestone itself, its items (issues and
+// pull requests, the tracking issue left out: see items), the tracking
+// issue's comments and the repository's throughput. Only what the
+// repository lists say has changed is read again.
 func (c *Client) Observe(ctx context.Context, ref connectors.Ref) (connectors.Snapshot, error) {
 	if ref.Tracker != connectors.GitHub || ref.Kind != connectors.Milestone {
 		return connectors.Snapshot{}, fmt.Errorf("observe %s: not a GitHub milestone: %w", ref, connectors.ErrTerminal)
@@ -239,7 +239,7 @@ func (c *Client) readRepo(ctx context.Context, full string, prev *repoView) (*re
 		v.numbers = append(v.numbers, n)
 	}
 	for _, is := range closed {
-		if is.IsPullRequest() || c.isTracking(is) || is.ClosedAt == nil {
+		if c.isThread(is) || is.ClosedAt == nil {
 			continue
 		}
 		v.closed[is.GetNumber()] = closedIssue{milestone: is.GetMilestone().GetNumber(), at: is.ClosedAt.Time, completed: completed(is)}
@@ -315,16 +315,24 @@ func since(d connectors.Date, loc *time.Location) string {
 	return url.QueryEscape(d.Time(loc).UTC().Format(time.RFC3339))
 }
 
-// completed reports whether a closed issue is finished work. Issues closed
-// as not planned or as duplicates are not: counting them would let a
-// triage sweep pass for a burst of delivery.
+// completed reports whether a closed issue or pull request is finished
+// work. Issues closed as not planned or as duplicates are not, nor are pull
+// requests closed without merging: counting them would let a triage sweep
+// pass for a burst of delivery.
 func completed(is *gh.Issue) bool {
+	if is.IsPullRequest() {
+		return !is.GetPullRequestLinks().GetMergedAt().IsZero()
+	}
 	switch is.GetStateReason() {
 	case "not_planned", "duplicate":
 		return false
 	}
 	return true
 }
+
+// isThread reports whether is is a tracking issue: labelled, and an issue
+// (a labelled pull request is work like any other).
+func (c *Client) isThread(is *gh.Issue) bool { return !is.IsPullRequest() && c.isTracking(is) }
 
 func (c *Client) isTracking(is *gh.Issue) bool {
 	for _, l := range is.Labels {
@@ -353,6 +361,14 @@ func milestoneKey(full string, number int) string { return full + "#milestone=" 
 // milestoneIssues returns the milestone's items and tracking issue, read
 // again only when the milestone listing (counts, updated_at) or the
 // closed-issue list changed for it, or the memo is older than memoTTL.
+//
+// The items are what the milestone page counts (its open_issues and
+// closed_issues): the issues and the pull requests in the milestone, a
+// closed one done however it was closed, less slipwatch's tracking issue,
+// which is no work. Pull requests count because a team that puts them in
+// a milestone sees them in its "% complete"; the throughput (readRepo)
+// counts both kinds too, so the forecast divides remaining work by a pace
+// in the same unit.
 func (c *Client) milestoneIssues(ctx context.Context, full, owner, name string, m *gh.Milestone, v *repoView) (*itemsMemo, error) {
 	num := m.GetNumber()
 	key := milestoneKey(full, num)
@@ -369,10 +385,11 @@ func (c *Client) milestoneIssues(ctx context.Context, full, owner, name string, 
 		return nil, c.wrap(fmt.Sprintf("list issues of milestone %s#%d", full, num), err)
 	}
 	memo = &itemsMemo{fingerprint: fp, fetched: c.now(), items: []connectors.Item{}}
+	threads := 0
 	for _, is := range issues {
 		switch {
-		case is.IsPullRequest():
-		case c.isTracking(is):
+		case c.isThread(is):
+			threads++
 			if memo.thread == nil || is.GetNumber() < memo.thread.GetNumber() {
 				memo.thread = is // the oldest, should there ever be two
 			}
@@ -383,6 +400,15 @@ func (c *Client) milestoneIssues(ctx context.Context, full, owner, name string, 
 			}
 			memo.items = append(memo.items, it)
 		}
+	}
+	if listed, counted := len(memo.items)+threads, m.GetOpenIssues()+m.GetClosedIssues(); listed < counted {
+		// GitHub filters pull requests out of the lists for a credential
+		// without the Pull requests permission, but the milestone counts
+		// them: progress would quietly leave them out. (A change between
+		// the two reads can also show here, once.)
+		c.log.WarnContext(ctx, "GitHub listed fewer issues and pull requests than the milestone counts; "+
+			"grant the credential Pull requests: read so progress counts pull requests as the milestone page does",
+			"milestone", key, "listed", listed, "counted", counted)
 	}
 	slices.SortFunc(memo.items, func(a, b connectors.Item) int {
 		x, _ := strconv.Atoi(a.ID)

@@ -24,6 +24,9 @@ type hookPayload struct {
 		Milestone   *hookMilestone  `json:"milestone"`
 		PullRequest json.RawMessage `json:"pull_request"`
 	} `json:"issue"`
+	PullRequest *struct {
+		Milestone *hookMilestone `json:"milestone"`
+	} `json:"pull_request"`
 	Changes *struct {
 		DueOn *struct {
 			From *string `json:"from"`
@@ -44,17 +47,25 @@ func refuse(status int, reason string) error {
 }
 
 // ParseWebhook verifies a GitHub delivery and says which milestones to
-// reconcile again. It requires X-GitHub-Event and X-GitHub-Delivery, reads
-// at most httpx.MaxWebhookBytes (413 above), and checks X-Hub-Signature-256
-// against every configured secret (current and previous, for rotation).
-// With no secret configured it accepts unsigned deliveries only when
-// github.insecure_skip_signature is set; with a secret it never does.
+// reconcile again. Everything it can check without the body it checks
+// first, so a delivery that cannot pass is refused before its body is
+// read: X-GitHub-Event, a sane X-GitHub-Delivery (httpx.CheckDeliveryID),
+// the presence and form of X-Hub-Signature-256, and a Content-Length
+// within httpx.MaxWebhookBytes (413 above). Then it reads
+// the body and checks the signature against every configured secret
+// (current and previous, for rotation). With no secret configured it
+// accepts unsigned deliveries only when github.insecure_skip_signature is
+// set; with a secret it never does.
 //
 // milestone events name their milestone (created also asks to list the
-// repository again); issues and issue_comment events name the milestone of
-// their issue (and milestoned/demilestoned the milestone it joined or
-// left); pull requests are not items and are ignored; so are repositories
-// outside github.repos and every other event, with no error (answer 202).
+// repository again); issues events name the milestone of their issue or
+// pull request (and milestoned/demilestoned the milestone it joined or
+// left), as do pull_request events that change a milestone's counts
+// (opened, closed, reopened, milestoned, demilestoned): pull requests are
+// items (observe.go); issue_comment events name the milestone of their
+// issue, never of a pull request, whose comments are no thread. Other
+// pull_request actions, repositories outside github.repos and every other
+// event are ignored, with no error (answer 202).
 // The payload is trusted for nothing else: the worker reads GitHub again.
 //
 // A delivery also marks what it names as changed in this process's
@@ -62,21 +73,29 @@ func refuse(status int, reason string) error {
 func (c *Client) ParseWebhook(r *http.Request) (connectors.WebhookEvent, error) {
 	event := r.Header.Get("X-GitHub-Event")
 	delivery := r.Header.Get("X-GitHub-Delivery")
-	switch {
-	case event == "":
+	if event == "" {
 		return connectors.WebhookEvent{}, refuse(http.StatusBadRequest, "missing X-GitHub-Event header")
-	case delivery == "":
-		return connectors.WebhookEvent{}, refuse(http.StatusBadRequest, "missing X-GitHub-Delivery header")
+	}
+	if err := httpx.CheckDeliveryID("X-GitHub-Delivery", delivery); err != nil {
+		return connectors.WebhookEvent{}, err
 	}
 	ev := connectors.WebhookEvent{Delivery: delivery, Event: event}
 
+	sig := r.Header.Get("X-Hub-Signature-256")
+	signed, err := c.signedBy(sig)
+	if err != nil {
+		return ev, err
+	}
 	body, err := httpx.ReadWebhookBody(r, c.maxHook)
 	if err != nil {
 		return ev, err
 	}
-	if err := c.verify(r.Header.Get("X-Hub-Signature-256"), body); err != nil {
-		return ev, err
+	if signed {
+		if err := httpx.CheckSignature("X-Hub-Signature-256", sig, body, c.cfg.WebhookSecrets()); err != nil {
+			return ev, err
+		}
 	}
+	ev.Digest = httpx.BodyDigest(body)
 
 	payload := body
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
@@ -99,6 +118,7 @@ func (c *Client) ParseWebhook(r *http.Request) (connectors.WebhookEvent, error) 
 	}
 
 	switch event {
+	case "pull_request": // an item of its milestone (observe.go)
 	case "milestone", "issues", "issue_comment":
 	default:
 		return ev, nil // ping, and events slipwatch did not ask for
@@ -139,11 +159,26 @@ func (c *Client) ParseWebhook(r *http.Request) (connectors.WebhookEvent, error) 
 			c.log.Info("milestone due date changed", "delivery", delivery,
 				"milestone", milestoneKey(full, p.Milestone.Number), "from", from, "to", to, "by", by)
 		}
+	case "pull_request":
+		if p.PullRequest == nil {
+			return ev, refuse(http.StatusBadRequest, "pull_request event without a pull request")
+		}
+		switch p.Action {
+		case "opened", "closed", "reopened", "milestoned", "demilestoned":
+		default:
+			return ev, nil // a push, a review, a label: no count changes
+		}
+		if p.PullRequest.Milestone != nil {
+			numbers = append(numbers, p.PullRequest.Milestone.Number)
+		}
+		if p.Milestone != nil && (p.Action == "milestoned" || p.Action == "demilestoned") {
+			numbers = append(numbers, p.Milestone.Number)
+		}
 	case "issues", "issue_comment":
 		if p.Issue == nil {
 			return ev, refuse(http.StatusBadRequest, event+" event without an issue")
 		}
-		if isPR(p.Issue.PullRequest) {
+		if event == "issue_comment" && isPR(p.Issue.PullRequest) {
 			return ev, nil
 		}
 		if p.Issue.Milestone != nil {
@@ -170,16 +205,18 @@ func isPR(raw json.RawMessage) bool {
 	return s != "" && s != "null"
 }
 
-// verify checks the HMAC-SHA256 signature of body against each secret.
-func (c *Client) verify(header string, body []byte) error {
-	secrets := c.cfg.WebhookSecrets()
-	if len(secrets) == 0 {
+// signedBy says, before the body is read, whether the delivery must carry
+// a valid signature (false only when no secret is configured and
+// github.insecure_skip_signature is set), and refuses it at once when the
+// signature header is missing or malformed.
+func (c *Client) signedBy(header string) (bool, error) {
+	if len(c.cfg.WebhookSecrets()) == 0 {
 		if c.cfg.InsecureSkipSignature {
-			return nil
+			return false, nil
 		}
-		return refuse(http.StatusUnauthorized, "no webhook secret is configured")
+		return false, refuse(http.StatusUnauthorized, "no webhook secret is configured")
 	}
-	return httpx.CheckSignature("X-Hub-Signature-256", header, body, secrets)
+	return true, httpx.RequireSignature("X-Hub-Signature-256", header)
 }
 
 // invalidate forgets what a delivery says has changed.

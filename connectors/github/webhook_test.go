@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -104,7 +105,10 @@ func TestParseWebhookDecodesEvents(t *testing.T) {
 		{"issues.closed.json", "issues", nil, nil}, // the issue is in no milestone
 		{"issues.milestoned.issue.json", "issues", []connectors.Ref{ms(hello, "1")}, nil},
 		{"issues.demilestoned.issue.json", "issues", []connectors.Ref{ms(hello, "1")}, nil}, // the milestone it left
-		{"issues.milestoned.json", "issues", nil, nil},                                      // a pull request: not an item
+		{"issues.milestoned.json", "issues", []connectors.Ref{ms(hello, "1")}, nil},         // a pull request: an item too
+		{"issues.demilestoned.json", "issues", []connectors.Ref{ms(hello, "1")}, nil},       // a pull request leaving the milestone
+		{"pull_request.closed.json", "pull_request", nil, nil},                              // in no milestone
+		{"pull_request.closed.milestone.json", "pull_request", []connectors.Ref{ms(hello, "1")}, nil},
 		{"issue_comment.created.json", "issue_comment", []connectors.Ref{ms(hello, "1")}, nil},
 		{"issue_comment.edited.json", "issue_comment", []connectors.Ref{ms(hello, "1")}, nil},
 		{"issue_comment.created.pull-request.json", "issue_comment", nil, nil},
@@ -120,7 +124,8 @@ func TestParseWebhookDecodesEvents(t *testing.T) {
 			if err != nil {
 				t.Fatalf("ParseWebhook: %v", err)
 			}
-			want := connectors.WebhookEvent{Delivery: "0b989ba4-242f-11e5-81e1-c7b6966d2516", Event: tt.event, Refs: tt.refs, Teams: tt.teams}
+			want := connectors.WebhookEvent{Delivery: "0b989ba4-242f-11e5-81e1-c7b6966d2516", Event: tt.event, Refs: tt.refs, Teams: tt.teams,
+				Digest: httpx.BodyDigest(body)}
 			if diff := cmp.Diff(want, ev, cmpopts.EquateEmpty()); diff != "" {
 				t.Errorf("event (-want +got):\n%s", diff)
 			}
@@ -144,6 +149,8 @@ func TestParseWebhookRefuses(t *testing.T) {
 		{"not hex", delivery("milestone", "d1", ms, "sha256=zz"), http.StatusUnauthorized},
 		{"missing event", delivery("", "d1", ms, sign("current-secret", ms)), http.StatusBadRequest},
 		{"missing delivery", delivery("milestone", "", ms, sign("current-secret", ms)), http.StatusBadRequest},
+		{"delivery ID over 128 characters", delivery("milestone", strings.Repeat("d", 129), ms, sign("current-secret", ms)), http.StatusBadRequest},
+		{"delivery ID with a space", delivery("milestone", "d 1", ms, sign("current-secret", ms)), http.StatusBadRequest},
 		{"over 1 MiB", delivery("milestone", "d1", big, sign("current-secret", big)), http.StatusRequestEntityTooLarge},
 		{"malformed JSON", delivery("milestone", "d1", []byte(`{"action":`), sign("current-secret", []byte(`{"action":`))), http.StatusBadRequest},
 		{"milestone event without milestone", delivery("milestone", "d1", []byte(`{"repository":{"full_name":"Codertocat/Hello-World"}}`), sign("current-secret", []byte(`{"repository":{"full_name":"Codertocat/Hello-World"}}`))), http.StatusBadRequest},
@@ -168,6 +175,77 @@ func TestParseWebhookRefuses(t *testing.T) {
 				t.Errorf("refusal leaks the secret: %v", we)
 			}
 		})
+	}
+}
+
+// unreadable is a body the test forbids reading.
+type unreadable struct{ t *testing.T }
+
+func (u unreadable) Read([]byte) (int, error) {
+	u.t.Error("the body was read before the refusal")
+	return 0, errors.New("not to be read")
+}
+
+// What can be refused without the body is refused before it is read: a
+// slow sender holds no buffer, and is answered at once.
+func TestParseWebhookRefusesBeforeReadingTheBody(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name          string
+		event, id     string
+		signature     string
+		contentLength int64
+		insecure      bool
+		noSecret      bool
+		status        int
+	}{
+		{name: "no signature", event: "milestone", id: "d1", status: http.StatusUnauthorized},
+		{name: "sha1 signature", event: "milestone", id: "d1", signature: "sha1=6dcb09b5b57875f334f61aebed695e2e4193db5e", status: http.StatusUnauthorized},
+		{name: "no secret configured", event: "milestone", id: "d1", signature: "sha256=" + strings.Repeat("0", 64), noSecret: true, status: http.StatusUnauthorized},
+		{name: "announced over 1 MiB", event: "milestone", id: "d1", signature: "sha256=" + strings.Repeat("0", 64), contentLength: 25 << 20, status: http.StatusRequestEntityTooLarge},
+		{name: "no event", id: "d1", signature: "sha256=" + strings.Repeat("0", 64), status: http.StatusBadRequest},
+		{name: "delivery ID not printable ASCII", event: "milestone", id: "d\x01", signature: "sha256=" + strings.Repeat("0", 64), status: http.StatusBadRequest},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c := webhookClient(t, func(g *config.GitHub, _ *Options) {
+				if tt.noSecret {
+					g.WebhookSecret, g.PreviousWebhookSecret = "", ""
+				}
+			})
+			r := delivery(tt.event, tt.id, nil, tt.signature)
+			r.Body = io.NopCloser(unreadable{t})
+			r.ContentLength = 8000
+			if tt.contentLength != 0 {
+				r.ContentLength = tt.contentLength
+			}
+			_, err := c.ParseWebhook(r)
+			var we *httpx.WebhookError
+			if !errors.As(err, &we) || we.Status != tt.status {
+				t.Fatalf("error %v, want a WebhookError %d", err, tt.status)
+			}
+		})
+	}
+}
+
+// The digest names the body, whatever the delivery ID: a signed delivery
+// replayed under new IDs is recognised.
+func TestParseWebhookDigestNamesTheBody(t *testing.T) {
+	t.Parallel()
+	c := webhookClient(t, nil)
+	ping, ms := payload(t, "ping.json"), payload(t, "milestone.closed.json")
+	parse := func(event, id string, body []byte) connectors.WebhookEvent {
+		t.Helper()
+		ev, err := c.ParseWebhook(delivery(event, id, body, sign("current-secret", body)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ev
+	}
+	a, b, other := parse("ping", "id-1", ping), parse("ping", "id-2", ping), parse("milestone", "id-1", ms)
+	if a.Digest == "" || a.Digest != b.Digest || a.Digest == other.Digest {
+		t.Errorf("digests %q (id-1), %q (id-2, same body), %q (another body)", a.Digest, b.Digest, other.Digest)
 	}
 }
 

@@ -3,7 +3,6 @@ package jira
 import (
 	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -51,14 +50,16 @@ func refuse(status int, reason string) error {
 // (rotation); or, for Data Center whose webhooks cannot sign, a
 // "?token=" equal to jira.webhook_token (compared in constant time); or
 // nothing with jira.insecure_skip_signature. With a secret or token
-// configured, a delivery without either is refused (401). The body is read
-// up to httpx.MaxWebhookBytes (413 above).
+// configured, a delivery without either is refused (401). All of it but
+// the HMAC itself is checked before the body is read, and so is a
+// Content-Length over httpx.MaxWebhookBytes (413): a delivery that cannot
+// pass never holds a buffer.
 //
 // Delivery is X-Atlassian-Webhook-Identifier, which Jira keeps across its
-// retries. A delivery without it (Data Center sends none) is identified by
-// "sha256:" and the hash of its body: a retry resends the same body, and
-// two events differ at least in their timestamp, so the runner's dedupe
-// still holds.
+// retries, refused (400) unless sane (httpx.CheckDeliveryID). A delivery
+// without it (Data Center sends none) is identified by its Digest, the
+// hash of its body: a retry resends the same body, and two events differ
+// at least in their timestamp, so the runner's dedupe still holds.
 //
 // Decoding: jira:issue_created/updated/deleted name the issue if it looks
 // like a deliverable (an epic, or an issue with a due date, or one whose due
@@ -72,17 +73,28 @@ func refuse(status int, reason string) error {
 // jira.projects and every other event give an empty event and no error.
 // The payload is trusted for nothing else: the worker reads Jira again.
 func (c *Client) ParseWebhook(r *http.Request) (connectors.WebhookEvent, error) {
+	id := r.Header.Get("X-Atlassian-Webhook-Identifier")
+	if id != "" {
+		if err := httpx.CheckDeliveryID("X-Atlassian-Webhook-Identifier", id); err != nil {
+			return connectors.WebhookEvent{}, err
+		}
+	}
+	signed, err := c.authenticate(r)
+	if err != nil {
+		return connectors.WebhookEvent{}, err
+	}
 	body, err := httpx.ReadWebhookBody(r, httpx.MaxWebhookBytes)
 	if err != nil {
 		return connectors.WebhookEvent{}, err
 	}
-	if err := c.verify(r, body); err != nil {
-		return connectors.WebhookEvent{}, err
+	if signed {
+		if err := httpx.CheckSignature("X-Hub-Signature", r.Header.Get("X-Hub-Signature"), body, c.cfg.WebhookSecrets()); err != nil {
+			return connectors.WebhookEvent{}, err
+		}
 	}
-	ev := connectors.WebhookEvent{Delivery: r.Header.Get("X-Atlassian-Webhook-Identifier")}
+	ev := connectors.WebhookEvent{Delivery: id, Digest: httpx.BodyDigest(body)}
 	if ev.Delivery == "" {
-		sum := sha256.Sum256(body)
-		ev.Delivery = "sha256:" + hex.EncodeToString(sum[:])
+		ev.Delivery = ev.Digest
 	}
 	var p hookPayload
 	if err := json.Unmarshal(body, &p); err != nil {
@@ -144,28 +156,31 @@ func (c *Client) ParseWebhook(r *http.Request) (connectors.WebhookEvent, error) 
 	return ev, nil
 }
 
-// verify authenticates the delivery as configured.
-func (c *Client) verify(r *http.Request, body []byte) error {
+// authenticate does what it can before the body is read: it checks a
+// Data Center token outright, refuses a delivery that carries neither
+// signature nor token (or a malformed signature), and says whether the
+// body's signature is left to check (true).
+func (c *Client) authenticate(r *http.Request) (bool, error) {
 	secrets := c.cfg.WebhookSecrets()
 	token := c.cfg.WebhookToken.Value()
 	sig := r.Header.Get("X-Hub-Signature")
 	given := r.URL.Query().Get("token")
 	switch {
 	case sig != "" && len(secrets) > 0:
-		return httpx.CheckSignature("X-Hub-Signature", sig, body, secrets)
+		return true, httpx.RequireSignature("X-Hub-Signature", sig)
 	case given != "" && token != "":
 		// Hashing first makes the comparison constant-time in the length too.
 		a, b := sha256.Sum256([]byte(given)), sha256.Sum256([]byte(token))
 		if subtle.ConstantTimeCompare(a[:], b[:]) == 1 {
-			return nil
+			return false, nil
 		}
-		return refuse(http.StatusUnauthorized, "token does not match")
+		return false, refuse(http.StatusUnauthorized, "token does not match")
 	case len(secrets) > 0 || token != "":
-		return refuse(http.StatusUnauthorized, "missing X-Hub-Signature or token")
+		return false, refuse(http.StatusUnauthorized, "missing X-Hub-Signature or token")
 	case c.cfg.InsecureSkipSignature:
-		return nil
+		return false, nil
 	}
-	return refuse(http.StatusUnauthorized, "no webhook secret or token is configured")
+	return false, refuse(http.StatusUnauthorized, "no webhook secret or token is configured")
 }
 
 // issueRefs are the deliverables an issue event touches.

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -108,7 +109,8 @@ func TestParseWebhookDecoding(t *testing.T) {
 			if err != nil {
 				t.Fatalf("ParseWebhook: %v", err)
 			}
-			want := connectors.WebhookEvent{Delivery: "delivery-1", Event: tt.wantEvent, Refs: tt.wantRefs, Teams: tt.wantTeams}
+			want := connectors.WebhookEvent{Delivery: "delivery-1", Event: tt.wantEvent, Refs: tt.wantRefs, Teams: tt.wantTeams,
+				Digest: httpx.BodyDigest(body)}
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("event (-want +got):\n%s", diff)
 			}
@@ -217,6 +219,57 @@ func TestParseWebhookVerification(t *testing.T) {
 	}
 }
 
+// unreadable is a body the test forbids reading.
+type unreadable struct{ t *testing.T }
+
+func (u unreadable) Read([]byte) (int, error) {
+	u.t.Error("the body was read before the refusal")
+	return 0, errors.New("not to be read")
+}
+
+// What can be refused without the body is refused before it is read: a
+// slow sender holds no buffer, and is answered at once.
+func TestParseWebhookRefusesBeforeReadingTheBody(t *testing.T) {
+	dataCenter := func(c *config.Jira) { c.WebhookSecret, c.PreviousWebhookSecret, c.WebhookToken = "", "", hookToken }
+	wellFormed := "sha256=" + strings.Repeat("0", 64)
+	tests := []struct {
+		name          string
+		edit          func(*config.Jira)
+		query         string
+		header        map[string]string
+		contentLength int64
+		status        int
+	}{
+		{name: "unsigned while a secret is set", status: 401},
+		{name: "not sha256=<hex>", header: map[string]string{"X-Hub-Signature": "sha1=" + strings.Repeat("0", 40)}, status: 401},
+		{name: "Data Center wrong token", edit: dataCenter, query: "?token=" + hookToken + "x", status: 401},
+		{name: "Data Center without token", edit: dataCenter, status: 401},
+		{name: "nothing configured", edit: func(c *config.Jira) { c.WebhookSecret, c.PreviousWebhookSecret = "", "" }, header: map[string]string{"X-Hub-Signature": wellFormed}, status: 401},
+		{name: "announced over 1 MiB", header: map[string]string{"X-Hub-Signature": wellFormed}, contentLength: 2 << 20, status: 413},
+		{name: "Data Center token, announced over 1 MiB", edit: dataCenter, query: "?token=" + hookToken, contentLength: 2 << 20, status: 413},
+		{name: "identifier over 128 characters", header: map[string]string{"X-Hub-Signature": wellFormed, "X-Atlassian-Webhook-Identifier": strings.Repeat("i", 129)}, status: 400},
+		{name: "identifier with a space", header: map[string]string{"X-Hub-Signature": wellFormed, "X-Atlassian-Webhook-Identifier": "a b"}, status: 400},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := hookJira(t)
+			c := hookClient(t, f, tt.edit)
+			r := hookRequest(nil, tt.query, tt.header)
+			r.Body = io.NopCloser(unreadable{t})
+			r.ContentLength = 8000
+			if tt.contentLength != 0 {
+				r.ContentLength = tt.contentLength
+			}
+			_, err := c.ParseWebhook(r)
+			var we *httpx.WebhookError
+			if !errors.As(err, &we) || we.Status != tt.status {
+				t.Fatalf("ParseWebhook = %v, want a WebhookError %d", err, tt.status)
+			}
+		})
+	}
+}
+
 func TestParseWebhookDelivery(t *testing.T) {
 	f := hookJira(t)
 	c := hookClient(t, f, nil)
@@ -246,10 +299,15 @@ func TestParseWebhookDelivery(t *testing.T) {
 	if a.Delivery == "" || a.Delivery != b.Delivery || a.Delivery == other.Delivery || !strings.HasPrefix(a.Delivery, "sha256:") {
 		t.Errorf("deliveries without identifier = %q, %q, %q", a.Delivery, b.Delivery, other.Delivery)
 	}
+	// The digest names the body whatever the identifier: a signed body
+	// replayed under new identifiers is recognised.
+	if x, y := parse(released, "abc-2"), parse(released, "abc-3"); x.Digest != a.Delivery || y.Digest != x.Digest {
+		t.Errorf("digests of one body under two identifiers = %q, %q; want %q", x.Digest, y.Digest, a.Delivery)
+	}
 
 	unknown := []byte(`{"timestamp":1599604370956,"webhookEvent":"jira:worklog_updated","worklog":{"id":"1"}}`)
 	ev := parse(unknown, "w-1")
-	if diff := cmp.Diff(connectors.WebhookEvent{Delivery: "w-1", Event: "jira:worklog_updated"}, ev); diff != "" {
+	if diff := cmp.Diff(connectors.WebhookEvent{Delivery: "w-1", Event: "jira:worklog_updated", Digest: httpx.BodyDigest(unknown)}, ev); diff != "" {
 		t.Errorf("unknown event (-want +got):\n%s", diff)
 	}
 }

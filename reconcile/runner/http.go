@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"sort"
 	"sync"
@@ -16,6 +17,7 @@ import (
 	"github.com/slipwatch/slipwatch/connectors"
 	"github.com/slipwatch/slipwatch/connectors/httpx"
 	"github.com/slipwatch/slipwatch/reconcile"
+	"github.com/slipwatch/slipwatch/reconcile/store"
 )
 
 // readiness remembers which trackers have authenticated once: a replica
@@ -105,9 +107,43 @@ func (r *Runner) readyz(w http.ResponseWriter, req *http.Request) {
 	}
 }
 
+// Intake limits.
+const (
+	// webhookConcurrency bounds the webhook handlers at work at once, per
+	// tracker. Each may hold a body of up to httpx.MaxWebhookBytes, so the
+	// two trackers cost 64 MiB at worst (the chart gives the pod 256 MiB);
+	// one more delivery is answered 503 at once rather than waiting, so a
+	// sender that sends slowly on purpose piles nothing up. A real burst
+	// stays far below it: a delivery takes milliseconds (a Redis script;
+	// a Jira comment event, one Jira read).
+	webhookConcurrency = 32
+	// defaultWebhookTimeout bounds a delivery's handling (a tracker
+	// look-up, Redis), so the sender gets its 503 before it gives up
+	// (GitHub waits 10 s).
+	defaultWebhookTimeout = 8 * time.Second
+	// maxHeaderBytes bounds a request's head: a delivery's is about a
+	// kilobyte, and net/http's default is a megabyte per connection.
+	maxHeaderBytes = 64 << 10
+)
+
+// NewServer is the HTTP server for h (Handler), with the limits intake
+// relies on: a head must arrive within 5 s and a whole request within
+// 15 s, a head is at most 64 KiB, and the write timeout leaves room for
+// the 503 of a delivery whose handling ran out of time.
+func NewServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      15 * time.Second,
+		IdleTimeout:       60 * time.Second,
+		MaxHeaderBytes:    maxHeaderBytes,
+	}
+}
+
 // webhook verifies a delivery, drops a replay, and answers 202 only once
-// its keys are durably on the stream; when Redis cannot take them it
-// answers 503 so the tracker redelivers.
+// its keys are durably on the stream. Every other answer comes from
+// refusalOf.
 func (r *Runner) webhook(w http.ResponseWriter, req *http.Request) {
 	t := connectors.Tracker(req.PathValue("tracker"))
 	conn, ok := r.conns[t]
@@ -116,21 +152,30 @@ func (r *Runner) webhook(w http.ResponseWriter, req *http.Request) {
 		http.Error(w, "tracker not configured", http.StatusNotFound)
 		return
 	}
-	ev, err := conn.ParseWebhook(req)
-	var werr *httpx.WebhookError
-	switch {
-	case errors.As(err, &werr):
-		r.m.webhooks.WithLabelValues(string(t), "rejected").Inc()
-		r.log.Warn("webhook refused", "tracker", string(t), "status", werr.Status, "reason", werr.Reason, "remote", req.RemoteAddr)
-		http.Error(w, werr.Reason, werr.Status)
-		return
-	case err != nil:
-		r.m.webhooks.WithLabelValues(string(t), "rejected").Inc()
-		r.log.Warn("webhook refused", "tracker", string(t), "err", err)
-		http.Error(w, "bad request", http.StatusBadRequest)
+	log := r.log.With("tracker", string(t))
+	slots := r.webhookSlots[t]
+	select {
+	case slots <- struct{}{}:
+		defer func() { <-slots }()
+	default:
+		r.refuse(w, req, t, log, errIntakeFull)
 		return
 	}
-	log := r.log.With("tracker", string(t), "delivery", ev.Delivery, "event", ev.Event)
+	ctx, cancel := context.WithTimeout(req.Context(), r.opt.webhookTimeout)
+	defer cancel()
+	req = req.WithContext(ctx)
+
+	ev, err := conn.ParseWebhook(req)
+	if err == nil && ev.Delivery != "" {
+		// Connectors check the header; this holds for any connector, as
+		// the ID becomes a Redis key.
+		err = httpx.CheckDeliveryID("delivery ID", ev.Delivery)
+	}
+	if err != nil {
+		r.refuse(w, req, t, log, err)
+		return
+	}
+	log = log.With("delivery", ev.Delivery, "event", ev.Event)
 	keys := make([]string, 0, len(ev.Refs)+len(ev.Teams))
 	for _, ref := range ev.Refs {
 		keys = append(keys, ref.Key())
@@ -140,9 +185,9 @@ func (r *Runner) webhook(w http.ResponseWriter, req *http.Request) {
 	}
 	// The dedupe and the keys go to Redis together: one round trip, and
 	// a delivery is only marked seen once its keys are on the stream.
-	queued, err := r.store.Accept(req.Context(), string(t), ev.Delivery, keys)
+	queued, err := r.store.Accept(ctx, store.Delivery{Source: string(t), ID: ev.Delivery, Digest: ev.Digest}, keys)
 	if err != nil {
-		r.unavailable(w, t, log, "enqueue", err)
+		r.refuse(w, req, t, log, &queueError{err: err})
 		return
 	}
 	if !queued {
@@ -158,12 +203,83 @@ func (r *Runner) webhook(w http.ResponseWriter, req *http.Request) {
 	_, _ = w.Write([]byte("queued\n"))
 }
 
-func (r *Runner) unavailable(w http.ResponseWriter, t connectors.Tracker, log interface{ Warn(string, ...any) }, op string, err error) {
-	r.m.redisErrors.WithLabelValues(op).Inc()
-	r.m.webhooks.WithLabelValues(string(t), "unavailable").Inc()
-	log.Warn("webhook not queued; the sender will redeliver", "op", op, "err", err)
-	w.Header().Set("Retry-After", "30")
-	http.Error(w, "queue unavailable, retry later", http.StatusServiceUnavailable)
+// errIntakeFull is every webhook handler of the tracker at work.
+var errIntakeFull = errors.New("too many webhook deliveries at once")
+
+// queueError is Redis failing to take a delivery.
+type queueError struct{ err error }
+
+func (e *queueError) Error() string { return "enqueue: " + e.err.Error() }
+func (e *queueError) Unwrap() error { return e.err }
+
+// refusal is the answer to a delivery that was not queued.
+type refusal struct {
+	status     int
+	reason     string // told to the sender; never an internal error's text
+	label      string // the reason label of slipwatch_webhook_refusals_total
+	retryAfter string // seconds, on every 503
+}
+
+// refusalReasons are refusal labels, listed so every series exists from
+// the start.
+var refusalReasons = []string{"unauthorized", "too_large", "bad_request", "busy", "tracker_unavailable", "redis_unavailable"}
+
+// refusalOf maps why a delivery was not queued to its answer, in one
+// place. Only a WebhookError is the sender's doing (its 4xx; Jira does not
+// retry those). Anything else is slipwatch's: every handler busy, a
+// tracker look-up that failed, Redis, a deadline. That is a 503 with
+// Retry-After, so the sender delivers again; since nothing was marked
+// seen, the redelivery is taken.
+func refusalOf(err error) refusal {
+	var werr *httpx.WebhookError
+	var qerr *queueError
+	switch {
+	case errors.As(err, &werr):
+		rf := refusal{status: werr.Status, reason: werr.Reason, label: "bad_request"}
+		switch {
+		case werr.Status == http.StatusUnauthorized:
+			rf.label = "unauthorized"
+		case werr.Status == http.StatusRequestEntityTooLarge:
+			rf.label = "too_large"
+		case werr.Status >= 500:
+			rf.label, rf.retryAfter = "tracker_unavailable", "30"
+		}
+		return rf
+	case errors.Is(err, errIntakeFull):
+		return refusal{status: http.StatusServiceUnavailable, reason: "too many deliveries at once, retry later", label: "busy", retryAfter: "5"}
+	case errors.As(err, &qerr):
+		return refusal{status: http.StatusServiceUnavailable, reason: "queue unavailable, retry later", label: "redis_unavailable", retryAfter: "30"}
+	}
+	return refusal{status: http.StatusServiceUnavailable, reason: "tracker unavailable, retry later", label: "tracker_unavailable", retryAfter: "30"}
+}
+
+// refuse answers a delivery that was not queued, and counts and logs why.
+func (r *Runner) refuse(w http.ResponseWriter, req *http.Request, t connectors.Tracker, log *slog.Logger, err error) {
+	rf := refusalOf(err)
+	r.m.refusals.WithLabelValues(string(t), rf.label).Inc()
+	if rf.status < 500 {
+		r.m.webhooks.WithLabelValues(string(t), "rejected").Inc()
+		log.Warn("webhook refused", "status", rf.status, "reason", rf.reason, "remote", req.RemoteAddr)
+	} else {
+		r.m.webhooks.WithLabelValues(string(t), "unavailable").Inc()
+		level := slog.LevelWarn
+		switch rf.label {
+		case "busy":
+			// A flood must not become a flood of log lines; the metric
+			// counts them.
+			level = slog.LevelDebug
+		case "redis_unavailable":
+			r.m.redisErrors.WithLabelValues("enqueue").Inc()
+		}
+		log.Log(req.Context(), level, "webhook not queued; the sender will redeliver", "cause", rf.label, "err", err, "remote", req.RemoteAddr)
+	}
+	if rf.retryAfter != "" {
+		w.Header().Set("Retry-After", rf.retryAfter)
+	}
+	// The body may be unread: closing the connection spares net/http
+	// reading up to 256 KiB of it, at the sender's pace, before answering.
+	w.Header().Set("Connection", "close")
+	http.Error(w, rf.reason, rf.status)
 }
 
 // records reads every stored record.

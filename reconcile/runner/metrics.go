@@ -20,6 +20,7 @@ type Metrics struct {
 	posted           *prometheus.CounterVec
 	commentsEdited   prometheus.Counter
 	webhooks         *prometheus.CounterVec
+	refusals         *prometheus.CounterVec
 	polls            *prometheus.CounterVec
 	coalesced        prometheus.Counter
 	parked           prometheus.Counter
@@ -63,6 +64,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "slipwatch_webhook_deliveries_total", Help: "Webhook deliveries by tracker and result.",
 		}, []string{"tracker", "result"}),
+		refusals: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "slipwatch_webhook_refusals_total", Help: "Webhook deliveries not queued, by tracker and reason.",
+		}, []string{"tracker", "reason"}),
 		polls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "slipwatch_polls_total", Help: "Teams enqueued for listing by this replica.",
 		}, []string{"tracker"}),
@@ -105,7 +109,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		m.redisErrors.WithLabelValues(op)
 	}
 	if reg != nil {
-		reg.MustRegister(m.reconciles, m.reconcileSeconds, m.posted, m.commentsEdited, m.webhooks, m.polls,
+		reg.MustRegister(m.reconciles, m.reconcileSeconds, m.posted, m.commentsEdited, m.webhooks, m.refusals, m.polls,
 			m.coalesced, m.parked, m.redisErrors, m.queueLag, m.queueLength, m.queuePending, m.queueDelayed, m.queueParked,
 			m.apiRequests, m.apiSeconds, m.apiRemaining)
 	}
@@ -115,6 +119,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 func (m *Metrics) initTracker(t string) {
 	for _, r := range webhookResults {
 		m.webhooks.WithLabelValues(t, r)
+	}
+	for _, r := range refusalReasons {
+		m.refusals.WithLabelValues(t, r)
 	}
 	m.polls.WithLabelValues(t)
 }

@@ -27,7 +27,7 @@ func (r *Runner) Process(ctx context.Context, key string) error {
 	}
 	switch k.Kind {
 	case KeyTrackRecord:
-		return r.postTrackRecord(ctx, k)
+		return r.processThread(ctx, k)
 	case KeyTeam:
 		return r.list(ctx, k.Tracker, k.Team)
 	}

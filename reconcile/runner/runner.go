@@ -80,7 +80,7 @@ type ledger interface {
 
 // queue is the work: webhook intake, the stream, the schedule, the parked.
 type queue interface {
-	Accept(ctx context.Context, source, delivery string, keys []string) (bool, error)
+	Accept(ctx context.Context, d store.Delivery, keys []string) (bool, error)
 	Enqueue(ctx context.Context, key string) error
 	Read(ctx context.Context, consumer string, n int, block time.Duration) ([]store.Message, error)
 	Ack(ctx context.Context, ids ...string) error
@@ -119,6 +119,9 @@ type Options struct {
 	// (config track_record.thread): "acme/api#12" on GitHub, "PLAT-100"
 	// on Jira; "" posts none.
 	TrackRecord string
+	// DigestEvery is the period of the digest on the TrackRecord thread
+	// (config digest.every); 0 posts none.
+	DigestEvery time.Duration
 
 	// Timings no config sets, their defaults below; the runner's own tests
 	// shorten them.
@@ -126,6 +129,8 @@ type Options struct {
 	backoffMax   time.Duration // retry delay cap
 	readBlock    time.Duration // how long a worker waits for work per read
 	promoteEvery time.Duration // how often due keys move to the stream
+
+	webhookTimeout time.Duration // how long a delivery's handling may take
 }
 
 // The runner's fixed timings.
@@ -175,6 +180,9 @@ func (o *Options) defaults() {
 	if o.promoteEvery <= 0 {
 		o.promoteEvery = defaultPromoteEvery
 	}
+	if o.webhookTimeout <= 0 {
+		o.webhookTimeout = defaultWebhookTimeout
+	}
 }
 
 // Runner is the daemon's engine. Build it with New, start it with Run, and
@@ -189,6 +197,9 @@ type Runner struct {
 	keys     *keyState
 	ready    *readiness
 
+	// webhookSlots bound each tracker's webhook handlers at work.
+	webhookSlots map[connectors.Tracker]chan struct{}
+
 	linkState linkState
 
 	// trackMonth is the last month ("2026-11", configured zone) whose
@@ -196,6 +207,9 @@ type Runner struct {
 	// is read once a month, not once a poll.
 	trackMu    sync.Mutex
 	trackMonth string
+	// digestStart is the start of the last digest period whose digest
+	// this replica saw on the thread (or decided needs none).
+	digestStart time.Time
 }
 
 // New builds a runner over the connectors (one per tracker) and the store.
@@ -216,9 +230,12 @@ func New(conns []Connector, st Store, settings reconcile.Settings, opt Options) 
 		m:        opt.Metrics,
 		keys:     newKeyState(),
 		ready:    &readiness{},
+
+		webhookSlots: map[connectors.Tracker]chan struct{}{},
 	}
 	for _, c := range conns {
 		r.conns[c.Tracker()] = c
+		r.webhookSlots[c.Tracker()] = make(chan struct{}, webhookConcurrency)
 		opt.Metrics.initTracker(string(c.Tracker()))
 	}
 	return r, nil

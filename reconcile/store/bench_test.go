@@ -79,7 +79,7 @@ func BenchmarkStore(b *testing.B) {
 		b.Run(fmt.Sprintf("Accept/clients=%d", clients), func(b *testing.B) {
 			s := benchStore(b, srv)
 			runClients(b, clients, func(ctx context.Context, _, i int) error {
-				ok, err := s.Accept(ctx, "github", "delivery-"+strconv.Itoa(i), []string{"github:acme/api/milestone/3"})
+				ok, err := s.Accept(ctx, Delivery{Source: "github", ID: "delivery-" + strconv.Itoa(i), Digest: "sha256:" + strconv.Itoa(i)}, []string{"github:acme/api/milestone/3"})
 				if err == nil && !ok {
 					err = fmt.Errorf("delivery %d taken for a duplicate", i)
 				}

@@ -125,10 +125,10 @@ func TestClusterEveryOperation(t *testing.T) {
 			return err
 		}},
 		{"Accept", func() error {
-			if ok, err := s.Accept(ctx, "github", "d-1", []string{"x"}); err != nil || !ok {
+			if ok, err := s.Accept(ctx, Delivery{Source: "github", ID: "d-1", Digest: "sha256:d-1"}, []string{"x"}); err != nil || !ok {
 				return fmt.Errorf("first delivery: %v %v", ok, err)
 			}
-			if again, err := s.Accept(ctx, "github", "d-1", []string{"x"}); err != nil || again {
+			if again, err := s.Accept(ctx, Delivery{Source: "github", ID: "d-1", Digest: "sha256:d-1"}, []string{"x"}); err != nil || again {
 				return fmt.Errorf("redelivery: %v %v", again, err)
 			}
 			got, err := s.Read(ctx, "acceptor", 10, 100*time.Millisecond)

@@ -24,7 +24,7 @@
 //	<p>ledger:{<event>}      claim ("claim:<owner>") or ledger entry JSON
 //	<p>http:{<url-hash>}     conditional-request validators, JSON
 //	<p>{q}:stream            work stream (consumer group "workers")
-//	<p>{q}:delivery:<src>:<id> webhook delivery accepted (TTL)
+//	<p>{q}:delivery:<src>:<name> webhook delivery accepted (TTL): its ID, and sha256:<hex> of its body
 //	<p>{q}:delayed           retry schedule: zset key → due time (ms)
 //	<p>{q}:dead              parked keys (list of JSON)
 //	<p>lease:{<name>}        lease owner token (PX TTL)

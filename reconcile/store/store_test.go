@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -188,35 +189,87 @@ func queued(t *testing.T, s *Store) []string {
 func TestAccept(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s := newStore(t, Options{DeliveryTTL: 300 * time.Millisecond})
+	// A TTL far longer than the steps take, however loaded the machine;
+	// the expiry has its own store below.
+	s := newStore(t, Options{DeliveryTTL: time.Minute})
 	ms7 := []string{"github:acme/api/milestone/7"}
+	const body1, body2 = "sha256:1111", "sha256:2222"
 	steps := []struct {
-		name           string
-		source, id     string
-		keys           []string
-		want           bool
-		wantOnStream   []string
-		sleepBeforeRun time.Duration
+		name         string
+		d            Delivery
+		keys         []string
+		want         bool
+		wantOnStream []string
 	}{
-		{name: "first delivery", source: "github", id: "d1", keys: ms7, want: true, wantOnStream: ms7},
-		{name: "redelivery", source: "github", id: "d1", keys: ms7, want: false},
-		{name: "same ID from another tracker", source: "jira", id: "d1", keys: []string{"jira:PLAT/version/1"}, want: true,
+		{name: "first delivery", d: Delivery{Source: "github", ID: "d1", Digest: body1}, keys: ms7, want: true, wantOnStream: ms7},
+		{name: "redelivery", d: Delivery{Source: "github", ID: "d1", Digest: body1}, keys: ms7, want: false},
+		{name: "the same body under another ID", d: Delivery{Source: "github", ID: "d1-replayed", Digest: body1}, keys: ms7, want: false},
+		{name: "the same ID with another body", d: Delivery{Source: "github", ID: "d1", Digest: body2}, keys: ms7, want: false},
+		{name: "same ID and body from another tracker", d: Delivery{Source: "jira", ID: "d1", Digest: body1}, keys: []string{"jira:PLAT/version/1"}, want: true,
 			wantOnStream: []string{"jira:PLAT/version/1"}},
-		{name: "several keys", source: "github", id: "d2", keys: []string{"a", "b"}, want: true, wantOnStream: []string{"a", "b"}},
-		{name: "no keys still remembers the delivery", source: "github", id: "ping", want: true},
-		{name: "redelivered ping", source: "github", id: "ping", want: false},
-		{name: "no ID: no dedupe", source: "jira", keys: ms7, want: true, wantOnStream: ms7},
-		{name: "no ID again", source: "jira", keys: ms7, want: true, wantOnStream: ms7},
-		{name: "after the TTL", source: "github", id: "d1", keys: ms7, want: true, wantOnStream: ms7, sleepBeforeRun: 500 * time.Millisecond},
+		{name: "several keys", d: Delivery{Source: "github", ID: "d2", Digest: body2}, keys: []string{"a", "b"}, want: true, wantOnStream: []string{"a", "b"}},
+		{name: "no keys still remembers the delivery", d: Delivery{Source: "github", ID: "ping"}, want: true},
+		{name: "redelivered ping", d: Delivery{Source: "github", ID: "ping"}, want: false},
+		{name: "named by its digest only", d: Delivery{Source: "jira", ID: "sha256:3333", Digest: "sha256:3333"}, keys: ms7, want: true, wantOnStream: ms7},
+		{name: "that body again", d: Delivery{Source: "jira", Digest: "sha256:3333"}, keys: ms7, want: false},
+		{name: "no names: no dedupe", d: Delivery{Source: "jira"}, keys: ms7, want: true, wantOnStream: ms7},
+		{name: "no names again", d: Delivery{Source: "jira"}, keys: ms7, want: true, wantOnStream: ms7},
 	}
 	for _, st := range steps {
-		time.Sleep(st.sleepBeforeRun)
-		got, err := s.Accept(ctx, st.source, st.id, st.keys)
+		got, err := s.Accept(ctx, st.d, st.keys)
 		if err != nil || got != st.want {
 			t.Fatalf("%s: Accept = %v, %v; want %v", st.name, got, err, st.want)
 		}
 		if diff := cmp.Diff(st.wantOnStream, queued(t, s)); diff != "" {
 			t.Fatalf("%s: stream (-want +got):\n%s", st.name, diff)
+		}
+	}
+}
+
+// After the delivery TTL, the same delivery is taken again: its ID and its
+// body both expire.
+func TestAcceptForgetsAfterTheTTL(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := newStore(t, Options{DeliveryTTL: 200 * time.Millisecond})
+	d := Delivery{Source: "github", ID: "d1", Digest: "sha256:1111"}
+	if ok, err := s.Accept(ctx, d, []string{"k"}); err != nil || !ok {
+		t.Fatalf("first Accept = %v, %v", ok, err)
+	}
+	time.Sleep(300 * time.Millisecond) // past the TTL whatever the load: Redis expires on access
+	d.ID = "d1-replayed"
+	if ok, err := s.Accept(ctx, d, []string{"k"}); err != nil || !ok {
+		t.Fatalf("the same body after the TTL: Accept = %v, %v; want queued", ok, err)
+	}
+}
+
+// A delivery's dedupe keys are two at most, small whatever the body's
+// size, and expire with the delivery TTL.
+func TestAcceptDedupeKeysAreBounded(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := newStore(t, Options{})
+	digest := "sha256:" + strings.Repeat("ab", 32)
+	for i := range 50 {
+		if _, err := s.Accept(ctx, Delivery{Source: "github", ID: "72d3162e-cc78-11e3-81ab-" + strconv.Itoa(i), Digest: digest}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	keys, err := s.rdb.Keys(ctx, s.prefix+"{q}:delivery:*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) != 2 {
+		t.Fatalf("dedupe keys %v, want the first ID's and the digest's", keys)
+	}
+	for _, k := range keys {
+		size, err := s.rdb.MemoryUsage(ctx, k).Result()
+		if err != nil || size > 256 {
+			t.Errorf("%s takes %d bytes (%v), want at most 256", k, size, err)
+		}
+		ttl, err := s.rdb.PTTL(ctx, k).Result()
+		if err != nil || ttl <= 0 || ttl > DefaultDeliveryTTL {
+			t.Errorf("%s expires in %v (%v), want within %v", k, ttl, err, DefaultDeliveryTTL)
 		}
 	}
 }
@@ -231,13 +284,13 @@ func TestAcceptFailureLetsRedeliveryIn(t *testing.T) {
 	if err := s.rdb.Set(ctx, s.streamKey(), "not a stream", 0).Err(); err != nil {
 		t.Fatal(err)
 	}
-	if ok, err := s.Accept(ctx, "github", "d1", []string{"k"}); err == nil || ok {
+	if ok, err := s.Accept(ctx, Delivery{Source: "github", ID: "d1", Digest: "sha256:d1"}, []string{"k"}); err == nil || ok {
 		t.Fatalf("Accept onto a broken stream = %v, %v; want an error", ok, err)
 	}
 	if err := s.rdb.Del(ctx, s.streamKey()).Err(); err != nil {
 		t.Fatal(err)
 	}
-	if ok, err := s.Accept(ctx, "github", "d1", []string{"k"}); err != nil || !ok {
+	if ok, err := s.Accept(ctx, Delivery{Source: "github", ID: "d1", Digest: "sha256:d1"}, []string{"k"}); err != nil || !ok {
 		t.Fatalf("redelivery after the failure = %v, %v; want queued", ok, err)
 	}
 	if diff := cmp.Diff([]string{"k"}, queued(t, s)); diff != "" {
@@ -263,7 +316,7 @@ func TestAcceptConcurrent(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			id := strconv.Itoa(i % n)
-			ok, err := s.Accept(ctx, "github", id, []string{"k" + id})
+			ok, err := s.Accept(ctx, Delivery{Source: "github", ID: id, Digest: "sha256:" + id}, []string{"k" + id})
 			if err != nil {
 				t.Errorf("delivery %s: %v", id, err)
 			}
@@ -304,7 +357,7 @@ func TestAcceptRedisDown(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if ok, err := s.Accept(context.Background(), "github", strconv.Itoa(i), []string{"k"}); err != nil && !ok {
+			if ok, err := s.Accept(context.Background(), Delivery{Source: "github", ID: strconv.Itoa(i)}, []string{"k"}); err != nil && !ok {
 				errs.Add(1)
 			}
 		}()

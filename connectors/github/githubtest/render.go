@@ -212,7 +212,11 @@ func (s *Server) issueJSON(name string, rp *repo, is *Issue) map[string]any {
 	}
 	delete(j, "pull_request")
 	if is.PR {
-		j["pull_request"] = map[string]any{"url": fmt.Sprintf("%s/pulls/%d", api, is.Number)}
+		// The issues API lists pull requests too, marked by this object.
+		html := fmt.Sprintf("%s%s/pull/%d", htmlBase, name, is.Number)
+		j["pull_request"] = map[string]any{"url": fmt.Sprintf("%s/pulls/%d", api, is.Number), "html_url": html,
+			"diff_url": html + ".diff", "patch_url": html + ".patch", "merged_at": ts(is.MergedAt)}
+		j["html_url"] = html
 	}
 	return j
 }

@@ -317,6 +317,7 @@ func (s *Server) listIssues(w http.ResponseWriter, r *http.Request, name string,
 		case ms != "" && ms != "none" && ms != "*" && ms != strconv.Itoa(is.Milestone):
 		case !since.IsZero() && updated(is).Before(since):
 		case !hasLabels(is.Labels, labels):
+		case is.PR && s.noPulls:
 		default:
 			list = append(list, s.issueJSON(name, rp, is))
 		}

@@ -49,7 +49,11 @@ type Issue struct {
 	// AddIssue keeps one given.
 	UpdatedAt time.Time
 	PR        bool
-	User      string
+	// MergedAt is when a pull request was merged; zero with ClosedAt set
+	// is one closed without merging. The issues API says it as
+	// pull_request.merged_at.
+	MergedAt time.Time
+	User     string
 }
 
 // Comment is an issue comment.
@@ -98,6 +102,7 @@ type Server struct {
 	app     *App
 	tokens  map[string]bool // installation tokens handed out
 	pushy   bool            // the credential may set milestones and labels
+	noPulls bool            // the credential may not read pull requests
 	quota   *quota          // nil: every answer says 4999 remaining
 	repos   map[string]*repo
 	perms   map[string]string // "owner/repo login" (login lower-case) → permission
@@ -176,6 +181,16 @@ func (s *Server) SetPushAccess(ok bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.pushy = ok
+}
+
+// SetPullRequestAccess says whether the credential may read pull
+// requests (a fine-grained token's or an App's Pull requests
+// permission). Without it the issue lists leave pull requests out, while
+// the milestones still count them. Default true.
+func (s *Server) SetPullRequestAccess(ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.noPulls = !ok
 }
 
 // SetRateLimit makes the sandbox count the quota down from remaining,
