@@ -14,7 +14,7 @@ import (
 
 // History reads what `slipwatch backtest` replays of a repository: the
 // milestones closed since begin (a date in the configured zone) with
-// their issues, and the repository's completed issues per day from a
+// their items, and the repository's completed items per day from a
 // forecast window before begin up to today, counted as the throughput
 // counts them. It costs one list of the closed milestones, one of the
 // issues closed since the window's start (GitHub filters it by last
@@ -45,8 +45,8 @@ func (c *Client) History(ctx context.Context, team string, begin connectors.Date
 		}
 		var items []connectors.Item
 		for _, is := range issues {
-			if is.IsPullRequest() || c.isTracking(is) {
-				continue
+			if c.isThread(is) {
+				continue // the items are what Observe counts: issues and pull requests
 			}
 			it := connectors.Item{ID: strconv.Itoa(is.GetNumber()), CreatedAt: is.GetCreatedAt().Time}
 			if is.GetState() == "closed" && is.ClosedAt != nil {
@@ -63,7 +63,7 @@ func (c *Client) History(ctx context.Context, team string, begin connectors.Date
 	}
 	var done []time.Time
 	for _, is := range closed {
-		if is.IsPullRequest() || c.isTracking(is) || is.ClosedAt == nil || !completed(is) {
+		if c.isThread(is) || is.ClosedAt == nil || !completed(is) {
 			continue
 		}
 		done = append(done, is.ClosedAt.Time)

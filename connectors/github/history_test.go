@@ -13,9 +13,9 @@ import (
 )
 
 // TestHistory: what `slipwatch backtest` reads of a repository: the
-// milestones closed since the start of the stretch, with their issues (no
-// pull requests, no tracking issue), and the completed issues per day from
-// a forecast window before it.
+// milestones closed since the start of the stretch, with their items
+// (issues and pull requests, no tracking issue), and the completed items
+// per day from a forecast window before it, as Observe counts them.
 func TestHistory(t *testing.T) {
 	t.Parallel()
 	f := newSandbox(t) // 2026-03-02
@@ -32,7 +32,9 @@ func TestHistory(t *testing.T) {
 	a := f.issue(repo, githubtest.Issue{Milestone: shipped, CreatedAt: day("2025-12-20"), ClosedAt: day("2026-01-15")})
 	b := f.issue(repo, githubtest.Issue{Milestone: shipped, CreatedAt: day("2026-01-05"), ClosedAt: day("2026-02-09")})
 	left := f.issue(repo, githubtest.Issue{Milestone: shipped, CreatedAt: day("2026-01-06")})
-	f.issue(repo, githubtest.Issue{Milestone: shipped, PR: true, CreatedAt: day("2026-01-07"), ClosedAt: day("2026-02-08")})
+	pr := f.issue(repo, githubtest.Issue{Milestone: shipped, PR: true, CreatedAt: day("2026-01-07"), ClosedAt: day("2026-02-08"), MergedAt: day("2026-02-08")})
+	// A pull request closed without merging is no work done.
+	unmerged := f.issue(repo, githubtest.Issue{Milestone: shipped, PR: true, CreatedAt: day("2026-01-07"), ClosedAt: day("2026-02-07")})
 	f.issue(repo, githubtest.Issue{Milestone: shipped, Labels: []string{"slipwatch"}, CreatedAt: day("2026-01-02")})
 	f.issue(repo, githubtest.Issue{Milestone: old, CreatedAt: day("2025-11-01"), ClosedAt: day("2025-12-14")})
 	// Work outside any milestone; one closed as not planned; one closed
@@ -57,9 +59,9 @@ func TestHistory(t *testing.T) {
 		}
 	}
 	// v0.9's close of 12-14 is in the window before the stretch; the
-	// not-planned close, the pull request and the close before the window
-	// are not counted.
-	if diff := cmp.Diff(map[string]int{"2025-11-25": 1, "2025-12-14": 1, "2026-01-15": 1, "2026-02-09": 1}, counts); diff != "" {
+	// not-planned close, the pull request closed unmerged and the close
+	// before the window are not counted.
+	if diff := cmp.Diff(map[string]int{"2025-11-25": 1, "2025-12-14": 1, "2026-01-15": 1, "2026-02-08": 1, "2026-02-09": 1}, counts); diff != "" {
 		t.Errorf("completed per day (-want +got):\n%s", diff)
 	}
 	if len(past.Deliverables) != 1 {
@@ -73,7 +75,9 @@ func TestHistory(t *testing.T) {
 	for _, it := range d.Items {
 		ids[it.ID] = it.Done()
 	}
-	want := map[string]bool{strconv.Itoa(a): true, strconv.Itoa(b): true, strconv.Itoa(left): false}
+	// An item closed however it was closed is done, as on the milestone
+	// page (Observe's items).
+	want := map[string]bool{strconv.Itoa(a): true, strconv.Itoa(b): true, strconv.Itoa(left): false, strconv.Itoa(pr): true, strconv.Itoa(unmerged): true}
 	if diff := cmp.Diff(want, ids); diff != "" {
 		t.Errorf("items, done or not (-want +got):\n%s", diff)
 	}
