@@ -40,6 +40,13 @@ func sandbox(t *testing.T) (*githubtest.Server, string) {
 		}
 		gh.AddIssue("acme/api", is)
 	}
+	// The milestone the team delivered before: enough history for a
+	// forecast (slipwatch says nothing about it, delivered before it came).
+	before := gh.AddMilestone("acme/api", githubtest.Milestone{Title: "v1.9", State: "closed", ClosedAt: time.Now().AddDate(0, 0, -2)})
+	for i := range 12 {
+		gh.AddIssue("acme/api", githubtest.Issue{Title: fmt.Sprint("v1.9 task ", i), Milestone: before, CreatedAt: time.Now().AddDate(0, 0, -40),
+			ClosedAt: time.Now().AddDate(0, 0, -2*i-3)})
+	}
 	cfg := fmt.Sprintf(`redis: { url: "redis://%s/0", prefix: "%s" }
 server: { listen: "127.0.0.1:0", shutdown_grace: 5s }
 log: { format: text }
@@ -67,7 +74,8 @@ func TestCheck(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
-	for _, want := range []string{"DELIVERABLE", "acme/api milestone v2.0", "on_track", "2/6"} {
+	for _, want := range []string{"DELIVERABLE", "CHANCE", "acme/api milestone v2.0", "on_track", "2/6",
+		"acme/api milestone v2.0: ", "likely by the promised ", "; this milestone gets "} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("table lacks %q:\n%s", want, stdout)
 		}
