@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -157,6 +158,35 @@ func TestRunServesAndStopsOnSIGTERM(t *testing.T) {
 		if !strings.Contains(metrics.String(), m) {
 			t.Errorf("/metrics lacks %s", m)
 		}
+	}
+	// The API gives each open promise its chance and what explains it, in
+	// the status comment's words, once the first poll has reconciled it.
+	var api struct {
+		Commitments []struct {
+			Title, Chance, Why string
+		} `json:"commitments"`
+	}
+	v2 := func() (chance, why string) {
+		for _, c := range api.Commitments {
+			if c.Title == "v2.0" {
+				return c.Chance, c.Why
+			}
+		}
+		return "", ""
+	}
+	deadline = time.Now().Add(30 * time.Second)
+	for {
+		if resp, err := http.Get("http://" + addr + "/api/v1/commitments"); err == nil {
+			_ = json.NewDecoder(resp.Body).Decode(&api)
+			resp.Body.Close()
+		}
+		if c, _ := v2(); c != "" || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if chance, why := v2(); !strings.Contains(chance, "likely by the promised ") || !strings.HasPrefix(why, "this milestone gets ") {
+		t.Errorf("/api/v1/commitments: %+v, want v2.0's chance and why", api.Commitments)
 	}
 	req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/webhooks/github", strings.NewReader(`{"zen":"x"}`))
 	req.Header.Set("X-GitHub-Event", "ping")
