@@ -196,9 +196,31 @@ type Scope struct {
 
 // Commands says who may talk to slipwatch on a thread.
 type Commands struct {
-	// Allow lists GitHub logins and Jira account IDs, emails or names that
-	// may /commit (on GitHub, write permission on the repo also allows).
+	// Allow lists who may /commit, each entry naming its tracker:
+	// "github:LOGIN" (on GitHub, write permission on the repo also
+	// allows) or "jira:ACCOUNT_ID" (Cloud) / "jira:USERNAME" (Data
+	// Center). An entry allows on its own tracker only.
 	Allow []string `yaml:"allow"`
+}
+
+// The trackers a commands.allow entry can name, as its prefix.
+const (
+	AllowGitHub = "github"
+	AllowJira   = "jira"
+)
+
+// AllowFor is the identities commands.allow names for tracker (AllowGitHub
+// or AllowJira), without the prefix, in the order listed: a connector is
+// given its own entries only, so a name allowed on one tracker never
+// allows the same name on the other.
+func (c Commands) AllowFor(tracker string) []string {
+	var out []string
+	for _, a := range c.Allow {
+		if t, id, ok := strings.Cut(a, ":"); ok && t == tracker && id != "" {
+			out = append(out, id)
+		}
+	}
+	return out
 }
 
 // Queue tunes the work queue and its workers.

@@ -42,7 +42,7 @@ func TestGoodFiles(t *testing.T) {
 			c := Default()
 			c.Timezone, c.Location = "Europe/Berlin", berlin
 			c.Redis.URL = "redis://redis:6379/0"
-			c.Commands.Allow = []string{"octocat", "jane@example.com"}
+			c.Commands.Allow = []string{"github:octocat", "jira:5b10ac8d82e05b22cc7d4ef5"}
 			c.GitHub = &GitHub{BaseURL: "https://api.github.com/", Token: "ghp_secret_token_value",
 				WebhookSecret: "whsec", Repos: []string{"acme/api", "acme/web"}, TrackingLabel: "slipwatch", CreateTrackingIssue: true, WriteInterval: Duration(time.Second)}
 			c.Jira = &Jira{BaseURL: "https://acme.atlassian.net", Deployment: JiraAuto,
@@ -191,7 +191,7 @@ func TestEnvOverlay(t *testing.T) {
 		"SLIPWATCH_FORECAST_RISK_BELOW=0.3",
 		"SLIPWATCH_GITHUB_TOKEN=from-env",
 		"SLIPWATCH_GITHUB_REPOS=acme/api, acme/web",
-		"SLIPWATCH_COMMANDS_ALLOW=[octocat, \"jane@example.com\"]",
+		"SLIPWATCH_COMMANDS_ALLOW=[github:octocat, \"jira:557058:f58131cb-b67d-43c7-b30d-6b58d40bd077\"]",
 		"SLIPWATCH_JIRA_BASE_URL=https://jira.example.com",
 		"SLIPWATCH_JIRA_AUTH_PAT=pat-secret",
 		"SLIPWATCH_JIRA_PROJECTS=PLAT",
@@ -224,7 +224,7 @@ func TestEnvOverlay(t *testing.T) {
 		{"github.token", c.GitHub.Token.Value(), "from-env"},
 		{"github.repos", c.GitHub.Repos, []string{"acme/api", "acme/web"}},
 		{"github defaults", c.GitHub.TrackingLabel, DefaultGitHubTrackingLabel},
-		{"commands.allow", c.Commands.Allow, []string{"octocat", "jane@example.com"}},
+		{"commands.allow", c.Commands.Allow, []string{"github:octocat", "jira:557058:f58131cb-b67d-43c7-b30d-6b58d40bd077"}},
 		{"jira.auth.pat", c.Jira.Auth.PAT.Value(), "pat-secret"},
 		{"jira.projects", c.Jira.Projects, []string{"PLAT"}},
 		{"links", c.Links, []Link{{GitHub: "acme/api#milestone=v2.0", Jira: "PLAT/issue=PLAT-12"}}},

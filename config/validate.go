@@ -116,11 +116,7 @@ func (c *Config) check(refused []string) Errors {
 	if c.Scope.WarnGrowth < 0 {
 		es.add("scope.warn_growth", "%g is negative (0.2 means warn at 20%% added scope)", c.Scope.WarnGrowth)
 	}
-	for i, a := range c.Commands.Allow {
-		if strings.TrimSpace(a) == "" {
-			es.add(fmt.Sprintf("commands.allow[%d]", i), "is empty")
-		}
-	}
+	c.Commands.validate(es)
 	c.Queue.validate(es)
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
@@ -145,6 +141,41 @@ func (c *Config) check(refused []string) Errors {
 		es.add("digest.every", "%s is below %s (use 0 to turn the digest off)", c.Digest.Every, Duration(MinDigestEvery))
 	}
 	return es.errs
+}
+
+// githubLogin is a GitHub login: letters, digits and single hyphens,
+// at most 39 characters (an App's bot user adds "[bot]").
+var githubLogin = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\[bot\])?$`)
+
+// cloudAccountID is the shape of a Jira Cloud account ID, which holds a
+// colon of its own ("557058:f58131cb-…"): written without "jira:", its
+// first part is no tracker.
+var cloudAccountID = regexp.MustCompile(`^[0-9]+:[0-9a-fA-F-]+$`)
+
+// validate checks that every commands.allow entry names its tracker, so
+// that a name allowed on Jira never allows the GitHub user of that name.
+// The message shows the form to write.
+func (c *Commands) validate(es *findings) {
+	for i, a := range c.Allow {
+		path := fmt.Sprintf("commands.allow[%d]", i)
+		tracker, id, scoped := strings.Cut(a, ":")
+		switch {
+		case strings.TrimSpace(a) == "":
+			es.add(path, "is empty")
+		case strings.Contains(a, "@") && !scoped:
+			es.add(path, "%q is an e-mail address, which slipwatch never matches (users can change theirs): write \"jira:<account id>\" (Cloud) or \"jira:<user name>\" (Data Center)", a)
+		case !scoped:
+			es.add(path, "%q names no tracker: write \"github:%s\" or \"jira:<account id>\"", a, a)
+		case tracker != AllowGitHub && tracker != AllowJira && cloudAccountID.MatchString(a):
+			es.add(path, "%q names no tracker: write \"jira:%s\" for a Jira Cloud account ID", a, a)
+		case tracker != AllowGitHub && tracker != AllowJira:
+			es.add(path, "%q names no tracker (%q is neither github nor jira): write \"github:<login>\" or \"jira:<account id>\"", a, tracker)
+		case strings.TrimSpace(id) != id || id == "":
+			es.add(path, "%q has no identity after %q (or spaces around it)", a, tracker+":")
+		case tracker == AllowGitHub && !githubLogin.MatchString(id):
+			es.add(path, "%q: %q is not a GitHub login", a, id)
+		}
+	}
 }
 
 func positive(es *findings, path string, d Duration) {

@@ -114,6 +114,18 @@ type Deliverable struct {
 	// Items is the work inside the deliverable (issues in a milestone or
 	// version, children of an epic), excluding slipwatch's own tracking issue.
 	Items []Item
+
+	// DescriptionBy is who last changed the description's "Committed:"
+	// line, as the tracker names users (a Jira account ID or user name);
+	// "" when the tracker does not say. DescriptionByCanCommit says
+	// whether that person may record a commitment: the core takes the line
+	// only when it is true, as it takes a /commit only from someone who
+	// may commit. GitHub: true (editing a milestone takes write
+	// permission, which may commit). Jira: an issue's line from its
+	// changelog and commands.allow; a version's true (only project and
+	// Jira administrators may edit a version, and Jira records no editor).
+	DescriptionBy          string
+	DescriptionByCanCommit bool
 }
 
 // Due is the deliverable's target date in loc, and whether it has one.
@@ -169,10 +181,37 @@ type Comment struct {
 	// the comment's "slipwatch" entity property.
 	Hidden string
 
-	// AuthorCanCommit is the connector's answer to "may this author record a
+	// EditedBy is who last edited the comment, when the tracker says so
+	// and it is not the author (Jira's updateAuthor); "" otherwise (GitHub's
+	// REST API names no editor). A command in a comment someone else
+	// edited is the editor's: AuthorCanCommit is then about EditedBy, and
+	// a commitment it records is theirs.
+	EditedBy string
+
+	// AuthorCanCommit is the connector's answer to "may the person who
+	// wrote this text (EditedBy when set, else Author) record a
 	// commitment?" (GitHub: write permission or better on the repo, or
 	// listed in commands.allow; Jira: listed in commands.allow).
 	AuthorCanCommit bool
+}
+
+// Writer is who wrote the comment's current text: its editor when the
+// tracker names one other than the author, else its author.
+func (c Comment) Writer() string {
+	if c.EditedBy != "" {
+		return c.EditedBy
+	}
+	return c.Author
+}
+
+// WrittenAt is when the comment's current text was written: its last
+// edit, when it was edited, else its creation. A command made by editing
+// an old comment is made at the edit.
+func (c Comment) WrittenAt() time.Time {
+	if c.UpdatedAt.After(c.CreatedAt) {
+		return c.UpdatedAt
+	}
+	return c.CreatedAt
 }
 
 // Snapshot is everything a connector observed about one deliverable in one

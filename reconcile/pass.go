@@ -18,6 +18,10 @@ type pass struct {
 	facts facts
 	rec   Record
 
+	// partner is the linked side's deliverable as observed, nil when not
+	// linked: its description may declare the promise (see declaredLine).
+	partner *connectors.Deliverable
+
 	// announced holds every event and reply ID already said, in the record
 	// or as a marker on the thread.
 	announced map[string]bool
@@ -75,6 +79,7 @@ func (p *pass) observe(prev Record, obs Observation, now time.Time, s Settings) 
 	if obs.Linked != nil {
 		observed = observedHash(p.snap)
 		p.d, p.snap.Throughput = merge(p.snap, *obs.Linked, s.Location)
+		p.partner = &obs.Linked.Deliverable
 	}
 	rec := prev
 	rec.Commitments = slices.Clone(prev.Commitments)
@@ -173,9 +178,10 @@ func (p *pass) commit(c Commitment) {
 
 // takeCommitments reads the promises: the description, then commands in
 // the order written (on both threads of a linked pair), then the baseline.
+// A command made by editing an old comment was written at the edit.
 func (p *pass) takeCommitments(linked *connectors.Snapshot) {
 	p.takeDeclared()
-	byTime := func(a, b connectors.Comment) int { return a.CreatedAt.Compare(b.CreatedAt) }
+	byTime := func(a, b connectors.Comment) int { return a.WrittenAt().Compare(b.WrittenAt()) }
 	switch {
 	case linked == nil || linked.Thread == nil:
 		if p.snap.Thread != nil {
@@ -214,31 +220,72 @@ func (p *pass) takeCommitments(linked *connectors.Snapshot) {
 	}
 }
 
-// takeDeclared takes the description's "Committed:" date. It counts when
-// it changes, so a later /commit is not undone by the unchanged line on
-// the next pass; and, once there is a promise, only when it has stood for
-// Settle, so a line edited twice in a minute is one recommitment, not two.
+// takeDeclared takes the description's "Committed:" date by the rules of
+// a /commit: only when the person who wrote the line may commit, only a
+// date still ahead (but for a historical deliverable, whose promise was
+// made in the past), and, once there is a promise, only when it has stood
+// for Settle, so a line edited twice in a minute is one recommitment, not
+// two, and a line changed and changed back (to the date taken) within it
+// is none. It counts when it changes, so a later /commit is not undone by
+// the unchanged line on the next pass. A line not taken is named in the
+// status comment, with why (Record.Ignored).
 func (p *pass) takeDeclared() {
 	rec, now := &p.rec, p.facts.now
-	dd, ok := declaredDate(p.d.Description)
-	if !ok || dd == rec.Declared {
+	rec.Ignored = nil
+	dl, ok := p.declaredLine()
+	if !ok || dl.date == rec.Declared {
 		rec.Pending = nil // removed, or back to the date taken
 		return
 	}
-	if rec.Pending == nil || rec.Pending.Date != dd {
-		rec.Pending = &PendingDate{Date: dd, Since: now}
+	switch {
+	case !dl.canCommit:
+		rec.Pending, rec.Ignored = nil, &IgnoredLine{Date: dl.date, Why: IgnoredNotAllowed, By: dl.by}
+		return
+	case dl.date.Before(p.facts.today) && !rec.Historical:
+		// (A deliverable delivered before slipwatch first saw it is all
+		// past: its line says what was promised then, history.go.)
+		rec.Pending, rec.Ignored = nil, &IgnoredLine{Date: dl.date, Why: IgnoredPast, By: dl.by}
+		return
+	}
+	if rec.Pending == nil || rec.Pending.Date != dl.date {
+		rec.Pending = &PendingDate{Date: dl.date, Since: now}
 	}
 	since := rec.Pending.Since
 	cur, had := rec.Commitment()
 	if had && now.Sub(since) < p.s.Settle {
 		return
 	}
-	rec.Declared, rec.Pending = dd, nil
+	rec.Declared, rec.Pending = dl.date, nil
 	if had && cur.At.After(since) {
 		// A /commit written while the line stood has the last word.
 		return
 	}
-	p.commit(Commitment{Date: dd, Source: DeclaredDescription, By: "description", At: since})
+	by := dl.by
+	if by == "" {
+		by = "description"
+	}
+	p.commit(Commitment{Date: dl.date, Source: DeclaredDescription, By: by, At: since})
+}
+
+// declared is a "Committed:" line found in a description.
+type declared struct {
+	date      connectors.Date
+	by        string // who wrote it, "" when the tracker does not say
+	canCommit bool
+}
+
+// declaredLine is this side's "Committed:" line or, when it has none, the
+// linked side's, each read in its own tracker's markup.
+func (p *pass) declaredLine() (declared, bool) {
+	for _, d := range []*connectors.Deliverable{&p.snap.Deliverable, p.partner} {
+		if d == nil {
+			continue
+		}
+		if date, ok := declaredDate(d.Ref.Tracker, d.Description); ok {
+			return declared{date: date, by: d.DescriptionBy, canCommit: d.DescriptionByCanCommit}, true
+		}
+	}
+	return declared{}, false
 }
 
 // handle takes the command in comment c, if any; partner says c is on the
@@ -247,7 +294,11 @@ func (p *pass) handle(c connectors.Comment, partner bool) {
 	if c.BySelf {
 		return
 	}
-	cmd, ok := ParseCommand(c.Body)
+	markup := p.snap.Deliverable.Ref.Tracker
+	if partner && p.partner != nil {
+		markup = p.partner.Ref.Tracker
+	}
+	cmd, ok := ParseCommand(markup, c.Body)
 	if !ok {
 		return
 	}
@@ -355,7 +406,8 @@ func (p *pass) render(events []event) []Action {
 	}
 
 	// The status comment, rewritten only when its text changes.
-	if _, committed := rec.Commitment(); !committed && len(actions) == 0 {
+	// (A description date not taken is worth a status comment, to say why.)
+	if _, committed := rec.Commitment(); !committed && len(actions) == 0 && rec.Ignored == nil {
 		return actions
 	}
 	body := render(tracker, statusDoc(*rec, p.s))
@@ -389,14 +441,14 @@ func shows(c connectors.Comment, body, marker string) bool {
 	return got == strings.TrimSpace(body) || got == strings.TrimSpace(body+"\n\n"+marker)
 }
 
-// newerThanPromise reports whether comment c was written no earlier than
-// the record's latest commitment, so taking its command again cannot
-// reorder the history (an accepted command's commitment carries its
-// time). Trackers stamp comments to the second: two commands in one
-// second are both newer.
+// newerThanPromise reports whether comment c's text was written no
+// earlier than the record's latest commitment, so taking its command
+// again cannot reorder the history (an accepted command's commitment
+// carries the time its text was written). Trackers stamp comments to the
+// second: two commands in one second are both newer.
 func newerThanPromise(rec Record, c connectors.Comment) bool {
 	cur, ok := rec.Commitment()
-	return !ok || !c.CreatedAt.Before(cur.At)
+	return !ok || !c.WrittenAt().Before(cur.At)
 }
 
 func windowOf(daily []int, window int) []int {
@@ -409,7 +461,9 @@ func windowOf(daily []int, window int) []int {
 // answer decides the reply to a command, recording a commitment when it is
 // accepted.
 func answer(rec *Record, cmd Command, c connectors.Comment, today connectors.Date, d connectors.Deliverable, s Settings, commit func(Commitment)) doc {
-	who := c.Author
+	// The command is whoever wrote the comment's text: its editor, when
+	// the tracker names one.
+	who := c.Writer()
 	switch cmd.Verb {
 	case "status":
 		return statusDoc(*rec, s)
@@ -434,7 +488,7 @@ func answer(rec *Record, cmd Command, c connectors.Comment, today connectors.Dat
 	if had && prev.Date == cmd.Date {
 		return doc{title: "Already committed", lines: []line{text("The commitment is already %s.", cmd.Date)}}
 	}
-	commit(Commitment{Date: cmd.Date, Source: DeclaredCommand, By: who, At: c.CreatedAt, Reason: cmd.Reason})
+	commit(Commitment{Date: cmd.Date, Source: DeclaredCommand, By: who, At: c.WrittenAt(), Reason: cmd.Reason})
 	if !had {
 		return doc{title: "Recorded", lines: []line{text("First commitment: %s, by %s.", cmd.Date, who)}}
 	}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -44,7 +45,8 @@ func (w *world) observation() Observation {
 
 func newWorld(t testing.TB, due string, items int, perDay int) *world {
 	w := &world{t: t, thread: connectors.Thread{ID: "acme/api#100"}}
-	w.d = connectors.Deliverable{Ref: ref, Title: "v2.0", URL: "https://github.com/acme/api/milestone/7"}
+	// A GitHub milestone: whoever edits its description may commit.
+	w.d = connectors.Deliverable{Ref: ref, Title: "v2.0", URL: "https://github.com/acme/api/milestone/7", DescriptionByCanCommit: true}
 	w.setDue(due)
 	for i := range items {
 		w.d.Items = append(w.d.Items, connectors.Item{ID: fmt.Sprint(i + 1), CreatedAt: day("2026-10-01")})
@@ -544,37 +546,119 @@ func TestEscaping(t *testing.T) {
 }
 
 func TestParseCommand(t *testing.T) {
+	d1201 := connectors.Date{Year: 2026, Month: 12, Day: 1}
+	commit := Command{Verb: "commit", Date: d1201}
+	gh, jira := connectors.GitHub, connectors.Jira
 	tests := []struct {
-		body string
-		want Command
-		ok   bool
+		name    string
+		tracker connectors.Tracker
+		body    string
+		want    Command
+		ok      bool
 	}{
-		{"/commit 2026-12-01", Command{Verb: "commit", Date: connectors.Date{Year: 2026, Month: 12, Day: 1}}, true},
-		{"hello\n/commit 2026-12-01 scope grew  ", Command{Verb: "commit", Date: connectors.Date{Year: 2026, Month: 12, Day: 1}, Reason: "scope grew"}, true},
-		{"/commit 12/01/2026", Command{Verb: "commit", Err: "the date is not YYYY-MM-DD"}, true},
-		{"/commit 99999-01-01", Command{Verb: "commit", Err: "the date is not YYYY-MM-DD"}, true},
-		{"/commit", Command{Verb: "commit", Err: "no date: write /commit YYYY-MM-DD [reason]"}, true},
-		{"/slipwatch status", Command{Verb: "status"}, true},
-		{"/slipwatch help", Command{Verb: "help"}, true},
-		{"we /commit 2026-12-01 later", Command{}, false},
-		{"/committed 2026-12-01", Command{}, false},
+		{"a command", gh, "/commit 2026-12-01", commit, true},
+		{"after a line of talk, with a reason", gh, "hello\n/commit 2026-12-01 scope grew  ", Command{Verb: "commit", Date: d1201, Reason: "scope grew"}, true},
+		{"a date in another form", gh, "/commit 12/01/2026", Command{Verb: "commit", Err: "the date is not YYYY-MM-DD"}, true},
+		{"a five-digit year", gh, "/commit 99999-01-01", Command{Verb: "commit", Err: "the date is not YYYY-MM-DD"}, true},
+		{"no date", gh, "/commit", Command{Verb: "commit", Err: "no date: write /commit YYYY-MM-DD [reason]"}, true},
+		{"status", gh, "/slipwatch status", Command{Verb: "status"}, true},
+		{"help", gh, "/slipwatch help", Command{Verb: "help"}, true},
+		{"mid-line", gh, "we /commit 2026-12-01 later", Command{}, false},
+		{"another word", gh, "/committed 2026-12-01", Command{}, false},
+		{"on Jira", jira, "Agreed with the board.\n/commit 2026-12-01", commit, true},
+
+		// Plain text only: examples, quotes and hidden notes are no
+		// commands. GitHub Markdown:
+		{"a fenced example", gh, "To promise a date, write:\n```\n/commit 2026-12-01 reason\n```", Command{}, false},
+		{"a fenced example with an info string", gh, "```text\n/commit 2026-12-01\n```", Command{}, false},
+		{"a tilde fence", gh, "~~~~\n/commit 2026-12-01\n~~~~", Command{}, false},
+		{"a shorter fence does not close it", gh, "````\n```\n/commit 2026-12-01\n````", Command{}, false},
+		{"an unclosed fence runs to the end", gh, "```\n/commit 2026-12-01", Command{}, false},
+		{"after a closed fence", gh, "```\n/commit 2020-01-01\n```\n/commit 2026-12-01", commit, true},
+		{"an indented example", gh, "Write:\n\n    /commit 2026-12-01", Command{}, false},
+		{"a tab-indented example", gh, "\t/commit 2026-12-01", Command{}, false},
+		{"a quote", gh, "> /commit 2026-12-01\n\nNo, we can't.", Command{}, false},
+		{"a quoted paragraph's continuation", gh, "> Jane wrote:\n/commit 2026-12-01\n\nThat was last week.", Command{}, false},
+		{"after a quote and a blank line", gh, "> can we?\n\n/commit 2026-12-01", commit, true},
+		{"an HTML comment", gh, "<!-- /commit 2026-12-01 -->", Command{}, false},
+		{"an HTML comment over lines", gh, "<!--\n/commit 2026-12-01\n-->\nthanks", Command{}, false},
+		{"a comment after the command", gh, "/commit 2026-12-01 <!-- agreed on the call -->", commit, true},
+		{"up to three spaces is text", gh, "   /commit 2026-12-01", commit, true},
+
+		// Jira wiki markup:
+		{"a code macro", jira, "{code}\n/commit 2026-12-01\n{code}", Command{}, false},
+		{"a code macro with a language", jira, "{code:bash}\n/commit 2026-12-01\n{code}", Command{}, false},
+		{"a noformat macro", jira, "{noformat}\n/commit 2026-12-01\n{noformat}", Command{}, false},
+		{"a quote macro", jira, "{quote}\n/commit 2026-12-01\n{quote}\nNot yet.", Command{}, false},
+		{"a one-line quote macro", jira, "{quote}/commit 2026-12-01{quote}", Command{}, false},
+		{"a bq. line", jira, "bq. /commit 2026-12-01", Command{}, false},
+		{"after a closed macro", jira, "{noformat}\n/commit 2020-01-01\n{noformat}\n/commit 2026-12-01", commit, true},
+		{"Markdown fences are text on Jira", jira, "```\n/commit 2026-12-01\n```", commit, true},
 	}
 	for _, tt := range tests {
-		got, ok := ParseCommand(tt.body)
+		got, ok := ParseCommand(tt.tracker, tt.body)
 		if ok != tt.ok || !cmp.Equal(got, tt.want) {
-			t.Errorf("ParseCommand(%q) = %+v, %v; want %+v, %v", tt.body, got, ok, tt.want, tt.ok)
+			t.Errorf("%s: ParseCommand(%s, %q) = %+v, %v; want %+v, %v", tt.name, tt.tracker, tt.body, got, ok, tt.want, tt.ok)
 		}
 	}
 }
 
+// TestReasonCutOnACharacter: a long reason is cut to maxReason bytes
+// where a character starts; it was cut at byte 200, which could split a
+// character and store invalid UTF-8 in the record, the marker and the
+// comments.
+func TestReasonCutOnACharacter(t *testing.T) {
+	for _, tt := range []struct{ name, unit string }{
+		{"two-byte", "é"}, {"three-byte", "€"}, {"four-byte", "🚀"}, {"mixed", "a€🚀"},
+	} {
+		for pad := range 4 {
+			reason := strings.Repeat("x", pad) + strings.Repeat(tt.unit, 120)
+			c, ok := ParseCommand(connectors.GitHub, "/commit 2026-12-01 "+reason)
+			if !ok || c.Err != "" {
+				t.Fatalf("%s: not a command: %+v", tt.name, c)
+			}
+			kept := strings.TrimSuffix(c.Reason, "…")
+			switch {
+			case !utf8.ValidString(c.Reason):
+				t.Errorf("%s, %d bytes ahead: reason is not valid UTF-8: %q", tt.name, pad, c.Reason[len(c.Reason)-8:])
+			case len(kept) > maxReason || len(kept) < maxReason-3:
+				t.Errorf("%s, %d bytes ahead: kept %d bytes, want up to %d", tt.name, pad, len(kept), maxReason)
+			case !strings.HasPrefix(reason, kept) || !strings.HasSuffix(c.Reason, "…"):
+				t.Errorf("%s, %d bytes ahead: reason %q is not the start of the one written", tt.name, pad, c.Reason)
+			}
+		}
+	}
+	if c, _ := ParseCommand(connectors.GitHub, "/commit 2026-12-01 bad \xff byte"); !utf8.ValidString(c.Reason) {
+		t.Errorf("a reason with an invalid byte is kept as is: %q", c.Reason)
+	}
+}
+
 func FuzzParseCommand(f *testing.F) {
-	for _, s := range []string{"/commit 2026-12-01 x", "/slipwatch status", "/commit", "/commit 0000-00-00", "\n/commit\t2026-02-30"} {
+	for _, s := range []string{"/commit 2026-12-01 x", "/slipwatch status", "/commit", "/commit 0000-00-00", "\n/commit\t2026-02-30",
+		"```\n/commit 2026-12-01\n```", "~~~\n/commit 2026-12-01", "    /commit 2026-12-01", "> /commit 2026-12-01\nlazy",
+		"<!--\n/commit 2026-12-01\n-->", "a <!-- b", "{code}\n/commit 2026-12-01\n{code}", "{quote}x{quote}\n/commit 2026-12-01",
+		"bq. /commit 2026-12-01", "{code:java}{noformat}\n/commit 2026-12-01", "/commit 2026-12-01 " + strings.Repeat("🚀", 60)} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		c, ok := ParseCommand(s)
-		if ok && c.Verb == "commit" && c.Err == "" && c.Date.IsZero() {
-			t.Fatalf("accepted a commit without a date: %q", s)
+		for _, tr := range []connectors.Tracker{connectors.GitHub, connectors.Jira} {
+			c, ok := ParseCommand(tr, s)
+			if ok && c.Verb == "commit" && c.Err == "" && c.Date.IsZero() {
+				t.Fatalf("accepted a commit without a date: %q", s)
+			}
+			if !utf8.ValidString(c.Reason) || len(c.Reason) > maxReason+len("…") {
+				t.Fatalf("reason %q from %q: not valid UTF-8 or over %d bytes", c.Reason, s, maxReason)
+			}
+			// Wrapping a comment in a code block never makes a command.
+			fenced := "```\n" + s + "\n```"
+			if tr == connectors.Jira {
+				fenced = "{noformat}\n" + s + "\n{noformat}"
+			}
+			if !strings.Contains(s, "```") && !strings.Contains(s, "~~~") && !strings.Contains(strings.ToLower(s), "{noformat") {
+				if c, ok := ParseCommand(tr, fenced); ok {
+					t.Fatalf("%s: a command from inside a code block: %+v from %q", tr, c, fenced)
+				}
+			}
 		}
 	})
 }

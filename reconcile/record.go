@@ -98,6 +98,7 @@ type Record struct {
 	Commitments []Commitment    `json:"commitments,omitempty"`
 	Declared    connectors.Date `json:"declared"`          // last date taken from the description
 	Pending     *PendingDate    `json:"pending,omitempty"` // a new date in the description, not taken yet
+	Ignored     *IgnoredLine    `json:"ignored,omitempty"` // a date in the description not taken, and why
 	Targets     []TargetChange  `json:"targets,omitempty"`
 	Done        int             `json:"done"`
 	Total       int             `json:"total"`
@@ -167,6 +168,9 @@ func hashID(parts ...string) string {
 	return string(out[:])
 }
 
-// DeclaredDate is the promise a description declares, "Committed:
-// 2026-12-01" (any case; the last such line wins), as Reconcile takes it.
-func DeclaredDate(description string) (connectors.Date, bool) { return declaredDate(description) }
+// DeclaredDate is the promise a description in the markup of tracker t
+// declares, "Committed: 2026-12-01" (any case; the last such line wins),
+// as Reconcile takes it.
+func DeclaredDate(t connectors.Tracker, description string) (connectors.Date, bool) {
+	return declaredDate(t, description)
+}

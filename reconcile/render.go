@@ -287,6 +287,9 @@ func statusDoc(r Record, s Settings) doc {
 		}
 	}
 	d.lines = append(d.lines, text("%s", meaning(r, s)))
+	if l, ok := ignoredNote(r); ok {
+		d.lines = append(d.lines, l)
+	}
 	d.note = "slipwatch keeps this comment up to date. Commands: /commit YYYY-MM-DD [reason], /slipwatch status, /slipwatch help."
 	return d
 }

@@ -82,7 +82,7 @@ func build(cfg *config.Config, d deps) (*app, error) {
 		}
 		gh, err := github.New(cfg.GitHub, github.Options{
 			Validators: st, Transport: d.transport, Logger: log, Version: Version(),
-			Now: d.now, Location: cfg.Location, WindowDays: window, Allow: cfg.Commands.Allow,
+			Now: d.now, Location: cfg.Location, WindowDays: window, Allow: cfg.Commands.AllowFor(config.AllowGitHub),
 			WriteInterval: write, Observe: metrics.TrackerRequests(connectors.GitHub),
 		})
 		if err != nil {
@@ -97,7 +97,7 @@ func build(cfg *config.Config, d deps) (*app, error) {
 		}
 		jc, err := jira.New(cfg.Jira, jira.Options{
 			Validators: st, Tokens: st, Transport: d.transport, Logger: log, Version: Version(),
-			Now: d.now, Location: cfg.Location, WindowDays: window, Allow: cfg.Commands.Allow,
+			Now: d.now, Location: cfg.Location, WindowDays: window, Allow: cfg.Commands.AllowFor(config.AllowJira),
 			WriteInterval: write, Observe: metrics.TrackerRequests(connectors.Jira),
 		})
 		if err != nil {

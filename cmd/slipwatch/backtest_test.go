@@ -12,6 +12,7 @@ import (
 
 	"github.com/slipwatch/slipwatch/connectors/github/githubtest"
 	"github.com/slipwatch/slipwatch/connectors/jira/jiratest"
+	"github.com/slipwatch/slipwatch/internal/apispec"
 )
 
 // pastDay is noon UTC n days from today (n < 0: in the past).
@@ -57,8 +58,7 @@ func TestBacktest(t *testing.T) {
 	if redisSrv == nil {
 		t.Skip("no redis-server (see the warning above)")
 	}
-	gh := githubtest.New(nil)
-	t.Cleanup(gh.Close)
+	gh := apispec.GitHubSandbox(t, nil)
 	var ms [2]int
 	steadyTeam(func(k int, due, closed time.Time) {
 		ms[k] = gh.AddMilestone("acme/api", githubtest.Milestone{Title: fmt.Sprint("v", k+1), DueOn: due, State: "closed", ClosedAt: closed})
@@ -70,8 +70,7 @@ func TestBacktest(t *testing.T) {
 		gh.AddIssue("acme/api", is)
 	})
 
-	jira := jiratest.New(jiratest.Options{Cloud: true, Index: true, Fail: t.Errorf})
-	t.Cleanup(jira.Close)
+	jira := apispec.JiraSandbox(t, jiratest.Options{Cloud: true, Index: true, Fail: t.Errorf})
 	jira.RequireAuth("Basic " + base64.StdEncoding.EncodeToString([]byte("bot@example.com:jira_backtest_token")))
 	project := map[string]any{"id": "10000", "key": "PLAT"}
 	var versions [2]string

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/slipwatch/slipwatch/config"
+	"github.com/slipwatch/slipwatch/connectors/github/githubtest"
 
 	_ "time/tzdata" // timezone must resolve on distroless images without /usr/share/zoneinfo
 )
@@ -62,6 +63,9 @@ type options struct {
 type env struct {
 	stdout, stderr io.Writer
 	cfg            *config.Config
+	// sandbox, when set, is handed testdrive's sandbox GitHub before it
+	// serves: a test checks its traffic against GitHub's description.
+	sandbox func(*githubtest.Server)
 }
 
 func commands() []command {

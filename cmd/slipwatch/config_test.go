@@ -57,6 +57,15 @@ func TestBinaryReportsEveryConfigProblem(t *testing.T) {
 			},
 		},
 		{
+			name: "commands.allow entries without their tracker",
+			file: "commands: { allow: [jsmith, \"557058:f58131cb\", \"jane@example.com\", \"github:octocat\"] }\ngithub: { token: ${GITHUB_TOKEN}, repos: [acme/api] }\n",
+			want: []string{
+				`commands.allow[0]: "jsmith" names no tracker: write "github:jsmith" or "jira:<account id>"`,
+				`commands.allow[1]: "557058:f58131cb" names no tracker: write "jira:557058:f58131cb" for a Jira Cloud account ID`,
+				`commands.allow[2]: "jane@example.com" is an e-mail address, which slipwatch never matches (users can change theirs): write "jira:<account id>" (Cloud) or "jira:<user name>" (Data Center)`,
+			},
+		},
+		{
 			name: "settings from the environment alone",
 			env: []string{"SLIPWATCH_GITHUB_TOKEN=" + token, "SLIPWATCH_GITHUB_REPOS=acme/api, acme",
 				"SLIPWATCH_SLIP_SETTLE=soon", "SLIPWATCH_DRY_RUNN=true"},

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slipwatch/slipwatch/internal/apispec"
+
 	"github.com/slipwatch/slipwatch/connectors/github/githubtest"
 	"github.com/slipwatch/slipwatch/connectors/jira/jiratest"
 	"github.com/slipwatch/slipwatch/internal/redistest"
@@ -30,8 +32,7 @@ func sandbox(t *testing.T) (*githubtest.Server, string) {
 	if redisSrv == nil {
 		t.Skip("no redis-server (see the warning above)")
 	}
-	gh := githubtest.New(nil)
-	t.Cleanup(gh.Close)
+	gh := apispec.GitHubSandbox(t, nil)
 	due := time.Now().UTC().AddDate(0, 0, 30).Truncate(24 * time.Hour).Add(8 * time.Hour)
 	ms := gh.AddMilestone("acme/api", githubtest.Milestone{Title: "v2.0", DueOn: due})
 	for i := range 6 {
@@ -219,8 +220,7 @@ func TestRunServesAndStopsOnSIGTERM(t *testing.T) {
 func TestCheckJiraBesideGitHub(t *testing.T) {
 	t.Parallel()
 	_, cfg := sandbox(t)
-	jira := jiratest.New(jiratest.Options{Cloud: true, Index: true, Fail: t.Errorf})
-	t.Cleanup(jira.Close)
+	jira := apispec.JiraSandbox(t, jiratest.Options{Cloud: true, Index: true, Fail: t.Errorf})
 	jira.RequireAuth("Basic " + base64.StdEncoding.EncodeToString([]byte("bot@example.com:jira_check_token")))
 	now := time.Now().UTC()
 	day := func(days int) string { return now.AddDate(0, 0, days).Format(time.DateOnly) }

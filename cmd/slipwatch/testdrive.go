@@ -86,6 +86,9 @@ func runTestdrive(e *env, o *options) int {
 	mr.SetTime(start)
 	gh := githubtest.New(clock.Now)
 	defer gh.Close()
+	if e.sandbox != nil {
+		e.sandbox(gh)
+	}
 	gh.Self = "slipwatch[bot]"
 
 	s := &tdScript{gh: gh, clock: clock, ms: map[string]int{}, open: map[string][]int{}, rate: map[string]float64{},
@@ -97,7 +100,7 @@ func runTestdrive(e *env, o *options) int {
 	cfg := config.Default()
 	cfg.GitHub = &config.GitHub{BaseURL: gh.URL, Token: "testdrive-token", Repos: []string{tdRepo},
 		TrackingLabel: config.DefaultGitHubTrackingLabel, CreateTrackingIssue: true, WriteInterval: config.Duration(config.DefaultGitHubWriteInterval)}
-	cfg.Commands.Allow = []string{"lead-jane"}
+	cfg.Commands.Allow = []string{config.AllowGitHub + ":lead-jane"}
 	cfg.TrackRecord.Thread = fmt.Sprintf("%s#%d", tdRepo, leadership)
 	if err := cfg.Validate(); err != nil {
 		fmt.Fprintf(e.stderr, "slipwatch testdrive: %v\n", err)

@@ -5,6 +5,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/slipwatch/slipwatch/connectors/github/githubtest"
+	"github.com/slipwatch/slipwatch/internal/apispec"
 )
 
 // TestTestdrive runs the README's first command as a user does, with
@@ -99,5 +102,26 @@ func TestTestdrive(t *testing.T) {
 	// The digest's table, lined up for a terminal.
 	if !regexp.MustCompile(`(?m)^   acme/api milestone v2\.1 Mobile +2026-10-23 +2026-11-06 +\S+ +\S+ +🔴 overdue +18/19$`).MatchString(text) {
 		t.Errorf("text output lacks the digest's table row of v2.1 Mobile:\n%s", text)
+	}
+}
+
+// TestTestdriveTrafficIsDocumented runs the testdrive in the test's
+// process with its sandbox checked: every request the connector sends in
+// the eight weeks is one GitHub documents, and every answer matches
+// GitHub's schemas. (The binary itself carries no description.)
+func TestTestdriveTrafficIsDocumented(t *testing.T) {
+	t.Parallel()
+	c, err := apispec.GitHubChecker()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr strings.Builder
+	e := &env{stdout: &stdout, stderr: &stderr, sandbox: func(gh *githubtest.Server) { gh.SetChecker(c.Check) }}
+	if code := runTestdrive(e, &options{json: true}); code != 0 {
+		t.Fatalf("exit %d\n%s", code, stderr.String())
+	}
+	apispec.Report(t, "testdrive's githubtest", c)
+	if len(c.Operations()) < 8 {
+		t.Errorf("only %d operations checked: %v", len(c.Operations()), c.Operations())
 	}
 }

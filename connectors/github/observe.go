@@ -56,11 +56,21 @@ type threadMemo struct {
 	fingerprint string
 	fetched     time.Time
 	comments    []*gh.IssueComment
+	// verdicts are canCommit's answers for the command comments, by
+	// comment ID, each for the text it was given on (guarded by
+	// Client.mu).
+	verdicts map[int64]verdict
 }
 
-type permEntry struct {
-	write   bool
-	fetched time.Time
+// verdict is whether a command comment's author could commit when this
+// process first read that text of it. A command is judged once, by a
+// permission at most permissionTTL old; asking again on every poll would
+// cost a request per commenter every few minutes and change nothing for
+// a command the core has already answered. A new or edited comment is a
+// new text, judged afresh.
+type verdict struct {
+	updated time.Time
+	can     bool
 }
 
 // List reads the repository's milestones (open and closed) and returns
@@ -139,6 +149,9 @@ func deliverable(ref connectors.Ref, m *gh.Milestone, items []connectors.Item) c
 		Description: m.GetDescription(),
 		Closed:      m.GetState() == "closed",
 		Items:       items,
+		// Creating or editing a milestone takes write permission on the
+		// repository, which may commit: whoever wrote its description may.
+		DescriptionByCanCommit: true,
 	}
 	if m.DueOn != nil {
 		d.DueAt = m.DueOn.Time
@@ -448,10 +461,19 @@ func (c *Client) readThread(ctx context.Context, full, owner, name string, issue
 		if err != nil {
 			return nil, err
 		}
-		memo = &threadMemo{fingerprint: fp, fetched: now, comments: comments}
+		fresh := &threadMemo{fingerprint: fp, fetched: now, comments: comments, verdicts: map[int64]verdict{}}
 		c.mu.Lock()
-		c.threads[id] = memo
+		if old := c.threads[id]; old != nil {
+			// Kept for the comments that are still there, unedited.
+			for _, gc := range comments {
+				if v, ok := old.verdicts[gc.GetID()]; ok && v.updated.Equal(gc.GetUpdatedAt().Time) {
+					fresh.verdicts[gc.GetID()] = v
+				}
+			}
+		}
+		c.threads[id] = fresh
 		c.mu.Unlock()
+		memo = fresh
 	}
 	self, err := c.Self(ctx)
 	if err != nil {
@@ -461,13 +483,35 @@ func (c *Client) readThread(ctx context.Context, full, owner, name string, issue
 	for _, gc := range memo.comments {
 		cm := toComment(gc, self)
 		if !cm.BySelf && hasCommand(cm.Body) {
-			if cm.AuthorCanCommit, err = c.canCommit(ctx, full, owner, name, cm.Author); err != nil {
+			if cm.AuthorCanCommit, err = c.judge(ctx, memo, gc.GetID(), cm, full, owner, name); err != nil {
 				return nil, err
 			}
 		}
 		th.Comments = append(th.Comments, cm)
 	}
 	return th, nil
+}
+
+// judge is canCommit for the author of command comment id, once per text
+// of the comment (see verdict).
+func (c *Client) judge(ctx context.Context, memo *threadMemo, id int64, cm connectors.Comment, full, owner, name string) (bool, error) {
+	c.mu.Lock()
+	v, ok := memo.verdicts[id]
+	c.mu.Unlock()
+	if ok && v.updated.Equal(cm.UpdatedAt) {
+		return v.can, nil
+	}
+	can, err := c.canCommit(ctx, full, owner, name, cm.Author)
+	if err != nil {
+		return false, err
+	}
+	c.mu.Lock()
+	if memo.verdicts == nil {
+		memo.verdicts = map[int64]verdict{}
+	}
+	memo.verdicts[id] = verdict{updated: cm.UpdatedAt, can: can}
+	c.mu.Unlock()
+	return can, nil
 }
 
 // listComments reads every comment of issue num, all pages.
@@ -499,41 +543,6 @@ func toComment(gc *gh.IssueComment, self string) connectors.Comment {
 // permission lookup.
 func hasCommand(body string) bool {
 	return strings.Contains(strings.ToLower(body), "/commit")
-}
-
-// canCommit: listed in commands.allow, or write, maintain or admin
-// permission on the repository (GitHub reports maintain as "write").
-func (c *Client) canCommit(ctx context.Context, full, owner, name, login string) (bool, error) {
-	if login == "" {
-		return false, nil
-	}
-	if c.allow[strings.ToLower(login)] {
-		return true, nil
-	}
-	key := full + "\x00" + strings.ToLower(login)
-	c.mu.Lock()
-	p, ok := c.perms[key]
-	c.mu.Unlock()
-	if ok && c.now().Sub(p.fetched) < permissionTTL {
-		return p.write, nil
-	}
-	level, _, err := c.gh.Repositories.GetPermissionLevel(ctx, owner, name, login)
-	write := false
-	switch err := c.wrap(fmt.Sprintf("get permission of %s on %s", login, full), err); {
-	case err == nil:
-		switch level.GetPermission() {
-		case "admin", "maintain", "write":
-			write = true
-		}
-	case isNotFound(err):
-		// Not a collaborator (or no such user): no permission.
-	default:
-		return false, err
-	}
-	c.mu.Lock()
-	c.perms[key] = permEntry{write: write, fetched: c.now()}
-	c.mu.Unlock()
-	return write, nil
 }
 
 // listAll walks a list by its Link headers from first (a path under the

@@ -8,6 +8,7 @@ import (
 
 	"github.com/slipwatch/slipwatch/connectors"
 	"github.com/slipwatch/slipwatch/connectors/jira/jiratest"
+	"github.com/slipwatch/slipwatch/internal/apispec"
 )
 
 // TestHistory: what `slipwatch backtest` reads of a project, with the
@@ -21,8 +22,7 @@ func TestHistory(t *testing.T) {
 		name := map[bool]string{true: "cloud", false: "data center"}[cloud]
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			f := jiratest.New(jiratest.Options{Cloud: cloud, Index: true, Fail: t.Errorf})
-			t.Cleanup(f.Close)
+			f := apispec.JiraSandbox(t, jiratest.Options{Cloud: cloud, Index: true, Fail: t.Errorf})
 			project := map[string]any{"id": "10000", "key": "PLAT"}
 			v2 := f.AddVersion("PLAT", jiratest.Version{Name: "2.0", Description: "Committed: 2026-02-15", ReleaseDate: "2026-02-20", Released: true, ProjectID: "10000"})
 			v1 := f.AddVersion("PLAT", jiratest.Version{Name: "1.0", ReleaseDate: "2025-12-01", Released: true})

@@ -17,7 +17,7 @@ import (
 // Center returns every field unless told.
 var (
 	itemFields       = []string{"created", "updated", "resolutiondate", "statuscategorychangedate", "status", "labels"}
-	deliverableField = []string{"summary", "description", "duedate", "created", "updated", "resolutiondate", "statuscategorychangedate", "status", "project"}
+	deliverableField = []string{"summary", "description", "duedate", "created", "updated", "resolutiondate", "statuscategorychangedate", "status", "project", "creator"}
 	throughputFields = []string{"resolutiondate", "created", "fixVersions", "parent"}
 )
 
@@ -130,6 +130,10 @@ func (c *Client) observeVersion(ctx context.Context, ref connectors.Ref) (connec
 		Description: v.Description,
 		DueDate:     due,
 		Closed:      v.Released,
+		// Jira records no editor of a version, and only project and Jira
+		// administrators (Administer Projects, Administer Jira) may edit
+		// one: its Committed: line is taken as theirs.
+		DescriptionByCanCommit: true,
 	}
 	if v.Released && !due.IsZero() {
 		// A version records no release instant; releasing sets its
@@ -255,6 +259,9 @@ func (c *Client) observeIssue(ctx context.Context, ref connectors.Ref) (connecto
 	}
 	if t, ok := f.done(); ok {
 		d.Closed, d.ClosedAt = true, t
+	}
+	if d.DescriptionBy, d.DescriptionByCanCommit, err = c.lineAuthor(ctx, is); err != nil {
+		return connectors.Snapshot{}, err
 	}
 	children, err := c.children(ctx, ref.Team, is.Key)
 	if err != nil {

@@ -199,13 +199,15 @@ func (c *Client) toComment(issueKey string, jc *gojira.Comment, self *gojira.Use
 	cm := connectors.Comment{
 		ID:              jc.ID,
 		URL:             c.browse(issueKey) + "?focusedCommentId=" + url.QueryEscape(jc.ID),
-		Author:          jc.Author.AccountID,
+		Author:          userID(&jc.Author),
 		Body:            jc.Body,
 		BySelf:          sameUser(&jc.Author, self),
 		AuthorCanCommit: c.canCommit(&jc.Author),
 	}
-	if cm.Author == "" {
-		cm.Author = jc.Author.Name
+	// Anyone with "Edit All Comments" can rewrite another's comment: the
+	// text is then the editor's, and so is any command in it.
+	if ed := &jc.UpdateAuthor; userID(ed) != "" && !sameUser(ed, &jc.Author) {
+		cm.EditedBy, cm.AuthorCanCommit = userID(ed), c.canCommit(ed)
 	}
 	var err error
 	if cm.CreatedAt, err = parseOptionalTime(jc.Created); err != nil {

@@ -24,6 +24,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slipwatch/slipwatch/internal/apispec"
+
 	"github.com/redis/go-redis/v9"
 
 	"github.com/slipwatch/slipwatch/config"
@@ -111,7 +113,7 @@ server: { listen: "127.0.0.1:0", shutdown_grace: %s }
 poll: { interval: 10s }
 status_update: { every: 0 }
 queue: { workers: 4, reclaim_idle: %s, max_deliveries: 1000 }
-commands: { allow: [%s] }
+commands: { allow: ["github:%s"] }
 log: { level: debug, format: json }
 %s`, rs.Addr, o.grace, o.reclaim, lead, o.extra)
 	w := &world{t: t, redis: rs, ed: o.jira, env: []string{"E2E_REDIS_PASSWORD=" + redisPassword}}
@@ -132,8 +134,7 @@ log: { level: debug, format: json }
 // addGitHub starts the world's sandbox GitHub and returns the github:
 // section of the config.
 func (w *world) addGitHub() string {
-	w.gh = githubtest.New(nil)
-	w.t.Cleanup(w.gh.Close)
+	w.gh = apispec.GitHubSandbox(w.t, nil)
 	w.env = append(w.env, "E2E_GITHUB_TOKEN="+ghToken, "E2E_WEBHOOK_SECRET="+hookSecret)
 	return fmt.Sprintf(`
 github:

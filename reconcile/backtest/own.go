@@ -46,7 +46,7 @@ func FromPast(p connectors.Past, loc *time.Location) History {
 		}
 		bd := Deliverable{ID: d.Ref.Key(), Items: items, Delivered: connectors.DateOf(last, loc),
 			Measure: !connectors.DateOf(last, loc).Before(p.Since)}
-		promised, ok := reconcile.DeclaredDate(d.Description)
+		promised, ok := reconcile.DeclaredDate(d.Ref.Tracker, d.Description)
 		if due, has := d.Due(loc); !ok && has && d.Ref.Kind != connectors.Version {
 			promised, ok = due, true
 		}

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slipwatch/slipwatch/internal/apispec"
+
 	"github.com/slipwatch/slipwatch/config"
 	"github.com/slipwatch/slipwatch/connectors/github"
 	"github.com/slipwatch/slipwatch/connectors/github/githubtest"
@@ -57,8 +59,7 @@ func newConversation(t *testing.T, prefix string, owner string, gh *githubtest.S
 }
 
 func sandbox(t *testing.T, clk *clock) (*githubtest.Server, int) {
-	gh := githubtest.New(clk.Now)
-	t.Cleanup(gh.Close)
+	gh := apispec.GitHubSandbox(t, clk.Now)
 	ms := gh.AddMilestone("acme/api", githubtest.Milestone{Title: "v2.0", DueOn: time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)})
 	for range 10 {
 		gh.AddIssue("acme/api", githubtest.Issue{Title: "work", Milestone: ms, CreatedAt: clk.Now().AddDate(0, 0, -30)})

@@ -123,6 +123,29 @@ func (s *Server) addComment(r *repo, n int, user, body string, at time.Time) int
 	return s.nextID
 }
 
+// EditComment rewrites comment id's body at at (zero: now), as its
+// author (or someone with write access) does on GitHub: its updated_at
+// moves, its created_at and user stay, and the issue's updated_at moves
+// with it. It reports whether there is such a comment.
+func (s *Server) EditComment(repoName string, id int64, body string, at time.Time) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if at.IsZero() {
+		at = s.now()
+	}
+	r := s.repo(repoName)
+	for _, c := range r.comments {
+		if c.ID == id {
+			c.Body, c.UpdatedAt = body, at
+			if is, ok := r.issues[c.Issue]; ok && at.After(is.UpdatedAt) {
+				is.UpdatedAt = at
+			}
+			return true
+		}
+	}
+	return false
+}
+
 // SetPermission sets user's permission on a repo (admin, write, read…).
 // Logins are case-insensitive, as on GitHub.
 func (s *Server) SetPermission(repoName, user, perm string) {
@@ -163,8 +186,10 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if r.URL.Path == "/user" && r.Method == http.MethodGet {
-		u := s.template("user.json")
-		u["login"] = s.Self
+		u := s.template("authenticated-user.json")
+		for k, v := range s.userJSON(s.Self) {
+			u[k] = v
+		}
 		s.json(w, r, http.StatusOK, u)
 		return
 	}
@@ -270,9 +295,9 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request) {
 		}
 		body := s.template("collaborator-permission.json")
 		body["permission"], body["role_name"] = p, p
-		if u, ok := body["user"].(map[string]any); ok {
-			u["login"] = rest[1]
-		}
+		u := s.userJSON(rest[1])
+		u["role_name"] = p
+		body["user"] = u
 		s.json(w, r, http.StatusOK, body)
 	default:
 		s.notFound(w, r)

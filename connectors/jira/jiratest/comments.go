@@ -15,6 +15,9 @@ type Comment struct {
 	Body    string
 	Created string // in Jira's format: 2026-03-10T09:00:00.000+0000
 	Updated string
+	// UpdateAuthor is who last edited the comment (Jira's
+	// updateAuthor); nil: the author.
+	UpdateAuthor map[string]any
 	// Marker is the value of the comment's MarkerProperty entity
 	// property; "" when it has none (see Server.Marker).
 	Marker string
@@ -67,18 +70,41 @@ func (s *Server) SetMarker(commentID, marker string) {
 func (c *Comment) copy(marker string) Comment {
 	out := *c
 	out.Author = copyMap(c.Author)
+	out.UpdateAuthor = copyMap(c.UpdateAuthor)
 	out.Marker = marker
 	return out
+}
+
+// EditComment rewrites comment id's body as editor (in the shape of the
+// edition's users) at at, as a user with "Edit All Comments" (or the
+// author) does in Jira: the comment's updated and updateAuthor change,
+// its author and created do not.
+func (s *Server) EditComment(id string, editor map[string]any, body, at string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, cs := range s.comments {
+		for _, c := range cs {
+			if c.ID == id {
+				c.Body, c.Updated, c.UpdateAuthor = body, at, copyMap(editor)
+				return
+			}
+		}
+	}
+	s.failf("EditComment: no comment %s", id)
 }
 
 // renderComment is c as Jira's v2 API answers it; called with the lock
 // held.
 func (s *Server) renderComment(c *Comment) map[string]any {
+	updateAuthor := c.UpdateAuthor
+	if updateAuthor == nil {
+		updateAuthor = c.Author
+	}
 	return map[string]any{
 		"self":         s.URL + "/rest/api/2/issue/" + c.Issue + "/comment/" + c.ID,
 		"id":           c.ID,
 		"author":       c.Author,
-		"updateAuthor": c.Author,
+		"updateAuthor": updateAuthor,
 		"body":         c.Body,
 		"created":      c.Created,
 		"updated":      c.Updated,

@@ -266,7 +266,14 @@ func (s *Server) getIssue(w http.ResponseWriter, r *http.Request, idOrKey string
 	var b []byte
 	for _, is := range s.issues {
 		if is.Key == idOrKey || is.ID == idOrKey {
-			b = marshal(s.render(is, fields))
+			out := s.render(is, fields)
+			if slices.Contains(strings.Split(r.URL.Query().Get("expand"), ","), "changelog") {
+				// Data Center sends the whole history here; Cloud at most
+				// the first 100 entries (the sandbox plays Data Center's).
+				hs := s.renderHistories(is.Key, 0, len(s.histories[is.Key]))
+				out["changelog"] = map[string]any{"startAt": 0, "maxResults": len(hs), "total": len(hs), "histories": hs}
+			}
+			b = marshal(out)
 			break
 		}
 	}
