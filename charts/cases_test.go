@@ -117,6 +117,7 @@ func chartCases() []chartCase {
 					"SLIPWATCH_JIRA_PREVIOUS_WEBHOOK_SECRET":   true,
 					"SLIPWATCH_JIRA_WEBHOOK_TOKEN":             true,
 					"SLIPWATCH_REDIS_PASSWORD":                 true,
+					"SLIPWATCH_SERVER_API_TOKEN":               true,
 				}
 				gotOptional := map[string]bool{}
 				for env, ref := range refs {
@@ -189,6 +190,12 @@ func chartCases() []chartCase {
 			check:    checkFull,
 		},
 		{
+			name:     "dashboard behind the token",
+			files:    []string{"testdata/dashboard-token.yaml"},
+			replicas: 2,
+			check:    checkDashboardToken,
+		},
+		{
 			name:     "quickstart redis",
 			files:    []string{"testdata/quickstart-redis.yaml"},
 			replicas: 2,
@@ -248,6 +255,20 @@ func checkFull(t *testing.T, m *manifests, cfg *config.Config) {
 	}
 	if diff := cmp.Diff([]string{"slipwatch.acme.example/webhooks/github", "slipwatch.acme.example/webhooks/jira"}, paths); diff != "" {
 		t.Errorf("ingress paths (-want +got):\n%s", diff)
+	}
+
+	// The pages' own Ingress: its auth annotations, the pages and the read
+	// API, never the webhooks, /metrics or the probes.
+	dash := get[networkingv1.Ingress](t, m, "Ingress", fullname+"-dashboard")
+	if dash.Annotations["nginx.ingress.kubernetes.io/auth-url"] == "" || ing.Annotations["nginx.ingress.kubernetes.io/auth-url"] != "" {
+		t.Errorf("auth annotations: pages %v, webhooks %v", dash.Annotations, ing.Annotations)
+	}
+	if diff := cmp.Diff([]string{"promises.acme.example/ Exact", "promises.acme.example/track-record Exact", "promises.acme.example/commitments/ Prefix",
+		"promises.acme.example/static/ Prefix", "promises.acme.example/api/v1/ Prefix"}, dashboardPaths(dash)); diff != "" {
+		t.Errorf("dashboard ingress paths (-want +got):\n%s", diff)
+	}
+	if dash.Spec.IngressClassName == nil || *dash.Spec.IngressClassName != "nginx" {
+		t.Errorf("the dashboard Ingress does not default to ingress.className")
 	}
 
 	sm := get[serviceMonitor](t, m, "ServiceMonitor", fullname)
@@ -415,4 +436,42 @@ func valuesSecrets(t *testing.T, files []string) []string {
 		}
 	}
 	return out
+}
+
+// dashboardPaths are an Ingress's "host/path type" rules, each checked to
+// go to slipwatch's Service.
+func dashboardPaths(ing *networkingv1.Ingress) []string {
+	var out []string
+	for _, r := range ing.Spec.Rules {
+		for _, p := range r.HTTP.Paths {
+			s := r.Host + p.Path
+			if p.PathType != nil {
+				s += " " + string(*p.PathType)
+			}
+			if p.Backend.Service == nil || p.Backend.Service.Name != fullname || p.Backend.Service.Port.Name != "http" {
+				s += " (to another backend)"
+			}
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// checkDashboardToken: exposing the pages with auth: token makes the
+// token a credential the pod needs, and slipwatch gets it.
+func checkDashboardToken(t *testing.T, m *manifests, cfg *config.Config) {
+	if cfg.Server.APIToken.Value() != "dashboard-api-token-0007-abcdef" {
+		t.Errorf("server.api_token did not reach slipwatch")
+	}
+	keys := secretKeys(get[corev1.Secret](t, m, "Secret", fullname))
+	if diff := cmp.Diff([]string{"api-token", "github-token"}, keys); diff != "" {
+		t.Errorf("Secret keys (-want +got):\n%s", diff)
+	}
+	if m.has("Ingress", fullname) {
+		t.Error("the webhook Ingress is on although only the dashboard's was asked for")
+	}
+	dash := get[networkingv1.Ingress](t, m, "Ingress", fullname+"-dashboard")
+	if got := dashboardPaths(dash); len(got) != 5 || got[0] != "slipwatch.acme.example/ Exact" {
+		t.Errorf("dashboard paths: %v", got)
+	}
 }

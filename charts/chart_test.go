@@ -57,6 +57,8 @@ func TestBadValuesAreRefused(t *testing.T) {
 		{"short-termination-grace.yaml", false, "terminationGracePeriodSeconds (30) must be above shutdownGraceSeconds (30)"},
 		{"quickstart-and-url.yaml", false, "quickstartRedis.enabled and config.redis.url (or addrs) both say where Redis is"},
 		{"ingress-without-hosts.yaml", false, "ingress.enabled needs ingress.hosts"},
+		{"dashboard-without-auth.yaml", false, "ingress.dashboard.auth must say what keeps strangers out of the pages and /api/v1"},
+		{"dashboard-token-unset.yaml", false, "secrets.apiToken is required by the config (it becomes SLIPWATCH_SERVER_API_TOKEN)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
@@ -380,7 +382,8 @@ func TestNotes(t *testing.T) {
 			"WARNING: config has neither github nor jira",
 			"WARNING: config.redis.url is empty",
 			"kubectl -n " + namespace + " rollout status deployment/" + fullname,
-		}, []string{"/webhooks/github"}},
+			"http://localhost:8080/ through the port-forward above (inside the cluster only;",
+		}, []string{"/webhooks/github", "Bearer"}},
 		{"full", []string{"testdata/full.yaml"}, []string{
 			"https://slipwatch.acme.example/webhooks/github",
 			"https://slipwatch.acme.example/webhooks/jira",
@@ -389,6 +392,7 @@ func TestNotes(t *testing.T) {
 			"Version created/updated/released/unreleased/deleted/moved/merged",
 			"key github-webhook-secret in Secret slipwatch-credentials",
 			"a ServiceMonitor is installed",
+			"https://promises.acme.example/ (through your auth proxy)",
 		}, []string{"WARNING"}},
 		{"jira data center", []string{"testdata/jira.yaml"}, []string{
 			"/webhooks/jira?token=",

@@ -138,7 +138,16 @@ type TLS struct {
 type Server struct {
 	Listen        string   `yaml:"listen"`
 	ShutdownGrace Duration `yaml:"shutdown_grace"`
+
+	// APIToken, when set, is the bearer token the pages (/, /commitments,
+	// /track-record) and /api/v1 require; webhooks, probes and metrics
+	// are not affected.
+	APIToken Secret `yaml:"api_token"`
 }
+
+// MinAPITokenLength is the shortest server.api_token accepted: a token
+// people could guess guards nothing.
+const MinAPITokenLength = 16
 
 // Poll paces the level-triggered poller.
 type Poll struct {

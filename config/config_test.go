@@ -295,6 +295,7 @@ func TestEnvVarsCoverSchema(t *testing.T) {
 		"SLIPWATCH_FORECAST_MIN_SAMPLES":           "forecast.min_samples",
 		"SLIPWATCH_FORECAST_RISK_BELOW":            "forecast.risk_below",
 		"SLIPWATCH_SERVER_SHUTDOWN_GRACE":          "server.shutdown_grace",
+		"SLIPWATCH_SERVER_API_TOKEN":               "server.api_token",
 		"SLIPWATCH_SLIP_SETTLE":                    "slip.settle",
 		"SLIPWATCH_JIRA_INSECURE_SKIP_SIGNATURE":   "jira.insecure_skip_signature",
 		"SLIPWATCH_REDIS_MASTER_NAME":              "redis.master_name",

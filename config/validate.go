@@ -86,6 +86,7 @@ func (c *Config) check(refused []string) Errors {
 		es.add("server.listen", "%q is not host:port (e.g. :8080)", c.Server.Listen)
 	}
 	positive(es, "server.shutdown_grace", c.Server.ShutdownGrace)
+	c.Server.validateToken(es)
 	if c.Poll.Interval.D() < MinPollInterval {
 		es.add("poll.interval", "%s is below the minimum of %s (the trackers' quotas)", c.Poll.Interval, Duration(MinPollInterval))
 	}
@@ -470,4 +471,18 @@ func containsFold(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// validateToken refuses an api_token that is too short to guard anything
+// or that an Authorization header cannot carry. The message never shows
+// the token.
+func (s Server) validateToken(es *findings) {
+	t := s.APIToken.Value()
+	switch {
+	case t == "":
+	case len(t) < MinAPITokenLength:
+		es.add("server.api_token", "is %d characters; use at least %d (e.g. openssl rand -hex 32)", len(t), MinAPITokenLength)
+	case strings.IndexFunc(t, func(r rune) bool { return r <= ' ' || r >= 0x7f }) >= 0:
+		es.add("server.api_token", "holds spaces or control or non-ASCII characters, which an Authorization header cannot carry")
+	}
 }

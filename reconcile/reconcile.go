@@ -137,6 +137,7 @@ func Reconcile(prev Record, obs Observation, now time.Time, s Settings) (rec Rec
 		p.takeCommitments(obs.Linked)
 	}
 	p.deliver()
+	p.chartFacts()
 	p.forecast()
 	events, atRisk := decide(p.rec, p.facts, s, p.promiseNews())
 	p.rec.AtRiskSince = riskSince(p.rec, atRisk, now)

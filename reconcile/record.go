@@ -117,6 +117,11 @@ type Record struct {
 	// AtRiskSince is when the at_risk warning started (zero while none,
 	// or unknown): the digest tells a warning in the period it began.
 	AtRiskSince time.Time `json:"at_risk_since,omitzero"`
+	// For the dashboard (reconcile/dashboard): where a person opens the
+	// thread, and the burn-up it draws (series.go). Neither is in the
+	// status marker; both come back from the tracker.
+	ThreadURL string `json:"thread_url,omitempty"`
+	Series    Series `json:"series,omitzero"`
 }
 
 // IsZero reports whether r is the record of a deliverable never seen.

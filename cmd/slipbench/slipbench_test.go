@@ -59,6 +59,18 @@ func TestShortRun(t *testing.T) {
 			t.Errorf("end to end: %.0f/s with %d unexpected writes", tr.EndToEnd, tr.E2EErrors)
 		}
 	})
+	t.Run("dashboard", func(t *testing.T) {
+		p := res.Pages
+		if p.Commitments != sz.Commitments || p.PageBytes == 0 || p.JSONBytes == 0 {
+			t.Fatalf("dashboard: %+v", p)
+		}
+		// A gross regression only, judged against the JSON API of the
+		// same run: the page does more (counts, filters, markup) but not
+		// fifty times more.
+		if p.Page > 50*p.API {
+			t.Errorf("GET / took %s, over 50× /api/v1/commitments' %s", p.Page, p.API)
+		}
+	})
 	t.Run("intake", func(t *testing.T) {
 		in := res.Intake
 		// The speed ratio is BENCHMARKS.md's to report, not this test's to

@@ -124,6 +124,7 @@ func build(cfg *config.Config, d deps) (*app, error) {
 		Links:        links(cfg.Links),
 		TrackRecord:  cfg.TrackRecord.Thread,
 		DigestEvery:  cfg.Digest.Every.D(),
+		APIToken:     cfg.Server.APIToken.Value(),
 	})
 	if err != nil {
 		return nil, err

@@ -92,7 +92,7 @@ func commands() []command {
 			setFlags: func(fs *flag.FlagSet, o *options) {
 				fs.BoolVar(&o.json, "json", false, "print JSON lines instead of text")
 				fs.Float64Var(&o.speed, "speed", 0, "simulated days per second (0 = as fast as possible)")
-				fs.BoolVar(&o.keep, "keep", false, "leave the sandbox API up and print its URL")
+				fs.BoolVar(&o.keep, "keep", false, "leave the sandbox API and the dashboard up and print their URLs")
 			},
 			run: runTestdrive},
 		{name: "version", summary: "print version, commit and Go version", run: printVersion},

@@ -211,6 +211,13 @@ func runTestdrive(e *env, o *options) int {
 		}
 	}
 	if o.keep {
+		pages, stopPages, err := a.servePages()
+		if err != nil {
+			fmt.Fprintf(e.stderr, "slipwatch testdrive: %v\n", err)
+			return exitFailed
+		}
+		defer stopPages()
+		fmt.Fprintf(e.stdout, "\nThe dashboard is at %s (the story's promises, as of its last day).\n", pages)
 		fmt.Fprintf(e.stdout, "\nThe sandbox GitHub API is up at %s (token: anything). Ctrl-C to stop.\n", gh.URL)
 		<-ctx.Done()
 	}

@@ -80,6 +80,7 @@ type options struct {
 	grace   string       // server.shutdown_grace
 	reclaim string       // queue.reclaim_idle: also the work deadline and half the claim TTL
 	jira    *jiraEdition // a sandbox Jira of this edition and the jira: section instead of GitHub
+	repos   []string     // GitHub repos watched besides repoName
 }
 
 func newWorld(t *testing.T, o options) *world {
@@ -121,7 +122,7 @@ log: { level: debug, format: json }
 		// A Jira world watches Jira only: its threads are all there is.
 		cfg += w.addJira(*o.jira)
 	} else {
-		cfg += w.addGitHub()
+		cfg += w.addGitHub(o.repos...)
 	}
 	path := filepath.Join(t.TempDir(), "slipwatch.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
@@ -132,8 +133,8 @@ log: { level: debug, format: json }
 }
 
 // addGitHub starts the world's sandbox GitHub and returns the github:
-// section of the config.
-func (w *world) addGitHub() string {
+// section of the config, watching repoName and more.
+func (w *world) addGitHub(more ...string) string {
 	w.gh = apispec.GitHubSandbox(w.t, nil)
 	w.env = append(w.env, "E2E_GITHUB_TOKEN="+ghToken, "E2E_WEBHOOK_SECRET="+hookSecret)
 	return fmt.Sprintf(`
@@ -143,7 +144,7 @@ github:
   webhook_secret: "${E2E_WEBHOOK_SECRET}"
   repos: [%s]
   write_interval: 20ms
-`, w.gh.URL, repoName)
+`, w.gh.URL, strings.Join(append([]string{repoName}, more...), ", "))
 }
 
 // rdb is a client of the world's Redis.

@@ -122,6 +122,9 @@ type Options struct {
 	// DigestEvery is the period of the digest on the TrackRecord thread
 	// (config digest.every); 0 posts none.
 	DigestEvery time.Duration
+	// APIToken, when set, is the bearer token the pages and /api/v1
+	// require (config server.api_token).
+	APIToken string
 
 	// Timings no config sets, their defaults below; the runner's own tests
 	// shorten them.
