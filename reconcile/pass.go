@@ -54,6 +54,9 @@ type eventData struct {
 	by       string
 	growth   float64
 	added    int
+	// told: the news is said in another comment of the same pass, so the
+	// event is remembered as announced without a comment of its own.
+	told bool
 }
 
 // newEvent names an event of the record with ID recID by its kind and the
@@ -341,19 +344,37 @@ func (p *pass) deliver() {
 	}
 }
 
-// forecast runs the completion forecast of an open deliverable, reusing
-// the record's while its inputs are unchanged.
+// forecast runs the completion forecast of an open deliverable against
+// its current promise, reusing the record's while its inputs are
+// unchanged.
 func (p *pass) forecast() {
 	rec := &p.rec
 	if rec.Delivered {
 		return
 	}
-	remaining := rec.Total - rec.Done
-	var buf [160]byte
-	in := appendForecastInput(buf[:0], rec.ID, remaining, windowOf(p.snap.Throughput.Daily, p.s.Window), p.facts.today, p.s)
-	if rec.Forecast.Input == "" || string(in) != rec.Forecast.Input {
-		rec.Forecast = ForecastCompletion(rec.ID, remaining, p.snap.Throughput, p.facts.today, p.s)
+	cur, _ := rec.Commitment()
+	in := NewForecastInput(rec.ID, p.d.Items, cur, p.snap.Throughput, p.facts.today, p.s)
+	var buf [256]byte
+	if rec.Forecast.Input == "" || string(in.AppendKey(buf[:0], p.s)) != rec.Forecast.Input {
+		rec.Forecast = ForecastDeliverable(in, p.s)
 	}
+}
+
+// promiseNews reports whether this pass announces the current promise (its
+// committed or recommitted comment is among the events and not said yet):
+// an unlikely promise is then said in that comment, not in an alarm of its
+// own.
+func (p *pass) promiseNews() bool {
+	cur, ok := p.rec.Commitment()
+	if !ok {
+		return false
+	}
+	for _, ev := range p.events {
+		if ev.data.to == cur.Date && !p.announced[ev.id] {
+			return true
+		}
+	}
+	return false
 }
 
 // render turns the replies and the events not yet announced into actions,
@@ -368,6 +389,12 @@ func (p *pass) render(events []event) []Action {
 			continue
 		}
 		p.announced[ev.id] = true
+		if ev.data.told {
+			// Said in another comment of this pass (an unlikely promise in
+			// its committed comment): remembered, not posted.
+			rec.Announced = append(rec.Announced, ev.id)
+			continue
+		}
 		actions = append(actions, Action{Kind: PostEvent, EventID: ev.id, EventKind: ev.kind,
 			Body: render(tracker, eventDoc(*rec, ev, p.s)), Marker: EventMarker(ev.id, ev.kind)})
 	}
