@@ -49,6 +49,7 @@ func TestBadValuesAreRefused(t *testing.T) {
 		{"bad-enum.yaml", true, `config.baseline must be one of the following: "first_seen", "declared_only"`},
 		{"bad-duration.yaml", true, "config.poll.interval: Does not match pattern"},
 		{"negative-settle.yaml", true, "config.slip.settle: Does not match pattern"},
+		{"bad-risk-below.yaml", true, "config.forecast.risk_below: Must be less than 1"},
 		{"unscoped-allow.yaml", true, "config.commands.allow.0: Does not match pattern '^(github|jira):.+'"},
 		{"slipwatch-extra-env.yaml", true, "extraEnv.0.name: Must not validate the schema"},
 		{"missing-token.yaml", false, "secrets.githubToken is required by the config (it becomes SLIPWATCH_GITHUB_TOKEN)"},

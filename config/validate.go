@@ -105,6 +105,9 @@ func (c *Config) check(refused []string) Errors {
 	if !(c.Forecast.Confidence > 0 && c.Forecast.Confidence < 1) {
 		es.add("forecast.confidence", "%g is not in (0,1)", c.Forecast.Confidence)
 	}
+	if !(c.Forecast.RiskBelow > 0 && c.Forecast.RiskBelow < 1) {
+		es.add("forecast.risk_below", "%g is not in (0,1)", c.Forecast.RiskBelow)
+	}
 	if c.Forecast.MinSamples < 1 {
 		es.add("forecast.min_samples", "%d is below 1", c.Forecast.MinSamples)
 	}

@@ -261,11 +261,11 @@ type Throughput struct {
 
 	// ScopeAdded and ScopePlannedClosed measure how the team's scope grows
 	// once work is under way, over the window and across the team's
-	// deliverables (open or delivered): ScopeAdded counts items created in
-	// the window in a deliverable that already had a completed item;
-	// ScopePlannedClosed counts items completed in the window that were
-	// already in their deliverable when its first item was completed. Their
-	// ratio is the items added per planned item finished.
+	// deliverables (open or delivered): of the items of a deliverable
+	// completed in the window, ScopeAdded counts those added to it after
+	// its first completed item, ScopePlannedClosed those already there.
+	// Their ratio is the items added per planned item finished. Connectors
+	// count all four with CountFacts.
 	ScopeAdded         int
 	ScopePlannedClosed int
 }

@@ -35,6 +35,7 @@ type pass struct {
 
 	events    []event           // committed and recommitted, decided as commitments are taken
 	replies   []Action          // answers to commands
+	asked     []int             // which of replies answer "/slipwatch status": written in render, from the finished record
 	outsiders []outsiderCommand // commands of people who may not commit, not answered yet
 }
 
@@ -59,6 +60,9 @@ type eventData struct {
 	by       string
 	growth   float64
 	added    int
+	// told: the news is said in another comment of the same pass, so the
+	// event is remembered as announced without a comment of its own.
+	told bool
 }
 
 // newEvent names an event of the record with ID recID by its kind and the
@@ -370,12 +374,18 @@ func (p *pass) handle(c connectors.Comment, partner bool) {
 	} else {
 		reply = answer(rec, cmd, c, today, p.d, p.s, p.commit)
 	}
-	p.reply(c, rid, reply)
+	p.reply(c, rid, cmd, reply)
 }
 
-// reply queues the answer to comment c.
-func (p *pass) reply(c connectors.Comment, rid string, d doc) {
+// reply queues the answer to comment c's command.
+func (p *pass) reply(c connectors.Comment, rid string, cmd Command, d doc) {
 	marker := p.s.Markers.EventMarker(rid, EvReply)
+	if cmd.Verb == "status" {
+		// Commands are read before the forecast and the health are
+		// brought up to date; the status given must be the one this pass
+		// ends with (and the one a resumed pass would give).
+		p.asked = append(p.asked, len(p.replies))
+	}
 	p.replies = append(p.replies, Action{Kind: Reply, EventID: rid, EventKind: EvReply, ReplyTo: c.ID,
 		Body: fit(p.d.Ref.Tracker, render(p.d.Ref.Tracker, d), marker), Marker: marker})
 }
@@ -397,19 +407,37 @@ func (p *pass) deliver() {
 	}
 }
 
-// forecast runs the completion forecast of an open deliverable, reusing
-// the record's while its inputs are unchanged.
+// forecast runs the completion forecast of an open deliverable against
+// its current promise, reusing the record's while its inputs are
+// unchanged.
 func (p *pass) forecast() {
 	rec := &p.rec
 	if rec.Delivered {
 		return
 	}
-	remaining := rec.Total - rec.Done
-	var buf [160]byte
-	in := appendForecastInput(buf[:0], rec.ID, remaining, windowOf(p.snap.Throughput.Daily, p.s.Window), p.facts.today, p.s)
-	if rec.Forecast.Input == "" || string(in) != rec.Forecast.Input {
-		rec.Forecast = ForecastCompletion(rec.ID, remaining, p.snap.Throughput, p.facts.today, p.s)
+	cur, _ := rec.Commitment()
+	in := NewForecastInput(rec.ID, p.d.Items, cur, p.snap.Throughput, p.facts.today, p.s)
+	var buf [256]byte
+	if rec.Forecast.Input == "" || string(in.AppendKey(buf[:0], p.s)) != rec.Forecast.Input {
+		rec.Forecast = ForecastDeliverable(in, p.s)
 	}
+}
+
+// promiseNews reports whether this pass announces the current promise (its
+// committed or recommitted comment is among the events and not said yet):
+// an unlikely promise is then said in that comment, not in an alarm of its
+// own.
+func (p *pass) promiseNews() bool {
+	cur, ok := p.rec.Commitment()
+	if !ok {
+		return false
+	}
+	for _, ev := range p.events {
+		if ev.data.to == cur.Date && !p.announced[ev.id] {
+			return true
+		}
+	}
+	return false
 }
 
 // render turns the events not yet announced and the replies into actions,
@@ -429,6 +457,12 @@ func (p *pass) render(events []event) []Action {
 			continue
 		}
 		p.announced[ev.id] = true
+		if ev.data.told {
+			// Said in another comment of this pass (an unlikely promise in
+			// its committed comment): remembered, not posted.
+			rec.Announced = append(rec.Announced, ev.id)
+			continue
+		}
 		marker := p.s.Markers.EventMarker(ev.id, ev.kind)
 		actions = append(actions, Action{Kind: PostEvent, EventID: ev.id, EventKind: ev.kind,
 			Body: fit(tracker, render(tracker, eventDoc(*rec, ev, p.s)), marker), Marker: marker})
@@ -464,6 +498,10 @@ func (p *pass) render(events []event) []Action {
 			CommentID: p.statusID, Body: body, Marker: marker})
 	}
 	rec.StatusHash = h
+	for _, i := range p.asked {
+		a := &p.replies[i]
+		a.Body = fit(tracker, render(tracker, statusDoc(*rec, p.s)), a.Marker)
+	}
 	return append(actions, p.replies...)
 }
 

@@ -193,31 +193,129 @@ func TestFlappingDateIsQuiet(t *testing.T) {
 	}
 }
 
-func TestAtRiskWithHysteresis(t *testing.T) {
-	// 30 items, one done per day: the P85 lands a month out, after Dec 1.
+// TestUnlikelyPromise: a promise already unlikely the day it is made is
+// said once, in its committed comment with its chance, not as a separate
+// alarm; the warning stands (health at_risk) until the chance recovers.
+func TestUnlikelyPromise(t *testing.T) {
+	// 30 items, one done per day: 11 days to Dec 1 is far too few.
 	w := newWorld(t, "2026-12-01", 30, 1)
 	got := w.step(day("2026-11-20"))
-	if diff := cmp.Diff([]EventKind{EvCommitted, EvAtRisk, "status"}, got); diff != "" {
+	if diff := cmp.Diff([]EventKind{EvCommitted, "status"}, got); diff != "" {
 		t.Fatalf("actions (-want +got):\n%s", diff)
 	}
-	if w.rec.Health != AtRisk {
-		t.Fatalf("health %s", w.rec.Health)
+	if w.rec.Health != AtRisk || !w.rec.Forecast.ChanceKnown || w.rec.Forecast.Chance >= DefaultRiskBelow {
+		t.Fatalf("health %s, forecast %+v", w.rec.Health, w.rec.Forecast)
 	}
-	// 9 left at one a day: the P85 is Nov 30, one day inside the date.
-	// Within the margin the warning stands, and it is never repeated.
-	for i := range 21 {
-		w.d.Items[i].ClosedAt = day("2026-11-21")
+	committed := w.thread.Comments[0].Body
+	for _, want := range []string{"is promised for 2026-12-01", "Already unlikely", "under 1% likely by then", "85% likely by "} {
+		if !strings.Contains(committed, want) {
+			t.Errorf("the committed comment lacks %q:\n%s", want, committed)
+		}
 	}
-	if got := w.step(day("2026-11-21")); len(got) > 1 || w.rec.Health != AtRisk {
-		t.Errorf("inside the margin: %v, health %s", got, w.rec.Health)
+	// The next day it is still unlikely: said already, not repeated.
+	if got := w.step(day("2026-11-21")); slices.Contains(got, EvAtRisk) || w.rec.Health != AtRisk {
+		t.Errorf("the day after: %v, health %s", got, w.rec.Health)
 	}
-	// 5 left: Nov 27, four days inside: back on track.
-	for i := 21; i < 25; i++ {
+	// 5 left at one a day: certain by Dec 1, back on track.
+	for i := range 25 {
 		w.d.Items[i].ClosedAt = day("2026-11-22")
 	}
 	w.step(day("2026-11-22"))
 	if w.rec.Health != OnTrack {
-		t.Errorf("well inside the date: health %s, want on_track", w.rec.Health)
+		t.Errorf("well inside the date: health %s, chance %v, want on_track", w.rec.Health, w.rec.Forecast.Chance)
+	}
+}
+
+// TestAtRiskWhenChanceFalls: a likely promise gets no warning; when the
+// chance falls below forecast.risk_below, at_risk is posted once, with
+// the chance and what explains it.
+func TestAtRiskWhenChanceFalls(t *testing.T) {
+	w := newWorld(t, "2026-12-01", 10, 2)
+	if got := w.step(day("2026-11-02")); !cmp.Equal(got, []EventKind{EvCommitted, "status"}) || w.rec.Health != OnTrack {
+		t.Fatalf("the promise: %v, health %s", got, w.rec.Health)
+	}
+	if !strings.Contains(w.thread.Comments[0].Body, "over 99% likely by then") {
+		t.Errorf("the committed comment does not state the chance:\n%s", w.thread.Comments[0].Body)
+	}
+	// 60 items land: at two a day, a month of work left for three weeks.
+	for i := range 60 {
+		w.d.Items = append(w.d.Items, connectors.Item{ID: fmt.Sprint("x", i), CreatedAt: day("2026-11-10")})
+	}
+	got := w.step(day("2026-11-10"))
+	if !slices.Contains(got, EvAtRisk) || w.rec.Health != AtRisk {
+		t.Fatalf("after the scope landed: %v, health %s, forecast %+v", got, w.rec.Health, w.rec.Forecast)
+	}
+	var body string
+	for _, c := range w.thread.Comments {
+		if strings.Contains(c.Body, "kind=at_risk") {
+			body = c.Body
+		}
+	}
+	for _, want := range []string{"likely to finish by the promised 2026-12-01", "85% likely by ", "60 items added since the promise"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the at_risk comment lacks %q:\n%s", want, body)
+		}
+	}
+	if got := w.step(day("2026-11-11")); slices.Contains(got, EvAtRisk) {
+		t.Errorf("at_risk said twice: %v", got)
+	}
+}
+
+// TestDecideAtRisk is the at_risk rule as decide applies it.
+func TestDecideAtRisk(t *testing.T) {
+	promise := connectors.Date{Year: 2026, Month: 12, Day: 1}
+	now := time.Date(2026, 11, 10, 9, 0, 0, 0, time.UTC)
+	f := facts{now: now, today: connectors.DateOf(now, time.UTC), target: promise, hasTarget: true}
+	tests := []struct {
+		name        string
+		was         bool
+		chance      float64
+		known       bool
+		promiseNews bool
+		change      func(*Record, *facts)
+		atRisk      bool
+		event       bool // an at_risk event is decided
+		told        bool // and said in the committed comment
+	}{
+		{name: "likely", chance: 0.6, known: true},
+		{name: "unlikely", chance: 0.1, known: true, atRisk: true, event: true},
+		{name: "unlikely on the day it is promised", chance: 0.1, known: true, promiseNews: true, atRisk: true, event: true, told: true},
+		{name: "was at risk, inside the hysteresis", was: true, chance: DefaultRiskBelow + 0.05, known: true, atRisk: true, event: true},
+		{name: "was at risk, recovered", was: true, chance: DefaultRiskBelow + riskClear + 0.01, known: true},
+		{name: "a new promise is judged afresh", was: true, chance: DefaultRiskBelow + 0.05, known: true, promiseNews: true},
+		{name: "not enough history", was: true, chance: 0, known: false},
+		{name: "overdue wins", was: true, chance: 0, known: true, change: func(_ *Record, f *facts) {
+			f.today, f.now = promise.AddDays(1), promise.AddDays(1).Time(time.UTC).Add(9*time.Hour)
+		}},
+		{name: "slipped raises no warning", chance: 0.05, known: true, change: func(_ *Record, f *facts) { f.target = promise.AddDays(14) }},
+		{name: "slipped keeps one", was: true, chance: 0.05, known: true, atRisk: true, event: true,
+			change: func(_ *Record, f *facts) { f.target = promise.AddDays(14) }},
+		{name: "a forecast about another promise is no warning", chance: 0.05, known: true,
+			change: func(r *Record, _ *facts) { r.Forecast.Promised = promise.AddDays(-7) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := Record{ID: "x", AtRisk: tt.was, Commitments: []Commitment{{Date: promise, At: now.AddDate(0, 0, -7)}},
+				Targets:  []TargetChange{{Date: promise, At: now.AddDate(0, 0, -7)}},
+				Forecast: Forecast{Enough: tt.known, ChanceKnown: tt.known, Chance: tt.chance, Promised: promise, P85: promise.AddDays(9)}}
+			ff := f
+			if tt.change != nil {
+				tt.change(&rec, &ff)
+			}
+			events, atRisk := decide(rec, ff, settings(), tt.promiseNews)
+			if atRisk != tt.atRisk {
+				t.Errorf("at risk %v, want %v", atRisk, tt.atRisk)
+			}
+			var ev *event
+			for i := range events {
+				if events[i].kind == EvAtRisk {
+					ev = &events[i]
+				}
+			}
+			if (ev != nil) != tt.event || (ev != nil && ev.data.told != tt.told) {
+				t.Errorf("at_risk event %+v, want one: %v, told: %v", ev, tt.event, tt.told)
+			}
+		})
 	}
 }
 
@@ -601,62 +699,6 @@ func FuzzParseMarkers(f *testing.F) {
 			}
 		}
 	})
-}
-
-func TestForecastDeterministicAndCalibrated(t *testing.T) {
-	s := settings()
-	s.Trials = 10000
-	tp := connectors.Throughput{Daily: []int{0, 1, 3, 0, 2, 5, 0, 1, 1, 2, 0, 4, 1, 0}}
-	today := connectors.Date{Year: 2026, Month: 11, Day: 2}
-	a := ForecastCompletion("x", 30, tp, today, s)
-	b := ForecastCompletion("x", 30, tp, today, s)
-	if a != b || !a.Enough {
-		t.Fatalf("not deterministic: %+v vs %+v", a, b)
-	}
-	if !(a.P50.Before(a.P85) || a.P50 == a.P85) || a.P95.Before(a.P85) {
-		t.Fatalf("percentiles out of order: %+v", a)
-	}
-	// Calibration: outcomes drawn from the same process land on or before
-	// the P85 date about 85 % of the time.
-	rng := newTestRand(42)
-	covered, runs := 0, 2000
-	for range runs {
-		left, d := 30, 0
-		for left > 0 {
-			left -= tp.Daily[rng.next()%uint64(len(tp.Daily))]
-			d++
-		}
-		if !today.AddDays(d).After(a.P85) {
-			covered++
-		}
-	}
-	share := float64(covered) / float64(runs)
-	if share < 0.80 || share > 0.90 {
-		t.Errorf("P85 covers %.2f of outcomes, want 0.80–0.90", share)
-	}
-}
-
-type testRand struct{ s uint64 }
-
-func newTestRand(seed uint64) *testRand { return &testRand{s: seed} }
-
-func (r *testRand) next() uint64 { // xorshift64*
-	r.s ^= r.s >> 12
-	r.s ^= r.s << 25
-	r.s ^= r.s >> 27
-	return r.s * 2685821657736338717
-}
-
-func BenchmarkForecastCompletion10k(b *testing.B) {
-	s := settings()
-	s.Trials = 10000
-	tp := connectors.Throughput{Daily: []int{0, 1, 3, 0, 2, 5, 0, 1, 1, 2, 0, 4, 1, 0, 2, 2, 1, 0, 3, 1, 1}}
-	today := connectors.Date{Year: 2026, Month: 11, Day: 2}
-	var f forecaster
-	b.ReportAllocs()
-	for b.Loop() {
-		f.run("x", 40, tp, today, s)
-	}
 }
 
 // BenchmarkReconcileThread is the steady-state poll of a deliverable with

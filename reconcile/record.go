@@ -190,3 +190,10 @@ func hashID(parts ...string) string {
 	hex.Encode(out[:], h[:8])
 	return string(out[:])
 }
+
+// DeclaredDate is the promise a description in the markup of tracker t
+// declares, "Committed: 2026-12-01" (any case; the last such line wins),
+// as Reconcile takes it.
+func DeclaredDate(t connectors.Tracker, description string) (connectors.Date, bool) {
+	return declaredDate(t, description)
+}

@@ -197,6 +197,14 @@ func statusDoc(r Record, s Settings) doc {
 		d.items = append(d.items, item{"Delivered", text("%s", r.DeliveredOn)})
 	} else {
 		d.items = append(d.items, item{"Forecast", text("%s", forecastText(r.Forecast, s))})
+		// Once the date has passed the meaning line says so; a chance of
+		// meeting it would be noise.
+		if c := chanceText(r.Forecast); c != "" && ok && r.Health != Overdue {
+			d.items = append(d.items, item{"Chance", text("%s", c)})
+		}
+		if why := inputsText(r.Forecast, r.Ref.Kind); why != "" {
+			d.items = append(d.items, item{"Why", text("%s", why)})
+		}
 	}
 	d.items = append(d.items, item{"Progress", progressText(r)})
 	if l := r.Linked; l != nil {
@@ -257,6 +265,9 @@ func meaning(r Record, s Settings) string {
 	case Slipped:
 		return "The due date is " + strconv.Itoa(t.Sub(cur.Date)) + " days after the promise; leadership should hear a new date."
 	case AtRisk:
+		if f := r.Forecast; f.ChanceKnown && f.Promised == cur.Date {
+			return "At the current pace the work is only " + percentText(f.Chance) + " likely to finish by the promised " + dateString(cur.Date) + "."
+		}
 		return "At the current pace the work is likely to finish after the promised " + dateString(cur.Date) + "."
 	case NoDate:
 		return "No date has been promised."
@@ -274,6 +285,7 @@ func eventDoc(r Record, ev event, s Settings) doc {
 		if e.reason != "" {
 			d.lines = append(d.lines, text("Reason: %s", e.reason))
 		}
+		d.lines = append(d.lines, promiseChance(r, e.to, s)...)
 		return d
 	case EvRecommitted:
 		d := doc{emoji: "🔁", title: "Recommitted"}
@@ -281,6 +293,7 @@ func eventDoc(r Record, ev event, s Settings) doc {
 		if e.reason != "" {
 			d.lines = append(d.lines, text("Reason: %s", e.reason))
 		}
+		d.lines = append(d.lines, promiseChance(r, e.to, s)...)
 		return d
 	case EvSlipped:
 		return doc{emoji: "🔴", title: "Slipped", lines: []line{
@@ -290,9 +303,20 @@ func eventDoc(r Record, ev event, s Settings) doc {
 		return doc{emoji: "⏩", title: "Pulled in", lines: []line{
 			text("The due date of %s moved from %s to %s.", r.Title, e.from, e.to)}}
 	case EvAtRisk:
-		return doc{emoji: "🟠", title: "At risk", lines: []line{
-			text("At the team's pace over the last %s days, %s is %s%% likely to finish by %s, after the promised %s.", s.Window, r.Title, int(s.Confidence*100+0.5), e.to, e.from),
-			text("%s of %s items are done.", r.Done, r.Total)}}
+		f := r.Forecast
+		if !f.ChanceKnown || f.Promised != e.from {
+			// The forecast moved on since (a record rendered later).
+			return doc{emoji: "🟠", title: "At risk", lines: []line{
+				text("At the team's pace over the last %s days, %s is %s likely to finish by %s, after the promised %s.", s.Window, r.Title, confidenceText(s), e.to, e.from),
+				text("%s of %s items are done.", r.Done, r.Total)}}
+		}
+		d := doc{emoji: "🟠", title: "At risk", lines: []line{
+			text("At the team's pace over the last %s days, %s is %s likely to finish by the promised %s; %s likely by %s.", s.Window, r.Title, percentText(f.Chance), e.from, confidenceText(s), e.to)}}
+		if why := inputsText(f, r.Ref.Kind); why != "" {
+			d.lines = append(d.lines, text("Why: %s.", why))
+		}
+		d.lines = append(d.lines, text("%s of %s items are done.", r.Done, r.Total))
+		return d
 	case EvScopeGrew:
 		return doc{emoji: "📈", title: "Scope grew", lines: []line{
 			text("%s items were added to %s since the promise of %s (+%s%%).", e.added, r.Title, e.from, int(e.growth*100+0.5)),
@@ -314,6 +338,24 @@ func eventDoc(r Record, ev event, s Settings) doc {
 		return d
 	}
 	return doc{title: string(ev.kind)}
+}
+
+// promiseChance is the chance of a promise for date made in this pass, for
+// its committed or recommitted comment: a promise already unlikely is said
+// there, once, rather than in an at_risk alarm of its own.
+func promiseChance(r Record, date connectors.Date, s Settings) []line {
+	f := r.Forecast
+	if !f.Enough || !f.ChanceKnown || f.Promised != date || f.Remaining == 0 {
+		return nil
+	}
+	if r.AtRisk {
+		ls := []line{text("Already unlikely: at the team's pace it is %s likely by then; %s likely by %s.", percentText(f.Chance), confidenceText(s), f.P85)}
+		if why := inputsText(f, r.Ref.Kind); why != "" {
+			ls = append(ls, text("Why: %s.", why))
+		}
+		return ls
+	}
+	return []line{text("At the team's pace it is %s likely by then; %s likely by %s.", percentText(f.Chance), confidenceText(s), f.P85)}
 }
 
 func helpDoc(t connectors.Tracker) doc {

@@ -60,7 +60,7 @@ func (p *pass) answerOutsider() {
 		}
 		rec.Outsider = &Rationed{At: now, Command: pick.c.WrittenAt(), Reply: pick.rid}
 	}
-	p.reply(pick.c, pick.rid, answer(rec, pick.cmd, pick.c, p.facts.today, p.d, p.s, p.commit))
+	p.reply(pick.c, pick.rid, pick.cmd, answer(rec, pick.cmd, pick.c, p.facts.today, p.d, p.s, p.commit))
 }
 
 // takenBy is the index of the commitment that comment c's /commit made, or

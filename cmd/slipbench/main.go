@@ -2,7 +2,8 @@
 // and writes BENCHMARKS.md: API cost per poll against a naive poller,
 // reconcile throughput, the dashboard's portfolio against the JSON API,
 // webhook intake against a bare handler, webhook → comment latency, the
-// daemon's memory and start, and a scale model.
+// daemon's memory and start, a scale model, and the forecast backtest
+// (issue #20's targets, old model beside new).
 //
 //	go run ./cmd/slipbench [-short] [-out BENCHMARKS.md]
 //
@@ -27,6 +28,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/slipwatch/slipwatch/reconcile/backtest"
 )
 
 // sizes are how big each section's run is.
@@ -38,18 +41,21 @@ type sizes struct {
 	IntakeClosed, IntakeOpen  time.Duration // per load phase
 	IntakeRounds              int
 	LatencySamples            int
-	PageRounds                int // dashboard: rounds of each page and its baseline
+	PageRounds                int             // dashboard: rounds of each page and its baseline
+	Backtest                  backtest.Config // the forecast backtest
 }
 
 func fullSizes() sizes {
 	return sizes{Repos: 50, Milestones: 20, Issues: 30, Commitments: 10000, EndToEnd: 10000, RateFor: 2 * time.Second,
-		IntakeClosed: 4 * time.Second, IntakeOpen: 4 * time.Second, IntakeRounds: 2, LatencySamples: 20, PageRounds: 21}
+		IntakeClosed: 4 * time.Second, IntakeOpen: 4 * time.Second, IntakeRounds: 2, LatencySamples: 20, PageRounds: 21,
+		Backtest: backtest.FullConfig()}
 }
 
 // shortSizes keep a run under a minute (and the CI test with -race).
 func shortSizes() sizes {
 	return sizes{Repos: 4, Milestones: 10, Issues: 30, Commitments: 300, EndToEnd: 300, RateFor: 300 * time.Millisecond,
-		IntakeClosed: time.Second, IntakeOpen: time.Second, IntakeRounds: 1, LatencySamples: 3, PageRounds: 5}
+		IntakeClosed: time.Second, IntakeOpen: time.Second, IntakeRounds: 1, LatencySamples: 3, PageRounds: 5,
+		Backtest: backtest.ShortConfig()}
 }
 
 // dashboardCommitments is the portfolio size the issue sets the target at.
@@ -65,6 +71,7 @@ type results struct {
 	Latency    latencyResult
 	Memory     memoryResult
 	Pages      pagesResult
+	Backtest   backtest.Report
 	Sections   []section
 	Errors     []error
 }
@@ -76,7 +83,7 @@ func cli(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	short := fs.Bool("short", false, "smaller sizes: the whole run in under a minute")
 	out := fs.String("out", "", `where to write the report ("-": stdout); default BENCHMARKS.md, stdout with -short`)
-	timeout := fs.Duration("timeout", 10*time.Minute, "give up (and stop everything started) after this long")
+	timeout := fs.Duration("timeout", 30*time.Minute, "give up (and stop everything started) after this long")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof)")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -245,6 +252,14 @@ func run(ctx context.Context, sz sizes, short bool, log io.Writer) *results {
 	if res.Cost.Repos > 0 {
 		res.Sections = append(res.Sections, scaleSection(res.Cost, res.Memory))
 	}
+
+	done = step("forecast backtest")
+	if res.Backtest, err = measureBacktest(ctx, sz.Backtest); err != nil {
+		fail("Forecast backtest", err)
+	} else {
+		res.Sections = append(res.Sections, backtestSection(res.Backtest))
+	}
+	done()
 	return res
 }
 

@@ -35,6 +35,7 @@ type app struct {
 	store    *store.Store
 	runner   *runner.Runner
 	registry *prometheus.Registry
+	trackers []runner.Connector // what runner drives; backtest reads their past
 }
 
 // deps are the parts build takes from outside rather than making, so that
@@ -137,7 +138,7 @@ func build(cfg *config.Config, d deps) (*app, error) {
 	}
 	// go-redis has one process-wide logger; the process has one config.
 	redis.SetLogger(redisLog{log: log})
-	return &app{cfg: cfg, log: log, redis: rc, store: st, runner: r, registry: reg}, nil
+	return &app{cfg: cfg, log: log, redis: rc, store: st, runner: r, registry: reg, trackers: conns}, nil
 }
 
 // links maps the config's links (already validated) onto the runner's.
@@ -176,6 +177,7 @@ func settings(cfg *config.Config) reconcile.Settings {
 		StatusEvery: cfg.StatusUpdate.Every.D(),
 		WarnGrowth:  cfg.Scope.WarnGrowth,
 		Settle:      cfg.Slip.Settle.D(),
+		RiskBelow:   cfg.Forecast.RiskBelow,
 	}
 }
 

@@ -31,6 +31,7 @@ type repoView struct {
 	closedBy   map[int]string      // milestone number → its closed issues (number@closed_at …)
 	recent     map[int]string      // issue number → its comments of the last two days (id@updated_at …)
 	throughput connectors.Throughput
+	created    map[int]time.Time // closed item number → when it was created (teamFacts)
 }
 
 // closedIssue is what throughput and change detection need of a closed
@@ -276,6 +277,7 @@ func (c *Client) readRepo(ctx context.Context, full string, prev *repoView) (*re
 		}
 	}
 	v.throughput = connectors.CountThroughput(done, from, today, c.loc)
+	c.teamFacts(v, prev, closed)
 	for _, cm := range recent {
 		n := issueNumber(cm.GetIssueURL())
 		if n > 0 {
@@ -283,6 +285,50 @@ func (c *Client) readRepo(ctx context.Context, full string, prev *repoView) (*re
 		}
 	}
 	return v, nil
+}
+
+// teamFacts adds the team-level facts (connectors.CountFacts) to the
+// view's throughput from the closed list readRepo has just read, at no
+// request of its own: each completed item of the window with its
+// milestone, which is in progress while open, and begun before the window
+// when it has closed items the window does not show. The creation times
+// are kept across the day's reads, whose lists after the first hold only
+// the latest closes.
+func (c *Client) teamFacts(v, prev *repoView, closed []*gh.Issue) {
+	v.created = map[int]time.Time{}
+	if prev != nil && prev.day == v.day {
+		maps.Copy(v.created, prev.created)
+	}
+	for _, is := range closed {
+		if is.CreatedAt != nil {
+			v.created[is.GetNumber()] = is.CreatedAt.Time
+		}
+	}
+	start := v.throughput.From.Time(c.loc)
+	seen := map[int]int{} // milestone → its closed items in the lists
+	begun := map[int]bool{}
+	for _, ci := range v.closed {
+		if ci.milestone > 0 {
+			seen[ci.milestone]++
+			if ci.at.Before(start) {
+				begun[ci.milestone] = true
+			}
+		}
+	}
+	var done []connectors.Completion
+	for n, ci := range v.closed {
+		if !ci.completed {
+			continue
+		}
+		cp := connectors.Completion{Created: v.created[n], Closed: ci.at}
+		if m := v.milestones[ci.milestone]; m != nil {
+			cp.Deliverable = strconv.Itoa(ci.milestone)
+			cp.Open = m.GetState() != "closed"
+			cp.Begun = begun[ci.milestone] || m.GetClosedIssues() > seen[ci.milestone]
+		}
+		done = append(done, cp)
+	}
+	v.throughput.CountFacts(done, c.loc)
 }
 
 // since is the start of day d in loc as the UTC instant GitHub expects.
