@@ -21,10 +21,14 @@ type Comment struct {
 }
 
 // AddComment adds a comment by author (in the shape of the edition's
-// users; Self is slipwatch), written at at, and returns a copy.
+// users; Self is slipwatch), written at at, and returns a copy. The
+// issue's "updated" moves to at when that is later, as a comment moves it.
 func (s *Server) AddComment(issueKey string, author map[string]any, body, at string) Comment {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if t, ok := fieldTime(at, time.UTC); ok {
+		s.touchLocked(issueKey, t)
+	}
 	return s.addComment(issueKey, author, body, at).copy("")
 }
 
@@ -127,6 +131,7 @@ func (s *Server) commentList(w http.ResponseWriter, r *http.Request, key string)
 		}
 		s.mu.Lock()
 		c := s.addComment(key, s.self, in.Body, s.clock.Format(timeLayout))
+		s.touchLocked(key, s.nowLocked())
 		// Cloud documents "properties" on create; the Data Center the
 		// sandbox plays ignores them, so the PUT that follows must do.
 		if s.cloud {
@@ -159,6 +164,7 @@ func (s *Server) updateComment(w http.ResponseWriter, r *http.Request, key, id s
 			c.Body = in.Body
 			s.clock = s.clock.Add(time.Minute)
 			c.Updated = s.clock.Format(timeLayout)
+			s.touchLocked(key, s.nowLocked())
 			b = marshal(s.renderComment(c))
 			break
 		}

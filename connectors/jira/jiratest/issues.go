@@ -27,6 +27,9 @@ func (s *Server) AddIssue(key string, fields map[string]any) Issue {
 	if is.Fields == nil {
 		is.Fields = map[string]any{}
 	}
+	if _, ok := is.Fields["updated"]; !ok {
+		is.Fields["updated"] = s.initialUpdated(is.Fields)
+	}
 	s.issues[key] = is
 	return is.copy()
 }
@@ -44,8 +47,9 @@ func (s *Server) SetIssueID(key, id string) {
 	is.ID = id
 }
 
-// UpdateIssue changes issue key's fields in place. f runs with the
-// server's lock held and must not call the Server.
+// UpdateIssue changes issue key's fields in place and stamps its
+// "updated" with Jira's clock (SetNow), unless f set "updated" itself. f
+// runs with the server's lock held and must not call the Server.
 func (s *Server) UpdateIssue(key string, f func(fields map[string]any)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -54,7 +58,11 @@ func (s *Server) UpdateIssue(key string, f func(fields map[string]any)) {
 		s.failf("UpdateIssue: no issue %s", key)
 		return
 	}
+	before := is.Fields["updated"]
 	f(is.Fields)
+	if is.Fields["updated"] == before {
+		is.Fields["updated"] = s.nowLocked().Format(timeLayout)
+	}
 }
 
 // Issue is a copy of issue key.
@@ -157,7 +165,11 @@ func (s *Server) render(is *Issue, fields []string) map[string]any {
 	out := map[string]any{"id": is.ID, "key": is.Key, "self": s.URL + "/rest/api/2/issue/" + is.ID}
 	fs := map[string]any{}
 	for _, name := range fields {
-		if v, ok := is.Fields[name]; ok {
+		v, ok := is.Fields[name]
+		if !ok && name == epicLinkID && !s.site.noEpicLink {
+			v, ok = is.Fields["Epic Link"]
+		}
+		if ok {
 			fs[name] = v
 		} else if name != "" && name != "id" && name != "key" {
 			fs[name] = nil
@@ -178,12 +190,19 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 	msg, refused := s.refused[jql]
 	pageSize := s.pageSize
 	s.mu.Unlock()
+	if !refused && !ok {
+		msg = s.refuseEpicLink(jql)
+		refused = msg != ""
+	}
 	if refused {
 		jiraErr(w, http.StatusBadRequest, msg)
 		return
 	}
 	if !ok && s.index {
-		q, err := parseJQL(jql)
+		s.mu.Lock()
+		loc := s.userZone()
+		s.mu.Unlock()
+		q, err := parseJQLIn(jql, loc)
 		if err != nil {
 			jiraErr(w, http.StatusBadRequest, err.Error())
 			return
@@ -298,6 +317,7 @@ func (s *Server) createIssue(w http.ResponseWriter, r *http.Request) {
 	key := fmt.Sprintf("%s-%d", pk, 900+len(s.created))
 	stored := copyMap(fields)
 	stored["created"] = s.clock.Format(timeLayout)
+	stored["updated"] = s.nowLocked().Format(timeLayout)
 	s.issues[key] = &Issue{ID: id, Key: key, Fields: stored}
 	s.mu.Unlock()
 	writeBytes(w, http.StatusCreated, marshal(map[string]any{"id": id, "key": key, "self": s.URL + "/rest/api/2/issue/" + id}))
