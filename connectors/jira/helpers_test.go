@@ -14,11 +14,12 @@ import (
 	"github.com/slipwatch/slipwatch/connectors/jira/jiratest"
 )
 
-// newFakeJira is the sandbox Jira, Cloud or Data Center, for one test: a
+// newFakeJira is the sandbox Jira, Cloud or Data Center, for one test,
+// answering a JQL by evaluating it over its issues (SetJQL still wins): a
 // mistake in the test's setup that it notices fails the test.
 func newFakeJira(t *testing.T, cloud bool) *jiratest.Server {
 	t.Helper()
-	s := jiratest.New(jiratest.Options{Cloud: cloud, Fail: t.Errorf})
+	s := jiratest.New(jiratest.Options{Cloud: cloud, Index: true, Fail: t.Errorf})
 	t.Cleanup(s.Close)
 	return s
 }
@@ -56,6 +57,13 @@ func (s *sleeper) Now() time.Time {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.now
+}
+
+// advance moves the clock on, as time passing between polls.
+func (s *sleeper) advance(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.now = s.now.Add(d)
 }
 
 func (s *sleeper) all() []time.Duration {
@@ -99,6 +107,8 @@ func newTestClient(t *testing.T, f *jiratest.Server, edit func(*config.Jira, *Op
 	t.Helper()
 	cfg := testConfig(f)
 	s := &sleeper{now: testNow}
+	// Jira's clock is the test's: what changes is stamped at its now.
+	f.SetNow(s.Now)
 	o := Options{
 		Now:      s.Now,
 		Location: time.UTC,

@@ -105,9 +105,6 @@ func TestEnsureThreadVersion(t *testing.T) {
 
 	t.Run("search index lags behind the new issue", func(t *testing.T) {
 		f := newFakeJira(t, true)
-		f.SetJQL(trackingJQL) // never finds it
-		f.SetJQL(`project = "PLAT" AND (fixVersion = 10010)`)
-		f.SetJQL(`project = "PLAT" AND (resolved >= "2026-01-27")`)
 		f.SetVersionsFile("PLAT", "project-versions.cloud.json")
 		c, _ := newTestClient(t, f, nil)
 		ctx := context.Background()
@@ -116,6 +113,7 @@ func TestEnsureThreadVersion(t *testing.T) {
 		if err != nil || th == nil {
 			t.Fatalf("EnsureThread = %v, %v", th, err)
 		}
+		f.SetIndexed(th.ID, false) // searches do not find it yet
 		snap, err := c.Observe(ctx, ref)
 		if err != nil {
 			t.Fatalf("Observe: %v", err)

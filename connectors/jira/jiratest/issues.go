@@ -226,6 +226,9 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 		limit = pageSize
 	}
 	keys := find()
+	s.mu.Lock()
+	keys = slices.DeleteFunc(slices.Clone(keys), func(k string) bool { return s.site.unindexed[k] })
+	s.mu.Unlock()
 	start := 0
 	if s.cloud {
 		if tok := q.Get("nextPageToken"); tok != "" {

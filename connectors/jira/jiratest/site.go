@@ -32,6 +32,7 @@ type siteState struct {
 	names       map[string]string
 	unbrowsable map[string]bool
 	noEpicLink  bool
+	unindexed   map[string]bool // issues searches do not find yet
 }
 
 // SetNow sets Jira's clock: every change to an issue (an update, a
@@ -175,6 +176,18 @@ func (s *Server) SetEpicLink(ok bool) {
 	s.site.noEpicLink = !ok
 }
 
+// SetIndexed says whether searches find issue key (default true): false
+// plays a search index that lags the database, as Jira Cloud's may for a
+// few seconds after an issue is created.
+func (s *Server) SetIndexed(key string, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.site.unindexed == nil {
+		s.site.unindexed = map[string]bool{}
+	}
+	s.site.unindexed[key] = !ok
+}
+
 // Requests is how many requests the sandbox received in all.
 func (s *Server) Requests() int {
 	s.mu.Lock()
@@ -201,6 +214,20 @@ func (s *Server) projectKeys() []string {
 		set[k] = true
 	}
 	return slices.Sorted(maps.Keys(set))
+}
+
+// projectKnown reports whether project key exists: listed, or holding an
+// issue. Called with the lock held.
+func (s *Server) projectKnown(key string) bool {
+	if slices.Contains(s.projectKeys(), key) {
+		return true
+	}
+	for k := range s.issues {
+		if p, _, _ := strings.Cut(k, "-"); p == key {
+			return true
+		}
+	}
+	return false
 }
 
 // siteRoute answers what site.go adds; false leaves the request to route.
