@@ -90,7 +90,7 @@ func TestObserveEpic(t *testing.T) {
 						{ID: "WEB-3", CreatedAt: mustTime(t, "2026-01-08T09:00:00.000+0000")},
 					},
 				},
-				Thread:     &connectors.Thread{ID: "PLAT-12", URL: f.URL + "/browse/PLAT-12"},
+				Thread: &connectors.Thread{ID: "PLAT-12", URL: f.URL + "/browse/PLAT-12"},
 				// PLAT-14, resolved on the window's fifth day; WEB-3 is not PLAT's.
 				Throughput: daily(mustDate(t, "2026-01-28"), mustDate(t, "2026-03-10"), map[int]int{4: 1}),
 			}

@@ -107,8 +107,6 @@ func newTestClient(t *testing.T, f *jiratest.Server, edit func(*config.Jira, *Op
 	t.Helper()
 	cfg := testConfig(f)
 	s := &sleeper{now: testNow}
-	// Jira's clock is the test's: what changes is stamped at its now.
-	f.SetNow(s.Now)
 	o := Options{
 		Now:      s.Now,
 		Location: time.UTC,
@@ -119,6 +117,8 @@ func newTestClient(t *testing.T, f *jiratest.Server, edit func(*config.Jira, *Op
 	if edit != nil {
 		edit(cfg, &o)
 	}
+	// Jira's clock is the test's: what changes is stamped at its now.
+	f.SetNow(o.Now)
 	c, err := New(cfg, o)
 	if err != nil {
 		t.Fatalf("New: %v", err)

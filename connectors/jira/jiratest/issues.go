@@ -207,6 +207,10 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 			jiraErr(w, http.StatusBadRequest, err.Error())
 			return
 		}
+		if msg := s.unknownProject(q); msg != "" {
+			jiraErr(w, http.StatusBadRequest, msg)
+			return
+		}
 		find, ok = func() []string { return s.matching(q) }, true
 	}
 	if !ok {

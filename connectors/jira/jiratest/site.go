@@ -55,10 +55,10 @@ func (s *Server) nowLocked() time.Time {
 // SetTimeZone makes /myself name zone (an IANA name) as the user's time
 // zone, and searches read JQL date literals in it. Default: the myself
 // file's (UTC on Cloud, Europe/Berlin on Data Center).
+//
+// A name Go does not know is answered as given, and searches read it as
+// UTC, as Jira falls back on its default zone.
 func (s *Server) SetTimeZone(zone string) {
-	if _, err := time.LoadLocation(zone); err != nil {
-		s.failf("SetTimeZone: %v", err)
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.site.zone = zone
@@ -188,6 +188,34 @@ func (s *Server) SetIndexed(key string, ok bool) {
 	s.site.unindexed[key] = !ok
 }
 
+// EditComment changes comment id's body on issue key as its author does
+// in Jira: the comment's and the issue's "updated" move to Jira's clock.
+func (s *Server) EditComment(key, id, body string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range s.comments[key] {
+		if c.ID == id {
+			now := s.nowLocked()
+			c.Body, c.Updated = body, now.Format(timeLayout)
+			s.touchLocked(key, now)
+			return
+		}
+	}
+	s.failf("EditComment: no comment %s on %s", id, key)
+}
+
+// DeleteIssue deletes issue key and its comments, as Jira does: nothing
+// a search can find says so.
+func (s *Server) DeleteIssue(key string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.issues[key] == nil {
+		s.failf("DeleteIssue: no issue %s", key)
+	}
+	delete(s.issues, key)
+	delete(s.comments, key)
+}
+
 // Requests is how many requests the sandbox received in all.
 func (s *Server) Requests() int {
 	s.mu.Lock()
@@ -228,6 +256,40 @@ func (s *Server) projectKnown(key string) bool {
 		}
 	}
 	return false
+}
+
+// unknownProject is Jira's 400 for a JQL naming a project that does not
+// exist (or that the account cannot see), "" when every named project
+// exists. Called without the lock.
+func (s *Server) unknownProject(q query) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var msg string
+	var walk func(q query)
+	walk = func(q query) {
+		switch q := q.(type) {
+		case and:
+			for _, c := range q {
+				walk(c)
+			}
+		case or:
+			for _, c := range q {
+				walk(c)
+			}
+		case clause:
+			if q.field != "project" || q.empty || msg != "" {
+				return
+			}
+			for _, v := range append([]string{q.value}, q.list...) {
+				if v != "" && !s.projectKnown(strings.ToUpper(v)) && !slices.Contains(slices.Collect(maps.Keys(s.projects)), v) {
+					msg = "The value '" + v + "' does not exist for the field 'project'."
+					return
+				}
+			}
+		}
+	}
+	walk(q)
+	return msg
 }
 
 // siteRoute answers what site.go adds; false leaves the request to route.
