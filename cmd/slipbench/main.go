@@ -37,17 +37,18 @@ type sizes struct {
 	IntakeClosed, IntakeOpen  time.Duration // per load phase
 	IntakeRounds              int
 	LatencySamples            int
+	JiraProjects              int // Jira API cost world
 }
 
 func fullSizes() sizes {
 	return sizes{Repos: 50, Milestones: 20, Issues: 30, Commitments: 10000, EndToEnd: 10000, RateFor: 2 * time.Second,
-		IntakeClosed: 4 * time.Second, IntakeOpen: 4 * time.Second, IntakeRounds: 2, LatencySamples: 20}
+		IntakeClosed: 4 * time.Second, IntakeOpen: 4 * time.Second, IntakeRounds: 2, LatencySamples: 20, JiraProjects: 6}
 }
 
 // shortSizes keep a run under a minute (and the CI test with -race).
 func shortSizes() sizes {
 	return sizes{Repos: 4, Milestones: 10, Issues: 30, Commitments: 300, EndToEnd: 300, RateFor: 300 * time.Millisecond,
-		IntakeClosed: time.Second, IntakeOpen: time.Second, IntakeRounds: 1, LatencySamples: 3}
+		IntakeClosed: time.Second, IntakeOpen: time.Second, IntakeRounds: 1, LatencySamples: 3, JiraProjects: 2}
 }
 
 // results are every figure of one run.
@@ -55,6 +56,7 @@ type results struct {
 	Machine    machine
 	Sizes      sizes
 	Cost       costResult
+	JiraCost   jiraCostResult
 	Throughput throughputResult
 	Intake     intakeResult
 	Latency    latencyResult
@@ -172,6 +174,14 @@ func run(ctx context.Context, sz sizes, short bool, log io.Writer) *results {
 		fail("API cost per poll cycle", err)
 	} else {
 		res.Sections = append(res.Sections, costSection(res.Cost))
+	}
+	done()
+
+	done = step("Jira API cost")
+	if res.JiraCost, err = measureJiraCost(ctx, sz.JiraProjects); err != nil {
+		fail("Jira API cost per poll cycle", err)
+	} else {
+		res.Sections = append(res.Sections, jiraCostSection(res.JiraCost))
 	}
 	done()
 

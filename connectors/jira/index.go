@@ -46,7 +46,8 @@ import (
 // the versions list instead (the next change search covers the gap), and a
 // jira:version_* webhook has it read at once. Deletions leave no trace
 // either: an issue deleted or moved to another project stays in the index
-// until the next full read, unless its webhook arrives.
+// until the next full read, unless its webhook arrives; the full read also
+// reads every thread again once.
 //
 // Observe serves a deliverable from the index at no cost while the index
 // is younger than a poll interval and no webhook said it changed; older,
@@ -387,6 +388,15 @@ func (c *Client) fullRead(ctx context.Context, ix *projIndex, now time.Time) err
 	}
 	next.derive()
 	ix.st = next
+	// Every thread is read again once too: a comment deleted may not move
+	// its issue's "updated".
+	c.mu.Lock()
+	for k := range c.threads {
+		if projectOf(k) == proj {
+			delete(c.threads, k)
+		}
+	}
+	c.mu.Unlock()
 	c.log.DebugContext(ctx, "jira project read in full", "project", proj, "issues", len(next.issues), "versions", len(next.versions))
 	return nil
 }

@@ -278,11 +278,14 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 // matching are the keys of the issues q matches, in key order.
 func (s *Server) matching(q query) []string {
 	var keys []string
-	for _, is := range s.Issues() {
-		if q.match(is.Key, is.Fields) {
-			keys = append(keys, is.Key)
+	s.mu.Lock()
+	for k, is := range s.issues {
+		if q.match(k, is.Fields) {
+			keys = append(keys, k)
 		}
 	}
+	s.mu.Unlock()
+	slices.SortFunc(keys, compareKeys)
 	return keys
 }
 
