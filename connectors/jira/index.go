@@ -230,6 +230,11 @@ func (c *Client) forgetIndex(proj string) {
 	defer c.mu.Unlock()
 	delete(c.indexes, proj)
 	delete(c.news, proj)
+	for k := range c.threads {
+		if projectOf(k) == proj {
+			delete(c.threads, k)
+		}
+	}
 }
 
 // tell records what a webhook said about proj, for its index's next look.
