@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/slipwatch/slipwatch/config"
+	"github.com/slipwatch/slipwatch/connectors"
 )
 
 // With jira.projects: ["*"] slipwatch watches every project the account
@@ -27,6 +28,7 @@ type found struct {
 	mu    sync.Mutex
 	set   map[string]bool
 	at    time.Time // last successful list
+	err   error     // the last list's failure; nil when it worked
 	again bool      // list again at the next Discover (a project webhook)
 }
 
@@ -37,30 +39,54 @@ func (f *found) keys() []string {
 	return slices.Sorted(maps.Keys(f.set))
 }
 
-// Discover lists the projects the account can browse, for jira.projects:
-// ["*"], when jira.discover_every has passed since the last list or a
-// project webhook asked for it; otherwise, and with a list of keys, it
-// does nothing. A failure keeps the projects found before.
-func (c *Client) Discover(ctx context.Context) error {
+// DiscoverEvery is jira.discover_every with jira.projects: ["*"], 0
+// without: there is nothing to discover.
+func (c *Client) DiscoverEvery() time.Duration {
+	if !c.all {
+		return 0
+	}
+	if d := c.cfg.DiscoverEvery.D(); d > 0 {
+		return d
+	}
+	return config.DefaultJiraDiscoverEvery
+}
+
+// Discoveries is what "*" found at its last list, for check and /readyz.
+func (c *Client) Discoveries() []connectors.Discovery {
 	if !c.all {
 		return nil
 	}
-	defer c.locks.Lock("discover")()
-	now := c.o.Now()
-	every := c.cfg.DiscoverEvery.D()
-	if every <= 0 {
-		every = config.DefaultJiraDiscoverEvery
-	}
 	f := &c.found
 	f.mu.Lock()
-	due := f.at.IsZero() || f.again || now.Sub(f.at) >= every || now.Before(f.at)
+	defer f.mu.Unlock()
+	return []connectors.Discovery{{Pattern: config.JiraAllProjects, Teams: len(f.set), Noun: "projects", At: f.at, Err: f.err}}
+}
+
+// Discover lists the projects the account can browse, for jira.projects:
+// ["*"], when jira.discover_every has passed since the last list or a
+// project webhook asked for it, and returns the projects that joined;
+// otherwise, and with a list of keys, it does nothing. A failure keeps the
+// projects found before.
+func (c *Client) Discover(ctx context.Context) ([]string, error) {
+	if !c.all {
+		return nil, nil
+	}
+	defer c.locks.Lock("discover")()
+	now := c.o.Now()
+	f := &c.found
+	f.mu.Lock()
+	due := f.at.IsZero() || f.again || now.Sub(f.at) >= c.DiscoverEvery() || now.Before(f.at)
 	f.mu.Unlock()
 	if !due {
-		return nil
+		return nil, nil
 	}
 	keys, err := c.browsableProjects(ctx)
 	if err != nil {
-		return fmt.Errorf("discover the Jira projects the account can browse: %w", err)
+		err = fmt.Errorf("discover the Jira projects the account can browse: %w", err)
+		f.mu.Lock()
+		f.err = err
+		f.mu.Unlock()
+		return nil, err
 	}
 	f.mu.Lock()
 	var added, gone []string
@@ -74,17 +100,17 @@ func (c *Client) Discover(ctx context.Context) error {
 			gone = append(gone, k)
 		}
 	}
-	f.set, f.at, f.again = keys, now, false
+	f.set, f.at, f.err, f.again = keys, now, nil, false
 	f.mu.Unlock()
 	for _, k := range gone {
 		c.forgetIndex(k)
 	}
+	slices.Sort(added)
 	if len(added) > 0 || len(gone) > 0 {
-		slices.Sort(added)
 		slices.Sort(gone)
 		c.log.InfoContext(ctx, "jira projects discovered", "projects", len(keys), "added", added, "gone", gone)
 	}
-	return nil
+	return added, nil
 }
 
 // browsableProjects are the keys of the projects the account can browse.

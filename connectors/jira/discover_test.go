@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -37,12 +38,22 @@ func TestDiscover(t *testing.T) {
 			if got := c.Teams(); len(got) != 0 {
 				t.Errorf("Teams before discovery = %v, want none", got)
 			}
+			if got := c.Discoveries()[0].String(); got != "*: not looked up yet" {
+				t.Errorf("Discoveries before = %q", got)
+			}
 			n := f.Requests()
-			if err := c.Discover(ctx); err != nil {
+			added, err := c.Discover(ctx)
+			if err != nil {
 				t.Fatal(err)
 			}
 			if diff := cmp.Diff([]string{"OPS", "PLAT", "WEB"}, c.Teams()); diff != "" {
 				t.Errorf("Teams (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(c.Teams(), added); diff != "" {
+				t.Errorf("the first discovery's newcomers (-teams +added):\n%s", diff)
+			}
+			if got := c.Discoveries()[0].String(); got != "*: 3 projects" {
+				t.Errorf("Discoveries = %q", got)
 			}
 			want := 2 // serverInfo, the list
 			if cloud {
@@ -58,7 +69,7 @@ func TestDiscover(t *testing.T) {
 			}
 			// Not due again for an hour.
 			n = f.Requests()
-			if err := c.Discover(ctx); err != nil {
+			if _, err := c.Discover(ctx); err != nil {
 				t.Fatal(err)
 			}
 			if got := f.Requests() - n; got != 0 {
@@ -67,8 +78,12 @@ func TestDiscover(t *testing.T) {
 			f.RemoveProject("WEB")
 			f.AddProject("API", "")
 			clock.advance(config.DefaultJiraDiscoverEvery)
-			if err := c.Discover(ctx); err != nil {
+			added, err = c.Discover(ctx)
+			if err != nil {
 				t.Fatal(err)
+			}
+			if diff := cmp.Diff([]string{"API"}, added); diff != "" {
+				t.Errorf("newcomers an hour later (-want +got):\n%s", diff)
 			}
 			if diff := cmp.Diff([]string{"API", "OPS", "PLAT"}, c.Teams()); diff != "" {
 				t.Errorf("Teams an hour later (-want +got):\n%s", diff)
@@ -102,7 +117,7 @@ func TestDiscoverRealShapes(t *testing.T) {
 				f.Queue("GET /rest/api/2/project", jiratest.Response{Status: 200, Body: "@project-list.json"})
 			}
 			c, _ := newTestClient(t, f, allProjects)
-			if err := c.Discover(context.Background()); err != nil {
+			if _, err := c.Discover(context.Background()); err != nil {
 				t.Fatal(err)
 			}
 			want := []string{"ABC", "EX"}
@@ -131,22 +146,25 @@ func TestDiscoverFailureAndExplicitProjects(t *testing.T) {
 	f.AddProject("PLAT", "")
 	c, clock := newTestClient(t, f, allProjects)
 	ctx := context.Background()
-	if err := c.Discover(ctx); err != nil {
+	if _, err := c.Discover(ctx); err != nil {
 		t.Fatal(err)
 	}
 	clock.advance(config.DefaultJiraDiscoverEvery)
 	f.Queue("GET /rest/api/3/project/search", jiratest.Response{Status: 403, Body: "@error-403.json"})
-	if err := c.Discover(ctx); err == nil {
+	if _, err := c.Discover(ctx); err == nil {
 		t.Error("Discover after a 403 succeeded")
 	}
 	if diff := cmp.Diff([]string{"PLAT"}, c.Teams()); diff != "" {
 		t.Errorf("Teams after a failed discovery (-want +got):\n%s", diff)
 	}
+	if got := c.Discoveries()[0].String(); !strings.HasPrefix(got, "*: 1 project (last look-up failed: ") {
+		t.Errorf("Discoveries after a failure = %q", got)
+	}
 
 	g := newFakeJira(t, true)
 	explicit, _ := newTestClient(t, g, nil)
-	if err := explicit.Discover(ctx); err != nil || g.Requests() != 0 {
-		t.Errorf("Discover with listed projects: %v after %d requests, want nothing", err, g.Requests())
+	if _, err := explicit.Discover(ctx); err != nil || g.Requests() != 0 || explicit.DiscoverEvery() != 0 || explicit.Discoveries() != nil {
+		t.Errorf("Discover with listed projects: %v after %d requests, want nothing to discover", err, g.Requests())
 	}
 	if diff := cmp.Diff([]string{"PLAT"}, explicit.Teams()); diff != "" {
 		t.Errorf("Teams (-want +got):\n%s", diff)
@@ -161,7 +179,7 @@ func TestDiscoverWebhooksAndGoneProjects(t *testing.T) {
 	f.AddProject("OPS", "")
 	c, _ := newTestClient(t, f, allProjects)
 	ctx := context.Background()
-	if err := c.Discover(ctx); err != nil {
+	if _, err := c.Discover(ctx); err != nil {
 		t.Fatal(err)
 	}
 	id := f.AddProject("NEW", "")
@@ -174,7 +192,7 @@ func TestDiscoverWebhooksAndGoneProjects(t *testing.T) {
 	}
 	// The announcement is checked against Jira at the next Discover.
 	n := f.Hits("GET /rest/api/3/project/search")
-	if err := c.Discover(ctx); err != nil {
+	if _, err := c.Discover(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if f.Hits("GET /rest/api/3/project/search") == n {

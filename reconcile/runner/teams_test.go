@@ -27,20 +27,20 @@ type discoveringTracker struct {
 	discovers int
 }
 
-func (d *discoveringTracker) Discover(context.Context) error {
+func (d *discoveringTracker) Discover(context.Context) ([]string, error) {
 	d.dmu.Lock()
 	defer d.dmu.Unlock()
 	d.discovers++
 	if len(d.next) == 0 {
-		return nil
+		return nil, nil
 	}
 	n := d.next[0]
 	d.next = d.next[1:]
 	if n == nil {
-		return errors.New("403 Forbidden")
+		return nil, errors.New("403 Forbidden")
 	}
 	d.found = n
-	return nil
+	return n, nil
 }
 
 func (d *discoveringTracker) Teams() []string {
