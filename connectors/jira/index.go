@@ -278,7 +278,13 @@ func (c *Client) sync(ctx context.Context, ix *projIndex, poll bool) error {
 	doChanges := st.issuesStale || (routine && !doVersions)
 	if doVersions {
 		if err := c.readVersions(ctx, ix, now); err != nil {
-			return err
+			if ctx.Err() != nil || projectGone(err) {
+				return err
+			}
+			// The list is asked again at the next sync; meanwhile the
+			// issues must not wait for it.
+			c.log.WarnContext(ctx, "cannot read the versions list; keeping the last one", "project", ix.proj, "error", err)
+			doChanges = true
 		}
 	}
 	if doChanges {

@@ -595,3 +595,59 @@ func TestDifferential(t *testing.T) {
 		})
 	}
 }
+
+// A versions list that cannot be read when its turn comes does not hold
+// up the issues: the poll runs the change search instead, and the list is
+// asked again at the next poll.
+func TestVersionsReadFailing(t *testing.T) {
+	f := newFakeJira(t, true)
+	w := buildWorld(t, f)
+	c, clock := newTestClient(t, f, nil)
+	poll(t, c)
+	clock.advance(config.DefaultJiraVersionsEvery)
+	f.UpdateIssue("PLAT-3", func(fl map[string]any) { fl["status"], fl["resolutiondate"] = doneStatus(), jiraStamp(clock.Now()) })
+	f.SetReleaseDate(w.v1, "2026-04-30")
+	f.Queue("GET /rest/api/2/project/PLAT/versions", jiratest.Response{Status: 403, Body: "@error-403.json"})
+	after := poll(t, c)
+	v1 := after[versionRef("PLAT", w.v1).Key()]
+	if i := slices.IndexFunc(v1.Deliverable.Items, func(it connectors.Item) bool { return it.ID == "PLAT-3" }); i < 0 || !v1.Deliverable.Items[i].Done() {
+		t.Errorf("PLAT-3 resolved is not seen while the versions list fails: %+v", v1.Deliverable.Items)
+	}
+	if got := v1.Deliverable.DueDate.String(); got != worldV1Due {
+		t.Errorf("due %s while the list failed, want the last one read", got)
+	}
+	clock.advance(config.DefaultPollInterval)
+	after = poll(t, c)
+	if got := after[versionRef("PLAT", w.v1).Key()].Deliverable.DueDate.String(); got != "2026-04-30" {
+		t.Errorf("due %s at the next poll, want the list read again: 2026-04-30", got)
+	}
+}
+
+// A story of another project leaving a watched epic: its webhook has the
+// epic's index drop it (that index's change search no longer finds it).
+func TestChildLeavesEpicOfAnotherProject(t *testing.T) {
+	f := newFakeJira(t, true)
+	w := buildWorld(t, f)
+	f.AddIssue("WEB-3", map[string]any{"parent": map[string]any{"key": w.epic}, "status": openStatus()})
+	c, clock := newTestClient(t, f, func(cfg *config.Jira, _ *Options) { cfg.WebhookSecret = hookSecret })
+	epic := issueRef("PLAT", w.epic).Key()
+	items := func(s map[string]connectors.Snapshot) []string {
+		var ids []string
+		for _, it := range s[epic].Deliverable.Items {
+			ids = append(ids, it.ID)
+		}
+		return ids
+	}
+	if got := items(poll(t, c)); !slices.Contains(got, "WEB-3") {
+		t.Fatalf("epic items %v lack WEB-3", got)
+	}
+	clock.advance(time.Minute)
+	f.UpdateIssue("WEB-3", func(fl map[string]any) { delete(fl, "parent") })
+	deliver(t, c, map[string]any{"webhookEvent": "jira:issue_updated",
+		"issue":     map[string]any{"id": "1", "key": "WEB-3", "fields": map[string]any{"project": map[string]any{"key": "WEB"}}},
+		"changelog": map[string]any{"items": []any{map[string]any{"field": "IssueParentAssociation", "fromString": w.epic, "toString": nil}}}})
+	clock.advance(config.DefaultPollInterval)
+	if got := items(poll(t, c)); slices.Contains(got, "WEB-3") {
+		t.Errorf("epic items %v still hold WEB-3, which left it", got)
+	}
+}

@@ -279,27 +279,40 @@ func (c *Client) issueRefs(is *issue, p *hookPayload) []connectors.Ref {
 // change search cannot see either).
 func (c *Client) tellIssue(is *issue, p *hookPayload) {
 	proj, ok := c.watched(is)
-	if !ok {
-		return
+	if ok {
+		c.tell(proj, func(n *hookNews) {
+			n.issues = true
+			if p.WebhookEvent == "jira:issue_deleted" {
+				n.deletedIssues = append(n.deletedIssues, is.Key)
+			}
+		})
 	}
-	c.tell(proj, func(n *hookNews) {
-		n.issues = true
-		if p.WebhookEvent == "jira:issue_deleted" {
-			n.deletedIssues = append(n.deletedIssues, is.Key)
-		}
-	})
 	if p.Changelog == nil {
 		return
 	}
 	for _, it := range p.Changelog.Items {
-		if !strings.EqualFold(it.Field, "Key") || it.FromStr == nil || !issueKeyLike(*it.FromStr) {
+		if it.FromStr == nil || !issueKeyLike(*it.FromStr) {
 			continue
 		}
-		old := *it.FromStr
-		if from, ok := c.watchedKey(projectOf(old)); ok {
-			c.tell(from, func(n *hookNews) {
+		from := *it.FromStr
+		var gone string // the issue key another project's index must drop
+		switch {
+		case strings.EqualFold(it.Field, "Key"):
+			gone = from // moved to another project: its old key
+		case strings.EqualFold(it.Field, "Epic Link") || strings.EqualFold(it.Field, "Parent") || strings.EqualFold(it.Field, "IssueParentAssociation"):
+			// It left an epic of another project, whose index holds it as
+			// a child; that index's change search no longer finds it.
+			if projectOf(from) != projectOf(is.Key) {
+				gone = is.Key
+			}
+		}
+		if gone == "" {
+			continue
+		}
+		if other, ok := c.watchedKey(projectOf(from)); ok {
+			c.tell(other, func(n *hookNews) {
 				n.issues = true
-				n.deletedIssues = append(n.deletedIssues, old)
+				n.deletedIssues = append(n.deletedIssues, gone)
 			})
 		}
 	}
