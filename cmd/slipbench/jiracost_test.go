@@ -16,7 +16,7 @@ func TestJiraCost(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	const projects = 2
-	res, err := measureJiraCost(ctx, projects)
+	res, err := measureJiraCost(ctx, projects, 24)
 	if err != nil {
 		t.Fatal(err)
 	}
