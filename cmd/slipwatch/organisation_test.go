@@ -22,6 +22,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/slipwatch/slipwatch/connectors/jira/jiratest"
+	"github.com/slipwatch/slipwatch/internal/apispec"
 )
 
 // TestCheckEveryJiraProject: with jira.projects: ["*"] check finds the
@@ -32,8 +33,7 @@ func TestCheckEveryJiraProject(t *testing.T) {
 	if redisSrv == nil {
 		t.Skip("no redis-server (see the warning above)")
 	}
-	jira := jiratest.New(jiratest.Options{Cloud: true, Index: true, Fail: t.Errorf})
-	t.Cleanup(jira.Close)
+	jira := apispec.JiraSandbox(t, jiratest.Options{Cloud: true, Index: true, Fail: t.Errorf})
 	jira.RequireAuth("Basic " + base64.StdEncoding.EncodeToString([]byte("bot@example.com:jira_org_token")))
 	jira.SetPageSize(1) // one project per page: discovery pages
 	day := func(days int) string { return time.Now().UTC().AddDate(0, 0, days).Format(time.DateOnly) }
@@ -95,8 +95,7 @@ func TestRunEveryJiraProject(t *testing.T) {
 	if redisSrv == nil {
 		t.Skip("no redis-server (see the warning above)")
 	}
-	jira := jiratest.New(jiratest.Options{Cloud: true, Index: true, Fail: t.Errorf})
-	t.Cleanup(jira.Close)
+	jira := apispec.JiraSandbox(t, jiratest.Options{Cloud: true, Index: true, Fail: t.Errorf})
 	day := func(days int) string { return time.Now().UTC().AddDate(0, 0, days).Format(time.DateOnly) }
 	for _, p := range []string{"PLAT", "OPS"} {
 		jira.AddProject(p, "")

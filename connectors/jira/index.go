@@ -14,6 +14,8 @@ import (
 	"sync"
 	"time"
 
+	gojira "github.com/andygrunwald/go-jira"
+
 	"github.com/slipwatch/slipwatch/config"
 	"github.com/slipwatch/slipwatch/connectors"
 )
@@ -82,8 +84,15 @@ type ixIssue struct {
 	done     time.Time // when it counts as finished (issueFields.done); zero while open
 	tracking bool      // carries jira.tracking_label
 	versions []string  // fixVersion ids
-	parent   string    // parent's key (Cloud: the epic; Data Center: a sub-task's parent)
-	epic     string    // Data Center's Epic Link: the epic's key
+	// fixReleased is, for each of versions, whether the issue's payload
+	// said it was released: for a version not in the list (another
+	// project's, or the list not read).
+	fixReleased []bool
+	parent      string // parent's key (Cloud: the epic; Data Center: a sub-task's parent)
+	// parentEpic and parentOpen are what the payload said of the parent:
+	// the team's facts count an issue of an epic that is no deliverable.
+	parentEpic, parentOpen bool
+	epic                   string // Data Center's Epic Link: the epic's key
 }
 
 // ixDeliverable is what the index keeps of an issue deliverable besides
@@ -93,6 +102,7 @@ type ixDeliverable struct {
 	description string
 	due         string
 	done        time.Time
+	creator     *gojira.User // whose the description's Committed: line is, if no edit changed it (lineAuthor)
 }
 
 // ixState is one project as last read.
@@ -180,7 +190,7 @@ func indexFields(el epicLink) []string {
 
 // deliverableFields are those of an issue deliverable besides.
 func deliverableFields(el epicLink) []string {
-	return append(indexFields(el), "summary", "description", "duedate", "project")
+	return append(indexFields(el), "summary", "description", "duedate", "project", "creator")
 }
 
 func (c *Client) toIx(r *rawIssue, el epicLink) *ixIssue {
@@ -191,9 +201,12 @@ func (c *Client) toIx(r *rawIssue, el epicLink) *ixIssue {
 	}
 	for _, v := range f.FixVersions {
 		x.versions = append(x.versions, v.ID)
+		x.fixReleased = append(x.fixReleased, v.Released)
 	}
-	if f.Parent != nil {
-		x.parent = f.Parent.Key
+	if p := f.Parent; p != nil {
+		x.parent = p.Key
+		x.parentEpic = isEpic(p.Fields.IssueType)
+		x.parentOpen = p.Fields.Status == nil || p.Fields.Status.StatusCategory.Key != "done"
 	}
 	if raw, ok := r.custom[el.field]; ok && el.field != "" {
 		var key string
@@ -205,7 +218,7 @@ func (c *Client) toIx(r *rawIssue, el epicLink) *ixIssue {
 }
 
 func toDeliverable(r *rawIssue) *ixDeliverable {
-	d := &ixDeliverable{summary: r.Fields.Summary, description: string(r.Fields.Description), due: r.Fields.DueDate}
+	d := &ixDeliverable{summary: r.Fields.Summary, description: string(r.Fields.Description), due: r.Fields.DueDate, creator: r.Fields.Creator}
 	if t, ok := r.Fields.done(); ok {
 		d.done = t
 	}

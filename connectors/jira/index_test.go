@@ -211,9 +211,10 @@ func TestChangeKinds(t *testing.T) {
 				}
 			}},
 		{name: "comment edited", want: 3,
-			do: func(w *world, _ *Client, _ *sleeper) {
+			do: func(w *world, _ *Client, clock *sleeper) {
 				th := w.threads[w.v2]
-				w.f.EditComment(th, w.f.Comments(th)[1].ID, "/commit 2026-06-15")
+				c := w.f.Comments(th)[1]
+				w.f.EditComment(c.ID, c.Author, "/commit 2026-06-15", jiraStamp(clock.Now()))
 			},
 			check: func(t *testing.T, w *world, _, after map[string]connectors.Snapshot) {
 				if got := after[vkey(w, w.v2)].Thread.Comments[1].Body; got != "/commit 2026-06-15" {
@@ -538,7 +539,8 @@ func TestDifferential(t *testing.T) {
 					case 3: // comment edited
 						th := pick(slices.Collect(maps.Values(w.threads)))
 						cs := f.Comments(th)
-						f.EditComment(th, cs[rng.IntN(len(cs))].ID, fmt.Sprintf("edited in round %d", round))
+						c := cs[rng.IntN(len(cs))]
+						f.EditComment(c.ID, c.Author, fmt.Sprintf("edited in round %d", round), jiraStamp(clock.Now()))
 					case 4: // version date moved
 						f.SetReleaseDate(pick(versions[:2]), day())
 						versionChange = true

@@ -2,6 +2,7 @@ package jira
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"net/url"
@@ -87,58 +88,98 @@ func (c *Client) Observe(ctx context.Context, ref connectors.Ref) (connectors.Sn
 	default:
 		return connectors.Snapshot{}, fmt.Errorf("observe %s: kind %q is not a Jira deliverable: %w", ref, ref.Kind, connectors.ErrTerminal)
 	}
-	ix, err := c.lockedIndex(ctx, proj, false)
+	snap, err := c.observe(ctx, ref)
 	if err != nil {
 		return connectors.Snapshot{}, fmt.Errorf("observe %s: %w", ref, err)
-	}
-	var snap connectors.Snapshot
-	var thread string
-	var threadAt time.Time
-	if ref.Kind == connectors.Version {
-		snap, thread, threadAt, err = c.versionSnapshot(ctx, ix, ref)
-	} else {
-		snap, thread, threadAt, err = c.issueSnapshot(ctx, ix, ref)
-	}
-	if err == nil {
-		snap.Throughput = c.throughputOf(&ix.st, proj)
-	}
-	ix.mu.Unlock()
-	if err != nil {
-		return connectors.Snapshot{}, fmt.Errorf("observe %s: %w", ref, err)
-	}
-	if thread != "" {
-		if snap.Thread, err = c.threadAt(ctx, thread, threadAt); err != nil {
-			return connectors.Snapshot{}, fmt.Errorf("observe %s: %w", ref, err)
-		}
 	}
 	return snap, nil
 }
 
-// versionSnapshot is a version from the index, and its thread's key and
-// last update (zero: unknown); ix.mu is held.
-func (c *Client) versionSnapshot(ctx context.Context, ix *projIndex, ref connectors.Ref) (connectors.Snapshot, string, time.Time, error) {
+// later is what a snapshot taken from the index leaves to read once the
+// index is unlocked.
+type later struct {
+	thread   string    // the thread's issue key; "" none
+	threadAt time.Time // its issue's "updated" in the index; zero unknown
+	pinned   bool      // thread is the version's pinned thread
+	line     *issue    // an issue deliverable whose Committed: line's author is to be found
+}
+
+func (c *Client) observe(ctx context.Context, ref connectors.Ref) (connectors.Snapshot, error) {
+	cloud, err := c.cloud(ctx)
+	if err != nil {
+		return connectors.Snapshot{}, err
+	}
+	ix, err := c.lockedIndex(ctx, ref.Team, false)
+	if err != nil {
+		return connectors.Snapshot{}, err
+	}
+	var snap connectors.Snapshot
+	var next later
+	if ref.Kind == connectors.Version {
+		snap, next, err = c.versionSnapshot(ctx, ix, ref)
+	} else {
+		snap, next, err = c.issueSnapshot(ctx, ix, ref)
+	}
+	if err == nil {
+		snap.Throughput = c.throughputOf(&ix.st, ref.Team, cloud)
+	}
+	ix.mu.Unlock()
+	if err != nil {
+		return connectors.Snapshot{}, err
+	}
+	if next.line != nil {
+		d := &snap.Deliverable
+		if d.DescriptionBy, d.DescriptionByCanCommit, err = c.lineAuthor(ctx, *next.line); err != nil {
+			return connectors.Snapshot{}, err
+		}
+	}
+	if next.thread == "" {
+		return snap, nil
+	}
+	snap.Thread, err = c.threadAt(ctx, next.thread, next.threadAt)
+	if next.pinned && errors.Is(err, connectors.ErrNotFound) {
+		c.log.WarnContext(ctx, "the pinned tracking issue is gone; choosing the thread again", "commitment", ref.Key(), "issue", next.thread)
+		c.mu.Lock()
+		if c.pinned[ref.Key()] == next.thread {
+			delete(c.pinned, ref.Key())
+		}
+		if c.threadOf[ref.Key()] == next.thread {
+			delete(c.threadOf, ref.Key())
+		}
+		c.mu.Unlock()
+		return c.observe(ctx, ref)
+	}
+	if err != nil {
+		return connectors.Snapshot{}, err
+	}
+	return snap, nil
+}
+
+// versionSnapshot is a version from the index, and its thread to read;
+// ix.mu is held.
+func (c *Client) versionSnapshot(ctx context.Context, ix *projIndex, ref connectors.Ref) (connectors.Snapshot, later, error) {
 	st := &ix.st
 	v, ok := st.version(ref.ID)
 	if !ok && c.cfg.Deliverables.Versions && st.versionsAt.Before(c.o.Now()) {
 		// Created since the list was read, or named by a webhook for
 		// another project: the list says which.
 		if err := c.readVersions(ctx, ix, c.o.Now()); err != nil {
-			return connectors.Snapshot{}, "", time.Time{}, err
+			return connectors.Snapshot{}, later{}, err
 		}
 		v, ok = st.version(ref.ID)
 	}
 	if !ok {
-		return connectors.Snapshot{}, "", time.Time{}, fmt.Errorf("version %s is not among project %s's versions: %w", ref.ID, ref.Team, connectors.ErrNotFound)
+		return connectors.Snapshot{}, later{}, fmt.Errorf("version %s is not among project %s's versions: %w", ref.ID, ref.Team, connectors.ErrNotFound)
 	}
 	if !st.covered[v.ID] {
 		// Archived when the project was read: its issues were not.
 		if err := c.coverVersions(ctx, ix, []string{v.ID}); err != nil {
-			return connectors.Snapshot{}, "", time.Time{}, err
+			return connectors.Snapshot{}, later{}, err
 		}
 	}
 	due, err := v.releaseDate(c.o.Location)
 	if err != nil {
-		return connectors.Snapshot{}, "", time.Time{}, err
+		return connectors.Snapshot{}, later{}, err
 	}
 	d := connectors.Deliverable{
 		Ref:         ref,
@@ -147,6 +188,10 @@ func (c *Client) versionSnapshot(ctx context.Context, ix *projIndex, ref connect
 		Description: v.Description,
 		DueDate:     due,
 		Closed:      v.Released,
+		// Jira records no editor of a version, and only project and Jira
+		// administrators (Administer Projects, Administer Jira) may edit
+		// one: its Committed: line is taken as theirs.
+		DescriptionByCanCommit: true,
 	}
 	if v.Released && !due.IsZero() {
 		// A version records no release instant; releasing sets its
@@ -154,9 +199,12 @@ func (c *Client) versionSnapshot(ctx context.Context, ix *projIndex, ref connect
 		// is when it was delivered.
 		d.ClosedAt = due.Time(c.o.Location)
 	}
+	c.mu.Lock()
+	pin := c.pinned[ref.Key()]
+	c.mu.Unlock()
 	var tracking []*ixIssue
 	for _, x := range st.byVersion[v.ID] {
-		if x.tracking {
+		if x.tracking || x.key == pin {
 			tracking = append(tracking, x)
 			continue
 		}
@@ -166,6 +214,16 @@ func (c *Client) versionSnapshot(ctx context.Context, ix *projIndex, ref connect
 
 	var thread string
 	var at time.Time
+	if pin != "" {
+		// The thread once chosen stays, labelled or not, in the version
+		// or not, while Jira has it (Observe reads it, and chooses again
+		// should it be gone).
+		thread = pin
+		if x := st.issues[pin]; x != nil {
+			at = x.updated
+		}
+		return connectors.Snapshot{Deliverable: d}, later{thread: thread, threadAt: at, pinned: true}, nil
+	}
 	if t := oldestIx(tracking); t != nil {
 		thread, at = t.key, t.updated
 	}
@@ -177,29 +235,29 @@ func (c *Client) versionSnapshot(ctx context.Context, ix *projIndex, ref connect
 		c.threadOf[ref.Key()] = thread
 	}
 	c.mu.Unlock()
-	return connectors.Snapshot{Deliverable: d}, thread, at, nil
+	return connectors.Snapshot{Deliverable: d}, later{thread: thread, threadAt: at}, nil
 }
 
 // issueSnapshot is an issue deliverable (an epic) from the index; ix.mu is
 // held. An issue that does not match jira.deliverables.jql in the project
 // (any more) is not found: its due date cleared, moved, deleted, or never
 // a deliverable but named by a webhook.
-func (c *Client) issueSnapshot(ctx context.Context, ix *projIndex, ref connectors.Ref) (connectors.Snapshot, string, time.Time, error) {
+func (c *Client) issueSnapshot(ctx context.Context, ix *projIndex, ref connectors.Ref) (connectors.Snapshot, later, error) {
 	st := &ix.st
 	if c.jql == "" {
-		return connectors.Snapshot{}, "", time.Time{}, fmt.Errorf("issues are not deliverables here (jira.deliverables.jql is empty): %w", connectors.ErrNotFound)
+		return connectors.Snapshot{}, later{}, fmt.Errorf("issues are not deliverables here (jira.deliverables.jql is empty): %w", connectors.ErrNotFound)
 	}
 	dl, x := st.deliverables[ref.ID], st.issues[ref.ID]
 	if dl == nil || x == nil {
-		return connectors.Snapshot{}, "", time.Time{}, fmt.Errorf("issue %s does not match jira.deliverables.jql in project %s: %w", ref.ID, ref.Team, connectors.ErrNotFound)
+		return connectors.Snapshot{}, later{}, fmt.Errorf("issue %s does not match jira.deliverables.jql in project %s: %w", ref.ID, ref.Team, connectors.ErrNotFound)
 	}
 	if !st.epicsCovered[ref.ID] {
 		el, err := c.epicLinkField(ctx)
 		if err != nil {
-			return connectors.Snapshot{}, "", time.Time{}, err
+			return connectors.Snapshot{}, later{}, err
 		}
 		if err := c.readChildren(ctx, st, el, []string{ref.ID}); err != nil {
-			return connectors.Snapshot{}, "", time.Time{}, err
+			return connectors.Snapshot{}, later{}, err
 		}
 		st.derive()
 	}
@@ -212,7 +270,7 @@ func (c *Client) issueSnapshot(ctx context.Context, ix *projIndex, ref connector
 	if dl.due != "" {
 		var err error
 		if d.DueDate, err = connectors.ParseDate(dl.due); err != nil {
-			return connectors.Snapshot{}, "", time.Time{}, fmt.Errorf("issue %s duedate: %w", ref.ID, err)
+			return connectors.Snapshot{}, later{}, fmt.Errorf("issue %s duedate: %w", ref.ID, err)
 		}
 	}
 	if !dl.done.IsZero() {
@@ -222,7 +280,12 @@ func (c *Client) issueSnapshot(ctx context.Context, ix *projIndex, ref connector
 		d.Items = append(d.Items, ch.item())
 	}
 	sortItems(d.Items)
-	return connectors.Snapshot{Deliverable: d}, ref.ID, x.updated, nil
+	next := later{thread: ref.ID, threadAt: x.updated}
+	if committedLines(dl.description) != "" {
+		next.line = &issue{Key: ref.ID, Fields: issueFields{Description: richText(dl.description),
+			Updated: jiraTime{x.updated}, Creator: dl.creator}}
+	}
+	return connectors.Snapshot{Deliverable: d}, next, nil
 }
 
 // threadMemo is a thread as read, and the "updated" of its issue then.
@@ -267,6 +330,29 @@ func cloneThread(th *connectors.Thread) *connectors.Thread {
 	out := *th
 	out.Comments = slices.Clone(th.Comments)
 	return &out
+}
+
+// PinThread tells the connector the thread a version's record names (an
+// issue key; "" for none): Observe and EnsureThread keep to it, whatever
+// other issue carries the tracking label, for as long as Jira has it. A
+// thread is chosen once; labelling another issue later must not move the
+// promise's conversation. An epic's thread is the epic: nothing to pin.
+// It does no I/O.
+func (c *Client) PinThread(ref connectors.Ref, thread string) {
+	if ref.Tracker != connectors.Jira || ref.Kind != connectors.Version {
+		return
+	}
+	if proj, err := c.project(ref.Team); err == nil {
+		ref.Team = proj
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !issueKeyLike(thread) {
+		delete(c.pinned, ref.Key())
+		return
+	}
+	c.pinned[ref.Key()] = thread
+	c.threadOf[ref.Key()] = thread
 }
 
 // projectOf is the key of the project with id: remembered from the
@@ -339,19 +425,95 @@ func projectOf(key string) string {
 	return p
 }
 
+// children are an epic's issues, for History (a poll reads them into the
+// index: readChildren). Cloud links them with parent; Data Center with
+// Jira Software's Epic Link field, when it has one (epicLinkField).
+func (c *Client) children(ctx context.Context, key string) ([]issue, error) {
+	el, err := c.epicLinkField(ctx)
+	if err != nil {
+		return nil, err
+	}
+	jql := "parent = " + quote(key)
+	if el.clause != "" {
+		jql += " OR " + el.clause + " = " + quote(key)
+	}
+	found, err := c.search(ctx, jql, itemFields)
+	if err != nil {
+		return nil, fmt.Errorf("list the children of %s: %w", key, err)
+	}
+	return found, nil
+}
+
 // throughputOf is the number of the project's issues resolved per day
-// over the forecast window ending today (in the configured zone), from
-// the index: it holds every issue resolved in the window (the full read
-// asks one extra day, as Jira reads the date in the credential's zone,
-// and each change search brings the later ones).
-func (c *Client) throughputOf(st *ixState, proj string) connectors.Throughput {
+// over the forecast window ending today (in the configured zone), with
+// the team-level facts, from the index: it holds every issue resolved in
+// the window (the full read asks one extra day, as Jira reads the date in
+// the credential's zone, and each change search brings the later ones).
+func (c *Client) throughputOf(st *ixState, proj string, cloud bool) connectors.Throughput {
 	to := connectors.DateOf(c.o.Now(), c.o.Location)
 	from := to.AddDays(-(c.o.WindowDays - 1))
 	var closed []time.Time
+	var done []*ixIssue
 	for _, x := range st.issues {
 		if !x.resolved.IsZero() && strings.EqualFold(projectOf(x.key), proj) {
 			closed = append(closed, x.resolved)
+			done = append(done, x)
 		}
 	}
-	return connectors.CountThroughput(closed, from, to, c.o.Location)
+	t := connectors.CountThroughput(closed, from, to, c.o.Location)
+	c.teamFacts(&t, st, done, cloud)
+	return t
+}
+
+// teamFacts adds the team-level facts (connectors.CountFacts) to t from
+// the index's resolved issues, at no request of its own: the index keeps
+// their created, fixVersions and parent. An issue belongs to its first
+// unreleased fixVersion (else its first) when versions are deliverables,
+// else, with jira.deliverables.jql, to its parent epic, which Cloud names
+// in parent (Data Center links epics by its Epic Link field, which the
+// facts leave alone as they always have). Where neither can be seen the
+// facts stay zero, which the forecast reads as unknown rather than as
+// work outside any deliverable. A version's or epic's start before the
+// window is not known (Begun).
+func (c *Client) teamFacts(t *connectors.Throughput, st *ixState, done []*ixIssue, cloud bool) {
+	versions, epics := c.cfg.Deliverables.Versions, c.jql != "" && cloud
+	if !versions && !epics {
+		return
+	}
+	// The versions list is fresher than what an issue last said of its
+	// versions: a release touches no issue.
+	released := func(x *ixIssue, i int) bool {
+		if v, ok := st.version(x.versions[i]); ok {
+			return v.Released
+		}
+		return x.fixReleased[i]
+	}
+	cps := make([]connectors.Completion, 0, len(done))
+	for _, x := range done {
+		cp := connectors.Completion{Created: x.created, Closed: x.resolved}
+		switch {
+		case versions && len(x.versions) > 0:
+			i := 0
+			for j := range x.versions {
+				if !released(x, j) {
+					i = j
+					break
+				}
+			}
+			cp.Deliverable, cp.Open = "version/"+x.versions[i], !released(x, i)
+		case epics && x.parent != "" && x.parentEpic:
+			cp.Deliverable, cp.Open = "issue/"+x.parent, x.parentOpen
+			if p := st.issues[x.parent]; p != nil {
+				cp.Open = p.done.IsZero()
+			}
+		}
+		cps = append(cps, cp)
+	}
+	t.CountFacts(cps, c.o.Location)
+}
+
+// isEpic reports whether an issue type is an epic: Cloud says so by its
+// hierarchy level (1), older payloads only by name.
+func isEpic(t *issueType) bool {
+	return t != nil && (t.HierarchyLevel >= 1 || strings.EqualFold(t.Name, "epic"))
 }

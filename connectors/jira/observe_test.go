@@ -132,6 +132,8 @@ func TestObserveVersion(t *testing.T) {
 					DueDate:     due,
 					Closed:      true,
 					ClosedAt:    due.Time(time.UTC),
+					// Only administrators edit a version.
+					DescriptionByCanCommit: true,
 					Items: []connectors.Item{
 						{ID: "PLAT-1", CreatedAt: mustTime(t, "2026-02-01T09:00:00.000+0000")},
 						{ID: "PLAT-2", CreatedAt: mustTime(t, "2026-02-02T09:00:00.000+0000"), ClosedAt: mustTime(t, "2026-03-09T23:30:00.000-0800")},
@@ -156,6 +158,9 @@ func TestObserveVersion(t *testing.T) {
 				// a day early.
 				Throughput: daily(from, to, map[int]int{0: 1, 41: 1}),
 			}
+			// PLAT-2 is the version's, there from its start: work assigned
+			// and planned (the version is released: none active).
+			want.Throughput.Assigned, want.Throughput.ScopePlannedClosed = 1, 1
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("Observe (-want +got):\n%s", diff)
 			}

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 type repo struct {
@@ -123,6 +124,29 @@ func (s *Server) addComment(r *repo, n int, user, body string, at time.Time) int
 	return s.nextID
 }
 
+// EditComment rewrites comment id's body at at (zero: now), as its
+// author (or someone with write access) does on GitHub: its updated_at
+// moves, its created_at and user stay, and the issue's updated_at moves
+// with it. It reports whether there is such a comment.
+func (s *Server) EditComment(repoName string, id int64, body string, at time.Time) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if at.IsZero() {
+		at = s.now()
+	}
+	r := s.repo(repoName)
+	for _, c := range r.comments {
+		if c.ID == id {
+			c.Body, c.UpdatedAt = body, at
+			if is, ok := r.issues[c.Issue]; ok && at.After(is.UpdatedAt) {
+				is.UpdatedAt = at
+			}
+			return true
+		}
+	}
+	return false
+}
+
 // SetPermission sets user's permission on a repo (admin, write, read…).
 // Logins are case-insensitive, as on GitHub.
 func (s *Server) SetPermission(repoName, user, perm string) {
@@ -163,8 +187,10 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if r.URL.Path == "/user" && r.Method == http.MethodGet {
-		u := s.template("user.json")
-		u["login"] = s.Self
+		u := s.template("authenticated-user.json")
+		for k, v := range s.userJSON(s.Self) {
+			u[k] = v
+		}
 		s.json(w, r, http.StatusOK, u)
 		return
 	}
@@ -203,6 +229,14 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request) {
 		s.listIssues(w, r, name, rp)
 	case r.Method == http.MethodPost && len(rest) == 1 && rest[0] == "issues":
 		s.createIssue(w, r, name, rp)
+	case r.Method == http.MethodGet && len(rest) == 2 && rest[0] == "issues" && rest[1] != "comments":
+		n, _ := strconv.Atoi(rest[1])
+		is, ok := rp.issues[n]
+		if !ok {
+			s.notFound(w, r)
+			return
+		}
+		s.json(w, r, http.StatusOK, s.issueJSON(name, rp, is))
 	case r.Method == http.MethodPatch && len(rest) == 2 && rest[0] == "issues":
 		n, _ := strconv.Atoi(rest[1])
 		s.editIssue(w, r, name, rp, n)
@@ -232,6 +266,10 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request) {
 				s.validationFailed(w, r)
 				return
 			}
+			if utf8.RuneCountInString(req.Body) > MaxCommentChars {
+				s.bodyTooLong(w, r)
+				return
+			}
 			s.writes++
 			s.addComment(rp, n, s.Self, req.Body, s.now())
 			s.json(w, r, http.StatusCreated, s.commentJSON(name, rp.comments[len(rp.comments)-1]))
@@ -255,6 +293,10 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request) {
 					s.validationFailed(w, r)
 					return
 				}
+				if utf8.RuneCountInString(req.Body) > MaxCommentChars {
+					s.bodyTooLong(w, r)
+					return
+				}
 				s.writes++
 				c.Body, c.UpdatedAt = req.Body, s.now()
 				s.json(w, r, http.StatusOK, s.commentJSON(name, c))
@@ -270,9 +312,9 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request) {
 		}
 		body := s.template("collaborator-permission.json")
 		body["permission"], body["role_name"] = p, p
-		if u, ok := body["user"].(map[string]any); ok {
-			u["login"] = rest[1]
-		}
+		u := s.userJSON(rest[1])
+		u["role_name"] = p
+		body["user"] = u
 		s.json(w, r, http.StatusOK, body)
 	default:
 		s.notFound(w, r)
@@ -351,7 +393,7 @@ func (s *Server) createIssue(w http.ResponseWriter, r *http.Request, name string
 		req.Milestone, req.Labels = 0, nil
 	}
 	s.writes++
-	n := s.addIssue(rp, Issue{Title: req.Title, Milestone: req.Milestone, Labels: req.Labels, User: s.Self})
+	n := s.addIssue(rp, Issue{Title: req.Title, Body: req.Body, Milestone: req.Milestone, Labels: req.Labels, User: s.Self})
 	s.json(w, r, http.StatusCreated, s.issueJSON(name, rp, rp.issues[n]))
 }
 

@@ -188,22 +188,6 @@ func (s *Server) SetIndexed(key string, ok bool) {
 	s.site.unindexed[key] = !ok
 }
 
-// EditComment changes comment id's body on issue key as its author does
-// in Jira: the comment's and the issue's "updated" move to Jira's clock.
-func (s *Server) EditComment(key, id, body string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, c := range s.comments[key] {
-		if c.ID == id {
-			now := s.nowLocked()
-			c.Body, c.Updated = body, now.Format(timeLayout)
-			s.touchLocked(key, now)
-			return
-		}
-	}
-	s.failf("EditComment: no comment %s on %s", id, key)
-}
-
 // DeleteIssue deletes issue key and its comments, as Jira does: nothing
 // a search can find says so.
 func (s *Server) DeleteIssue(key string) {

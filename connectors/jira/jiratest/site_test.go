@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/slipwatch/slipwatch/connectors/jira/jiratest"
+	"github.com/slipwatch/slipwatch/internal/apispec"
 )
 
 // Cloud pages the projects the account can browse as a PageBeanProject;
@@ -103,8 +104,7 @@ func TestProjectLists(t *testing.T) {
 // with its own clock; a version moving does not touch its issues.
 func TestUpdatedStamps(t *testing.T) {
 	t.Parallel()
-	s := jiratest.New(jiratest.Options{Cloud: true, Index: true, Fail: t.Errorf})
-	t.Cleanup(s.Close)
+	s := apispec.JiraSandbox(t, jiratest.Options{Cloud: true, Index: true, Fail: t.Errorf})
 	var mu sync.Mutex
 	now := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
 	s.SetNow(func() time.Time { mu.Lock(); defer mu.Unlock(); return now })
@@ -170,8 +170,7 @@ func TestUpdatedStamps(t *testing.T) {
 // asking for its id gets the epic's key. Without Jira Software neither.
 func TestEpicLinkField(t *testing.T) {
 	t.Parallel()
-	s := jiratest.New(jiratest.Options{Index: true, Fail: t.Errorf})
-	t.Cleanup(s.Close)
+	s := apispec.JiraSandbox(t, jiratest.Options{Index: true, Fail: t.Errorf})
 	s.AddIssue("PLAT-2", map[string]any{"Epic Link": "PLAT-1"})
 	fieldIDs := func() []string {
 		_, _, body := do(t, s, http.MethodGet, "/rest/api/2/field", nil, "")
