@@ -52,6 +52,8 @@ const (
 	DefaultJiraTrackingLabel    = "slipwatch"
 	DefaultJiraTrackingType     = "Task"
 	DefaultJiraWriteInterval    = 250 * time.Millisecond
+	DefaultJiraDiscoverEvery    = time.Hour
+	DefaultJiraVersionsEvery    = 30 * time.Minute
 	DefaultJiraOAuthTokenURL    = "https://auth.atlassian.com/oauth/token"
 	DefaultJiraOAuthAPIURL      = "https://api.atlassian.com/ex/jira/"
 )
@@ -72,6 +74,10 @@ const (
 	RedisSentinel   = "sentinel"
 	RedisCluster    = "cluster"
 )
+
+// JiraAllProjects, alone in jira.projects, watches every project the
+// account can browse.
+const JiraAllProjects = "*"
 
 // Jira deployment types: Cloud has /rest/api/3/search/jql, Data Center keeps
 // /rest/api/2/search; auto asks the server (serverInfo.deploymentType).
@@ -298,6 +304,21 @@ type Jira struct {
 	// WriteInterval spaces writes (comments, edits, properties, tracking
 	// issues) so a burst stays clear of Jira's rate limits.
 	WriteInterval Duration `yaml:"write_interval"`
+
+	// DiscoverEvery is how often projects: ["*"] lists the projects the
+	// account can browse (project webhooks also tell at once).
+	DiscoverEvery Duration `yaml:"discover_every"`
+	// VersionsEvery is how often a poll reads a project's versions list in
+	// place of its change search: a release date moved or a version
+	// released leaves no trace on the issues (version webhooks also tell
+	// at once).
+	VersionsEvery Duration `yaml:"versions_every"`
+}
+
+// AllProjects reports whether projects is ["*"]: every project the account
+// can browse.
+func (j *Jira) AllProjects() bool {
+	return len(j.Projects) == 1 && j.Projects[0] == JiraAllProjects
 }
 
 // Auth is exactly one Jira auth mode.
@@ -377,6 +398,8 @@ func (j *Jira) setDefaults() {
 	j.TrackingLabel = DefaultJiraTrackingLabel
 	j.TrackingIssueType = DefaultJiraTrackingType
 	j.WriteInterval = Duration(DefaultJiraWriteInterval)
+	j.DiscoverEvery = Duration(DefaultJiraDiscoverEvery)
+	j.VersionsEvery = Duration(DefaultJiraVersionsEvery)
 }
 
 func (o *OAuth2) setDefaults() {

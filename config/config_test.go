@@ -48,7 +48,8 @@ func TestGoodFiles(t *testing.T) {
 			c.Jira = &Jira{BaseURL: "https://acme.atlassian.net", Deployment: JiraAuto,
 				Auth:          Auth{Email: "jane@example.com", APIToken: "jira_secret_token"},
 				WebhookSecret: "jwhsec", Projects: []string{"PLAT"},
-				Deliverables: Deliverables{Versions: true, JQL: DefaultJiraJQL}, CreateTrackingIssue: true, TrackingLabel: "slipwatch", TrackingIssueType: "Task", WriteInterval: Duration(DefaultJiraWriteInterval)}
+				Deliverables: Deliverables{Versions: true, JQL: DefaultJiraJQL}, CreateTrackingIssue: true, TrackingLabel: "slipwatch", TrackingIssueType: "Task", WriteInterval: Duration(DefaultJiraWriteInterval),
+				DiscoverEvery: Duration(DefaultJiraDiscoverEvery), VersionsEvery: Duration(DefaultJiraVersionsEvery)}
 			c.Links = []Link{{GitHub: "acme/api#milestone=v2.0", Jira: "PLAT/version=2.0"}}
 			return c
 		}},
@@ -83,7 +84,8 @@ func TestGoodFiles(t *testing.T) {
 				Auth: Auth{OAuth2: &OAuth2{ClientID: "abc", ClientSecret: "cs", RefreshToken: "rt",
 					CloudID: "11111111-2222-3333-4444-555555555555", TokenURL: DefaultJiraOAuthTokenURL, APIURL: DefaultJiraOAuthAPIURL}},
 				Projects:     []string{"PLAT", "OPS_2"},
-				Deliverables: Deliverables{Versions: false, JQL: DefaultJiraJQL}, CreateTrackingIssue: true, TrackingLabel: "slipwatch", TrackingIssueType: "Task", WriteInterval: Duration(DefaultJiraWriteInterval)}
+				Deliverables: Deliverables{Versions: false, JQL: DefaultJiraJQL}, CreateTrackingIssue: true, TrackingLabel: "slipwatch", TrackingIssueType: "Task", WriteInterval: Duration(DefaultJiraWriteInterval),
+				DiscoverEvery: Duration(DefaultJiraDiscoverEvery), VersionsEvery: Duration(DefaultJiraVersionsEvery)}
 			return c
 		}},
 	}
@@ -316,6 +318,8 @@ func TestEnvVarsCoverSchema(t *testing.T) {
 		"SLIPWATCH_GITHUB_WRITE_INTERVAL":          "github.write_interval",
 		"SLIPWATCH_GITHUB_BASE_URL":                "github.base_url",
 		"SLIPWATCH_JIRA_DEPLOYMENT":                "jira.deployment",
+		"SLIPWATCH_JIRA_DISCOVER_EVERY":            "jira.discover_every",
+		"SLIPWATCH_JIRA_VERSIONS_EVERY":            "jira.versions_every",
 		"SLIPWATCH_JIRA_AUTH_OAUTH2_TOKEN_URL":     "jira.auth.oauth2.token_url",
 		"SLIPWATCH_JIRA_AUTH_OAUTH2_API_URL":       "jira.auth.oauth2.api_url",
 		"SLIPWATCH_JIRA_AUTH_EMAIL":                "jira.auth.email",

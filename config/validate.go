@@ -145,6 +145,14 @@ func (c *Config) check(refused []string) Errors {
 	return es.errs
 }
 
+// atLeast refuses a duration under min: a discovery or a versions read
+// every few seconds would spend the budget polls need.
+func atLeast(es *findings, path string, d Duration, min time.Duration) {
+	if d.D() < min {
+		es.add(path, "%s is under %s", d, Duration(min))
+	}
+}
+
 // githubLogin is a GitHub login: letters, digits and single hyphens,
 // at most 39 characters (an App's bot user adds "[bot]").
 var githubLogin = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\[bot\])?$`)
@@ -343,19 +351,24 @@ func (j *Jira) validate(es *findings) {
 		}
 	}
 	if len(j.Projects) == 0 {
-		es.add("jira.projects", "list at least one project key")
+		es.add("jira.projects", `list at least one project key, or "*" for every project the account can browse`)
 	}
 	seen := map[string]bool{}
 	for i, p := range j.Projects {
 		path := fmt.Sprintf("jira.projects[%d]", i)
 		switch {
+		case p == JiraAllProjects && len(j.Projects) > 1:
+			es.add(path, `"*" (every project the account can browse) stands alone; drop the other keys`)
+		case p == JiraAllProjects:
 		case !projectKey.MatchString(p):
-			es.add(path, "%q is not a Jira project key (e.g. PLAT)", p)
+			es.add(path, "%q is not a Jira project key (e.g. PLAT) or \"*\"", p)
 		case seen[p]:
 			es.add(path, "%q is listed twice", p)
 		}
 		seen[p] = true
 	}
+	atLeast(es, "jira.discover_every", j.DiscoverEvery, time.Minute)
+	atLeast(es, "jira.versions_every", j.VersionsEvery, time.Minute)
 	if !j.Deliverables.Versions && strings.TrimSpace(j.Deliverables.JQL) == "" {
 		es.addAgainst("jira.deliverables", []string{"jira.deliverables"}, "watches nothing: set versions: true or a jql")
 	}
@@ -432,7 +445,7 @@ func (c *Config) validateLinks(es *findings) {
 		switch {
 		case err != nil:
 			es.add(p+".jira", "%v", err)
-		case c.Jira == nil || !containsFold(c.Jira.Projects, jl.Project):
+		case c.Jira == nil || (!c.Jira.AllProjects() && !containsFold(c.Jira.Projects, jl.Project)):
 			es.addAgainst(p+".jira", []string{"jira.projects"}, "project %q is not in jira.projects", jl.Project)
 		case seenJira[l.Jira]:
 			es.add(p+".jira", "%q is linked twice", l.Jira)

@@ -34,28 +34,29 @@ import (
 
 // sizes are how big each section's run is.
 type sizes struct {
-	Repos, Milestones, Issues int           // API cost world
-	Commitments               int           // pure reconciles, daemon records
-	EndToEnd                  int           // keys through the Redis queue
-	RateFor                   time.Duration // per pure-throughput figure
-	IntakeClosed, IntakeOpen  time.Duration // per load phase
-	IntakeRounds              int
-	LatencySamples            int
-	PageRounds                int             // dashboard: rounds of each page and its baseline
-	Backtest                  backtest.Config // the forecast backtest
+	Repos, Milestones, Issues  int           // API cost world
+	Commitments                int           // pure reconciles, daemon records
+	EndToEnd                   int           // keys through the Redis queue
+	RateFor                    time.Duration // per pure-throughput figure
+	IntakeClosed, IntakeOpen   time.Duration // per load phase
+	IntakeRounds               int
+	LatencySamples             int
+	PageRounds                 int             // dashboard: rounds of each page and its baseline
+	Backtest                   backtest.Config // the forecast backtest
+	JiraProjects, JiraDayPolls int             // Jira API cost world; warm polls priced over a day
 }
 
 func fullSizes() sizes {
 	return sizes{Repos: 50, Milestones: 20, Issues: 30, Commitments: 10000, EndToEnd: 10000, RateFor: 2 * time.Second,
 		IntakeClosed: 4 * time.Second, IntakeOpen: 4 * time.Second, IntakeRounds: 2, LatencySamples: 20, PageRounds: 21,
-		Backtest: backtest.FullConfig()}
+		Backtest: backtest.FullConfig(), JiraProjects: 6, JiraDayPolls: 26 * 12}
 }
 
 // shortSizes keep a run under a minute (and the CI test with -race).
 func shortSizes() sizes {
 	return sizes{Repos: 4, Milestones: 10, Issues: 30, Commitments: 300, EndToEnd: 300, RateFor: 300 * time.Millisecond,
 		IntakeClosed: time.Second, IntakeOpen: time.Second, IntakeRounds: 1, LatencySamples: 3, PageRounds: 5,
-		Backtest: backtest.ShortConfig()}
+		Backtest: backtest.ShortConfig(), JiraProjects: 2, JiraDayPolls: 24}
 }
 
 // dashboardCommitments is the portfolio size the issue sets the target at.
@@ -66,6 +67,7 @@ type results struct {
 	Machine    machine
 	Sizes      sizes
 	Cost       costResult
+	JiraCost   jiraCostResult
 	Throughput throughputResult
 	Intake     intakeResult
 	Latency    latencyResult
@@ -185,6 +187,14 @@ func run(ctx context.Context, sz sizes, short bool, log io.Writer) *results {
 		fail("API cost per poll cycle", err)
 	} else {
 		res.Sections = append(res.Sections, costSection(res.Cost))
+	}
+	done()
+
+	done = step("Jira API cost")
+	if res.JiraCost, err = measureJiraCost(ctx, sz.JiraProjects, sz.JiraDayPolls); err != nil {
+		fail("Jira API cost per poll cycle", err)
+	} else {
+		res.Sections = append(res.Sections, jiraCostSection(res.JiraCost))
 	}
 	done()
 

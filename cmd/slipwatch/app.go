@@ -98,7 +98,7 @@ func build(cfg *config.Config, d deps) (*app, error) {
 		jc, err := jira.New(cfg.Jira, jira.Options{
 			Validators: st, Tokens: st, Transport: d.transport, Logger: log, Version: Version(),
 			Now: d.now, Location: cfg.Location, WindowDays: window, Allow: cfg.Commands.AllowFor(config.AllowJira),
-			WriteInterval: write, Observe: metrics.TrackerRequests(connectors.Jira),
+			WriteInterval: write, Observe: metrics.TrackerRequests(connectors.Jira), PollInterval: cfg.Poll.Interval.D(),
 		})
 		if err != nil {
 			return nil, fmt.Errorf("jira: %w", err)

@@ -4,8 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net"
 	"os/signal"
+	"slices"
+	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -63,7 +66,7 @@ func runCheck(e *env, o *options) int {
 		if unresolved == nil {
 			unresolved = []string{}
 		}
-		_ = enc.Encode(map[string]any{"commitments": res.Commitments, "errors": errs, "links_not_found": unresolved})
+		_ = enc.Encode(map[string]any{"commitments": res.Commitments, "errors": errs, "links_not_found": unresolved, "watching": res.Teams})
 	} else {
 		tw := tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "DELIVERABLE\tCOMMITTED\tTARGET\tFORECAST P85\tCHANCE\tPROGRESS\tHEALTH")
@@ -77,6 +80,9 @@ func runCheck(e *env, o *options) int {
 			if v.Chance != "" && v.Why != "" {
 				fmt.Fprintf(e.stdout, "%s: %s; %s.\n", v.Label(), v.Chance, v.Why)
 			}
+		}
+		for _, t := range slices.Sorted(maps.Keys(res.Teams)) {
+			fmt.Fprintf(e.stdout, "watching %s (%d): %s\n", t, len(res.Teams[t]), strings.Join(res.Teams[t], ", "))
 		}
 		for _, u := range res.Unresolved {
 			fmt.Fprintf(e.stdout, "link not found: %s\n", u)

@@ -29,9 +29,6 @@ const MarkerProperty = "slipwatch"
 const (
 	// pageSize is maxResults of searches and comment lists.
 	pageSize = 100
-	// throughputTTL is how long a project's throughput is reused between
-	// observations of its deliverables.
-	throughputTTL = 5 * time.Minute
 	// defaultWindowDays is forecast.window's default, for a caller that
 	// does not say.
 	defaultWindowDays = int(config.DefaultForecastWindow / (24 * time.Hour))
@@ -79,6 +76,9 @@ type Options struct {
 	// WriteInterval is the least time between two writes; default
 	// jira.write_interval's.
 	WriteInterval time.Duration
+	// PollInterval is poll.interval: how long a project's index serves
+	// Observe without a change search; default the config's.
+	PollInterval time.Duration
 	// Observe receives every request that reaches Jira, for metrics.
 	Observe func(httpx.Observation)
 
@@ -95,6 +95,7 @@ type Client struct {
 	log      *slog.Logger
 	site     string            // where people open things: jira.base_url without a trailing slash
 	projects map[string]string // upper-case key → as configured
+	all      bool              // jira.projects: ["*"]: the projects are found (discover.go)
 	allow    map[string]bool   // as listed: Cloud account IDs
 	allowDC  map[string]bool   // lower-case: Data Center user names and keys
 	jql      string            // jira.deliverables.jql without ORDER BY; "" = no issue deliverables
@@ -105,27 +106,27 @@ type Client struct {
 	selfMu sync.Mutex
 	self   *gojira.User
 
-	locks keyed.Mutex // per version, for EnsureThread
+	locks keyed.Mutex // per version, for EnsureThread; "discover" for Discover
+
+	found found // jira.projects: ["*"]: the projects discovery found
 
 	mu          sync.Mutex
 	threadOf    map[string]string                // version ref key → tracking issue key
 	pinned      map[string]string                // version ref key → the tracking issue its record names (PinThread)
 	markers     map[string]map[string]markerMemo // issue key → comment ID → marker read
 	pending     map[string]map[string]string     // issue key → comment ID → marker not yet stored
-	throughput  map[string]throughputMemo        // project key → last count
 	projectKeys map[string]string                // project id → key
-	noEpicLink  bool                             // Data Center without the "Epic Link" field
+	indexes     map[string]*projIndex            // project key → its index (index.go)
+	news        map[string]*hookNews             // project key → what webhooks said since
+	threads     map[string]threadMemo            // issue key → its comments as last read
+	zone        *time.Location                   // the credential's time zone, once known
+	epic        epicLink                         // Data Center's Epic Link, once known
 	describedBy map[string]describedBy           // issue key → who wrote its Committed: line
 }
 
 type markerMemo struct {
 	updated string // the comment's "updated" when the marker was read
 	marker  string
-}
-
-type throughputMemo struct {
-	at time.Time
-	t  connectors.Throughput
 }
 
 // New builds the connector for cfg. It makes no request.
@@ -151,6 +152,9 @@ func New(cfg *config.Jira, o Options) (*Client, error) {
 	if o.WriteInterval <= 0 {
 		o.WriteInterval = config.DefaultJiraWriteInterval
 	}
+	if o.PollInterval <= 0 {
+		o.PollInterval = config.DefaultPollInterval
+	}
 	if o.sleep == nil {
 		o.sleep = httpx.Sleep
 	}
@@ -172,15 +176,20 @@ func New(cfg *config.Jira, o Options) (*Client, error) {
 		allowDC:     map[string]bool{},
 		describedBy: map[string]describedBy{},
 		jql:         stripOrderBy(cfg.Deliverables.JQL),
+		all:         cfg.AllProjects(),
 		threadOf:    map[string]string{},
 		pinned:      map[string]string{},
 		markers:     map[string]map[string]markerMemo{},
 		pending:     map[string]map[string]string{},
-		throughput:  map[string]throughputMemo{},
 		projectKeys: map[string]string{},
+		indexes:     map[string]*projIndex{},
+		news:        map[string]*hookNews{},
+		threads:     map[string]threadMemo{},
 	}
-	for _, p := range cfg.Projects {
-		c.projects[strings.ToUpper(p)] = p
+	if !c.all {
+		for _, p := range cfg.Projects {
+			c.projects[strings.ToUpper(p)] = p
+		}
 	}
 	for _, a := range o.Allow {
 		if a != "" {
@@ -256,16 +265,50 @@ func parseBase(key, s string) (string, error) {
 // Tracker is connectors.Jira.
 func (c *Client) Tracker() connectors.Tracker { return connectors.Jira }
 
-// Teams are the configured project keys.
-func (c *Client) Teams() []string { return append([]string(nil), c.cfg.Projects...) }
+// Teams are the configured project keys; with jira.projects: ["*"], the
+// projects the last discovery found (none before the first: Discover).
+func (c *Client) Teams() []string {
+	if c.all {
+		return c.found.keys()
+	}
+	return append([]string(nil), c.cfg.Projects...)
+}
 
-// project resolves team to its configured spelling.
+// project resolves team to its configured spelling. With jira.projects:
+// ["*"] any project key is watched: one this replica has not discovered
+// yet (another replica's, a webhook's) is Jira's to answer for.
 func (c *Client) project(team string) (string, error) {
+	if c.all {
+		if k, ok := c.watchedKey(team); ok {
+			return k, nil
+		}
+		return "", fmt.Errorf("%q is not a Jira project key: %w", team, connectors.ErrTerminal)
+	}
 	p, ok := c.projects[strings.ToUpper(team)]
 	if !ok {
 		return "", fmt.Errorf("project %q is not in jira.projects: %w", team, connectors.ErrTerminal)
 	}
 	return p, nil
+}
+
+// watchedKey is the configured spelling of project key, if slipwatch
+// watches it.
+func (c *Client) watchedKey(key string) (string, bool) {
+	if c.all {
+		k := strings.ToUpper(key)
+		return k, projectKeyLike(k)
+	}
+	p, ok := c.projects[strings.ToUpper(key)]
+	return p, ok
+}
+
+// projectKeyLike reports whether s can be a Jira project key: a letter,
+// then letters, digits or underscores.
+func projectKeyLike(s string) bool {
+	if s == "" || s[0] < 'A' || s[0] > 'Z' {
+		return false
+	}
+	return strings.Trim(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") == ""
 }
 
 // Self is slipwatch's own identity: the account ID on Cloud, the user name

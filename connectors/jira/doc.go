@@ -4,6 +4,15 @@
 // with a due date by default). A version's thread is an issue in that
 // version carrying the tracking label, created on demand; an epic's thread
 // is the epic itself. Throughput is the project's resolved issues per day.
+// The projects are jira.projects, or with ["*"] every project the account
+// can browse (discover.go).
+//
+// # Polls
+//
+// Each project is kept in memory (index.go): read in full once a day, and
+// brought up to date on each poll by one search for the issues updated
+// since the previous one; Observe answers from it. A warm poll with nothing
+// changed is one request per project.
 //
 // # Where the markers live
 //

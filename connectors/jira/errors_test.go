@@ -16,7 +16,7 @@ import (
 // Jira's error bodies must reach the error a person reads, and the error's
 // class must tell the runner whether to retry, wait or give up.
 func TestErrors(t *testing.T) {
-	const versionPath = "GET /rest/api/2/version/10010"
+	const versionPath = "GET /rest/api/2/project/PLAT/versions"
 	jsonErr := func(status int, file string) jiratest.Response {
 		return jiratest.Response{Status: status, Body: "@" + file}
 	}
@@ -56,8 +56,6 @@ func TestErrors(t *testing.T) {
 			t.Parallel()
 			f := newFakeJira(t, true)
 			f.SetVersionsFile("PLAT", "project-versions.cloud.json")
-			f.SetJQL(`project = "PLAT" AND (fixVersion = 10010)`)
-			f.SetJQL(`project = "PLAT" AND (resolved >= "2026-01-27")`)
 			f.Queue(versionPath, tt.canned...)
 			c, s := newTestClient(t, f, func(cfg *config.Jira, _ *Options) { cfg.Deployment = config.JiraCloud })
 			_, err := c.Observe(context.Background(), connectors.Ref{Tracker: connectors.Jira, Team: "PLAT", Kind: connectors.Version, ID: "10010"})

@@ -11,8 +11,8 @@ import (
 	"github.com/slipwatch/slipwatch/connectors/jira/jiratest"
 )
 
-// TestThroughputTeamFacts: the team-level facts come from the one search
-// the throughput makes (its fields name the versions and parents): the
+// TestThroughputTeamFacts: the team-level facts come from the project's
+// index (the issues it keeps name their versions and parents): the
 // versions and, on Cloud, the epics in progress, the share of completed
 // work in one, and how they grew once begun. Data Center links epics by a
 // custom field the search does not name, so there they are not counted.
@@ -42,7 +42,6 @@ func TestThroughputTeamFacts(t *testing.T) {
 		issue("PLAT-23", "2026-01-01", "2026-02-04", map[string]any{"parent": epic})
 		issue("PLAT-25", "2026-01-01", "2026-02-07", map[string]any{"parent": story})
 		issue("PLAT-24", "2026-01-01", "2026-02-06", nil)
-		f.SetJQL(`project = "PLAT" AND (resolved >= "2026-01-27")`, "PLAT-20", "PLAT-21", "PLAT-22", "PLAT-23", "PLAT-24", "PLAT-25")
 	}
 	facts := func(tp connectors.Throughput) connectors.Throughput {
 		return connectors.Throughput{Active: tp.Active, Assigned: tp.Assigned, ScopeAdded: tp.ScopeAdded, ScopePlannedClosed: tp.ScopePlannedClosed}
@@ -65,10 +64,12 @@ func TestThroughputTeamFacts(t *testing.T) {
 			f := newFakeJira(t, tt.cloud)
 			seed(f)
 			c, _ := newTestClient(t, f, tt.edit)
-			tp, err := c.projectThroughput(context.Background(), "PLAT")
+			ix, err := c.lockedIndex(context.Background(), "PLAT", true)
 			if err != nil {
 				t.Fatal(err)
 			}
+			tp := c.throughputOf(&ix.st, "PLAT", tt.cloud)
+			ix.mu.Unlock()
 			if diff := cmp.Diff(tt.want, facts(tp)); diff != "" {
 				t.Errorf("facts (-want +got):\n%s", diff)
 			}

@@ -16,11 +16,12 @@ import (
 	"github.com/slipwatch/slipwatch/connectors/jira/jiratest"
 )
 
-// newFakeJira is the sandbox Jira, Cloud or Data Center, for one test: a
+// newFakeJira is the sandbox Jira, Cloud or Data Center, for one test,
+// answering a JQL by evaluating it over its issues (SetJQL still wins): a
 // mistake in the test's setup that it notices fails the test.
 func newFakeJira(t *testing.T, cloud bool) *jiratest.Server {
 	t.Helper()
-	s := apispec.JiraSandbox(t, jiratest.Options{Cloud: cloud, Fail: t.Errorf})
+	s := apispec.JiraSandbox(t, jiratest.Options{Cloud: cloud, Index: true, Fail: t.Errorf})
 	return s
 }
 
@@ -57,6 +58,13 @@ func (s *sleeper) Now() time.Time {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.now
+}
+
+// advance moves the clock on, as time passing between polls.
+func (s *sleeper) advance(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.now = s.now.Add(d)
 }
 
 func (s *sleeper) all() []time.Duration {
@@ -110,6 +118,8 @@ func newTestClient(t *testing.T, f *jiratest.Server, edit func(*config.Jira, *Op
 	if edit != nil {
 		edit(cfg, &o)
 	}
+	// Jira's clock is the test's: what changes is stamped at its now.
+	f.SetNow(o.Now)
 	c, err := New(cfg, o)
 	if err != nil {
 		t.Fatalf("New: %v", err)

@@ -9,6 +9,14 @@ import (
 	"github.com/slipwatch/slipwatch/connectors"
 )
 
+// Fields History asks of its searches. Cloud returns only the id unless
+// told; Data Center returns every field unless told.
+var (
+	itemFields       = []string{"created", "updated", "resolutiondate", "statuscategorychangedate", "status", "labels"}
+	deliverableField = []string{"summary", "description", "duedate", "created", "updated", "resolutiondate", "statuscategorychangedate", "status", "project"}
+	throughputFields = []string{"resolutiondate"}
+)
+
 // History reads what `slipwatch backtest` replays of a project: the
 // versions released since begin (a date in the configured zone) and, with
 // jira.deliverables.jql, the matching issues resolved since, each with its
@@ -74,7 +82,7 @@ func (c *Client) History(ctx context.Context, team string, begin connectors.Date
 					return connectors.Past{}, fmt.Errorf("history of %s: issue %s duedate: %w", proj, is.Key, err)
 				}
 			}
-			children, err := c.children(ctx, proj, is.Key)
+			children, err := c.children(ctx, is.Key)
 			if err != nil {
 				return connectors.Past{}, fmt.Errorf("history of %s: %w", proj, err)
 			}
@@ -100,4 +108,12 @@ func (c *Client) History(ctx context.Context, team string, begin connectors.Date
 	tp := connectors.CountThroughput(done, from, to, loc)
 	past.From, past.To, past.Daily = tp.From, tp.To, tp.Daily
 	return past, nil
+}
+
+func toItem(is issue) connectors.Item {
+	it := connectors.Item{ID: is.Key, CreatedAt: is.Fields.Created.Time}
+	if t, ok := is.Fields.done(); ok {
+		it.ClosedAt = t
+	}
+	return it
 }

@@ -4,21 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
+	"maps"
 	"net/url"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/slipwatch/slipwatch/connectors"
-)
-
-// Fields asked of searches. Cloud returns only the id unless told; Data
-// Center returns every field unless told.
-var (
-	itemFields       = []string{"created", "updated", "resolutiondate", "statuscategorychangedate", "status", "labels"}
-	deliverableField = []string{"summary", "description", "duedate", "created", "updated", "resolutiondate", "statuscategorychangedate", "status", "project", "creator"}
-	throughputFields = []string{"resolutiondate", "created", "fixVersions", "parent"}
 )
 
 func versionRef(project, id string) connectors.Ref {
@@ -32,35 +24,39 @@ func issueRef(project, key string) connectors.Ref {
 // List returns the project's deliverables: its versions (archived ones
 // excepted: Jira hides them, and so does slipwatch) when
 // jira.deliverables.versions is set, then the issues matched by
-// jira.deliverables.jql, open and closed.
+// jira.deliverables.jql, open and closed. It is a poll: it brings the
+// project's index up to date with one request (index.go), and Observe
+// then serves each deliverable from it.
+//
+// With jira.projects: ["*"], a project Jira no longer shows (deleted, or
+// no longer browsable) lists nothing and is forgotten until discovery
+// finds it again.
 func (c *Client) List(ctx context.Context, team string) ([]connectors.Ref, error) {
 	proj, err := c.project(team)
 	if err != nil {
 		return nil, err
 	}
+	ix, err := c.lockedIndex(ctx, proj, true)
+	if c.all && projectGone(err) {
+		c.log.InfoContext(ctx, "jira project gone; forgetting it", "project", proj, "error", err)
+		c.dropProject(proj)
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer ix.mu.Unlock()
 	var refs []connectors.Ref
 	if c.cfg.Deliverables.Versions {
-		var vs []version
-		if err := c.get(ctx, "rest/api/2/project/"+url.PathEscape(proj)+"/versions", nil, &vs); err != nil {
-			return nil, fmt.Errorf("list versions of %s: %w", proj, err)
-		}
-		for _, v := range vs {
-			if v.ProjectID != "" {
-				c.rememberProject(string(v.ProjectID), proj)
-			}
+		for _, v := range ix.st.versions {
 			if !v.Archived {
 				refs = append(refs, versionRef(proj, v.ID))
 			}
 		}
 	}
-	if c.jql != "" {
-		found, err := c.search(ctx, c.inProject(proj, c.jql), []string{"duedate"})
-		if err != nil {
-			return nil, fmt.Errorf("list issue deliverables of %s: %w", proj, err)
-		}
-		for _, is := range found {
-			refs = append(refs, issueRef(proj, is.Key))
-		}
+	keys := slices.SortedFunc(maps.Keys(ix.st.deliverables), compareKeys)
+	for _, k := range keys {
+		refs = append(refs, issueRef(proj, k))
 	}
 	return refs, nil
 }
@@ -76,7 +72,8 @@ func (c *Client) rememberProject(id, key string) {
 }
 
 // Observe reads one deliverable, its items, its thread with comments and
-// the project's throughput.
+// the project's throughput, from the project's index: nothing is asked of
+// Jira while the index is fresh and the thread's issue unchanged.
 func (c *Client) Observe(ctx context.Context, ref connectors.Ref) (connectors.Snapshot, error) {
 	if ref.Tracker != connectors.Jira {
 		return connectors.Snapshot{}, fmt.Errorf("observe %s: not a Jira deliverable: %w", ref, connectors.ErrTerminal)
@@ -86,42 +83,103 @@ func (c *Client) Observe(ctx context.Context, ref connectors.Ref) (connectors.Sn
 		return connectors.Snapshot{}, fmt.Errorf("observe %s: %w", ref, err)
 	}
 	ref.Team = proj
-	var snap connectors.Snapshot
 	switch ref.Kind {
-	case connectors.Version:
-		snap, err = c.observeVersion(ctx, ref)
-	case connectors.Issue:
-		snap, err = c.observeIssue(ctx, ref)
+	case connectors.Version, connectors.Issue:
 	default:
-		err = fmt.Errorf("kind %q is not a Jira deliverable: %w", ref.Kind, connectors.ErrTerminal)
+		return connectors.Snapshot{}, fmt.Errorf("observe %s: kind %q is not a Jira deliverable: %w", ref, ref.Kind, connectors.ErrTerminal)
 	}
-	if err != nil {
-		return connectors.Snapshot{}, fmt.Errorf("observe %s: %w", ref, err)
-	}
-	snap.Throughput, err = c.projectThroughput(ctx, proj)
+	snap, err := c.observe(ctx, ref)
 	if err != nil {
 		return connectors.Snapshot{}, fmt.Errorf("observe %s: %w", ref, err)
 	}
 	return snap, nil
 }
 
-func (c *Client) observeVersion(ctx context.Context, ref connectors.Ref) (connectors.Snapshot, error) {
-	var v version
-	if err := c.get(ctx, "rest/api/2/version/"+url.PathEscape(ref.ID), nil, &v); err != nil {
-		return connectors.Snapshot{}, fmt.Errorf("get version: %w", err)
+// later is what a snapshot taken from the index leaves to read once the
+// index is unlocked.
+type later struct {
+	thread   string    // the thread's issue key; "" none
+	threadAt time.Time // its issue's "updated" in the index; zero unknown
+	pinned   bool      // thread is the version's pinned thread
+	line     *issue    // an issue deliverable whose Committed: line's author is to be found
+}
+
+func (c *Client) observe(ctx context.Context, ref connectors.Ref) (connectors.Snapshot, error) {
+	cloud, err := c.cloud(ctx)
+	if err != nil {
+		return connectors.Snapshot{}, err
 	}
-	if v.ProjectID != "" {
-		key, err := c.projectOf(ctx, string(v.ProjectID))
-		if err != nil {
+	ix, err := c.lockedIndex(ctx, ref.Team, false)
+	if err != nil {
+		return connectors.Snapshot{}, err
+	}
+	var snap connectors.Snapshot
+	var next later
+	if ref.Kind == connectors.Version {
+		snap, next, err = c.versionSnapshot(ctx, ix, ref)
+	} else {
+		snap, next, err = c.issueSnapshot(ctx, ix, ref)
+	}
+	if err == nil {
+		snap.Throughput = c.throughputOf(&ix.st, ref.Team, cloud)
+	}
+	ix.mu.Unlock()
+	if err != nil {
+		return connectors.Snapshot{}, err
+	}
+	if next.line != nil {
+		d := &snap.Deliverable
+		if d.DescriptionBy, d.DescriptionByCanCommit, err = c.lineAuthor(ctx, *next.line); err != nil {
 			return connectors.Snapshot{}, err
 		}
-		if !strings.EqualFold(key, ref.Team) {
-			return connectors.Snapshot{}, fmt.Errorf("version %s belongs to project %s, not %s: %w", v.ID, key, ref.Team, connectors.ErrNotFound)
+	}
+	if next.thread == "" {
+		return snap, nil
+	}
+	snap.Thread, err = c.threadAt(ctx, next.thread, next.threadAt)
+	if next.pinned && errors.Is(err, connectors.ErrNotFound) {
+		c.log.WarnContext(ctx, "the pinned tracking issue is gone; choosing the thread again", "commitment", ref.Key(), "issue", next.thread)
+		c.mu.Lock()
+		if c.pinned[ref.Key()] == next.thread {
+			delete(c.pinned, ref.Key())
+		}
+		if c.threadOf[ref.Key()] == next.thread {
+			delete(c.threadOf, ref.Key())
+		}
+		c.mu.Unlock()
+		return c.observe(ctx, ref)
+	}
+	if err != nil {
+		return connectors.Snapshot{}, err
+	}
+	return snap, nil
+}
+
+// versionSnapshot is a version from the index, and its thread to read;
+// ix.mu is held.
+func (c *Client) versionSnapshot(ctx context.Context, ix *projIndex, ref connectors.Ref) (connectors.Snapshot, later, error) {
+	st := &ix.st
+	v, ok := st.version(ref.ID)
+	if !ok && c.cfg.Deliverables.Versions && st.versionsAt.Before(c.o.Now()) {
+		// Created since the list was read, or named by a webhook for
+		// another project: the list says which.
+		if err := c.readVersions(ctx, ix, c.o.Now()); err != nil {
+			return connectors.Snapshot{}, later{}, err
+		}
+		v, ok = st.version(ref.ID)
+	}
+	if !ok {
+		return connectors.Snapshot{}, later{}, fmt.Errorf("version %s is not among project %s's versions: %w", ref.ID, ref.Team, connectors.ErrNotFound)
+	}
+	if !st.covered[v.ID] {
+		// Archived when the project was read: its issues were not.
+		if err := c.coverVersions(ctx, ix, []string{v.ID}); err != nil {
+			return connectors.Snapshot{}, later{}, err
 		}
 	}
 	due, err := v.releaseDate(c.o.Location)
 	if err != nil {
-		return connectors.Snapshot{}, err
+		return connectors.Snapshot{}, later{}, err
 	}
 	d := connectors.Deliverable{
 		Ref:         ref,
@@ -141,64 +199,137 @@ func (c *Client) observeVersion(ctx context.Context, ref connectors.Ref) (connec
 		// is when it was delivered.
 		d.ClosedAt = due.Time(c.o.Location)
 	}
-
-	found, err := c.search(ctx, c.inProject(ref.Team, "fixVersion = "+v.ID), itemFields)
-	if err != nil {
-		return connectors.Snapshot{}, fmt.Errorf("list the version's issues: %w", err)
-	}
 	c.mu.Lock()
 	pin := c.pinned[ref.Key()]
 	c.mu.Unlock()
-	var tracking []issue
-	for _, is := range found {
-		if c.isTracking(is) || is.Key == pin {
-			tracking = append(tracking, is)
+	var tracking []*ixIssue
+	for _, x := range st.byVersion[v.ID] {
+		if x.tracking || x.key == pin {
+			tracking = append(tracking, x)
 			continue
 		}
-		d.Items = append(d.Items, toItem(is))
+		d.Items = append(d.Items, x.item())
 	}
 	sortItems(d.Items)
 
-	snap := connectors.Snapshot{Deliverable: d}
+	var thread string
+	var at time.Time
 	if pin != "" {
 		// The thread once chosen stays, labelled or not, in the version
-		// or not, while Jira has it.
-		th, err := c.readThread(ctx, pin)
-		switch {
-		case err == nil:
-			snap.Thread = th
-			return snap, nil
-		case !errors.Is(err, connectors.ErrNotFound):
-			return connectors.Snapshot{}, err
+		// or not, while Jira has it (Observe reads it, and chooses again
+		// should it be gone).
+		thread = pin
+		if x := st.issues[pin]; x != nil {
+			at = x.updated
 		}
-		c.log.WarnContext(ctx, "the pinned tracking issue is gone; choosing the thread again", "commitment", ref.Key(), "issue", pin)
-		c.mu.Lock()
-		if c.pinned[ref.Key()] == pin {
-			delete(c.pinned, ref.Key())
-		}
-		if c.threadOf[ref.Key()] == pin {
-			delete(c.threadOf, ref.Key())
-		}
-		c.mu.Unlock()
+		return connectors.Snapshot{Deliverable: d}, later{thread: thread, threadAt: at, pinned: true}, nil
 	}
-	key := oldest(tracking)
-	if key == "" {
-		// Cloud's search index may lag a tracking issue created moments ago.
-		c.mu.Lock()
-		key = c.threadOf[ref.Key()]
-		c.mu.Unlock()
+	if t := oldestIx(tracking); t != nil {
+		thread, at = t.key, t.updated
 	}
-	if key != "" {
-		c.mu.Lock()
-		c.threadOf[ref.Key()] = key
-		c.mu.Unlock()
-		th, err := c.readThread(ctx, key)
+	c.mu.Lock()
+	if thread == "" {
+		// Created by EnsureThread and not yet returned by a search.
+		thread = c.threadOf[ref.Key()]
+	} else {
+		c.threadOf[ref.Key()] = thread
+	}
+	c.mu.Unlock()
+	return connectors.Snapshot{Deliverable: d}, later{thread: thread, threadAt: at}, nil
+}
+
+// issueSnapshot is an issue deliverable (an epic) from the index; ix.mu is
+// held. An issue that does not match jira.deliverables.jql in the project
+// (any more) is not found: its due date cleared, moved, deleted, or never
+// a deliverable but named by a webhook.
+func (c *Client) issueSnapshot(ctx context.Context, ix *projIndex, ref connectors.Ref) (connectors.Snapshot, later, error) {
+	st := &ix.st
+	if c.jql == "" {
+		return connectors.Snapshot{}, later{}, fmt.Errorf("issues are not deliverables here (jira.deliverables.jql is empty): %w", connectors.ErrNotFound)
+	}
+	dl, x := st.deliverables[ref.ID], st.issues[ref.ID]
+	if dl == nil || x == nil {
+		return connectors.Snapshot{}, later{}, fmt.Errorf("issue %s does not match jira.deliverables.jql in project %s: %w", ref.ID, ref.Team, connectors.ErrNotFound)
+	}
+	if !st.epicsCovered[ref.ID] {
+		el, err := c.epicLinkField(ctx)
 		if err != nil {
-			return connectors.Snapshot{}, err
+			return connectors.Snapshot{}, later{}, err
 		}
-		snap.Thread = th
+		if err := c.readChildren(ctx, st, el, []string{ref.ID}); err != nil {
+			return connectors.Snapshot{}, later{}, err
+		}
+		st.derive()
 	}
-	return snap, nil
+	d := connectors.Deliverable{
+		Ref:         ref,
+		Title:       dl.summary,
+		URL:         c.browse(ref.ID),
+		Description: dl.description,
+	}
+	if dl.due != "" {
+		var err error
+		if d.DueDate, err = connectors.ParseDate(dl.due); err != nil {
+			return connectors.Snapshot{}, later{}, fmt.Errorf("issue %s duedate: %w", ref.ID, err)
+		}
+	}
+	if !dl.done.IsZero() {
+		d.Closed, d.ClosedAt = true, dl.done
+	}
+	for _, ch := range st.byEpic[ref.ID] {
+		d.Items = append(d.Items, ch.item())
+	}
+	sortItems(d.Items)
+	next := later{thread: ref.ID, threadAt: x.updated}
+	if committedLines(dl.description) != "" {
+		next.line = &issue{Key: ref.ID, Fields: issueFields{Description: richText(dl.description),
+			Updated: jiraTime{x.updated}, Creator: dl.creator}}
+	}
+	return connectors.Snapshot{Deliverable: d}, next, nil
+}
+
+// threadMemo is a thread as read, and the "updated" of its issue then.
+type threadMemo struct {
+	updated time.Time
+	th      *connectors.Thread
+}
+
+// threadAt is the thread on issue key, read again only when the issue's
+// "updated" moved from the memo's (a comment added, edited or deleted
+// moves it); updated zero (not in the index) always reads.
+func (c *Client) threadAt(ctx context.Context, key string, updated time.Time) (*connectors.Thread, error) {
+	if !updated.IsZero() {
+		c.mu.Lock()
+		m, ok := c.threads[key]
+		c.mu.Unlock()
+		if ok && m.updated.Equal(updated) {
+			return cloneThread(m.th), nil
+		}
+	}
+	th, err := c.readThread(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	if !updated.IsZero() {
+		c.mu.Lock()
+		c.threads[key] = threadMemo{updated: updated, th: th}
+		c.mu.Unlock()
+	}
+	return cloneThread(th), nil
+}
+
+// forgetThread drops the memo of issue key's thread: slipwatch wrote on
+// it, or a webhook said a comment changed.
+func (c *Client) forgetThread(key string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.threads, key)
+}
+
+func cloneThread(th *connectors.Thread) *connectors.Thread {
+	out := *th
+	out.Comments = slices.Clone(th.Comments)
+	return &out
 }
 
 // PinThread tells the connector the thread a version's record names (an
@@ -224,8 +355,8 @@ func (c *Client) PinThread(ref connectors.Ref, thread string) {
 	c.threadOf[ref.Key()] = thread
 }
 
-// projectOf is the key of the project with id: remembered from List, else
-// read from Jira once.
+// projectOf is the key of the project with id: remembered from the
+// versions lists and discovery, else read from Jira once.
 func (c *Client) projectOf(ctx context.Context, id string) (string, error) {
 	c.mu.Lock()
 	k, ok := c.projectKeys[id]
@@ -262,21 +393,31 @@ func oldest(iss []issue) string {
 	return best.Key
 }
 
-func toItem(is issue) connectors.Item {
-	it := connectors.Item{ID: is.Key, CreatedAt: is.Fields.Created.Time}
-	if t, ok := is.Fields.done(); ok {
-		it.ClosedAt = t
+// oldestIx is oldest over the index's issues.
+func oldestIx(xs []*ixIssue) *ixIssue {
+	var best *ixIssue
+	for _, x := range xs {
+		if best == nil || x.created.Before(best.created) || (x.created.Equal(best.created) && issueNumber(x.key) < issueNumber(best.key)) {
+			best = x
+		}
 	}
-	return it
+	return best
+}
+
+func (x *ixIssue) item() connectors.Item {
+	return connectors.Item{ID: x.key, CreatedAt: x.created, ClosedAt: x.done}
 }
 
 func sortItems(items []connectors.Item) {
-	slices.SortFunc(items, func(a, b connectors.Item) int {
-		if c := strings.Compare(projectOf(a.ID), projectOf(b.ID)); c != 0 {
-			return c
-		}
-		return issueNumber(a.ID) - issueNumber(b.ID)
-	})
+	slices.SortFunc(items, func(a, b connectors.Item) int { return compareKeys(a.ID, b.ID) })
+}
+
+// compareKeys orders issue keys by project, then number.
+func compareKeys(a, b string) int {
+	if c := strings.Compare(projectOf(a), projectOf(b)); c != 0 {
+		return c
+	}
+	return issueNumber(a) - issueNumber(b)
 }
 
 func projectOf(key string) string {
@@ -284,204 +425,95 @@ func projectOf(key string) string {
 	return p
 }
 
-func (c *Client) observeIssue(ctx context.Context, ref connectors.Ref) (connectors.Snapshot, error) {
-	if c.jql == "" {
-		return connectors.Snapshot{}, fmt.Errorf("issues are not deliverables here (jira.deliverables.jql is empty): %w", connectors.ErrNotFound)
-	}
-	is, err := c.deliverableIssue(ctx, ref)
-	if err != nil {
-		return connectors.Snapshot{}, err
-	}
-	f := is.Fields
-	d := connectors.Deliverable{
-		Ref:         ref,
-		Title:       f.Summary,
-		URL:         c.browse(is.Key),
-		Description: string(f.Description),
-	}
-	if f.DueDate != "" {
-		if d.DueDate, err = connectors.ParseDate(f.DueDate); err != nil {
-			return connectors.Snapshot{}, fmt.Errorf("issue %s duedate: %w", is.Key, err)
-		}
-	}
-	if t, ok := f.done(); ok {
-		d.Closed, d.ClosedAt = true, t
-	}
-	if d.DescriptionBy, d.DescriptionByCanCommit, err = c.lineAuthor(ctx, is); err != nil {
-		return connectors.Snapshot{}, err
-	}
-	children, err := c.children(ctx, ref.Team, is.Key)
-	if err != nil {
-		return connectors.Snapshot{}, err
-	}
-	for _, ch := range children {
-		d.Items = append(d.Items, toItem(ch))
-	}
-	sortItems(d.Items)
-	th, err := c.readThread(ctx, is.Key)
-	if err != nil {
-		return connectors.Snapshot{}, err
-	}
-	return connectors.Snapshot{Deliverable: d, Thread: th}, nil
-}
-
-// deliverableIssue reads an issue through the deliverables JQL, so one that
-// no longer matches it (its due date cleared, moved to another project, or
-// never a deliverable but named by a webhook) is not found rather than
-// watched by mistake.
-func (c *Client) deliverableIssue(ctx context.Context, ref connectors.Ref) (issue, error) {
-	jql := c.inProject(ref.Team, "key = "+quote(ref.ID)+" AND ("+c.jql+")")
-	found, err := c.search(ctx, jql, deliverableField)
-	if err != nil && !isStatus(err, http.StatusBadRequest) {
-		return issue{}, err
-	}
-	if err == nil && len(found) > 0 {
-		return found[0], nil
-	}
-	// Either no match, or a 400 (JQL names a key that does not exist, or
-	// the configured JQL is broken): ask for the issue itself to tell.
-	var is issue
-	if gerr := c.get(ctx, "rest/api/2/issue/"+url.PathEscape(ref.ID), url.Values{"fields": {"project"}}, &is); gerr != nil {
-		if errors.Is(gerr, connectors.ErrNotFound) {
-			return issue{}, fmt.Errorf("issue %s: %w", ref.ID, gerr)
-		}
-		if err != nil {
-			return issue{}, err
-		}
-		return issue{}, gerr
-	}
-	if err != nil {
-		return issue{}, err // the issue exists: the JQL itself is wrong
-	}
-	where := ref.Team
-	if is.Fields.Project != nil {
-		where = is.Fields.Project.Key
-	}
-	return issue{}, fmt.Errorf("issue %s (now %s in %s) does not match jira.deliverables.jql in project %s: %w",
-		ref.ID, is.Key, where, ref.Team, connectors.ErrNotFound)
-}
-
-// children are an epic's issues. Cloud links them with parent. Data Center
-// links them with the Jira Software field "Epic Link" (parent there is only
-// a sub-task's parent); an instance without Jira Software has no such
-// field and answers 400, after which parent alone is asked.
-func (c *Client) children(ctx context.Context, proj, key string) ([]issue, error) {
-	cloud, err := c.cloud(ctx)
+// children are an epic's issues, for History (a poll reads them into the
+// index: readChildren). Cloud links them with parent; Data Center with
+// Jira Software's Epic Link field, when it has one (epicLinkField).
+func (c *Client) children(ctx context.Context, key string) ([]issue, error) {
+	el, err := c.epicLinkField(ctx)
 	if err != nil {
 		return nil, err
 	}
-	parentOnly := "parent = " + quote(key)
-	c.mu.Lock()
-	noEpicLink := c.noEpicLink
-	c.mu.Unlock()
-	if cloud || noEpicLink {
-		found, err := c.search(ctx, parentOnly, itemFields)
-		if err != nil {
-			return nil, fmt.Errorf("list the children of %s: %w", key, err)
-		}
-		return found, nil
+	jql := "parent = " + quote(key)
+	if el.clause != "" {
+		jql += " OR " + el.clause + " = " + quote(key)
 	}
-	found, err := c.search(ctx, parentOnly+` OR "Epic Link" = `+quote(key), itemFields)
-	if jiraSays(err, http.StatusBadRequest, "Epic Link") {
-		c.log.InfoContext(ctx, "no Epic Link field; epic children are found by parent only", "error", err)
-		c.mu.Lock()
-		c.noEpicLink = true
-		c.mu.Unlock()
-		found, err = c.search(ctx, parentOnly, itemFields)
-	}
+	found, err := c.search(ctx, jql, itemFields)
 	if err != nil {
 		return nil, fmt.Errorf("list the children of %s: %w", key, err)
 	}
 	return found, nil
 }
 
+// throughputOf is the number of the project's issues resolved per day
+// over the forecast window ending today (in the configured zone), with
+// the team-level facts, from the index: it holds every issue resolved in
+// the window (the full read asks one extra day, as Jira reads the date in
+// the credential's zone, and each change search brings the later ones).
+func (c *Client) throughputOf(st *ixState, proj string, cloud bool) connectors.Throughput {
+	to := connectors.DateOf(c.o.Now(), c.o.Location)
+	from := to.AddDays(-(c.o.WindowDays - 1))
+	var closed []time.Time
+	var done []*ixIssue
+	for _, x := range st.issues {
+		if !x.resolved.IsZero() && strings.EqualFold(projectOf(x.key), proj) {
+			closed = append(closed, x.resolved)
+			done = append(done, x)
+		}
+	}
+	t := connectors.CountThroughput(closed, from, to, c.o.Location)
+	c.teamFacts(&t, st, done, cloud)
+	return t
+}
+
 // teamFacts adds the team-level facts (connectors.CountFacts) to t from
-// the issues the throughput search found, at no request of its own: the
-// search asks for their created, fixVersions and parent fields too. An
-// issue belongs to its first unreleased fixVersion (else its first) when
-// versions are deliverables, else, with jira.deliverables.jql, to its
-// parent epic, which Cloud names in parent (Data Center links epics by a
-// custom field the search does not name). Where neither can be seen the
+// the index's resolved issues, at no request of its own: the index keeps
+// their created, fixVersions and parent. An issue belongs to its first
+// unreleased fixVersion (else its first) when versions are deliverables,
+// else, with jira.deliverables.jql, to its parent epic, which Cloud names
+// in parent (Data Center links epics by its Epic Link field, which the
+// facts leave alone as they always have). Where neither can be seen the
 // facts stay zero, which the forecast reads as unknown rather than as
 // work outside any deliverable. A version's or epic's start before the
 // window is not known (Begun).
-func (c *Client) teamFacts(t *connectors.Throughput, found []issue, cloud bool) {
+func (c *Client) teamFacts(t *connectors.Throughput, st *ixState, done []*ixIssue, cloud bool) {
 	versions, epics := c.cfg.Deliverables.Versions, c.jql != "" && cloud
 	if !versions && !epics {
 		return
 	}
-	done := make([]connectors.Completion, 0, len(found))
-	for _, is := range found {
-		f := is.Fields
-		if f.ResolutionDate.IsZero() {
-			continue
+	// The versions list is fresher than what an issue last said of its
+	// versions: a release touches no issue.
+	released := func(x *ixIssue, i int) bool {
+		if v, ok := st.version(x.versions[i]); ok {
+			return v.Released
 		}
-		cp := connectors.Completion{Created: f.Created.Time, Closed: f.ResolutionDate.Time}
-		switch p := f.Parent; {
-		case versions && len(f.FixVersions) > 0:
-			v := f.FixVersions[0]
-			for _, fv := range f.FixVersions {
-				if !fv.Released {
-					v = fv
+		return x.fixReleased[i]
+	}
+	cps := make([]connectors.Completion, 0, len(done))
+	for _, x := range done {
+		cp := connectors.Completion{Created: x.created, Closed: x.resolved}
+		switch {
+		case versions && len(x.versions) > 0:
+			i := 0
+			for j := range x.versions {
+				if !released(x, j) {
+					i = j
 					break
 				}
 			}
-			cp.Deliverable, cp.Open = "version/"+v.ID, !v.Released
-		case epics && p != nil && p.Key != "" && isEpic(p.Fields.IssueType):
-			cp.Deliverable = "issue/" + p.Key
-			cp.Open = p.Fields.Status == nil || p.Fields.Status.StatusCategory.Key != "done"
+			cp.Deliverable, cp.Open = "version/"+x.versions[i], !released(x, i)
+		case epics && x.parent != "" && x.parentEpic:
+			cp.Deliverable, cp.Open = "issue/"+x.parent, x.parentOpen
+			if p := st.issues[x.parent]; p != nil {
+				cp.Open = p.done.IsZero()
+			}
 		}
-		done = append(done, cp)
+		cps = append(cps, cp)
 	}
-	t.CountFacts(done, c.o.Location)
+	t.CountFacts(cps, c.o.Location)
 }
 
 // isEpic reports whether an issue type is an epic: Cloud says so by its
 // hierarchy level (1), older payloads only by name.
 func isEpic(t *issueType) bool {
 	return t != nil && (t.HierarchyLevel >= 1 || strings.EqualFold(t.Name, "epic"))
-}
-
-// projectThroughput is the number of issues resolved per day in the
-// project over the forecast window ending today (in the configured zone),
-// reused for ThroughputTTL across the project's deliverables.
-//
-// The JQL names the first day as an absolute date rather than "-42d":
-// a relative date is measured from the Jira server's clock, and
-// slipwatch's clock may be simulated. Jira reads the date in the
-// credential's own time zone, so one extra day is asked for and
-// CountThroughput keeps exactly the window in slipwatch's zone.
-func (c *Client) projectThroughput(ctx context.Context, proj string) (connectors.Throughput, error) {
-	now := c.o.Now()
-	to := connectors.DateOf(now, c.o.Location)
-	from := to.AddDays(-(c.o.WindowDays - 1))
-
-	c.mu.Lock()
-	m, ok := c.throughput[proj]
-	c.mu.Unlock()
-	if ok && m.t.To == to && now.Sub(m.at) < throughputTTL && now.Sub(m.at) >= 0 {
-		return m.t, nil
-	}
-
-	jql := c.inProject(proj, "resolved >= "+quote(from.AddDays(-1).String()))
-	found, err := c.search(ctx, jql, throughputFields)
-	if err != nil {
-		return connectors.Throughput{}, fmt.Errorf("throughput of %s: %w", proj, err)
-	}
-	var closed []time.Time
-	for _, is := range found {
-		if !is.Fields.ResolutionDate.IsZero() {
-			closed = append(closed, is.Fields.ResolutionDate.Time)
-		}
-	}
-	t := connectors.CountThroughput(closed, from, to, c.o.Location)
-	cloud, err := c.cloud(ctx)
-	if err != nil {
-		return connectors.Throughput{}, fmt.Errorf("throughput of %s: %w", proj, err)
-	}
-	c.teamFacts(&t, found, cloud)
-	c.mu.Lock()
-	c.throughput[proj] = throughputMemo{at: now, t: t}
-	c.mu.Unlock()
-	return t, nil
 }

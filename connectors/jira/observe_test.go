@@ -3,6 +3,7 @@ package jira
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -51,23 +52,23 @@ func openStatus() map[string]any {
 func seedProject(t *testing.T, f *jiratest.Server, vid string) (thread string, self, allowed, other jiratest.Comment) {
 	t.Helper()
 	u := usersFor(f.Cloud())
-	f.AddIssue("PLAT-1", map[string]any{"created": "2026-02-01T09:00:00.000+0000", "status": openStatus(), "labels": []string{}})
+	in := []any{map[string]any{"id": vid, "name": "the version"}}
+	f.AddIssue("PLAT-1", map[string]any{"created": "2026-02-01T09:00:00.000+0000", "status": openStatus(), "labels": []string{}, "fixVersions": in})
 	f.AddIssue("PLAT-2", map[string]any{"created": "2026-02-02T09:00:00.000+0000", "status": doneStatus(), "labels": []string{"backend"},
-		"resolutiondate": "2026-03-09T23:30:00.000-0800"})
-	f.AddIssue("PLAT-3", map[string]any{"created": "2026-02-03T09:00:00.000+0000", "status": openStatus(), "labels": []string{"slipwatch"}})
+		"resolutiondate": "2026-03-09T23:30:00.000-0800", "fixVersions": in})
+	f.AddIssue("PLAT-3", map[string]any{"created": "2026-02-03T09:00:00.000+0000", "status": openStatus(), "labels": []string{"slipwatch"}, "fixVersions": in})
 	// Done without a resolution: a workflow that never sets one.
 	p4 := map[string]any{"created": "2026-02-04T09:00:00.000+0000", "status": doneStatus(), "labels": nil,
-		"updated": "2026-03-06T10:00:00.000+0000"}
+		"updated": "2026-03-06T10:00:00.000+0000", "fixVersions": in}
 	if f.Cloud() {
 		p4["statuscategorychangedate"] = "2026-03-05T08:00:00.000+0000"
 	}
 	f.AddIssue("PLAT-4", p4)
-	f.AddIssue("PLAT-10", map[string]any{"created": "2026-02-05T09:00:00.000+0000", "status": openStatus()})
-	f.SetJQL(`project = "PLAT" AND (fixVersion = `+vid+`)`, "PLAT-10", "PLAT-4", "PLAT-3", "PLAT-2", "PLAT-1")
+	f.AddIssue("PLAT-10", map[string]any{"created": "2026-02-05T09:00:00.000+0000", "status": openStatus(), "fixVersions": in})
 
 	f.AddIssue("PLAT-7", map[string]any{"resolutiondate": "2026-01-27T12:00:00.000+0000"}) // the day before the window
 	f.AddIssue("PLAT-8", map[string]any{"resolutiondate": "2026-01-28T00:30:00.000+0000"}) // its first day
-	f.SetJQL(`project = "PLAT" AND (resolved >= "2026-01-27")`, "PLAT-7", "PLAT-8", "PLAT-2")
+	f.AddIssue("PLAT-9", map[string]any{"resolutiondate": "2026-01-20T12:00:00.000+0000"}) // long before: never read
 
 	self = f.AddComment("PLAT-3", u.self, "Status: on track", "2026-03-01T10:00:00.000+0000")
 	f.SetMarker(self.ID, "<!-- slipwatch:status id=c1 v=1 {} -->")
@@ -89,6 +90,7 @@ func TestObserveVersion(t *testing.T) {
 		desc     string
 		due      string
 	}{
+		// The Cloud list writes releaseDate in epoch milliseconds.
 		{name: "cloud", cloud: true, versions: "project-versions.cloud.json", vid: "10000", title: "New Version 1", desc: "An excellent version", due: "2010-07-06"},
 		{name: "datacenter", cloud: false, versions: "project-versions.server.json", vid: "12316041", title: "1.1.2", due: "2011-01-15"},
 	}
@@ -97,12 +99,9 @@ func TestObserveVersion(t *testing.T) {
 			t.Parallel()
 			f := newFakeJira(t, tt.cloud)
 			f.SetVersionsFile("PLAT", tt.versions)
-			if tt.cloud {
-				f.SetVersionFile("10000", "version.get.cloud.json")
-			}
-			f.SetPageSize(2) // five issues: three pages
+			f.SetPageSize(2) // seven issues: pages
 			thread, self, allowed, other := seedProject(t, f, tt.vid)
-			c, _ := newTestClient(t, f, nil)
+			c, clock := newTestClient(t, f, nil)
 			ctx := context.Background()
 
 			ref := connectors.Ref{Tracker: connectors.Jira, Team: "PLAT", Kind: connectors.Version, ID: tt.vid}
@@ -159,38 +158,65 @@ func TestObserveVersion(t *testing.T) {
 				// a day early.
 				Throughput: daily(from, to, map[int]int{0: 1, 41: 1}),
 			}
+			// PLAT-2 is the version's, there from its start: work assigned
+			// and planned (the version is released: none active).
+			want.Throughput.Assigned, want.Throughput.ScopePlannedClosed = 1, 1
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("Observe (-want +got):\n%s", diff)
 			}
-
-			searchPath := "GET /rest/api/2/search"
-			if tt.cloud {
-				searchPath = "GET /rest/api/3/search/jql"
+			// The project was read in full once: the versions list, the
+			// deliverables JQL, and one search (in pages) for the versions'
+			// issues and the window's resolved ones.
+			asked := f.AskedJQL()
+			if n := len(slices.Compact(slices.Clone(asked))); n != 2 {
+				t.Errorf("JQL asked: %q, want two searches (in pages)", asked)
 			}
-			// Items: 3 pages; throughput: 2 pages.
-			if n := f.Hits(searchPath); n != 5 {
-				t.Errorf("searches = %d, want 5 (3 pages of items, 2 of throughput)", n)
+			if !slices.Contains(asked, `project = "PLAT" AND (fixVersion in (`+allVersions(tt.cloud)+`) OR resolved >= "2026-01-27")`) {
+				t.Errorf("JQL asked: %q, want one search for the versions' issues and the resolved ones", asked)
 			}
 			if n := f.Hits("GET /rest/api/2/comment/" + other.ID + "/properties/slipwatch"); n != 0 {
 				t.Errorf("read the property of a foreign comment %d times", n)
 			}
 
-			// A second observation reuses the throughput and the marker it
-			// read: the comment did not change.
-			if _, err := c.Observe(ctx, ref); err != nil {
+			// A second observation, the index fresh and the thread
+			// unchanged: not one request.
+			before := f.Requests()
+			again, err := c.Observe(ctx, ref)
+			if err != nil {
 				t.Fatalf("second Observe: %v", err)
 			}
-			if n := f.Hits(searchPath); n != 8 {
-				t.Errorf("searches after the second Observe = %d, want 8 (throughput reused)", n)
+			if n := f.Requests() - before; n != 0 {
+				t.Errorf("second Observe sent %d requests, want 0", n)
+			}
+			if diff := cmp.Diff(got, again); diff != "" {
+				t.Errorf("second Observe differs (-first +second):\n%s", diff)
+			}
+			// A poll interval later the index asks what changed: one search.
+			clock.advance(config.DefaultPollInterval)
+			before = f.Requests()
+			if _, err := c.Observe(ctx, ref); err != nil {
+				t.Fatalf("third Observe: %v", err)
+			}
+			if n := f.Requests() - before; n != 1 {
+				t.Errorf("Observe of an aged index sent %d requests, want 1 (the change search)", n)
 			}
 			if n := f.Hits("GET /rest/api/2/comment/" + self.ID + "/properties/slipwatch"); n != 1 {
-				t.Errorf("read slipwatch's marker %d times over two observations, want 1", n)
+				t.Errorf("read slipwatch's marker %d times over three observations, want 1", n)
 			}
 			if n := f.Hits("GET /rest/api/2/serverInfo"); n != 1 {
 				t.Errorf("serverInfo asked %d times, want once", n)
 			}
 		})
 	}
+}
+
+// allVersions are the unarchived version ids of the edition's versions
+// file, as the full read names them.
+func allVersions(cloud bool) string {
+	if cloud {
+		return "10000, 10010"
+	}
+	return "12316041, 12323557, 12316141"
 }
 
 func TestList(t *testing.T) {
@@ -212,11 +238,10 @@ func TestList(t *testing.T) {
 			f := newFakeJira(t, tt.cloud)
 			f.SetVersionsFile("PLAT", tt.versions)
 			f.SetPageSize(2)
-			for _, k := range []string{"PLAT-20", "PLAT-21", "PLAT-22"} {
-				f.AddIssue(k, map[string]any{"duedate": "2026-06-01"})
+			for _, k := range []string{"PLAT-22", "PLAT-20", "PLAT-21"} {
+				f.AddIssue(k, map[string]any{"duedate": "2026-06-01", "issuetype": map[string]any{"name": "Epic"}})
 			}
-			// The configured JQL's ORDER BY is dropped so it can be combined.
-			f.SetJQL(`project = "PLAT" AND (issuetype = Epic AND duedate is not EMPTY)`, "PLAT-20", "PLAT-21", "PLAT-22")
+			f.AddIssue("PLAT-23", map[string]any{"issuetype": map[string]any{"name": "Epic"}}) // no due date
 			c, _ := newTestClient(t, f, func(cfg *config.Jira, _ *Options) {
 				cfg.Deliverables.JQL = "issuetype = Epic AND duedate is not EMPTY ORDER BY duedate ASC"
 			})
@@ -231,6 +256,10 @@ func TestList(t *testing.T) {
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("List (-want +got):\n%s", diff)
 			}
+			// The configured JQL's ORDER BY is dropped so it can be combined.
+			if asked := f.AskedJQL(); !slices.Contains(asked, `project = "PLAT" AND (issuetype = Epic AND duedate is not EMPTY)`) {
+				t.Errorf("JQL asked: %q", asked)
+			}
 		})
 	}
 
@@ -244,13 +273,15 @@ func TestList(t *testing.T) {
 	})
 }
 
+// A version ref names its project: another project's version is not found
+// in this one's.
 func TestObserveVersionOfAnotherProject(t *testing.T) {
 	f := newFakeJira(t, false)
-	f.SetVersionsFile("PLAT", "project-versions.cloud.json") // projectId 10000 …
-	f.SetProject("10000", "OPS")                             // … is OPS, not PLAT
+	f.SetVersionsFile("PLAT", "project-versions.server.json")
+	ops := f.AddVersion("OPS", jiratest.Version{Name: "9.0", ReleaseDate: "2026-09-01"})
 	c, _ := newTestClient(t, f, nil)
-	_, err := c.Observe(context.Background(), connectors.Ref{Tracker: connectors.Jira, Team: "PLAT", Kind: connectors.Version, ID: "10010"})
-	if !errors.Is(err, connectors.ErrNotFound) || !strings.Contains(err.Error(), "belongs to project OPS") {
+	_, err := c.Observe(context.Background(), connectors.Ref{Tracker: connectors.Jira, Team: "PLAT", Kind: connectors.Version, ID: ops})
+	if !errors.Is(err, connectors.ErrNotFound) || !strings.Contains(err.Error(), "not among project PLAT's versions") {
 		t.Errorf("Observe = %v, want not found: the version is OPS's", err)
 	}
 }
@@ -275,18 +306,22 @@ func (v *memValidators) PutValidator(_ context.Context, url string, x httpx.Vali
 	return nil
 }
 
+// The versions list is a conditional request: read again every
+// jira.versions_every, an unchanged list is a 304.
 func TestListRevalidates(t *testing.T) {
 	f := newFakeJira(t, false)
 	f.SetVersionsFile("PLAT", "project-versions.server.json")
 	var statuses []int
 	var mu sync.Mutex
-	c, _ := newTestClient(t, f, func(cfg *config.Jira, o *Options) {
+	c, clock := newTestClient(t, f, func(cfg *config.Jira, o *Options) {
 		cfg.Deliverables.JQL = ""
 		o.Validators = &memValidators{m: map[string]httpx.Validator{}}
 		o.Observe = func(ob httpx.Observation) {
-			mu.Lock()
-			statuses = append(statuses, ob.Status)
-			mu.Unlock()
+			if strings.HasSuffix(ob.Endpoint, "/versions") {
+				mu.Lock()
+				statuses = append(statuses, ob.Status)
+				mu.Unlock()
+			}
 		}
 	})
 	for range 2 {
@@ -297,10 +332,11 @@ func TestListRevalidates(t *testing.T) {
 		if len(refs) != 3 {
 			t.Fatalf("List = %v, want 3 versions", refs)
 		}
+		clock.advance(config.DefaultJiraVersionsEvery)
 	}
 	mu.Lock()
 	defer mu.Unlock()
 	if diff := cmp.Diff([]int{200, 304}, statuses); diff != "" {
-		t.Errorf("answers (-want +got):\n%s", diff)
+		t.Errorf("answers to the versions list (-want +got):\n%s", diff)
 	}
 }

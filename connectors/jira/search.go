@@ -13,21 +13,26 @@ import (
 // until isLast, Data Center's /rest/api/2/search by startAt until total.
 // Both are GETs, so the transport may retry them and revalidate them.
 func (c *Client) search(ctx context.Context, jql string, fields []string) ([]issue, error) {
+	return searchAs[issue](ctx, c, jql, fields)
+}
+
+// searchAs is search decoding each issue as a T.
+func searchAs[T any](ctx context.Context, c *Client, jql string, fields []string) ([]T, error) {
 	cloud, err := c.cloud(ctx)
 	if err != nil {
 		return nil, err
 	}
 	if cloud {
-		return c.searchJQL(ctx, jql, fields)
+		return searchJQL[T](ctx, c, jql, fields)
 	}
-	return c.searchStartAt(ctx, jql, fields)
+	return searchStartAt[T](ctx, c, jql, fields)
 }
 
 // searchJQL pages Cloud's enhanced search. go-jira v1.17's SearchV2JQL
 // asks v2 for one page and does not hand back the page token to continue,
 // so the paging is here.
-func (c *Client) searchJQL(ctx context.Context, jql string, fields []string) ([]issue, error) {
-	var all []issue
+func searchJQL[T any](ctx context.Context, c *Client, jql string, fields []string) ([]T, error) {
+	var all []T
 	token := ""
 	seen := map[string]bool{}
 	for page := 0; ; page++ {
@@ -42,9 +47,9 @@ func (c *Client) searchJQL(ctx context.Context, jql string, fields []string) ([]
 			q.Set("nextPageToken", token)
 		}
 		var res struct {
-			Issues        []issue `json:"issues"`
-			NextPageToken string  `json:"nextPageToken"`
-			IsLast        *bool   `json:"isLast"`
+			Issues        []T    `json:"issues"`
+			NextPageToken string `json:"nextPageToken"`
+			IsLast        *bool  `json:"isLast"`
 		}
 		if err := c.get(ctx, "rest/api/3/search/jql", q, &res); err != nil {
 			return nil, fmt.Errorf("search %q: %w", jql, err)
@@ -63,8 +68,8 @@ func (c *Client) searchJQL(ctx context.Context, jql string, fields []string) ([]
 }
 
 // searchStartAt pages Data Center's search by offset.
-func (c *Client) searchStartAt(ctx context.Context, jql string, fields []string) ([]issue, error) {
-	var all []issue
+func searchStartAt[T any](ctx context.Context, c *Client, jql string, fields []string) ([]T, error) {
+	var all []T
 	for page := 0; ; page++ {
 		if page == maxPages {
 			return nil, fmt.Errorf("search %q: more than %d pages; narrow the JQL", jql, maxPages)
@@ -75,9 +80,9 @@ func (c *Client) searchStartAt(ctx context.Context, jql string, fields []string)
 		q.Set("startAt", strconv.Itoa(len(all)))
 		q.Set("maxResults", strconv.Itoa(pageSize))
 		var res struct {
-			StartAt int     `json:"startAt"`
-			Total   int     `json:"total"`
-			Issues  []issue `json:"issues"`
+			StartAt int `json:"startAt"`
+			Total   int `json:"total"`
+			Issues  []T `json:"issues"`
 		}
 		if err := c.get(ctx, "rest/api/2/search", q, &res); err != nil {
 			return nil, fmt.Errorf("search %q: %w", jql, err)

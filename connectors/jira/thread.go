@@ -332,6 +332,7 @@ func (c *Client) afterWrite(ctx context.Context, issueKey string, jc *gojira.Com
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	delete(c.threads, issueKey) // the thread changed: read it again
 	if perr != nil {
 		// Remembered so the next read of the thread in this process still
 		// knows what the comment is, and stores the marker then.

@@ -105,9 +105,6 @@ func TestEnsureThreadVersion(t *testing.T) {
 
 	t.Run("search index lags behind the new issue", func(t *testing.T) {
 		f := newFakeJira(t, true)
-		f.SetJQL(trackingJQL) // never finds it
-		f.SetJQL(`project = "PLAT" AND (fixVersion = 10010)`)
-		f.SetJQL(`project = "PLAT" AND (resolved >= "2026-01-27")`)
 		f.SetVersionsFile("PLAT", "project-versions.cloud.json")
 		c, _ := newTestClient(t, f, nil)
 		ctx := context.Background()
@@ -116,6 +113,7 @@ func TestEnsureThreadVersion(t *testing.T) {
 		if err != nil || th == nil {
 			t.Fatalf("EnsureThread = %v, %v", th, err)
 		}
+		f.SetIndexed(th.ID, false) // searches do not find it yet
 		snap, err := c.Observe(ctx, ref)
 		if err != nil {
 			t.Fatalf("Observe: %v", err)
@@ -444,8 +442,6 @@ func TestPinnedThread(t *testing.T) {
 	t.Parallel()
 	f := newFakeJira(t, true)
 	f.SetVersionsFile("PLAT", "project-versions.cloud.json")
-	f.SetJQLFunc(`project = "PLAT" AND (fixVersion = 10010)`, func() []string { return []string{"PLAT-5", "PLAT-901"} })
-	f.SetJQL(`project = "PLAT" AND (resolved >= "2026-01-27")`)
 	indexTracking(f)
 	c, _ := newTestClient(t, f, nil)
 	ctx := context.Background()
@@ -483,6 +479,18 @@ func TestPinnedThread(t *testing.T) {
 	}
 	if th, err := restarted.EnsureThread(ctx, snap.Deliverable); err != nil || th.ID != "PLAT-901" {
 		t.Errorf("pinned: EnsureThread = %+v, %v", th, err)
+	}
+	// A pinned issue Jira no longer has: the thread is chosen again.
+	restarted.PinThread(ref, "PLAT-999")
+	snap, err = restarted.Observe(ctx, ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if snap.Thread == nil || snap.Thread.ID != "PLAT-5" {
+		t.Errorf("pinned to a deleted issue: thread %+v, want PLAT-5 chosen again", snap.Thread)
+	}
+	if th, err := restarted.EnsureThread(ctx, snap.Deliverable); err != nil || th.ID != "PLAT-5" {
+		t.Errorf("after the pin is gone: EnsureThread = %+v, %v", th, err)
 	}
 }
 

@@ -26,6 +26,7 @@ type hookPayload struct {
 		ID   string `json:"id"`
 		Self string `json:"self"`
 	} `json:"comment"`
+	Project   *project `json:"project"` // project_created, project_deleted
 	Changelog *struct {
 		Items []struct {
 			Field   string  `json:"field"`
@@ -69,9 +70,16 @@ func refuse(status int, reason string) error {
 // deliverable whose thread the comment is on: a tracking issue's version,
 // or an epic itself; this needs the issue's labels and versions, which
 // comment payloads lack, so the issue is read from Jira (an error then is
-// not a *WebhookError: the delivery should be retried). Projects outside
-// jira.projects and every other event give an empty event and no error.
-// The payload is trusted for nothing else: the worker reads Jira again.
+// not a *WebhookError: the delivery should be retried). With
+// jira.projects: ["*"], project_created lists the new project at once and
+// project_deleted forgets one. Projects outside jira.projects and every
+// other event give an empty event and no error. The payload is trusted
+// for nothing else: the worker reads Jira again.
+//
+// Each event also tells the project's index (index.go) what to read
+// again: the issues after an issue or comment event (and a deleted issue
+// is dropped), the versions list after a version event, the thread after
+// a comment event. Only this replica's index hears it.
 func (c *Client) ParseWebhook(r *http.Request) (connectors.WebhookEvent, error) {
 	id := r.Header.Get("X-Atlassian-Webhook-Identifier")
 	if id != "" {
@@ -109,6 +117,7 @@ func (c *Client) ParseWebhook(r *http.Request) (connectors.WebhookEvent, error) 
 			return ev, refuse(http.StatusBadRequest, p.WebhookEvent+" without an issue")
 		}
 		ev.Refs = c.issueRefs(p.Issue, &p)
+		c.tellIssue(p.Issue, &p)
 	case "jira:version_created", "jira:version_updated", "jira:version_released",
 		"jira:version_unreleased", "jira:version_deleted", "jira:version_moved", "jira:version_merged":
 		if p.Version == nil || p.Version.ID == "" {
@@ -125,6 +134,12 @@ func (c *Client) ParseWebhook(r *http.Request) (connectors.WebhookEvent, error) 
 		if p.WebhookEvent == "jira:version_created" {
 			ev.Teams = []string{proj}
 		}
+		c.tell(proj, func(n *hookNews) {
+			n.versions = true
+			if p.WebhookEvent == "jira:version_deleted" {
+				n.deletedVersions = append(n.deletedVersions, p.Version.ID)
+			}
+		})
 	case "comment_created", "comment_updated", "comment_deleted":
 		id := ""
 		if p.Issue != nil {
@@ -150,6 +165,30 @@ func (c *Client) ParseWebhook(r *http.Request) (connectors.WebhookEvent, error) 
 			return ev, fmt.Errorf("jira webhook %s: read the commented issue %s: %w", ev.Delivery, id, err)
 		}
 		ev.Refs = c.threadRefs(&is)
+		if proj, ok := c.watched(&is); ok {
+			c.forgetThread(is.Key)
+			c.tell(proj, func(n *hookNews) { n.issues = true })
+		}
+	case "project_created", "project_deleted":
+		if p.Project == nil || p.Project.Key == "" {
+			return ev, refuse(http.StatusBadRequest, p.WebhookEvent+" without a project")
+		}
+		if !c.all {
+			return ev, nil // a listed project is watched by its listing
+		}
+		key, ok := c.watchedKey(p.Project.Key)
+		if !ok {
+			return ev, nil
+		}
+		if p.WebhookEvent == "project_deleted" {
+			c.dropProject(key)
+			return ev, nil
+		}
+		if p.Project.ID != "" {
+			c.rememberProject(string(p.Project.ID), key)
+		}
+		c.foundProject(key)
+		ev.Teams = []string{key}
 	default:
 		c.log.DebugContext(ctx, "jira webhook event not used", "delivery", ev.Delivery, "event", p.WebhookEvent)
 	}
@@ -228,11 +267,55 @@ func (c *Client) issueRefs(is *issue, p *hookPayload) []connectors.Ref {
 		refs = append(refs, versionRef(proj, v))
 	}
 	for _, k := range parents {
-		if pp, ok := c.projects[strings.ToUpper(projectOf(k))]; ok {
+		if pp, ok := c.watchedKey(projectOf(k)); ok {
 			refs = append(refs, issueRef(pp, k))
 		}
 	}
 	return dedupe(refs)
+}
+
+// tellIssue tells the index of the issue's project that its issues
+// changed, and drops an issue deleted or moved to another project (the
+// change search cannot see either).
+func (c *Client) tellIssue(is *issue, p *hookPayload) {
+	proj, ok := c.watched(is)
+	if ok {
+		c.tell(proj, func(n *hookNews) {
+			n.issues = true
+			if p.WebhookEvent == "jira:issue_deleted" {
+				n.deletedIssues = append(n.deletedIssues, is.Key)
+			}
+		})
+	}
+	if p.Changelog == nil {
+		return
+	}
+	for _, it := range p.Changelog.Items {
+		if it.FromStr == nil || !issueKeyLike(*it.FromStr) {
+			continue
+		}
+		from := *it.FromStr
+		var gone string // the issue key another project's index must drop
+		switch {
+		case strings.EqualFold(it.Field, "Key"):
+			gone = from // moved to another project: its old key
+		case strings.EqualFold(it.Field, "Epic Link") || strings.EqualFold(it.Field, "Parent") || strings.EqualFold(it.Field, "IssueParentAssociation"):
+			// It left an epic of another project, whose index holds it as
+			// a child; that index's change search no longer finds it.
+			if projectOf(from) != projectOf(is.Key) {
+				gone = is.Key
+			}
+		}
+		if gone == "" {
+			continue
+		}
+		if other, ok := c.watchedKey(projectOf(from)); ok {
+			c.tell(other, func(n *hookNews) {
+				n.issues = true
+				n.deletedIssues = append(n.deletedIssues, gone)
+			})
+		}
+	}
 }
 
 // threadRefs are the deliverables whose thread is this issue: the versions
@@ -260,8 +343,7 @@ func (c *Client) watched(is *issue) (string, bool) {
 	if is.Fields.Project != nil && is.Fields.Project.Key != "" {
 		key = is.Fields.Project.Key
 	}
-	p, ok := c.projects[strings.ToUpper(key)]
-	return p, ok
+	return c.watchedKey(key)
 }
 
 // looksLikeDeliverable guesses, without evaluating jira.deliverables.jql,
@@ -330,6 +412,6 @@ func (c *Client) projectByID(r *http.Request, id string) (string, bool, error) {
 	if err != nil {
 		return "", false, err
 	}
-	conf, ok := c.projects[strings.ToUpper(key)]
+	conf, ok := c.watchedKey(key)
 	return conf, ok, nil
 }

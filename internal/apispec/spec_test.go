@@ -31,6 +31,14 @@ var exampleFlaws = map[string][]string{
 	// The example writes releaseDate in epoch milliseconds; the schema
 	// (and Jira Cloud) a date string.
 	"Jira Cloud platform v3 getProjectVersions 200 example": {`$[0].releaseDate: number 1278385482288, want string`},
+	// The example writes insight.lastIssueUpdateTime in epoch
+	// milliseconds and style in capitals; the schema asks a date-time
+	// string and lower case (jiratest answers with Data Center's list,
+	// which has neither field).
+	"Jira Cloud platform v3 getAllProjects 200 example": {
+		"$[0].insight.lastIssueUpdateTime: number 1619069825000, want string", `$[0].style: "CLASSIC" is not one of ["classic","next-gen"]`,
+		"$[1].insight.lastIssueUpdateTime: number 1619069825000, want string", `$[1].style: "CLASSIC" is not one of ["classic","next-gen"]`,
+	},
 	// A text field's change has no ids: the example (like Jira) sends
 	// from/to as null, which the schema does not allow (jiratest leaves
 	// them out).

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 
+	"github.com/slipwatch/slipwatch/connectors"
 	"github.com/slipwatch/slipwatch/reconcile"
 )
 
@@ -17,6 +18,9 @@ type CheckResult struct {
 	// Unresolved are link sides not found on their tracker: a link to
 	// something that does not exist (or was renamed).
 	Unresolved []string
+	// Teams are the repos and projects each tracker watched, as
+	// configured or as found (jira.projects: ["*"]).
+	Teams map[connectors.Tracker][]string
 }
 
 // Check observes and reconciles every deliverable of every team once,
@@ -28,7 +32,7 @@ func (r *Runner) Check(ctx context.Context, apply bool) CheckResult {
 	trackers := slices.Sorted(maps.Keys(r.conns))
 	for _, t := range trackers {
 		conn := r.conns[t]
-		for _, team := range conn.Teams() {
+		for _, team := range r.teams(ctx, t, conn) {
 			refs, err := conn.List(ctx, team)
 			if err != nil {
 				res.Errors = append(res.Errors, fmt.Errorf("list %s %s: %w", t, team, err))
@@ -54,6 +58,7 @@ func (r *Runner) Check(ctx context.Context, apply bool) CheckResult {
 		}
 	}
 	res.Unresolved = r.UnresolvedLinks()
+	res.Teams = r.Teams()
 	return res
 }
 

@@ -108,6 +108,7 @@ func (r *Runner) readyz(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	_, _ = w.Write([]byte("ready\n"))
+	writeTeams(w, r.Teams())
 	// Not a reason to take the replica out of service, but worth seeing.
 	for _, u := range r.UnresolvedLinks() {
 		fmt.Fprintf(w, "link not found: %s\n", u)

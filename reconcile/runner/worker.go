@@ -288,8 +288,8 @@ func (r *Runner) pollLoop(ctx context.Context) {
 
 // PollOnce enqueues each team whose poll lease it wins.
 func (r *Runner) PollOnce(ctx context.Context) {
-	for _, c := range r.conns {
-		for _, team := range c.Teams() {
+	for t, c := range r.conns {
+		for _, team := range r.teams(ctx, t, c) {
 			key := TeamKey(c.Tracker(), team).String()
 			if !r.pollLease(ctx, key) {
 				continue

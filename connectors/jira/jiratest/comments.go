@@ -25,10 +25,14 @@ type Comment struct {
 }
 
 // AddComment adds a comment by author (in the shape of the edition's
-// users; Self is slipwatch), written at at, and returns a copy.
+// users; Self is slipwatch), written at at, and returns a copy. The
+// issue's "updated" moves to at when that is later, as a comment moves it.
 func (s *Server) AddComment(issueKey string, author map[string]any, body, at string) Comment {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if t, ok := fieldTime(at, time.UTC); ok {
+		s.touchLocked(issueKey, t)
+	}
 	return s.addComment(issueKey, author, body, at).copy("")
 }
 
@@ -79,14 +83,17 @@ func (c *Comment) copy(marker string) Comment {
 // EditComment rewrites comment id's body as editor (in the shape of the
 // edition's users) at at, as a user with "Edit All Comments" (or the
 // author) does in Jira: the comment's updated and updateAuthor change,
-// its author and created do not.
+// its author and created do not, and the issue's "updated" moves to at.
 func (s *Server) EditComment(id string, editor map[string]any, body, at string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, cs := range s.comments {
+	for key, cs := range s.comments {
 		for _, c := range cs {
 			if c.ID == id {
 				c.Body, c.Updated, c.UpdateAuthor = body, at, copyMap(editor)
+				if t, ok := fieldTime(at, time.UTC); ok {
+					s.touchLocked(key, t)
+				}
 				return
 			}
 		}
@@ -157,6 +164,7 @@ func (s *Server) commentList(w http.ResponseWriter, r *http.Request, key string)
 		}
 		s.mu.Lock()
 		c := s.addComment(key, s.self, in.Body, s.clock.Format(timeLayout))
+		s.touchLocked(key, s.nowLocked())
 		// Cloud documents "properties" on create; the Data Center the
 		// sandbox plays ignores them, so the PUT that follows must do.
 		if s.cloud {
@@ -206,6 +214,7 @@ func (s *Server) updateComment(w http.ResponseWriter, r *http.Request, key, id s
 			c.Body = in.Body
 			s.clock = s.clock.Add(time.Minute)
 			c.Updated = s.clock.Format(timeLayout)
+			s.touchLocked(key, s.nowLocked())
 			b = marshal(s.renderComment(c))
 			break
 		}

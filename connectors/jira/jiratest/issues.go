@@ -28,6 +28,9 @@ func (s *Server) AddIssue(key string, fields map[string]any) Issue {
 	if is.Fields == nil {
 		is.Fields = map[string]any{}
 	}
+	if _, ok := is.Fields["updated"]; !ok {
+		is.Fields["updated"] = s.initialUpdated(is.Fields)
+	}
 	s.issues[key] = is
 	return is.copy()
 }
@@ -45,8 +48,9 @@ func (s *Server) SetIssueID(key, id string) {
 	is.ID = id
 }
 
-// UpdateIssue changes issue key's fields in place. f runs with the
-// server's lock held and must not call the Server.
+// UpdateIssue changes issue key's fields in place and stamps its
+// "updated" with Jira's clock (SetNow), unless f set "updated" itself. f
+// runs with the server's lock held and must not call the Server.
 func (s *Server) UpdateIssue(key string, f func(fields map[string]any)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -55,7 +59,11 @@ func (s *Server) UpdateIssue(key string, f func(fields map[string]any)) {
 		s.failf("UpdateIssue: no issue %s", key)
 		return
 	}
+	before := is.Fields["updated"]
 	f(is.Fields)
+	if is.Fields["updated"] == before {
+		is.Fields["updated"] = s.nowLocked().Format(timeLayout)
+	}
 }
 
 // Issue is a copy of issue key.
@@ -158,7 +166,11 @@ func (s *Server) render(is *Issue, fields []string) map[string]any {
 	out := map[string]any{"id": is.ID, "key": is.Key, "self": s.URL + "/rest/api/2/issue/" + is.ID}
 	fs := map[string]any{}
 	for _, name := range fields {
-		if v, ok := is.Fields[name]; ok {
+		v, ok := is.Fields[name]
+		if !ok && name == epicLinkID && !s.site.noEpicLink {
+			v, ok = is.Fields["Epic Link"]
+		}
+		if ok {
 			fs[name] = v
 		} else if name != "" && name != "id" && name != "key" {
 			fs[name] = nil
@@ -179,14 +191,25 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 	msg, refused := s.refused[jql]
 	pageSize := s.pageSize
 	s.mu.Unlock()
+	if !refused && !ok {
+		msg = s.refuseEpicLink(jql)
+		refused = msg != ""
+	}
 	if refused {
 		jiraErr(w, http.StatusBadRequest, msg)
 		return
 	}
 	if !ok && s.index {
-		q, err := parseJQL(jql)
+		s.mu.Lock()
+		loc := s.userZone()
+		s.mu.Unlock()
+		q, err := parseJQLIn(jql, loc)
 		if err != nil {
 			jiraErr(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		if msg := s.unknownProject(q); msg != "" {
+			jiraErr(w, http.StatusBadRequest, msg)
 			return
 		}
 		find, ok = func() []string { return s.matching(q) }, true
@@ -208,6 +231,9 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 		limit = pageSize
 	}
 	keys := find()
+	s.mu.Lock()
+	keys = slices.DeleteFunc(slices.Clone(keys), func(k string) bool { return s.site.unindexed[k] })
+	s.mu.Unlock()
 	start := 0
 	if s.cloud {
 		if tok := q.Get("nextPageToken"); tok != "" {
@@ -253,11 +279,14 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 // matching are the keys of the issues q matches, in key order.
 func (s *Server) matching(q query) []string {
 	var keys []string
-	for _, is := range s.Issues() {
-		if q.match(is.Key, is.Fields) {
-			keys = append(keys, is.Key)
+	s.mu.Lock()
+	for k, is := range s.issues {
+		if q.match(k, is.Fields) {
+			keys = append(keys, k)
 		}
 	}
+	s.mu.Unlock()
+	slices.SortFunc(keys, compareKeys)
 	return keys
 }
 
@@ -314,6 +343,7 @@ func (s *Server) createIssue(w http.ResponseWriter, r *http.Request) {
 	key := fmt.Sprintf("%s-%d", pk, 900+len(s.created))
 	stored := copyMap(fields)
 	stored["created"] = s.clock.Format(timeLayout)
+	stored["updated"] = s.nowLocked().Format(timeLayout)
 	s.issues[key] = &Issue{ID: id, Key: key, Fields: stored}
 	s.mu.Unlock()
 	writeBytes(w, http.StatusCreated, marshal(map[string]any{"id": id, "key": key, "self": s.URL + "/rest/api/2/issue/" + id}))

@@ -12,9 +12,12 @@ import (
 // over its issues, as a search index would, so a test adds issues and the
 // connector finds them with the queries it really sends. It knows the part
 // of JQL slipwatch and its users write: clauses joined by AND, OR and
-// parentheses; =, !=, <, <=, >, >= and IS [NOT] EMPTY; the fields below.
-// Anything else is a 400 in Jira's words, as a real instance answers a JQL
-// it cannot run.
+// parentheses; =, !=, <, <=, >, >=, [NOT] IN (…) and IS [NOT] EMPTY; the
+// fields below. Dates compare as Jira compares them: a literal
+// ("2026-03-10" or "2026-03-10 09:05", dashes or slashes) is a wall-clock
+// time in the searching user's time zone (the zone /myself names), to the
+// minute. Anything else is a 400 in Jira's words, as a real instance
+// answers a JQL it cannot run.
 
 // query is a parsed JQL condition.
 type query interface {
@@ -48,7 +51,9 @@ type clause struct {
 	field string // lower case
 	op    string
 	value string
+	list  []string // [NOT] IN
 	empty bool
+	loc   *time.Location // the searching user's zone, for date literals
 }
 
 // knownField reports whether the evaluator knows a field, by its JQL name
@@ -56,7 +61,7 @@ type clause struct {
 func knownField(f string) bool {
 	switch f {
 	case "project", "key", "issuekey", "fixversion", "labels", "issuetype", "type",
-		"duedate", "due", "resolved", "resolutiondate", "created", "parent", "epic link", "status", "statuscategory":
+		"duedate", "due", "resolved", "resolutiondate", "created", "updated", "updateddate", "parent", "epic link", "status", "statuscategory":
 		return true
 	}
 	return false
@@ -67,8 +72,11 @@ type JQLError struct{ Message string }
 
 func (e *JQLError) Error() string { return e.Message }
 
-// parseJQL parses jql, dropping a trailing ORDER BY.
-func parseJQL(jql string) (query, error) {
+// parseJQL parses jql, dropping a trailing ORDER BY, for a user in UTC.
+func parseJQL(jql string) (query, error) { return parseJQLIn(jql, time.UTC) }
+
+// parseJQLIn parses jql for a user whose time zone is loc.
+func parseJQLIn(jql string, loc *time.Location) (query, error) {
 	toks, err := lexJQL(jql)
 	if err != nil {
 		return nil, err
@@ -79,7 +87,7 @@ func parseJQL(jql string) (query, error) {
 			break
 		}
 	}
-	p := &jqlParser{toks: toks}
+	p := &jqlParser{toks: toks, loc: loc}
 	q, err := p.or()
 	if err != nil {
 		return nil, err
@@ -141,6 +149,7 @@ func lexJQL(s string) ([]token, error) {
 type jqlParser struct {
 	toks []token
 	i    int
+	loc  *time.Location
 }
 
 func (p *jqlParser) errorf(format string, args ...any) error {
@@ -216,6 +225,9 @@ func (p *jqlParser) factor() (query, error) {
 		return nil, err
 	}
 	field := strings.ToLower(ft.text)
+	if field == "cf[10008]" {
+		field = "epic link" // its clause name by id (testdata/rest/field.server.json)
+	}
 	if !knownField(field) {
 		return nil, p.errorf("Field '%s' does not exist or you do not have permission to view it.", ft.text)
 	}
@@ -239,6 +251,17 @@ func (p *jqlParser) factor() (query, error) {
 		}
 		return c, nil
 	}
+	if op == "not" && p.peekWord("in") {
+		p.i++
+		op = "not in"
+	}
+	if op == "in" || op == "not in" {
+		list, err := p.list()
+		if err != nil {
+			return nil, err
+		}
+		return clause{field: field, op: op, list: list}, nil
+	}
 	switch op {
 	case "=", "!=", "<", "<=", ">", ">=":
 	default:
@@ -251,7 +274,40 @@ func (p *jqlParser) factor() (query, error) {
 	if !vt.quoted && p.peekWord("(") {
 		return nil, p.errorf("Error in the JQL Query: functions are not supported by the sandbox.")
 	}
-	return clause{field: field, op: op, value: vt.text}, nil
+	return clause{field: field, op: op, value: vt.text, loc: p.loc}, nil
+}
+
+// list parses the "(a, b, …)" of IN.
+func (p *jqlParser) list() ([]string, error) {
+	if !p.peekWord("(") {
+		return nil, p.errorf("Error in the JQL Query: Expecting '(' after 'IN'.")
+	}
+	p.i++
+	var out []string
+	for {
+		t, err := p.next()
+		if err != nil {
+			return nil, err
+		}
+		if !t.quoted && t.text == ")" && len(out) == 0 {
+			return nil, p.errorf("Error in the JQL Query: Expecting a value after '('.")
+		}
+		if !t.quoted && strings.ContainsAny(t.text, "(),") {
+			return nil, p.errorf("Error in the JQL Query: Expecting a value but got '%s'.", t.text)
+		}
+		out = append(out, t.text)
+		sep, err := p.next()
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case !sep.quoted && sep.text == ")":
+			return out, nil
+		case !sep.quoted && sep.text == ",":
+		default:
+			return nil, p.errorf("Error in the JQL Query: Expecting ',' or ')' but got '%s'.", sep.text)
+		}
+	}
 }
 
 func (c clause) match(key string, f map[string]any) bool {
@@ -259,20 +315,34 @@ func (c clause) match(key string, f map[string]any) bool {
 	if c.empty {
 		return (len(vals) == 0) == (c.op == "")
 	}
+	in := func(want ...string) bool {
+		return slices.ContainsFunc(vals, func(v string) bool {
+			return slices.ContainsFunc(want, func(w string) bool { return strings.EqualFold(v, w) })
+		})
+	}
 	switch c.op {
 	case "=":
-		return slices.ContainsFunc(vals, func(v string) bool { return strings.EqualFold(v, c.value) })
+		return in(c.value)
 	case "!=":
-		return len(vals) > 0 && !slices.ContainsFunc(vals, func(v string) bool { return strings.EqualFold(v, c.value) })
+		return len(vals) > 0 && !in(c.value)
+	case "in":
+		return in(c.list...)
+	case "not in":
+		return len(vals) > 0 && !in(c.list...)
 	}
-	// Ordered comparisons are on dates: the first ten characters of a date
-	// or date-time, against an ISO date.
-	want, err := time.Parse(time.DateOnly, c.value)
-	if err != nil || len(vals) == 0 || len(vals[0]) < 10 {
+	// Ordered comparisons are on instants: the literal is a wall-clock
+	// time in the user's zone (midnight when it has no time), a field a
+	// Jira timestamp or a date (midnight in that zone too).
+	loc := c.loc
+	if loc == nil {
+		loc = time.UTC
+	}
+	want, ok := jqlTime(c.value, loc)
+	if !ok || len(vals) == 0 {
 		return false
 	}
-	got, err := time.Parse(time.DateOnly, vals[0][:10])
-	if err != nil {
+	got, ok := fieldTime(vals[0], loc)
+	if !ok {
 		return false
 	}
 	switch c.op {
@@ -294,6 +364,11 @@ func values(field, key string, f map[string]any) []string {
 	case "key", "issuekey":
 		return []string{key}
 	case "project":
+		if f["project"] == nil {
+			// Every issue is in a project: the key's prefix names it.
+			p, _, _ := strings.Cut(key, "-")
+			return []string{p}
+		}
 		return objectIDs(f["project"], "key", "id")
 	case "fixversion":
 		return objectIDs(f["fixVersions"], "id", "name")
@@ -307,6 +382,8 @@ func values(field, key string, f map[string]any) []string {
 		return objectIDs(f["resolutiondate"])
 	case "created":
 		return objectIDs(f["created"])
+	case "updated", "updateddate":
+		return objectIDs(f["updated"])
 	case "parent":
 		return objectIDs(f["parent"], "key", "id")
 	case "epic link":
@@ -364,4 +441,28 @@ func eachIDs[T any](list []T, keys []string) []string {
 		out = append(out, objectIDs(e, keys...)...)
 	}
 	return out
+}
+
+// jqlTime reads a JQL date literal in loc, to the minute.
+func jqlTime(s string, loc *time.Location) (time.Time, bool) {
+	for _, l := range []string{"2006-01-02 15:04", "2006/01/02 15:04", time.DateOnly, "2006/01/02"} {
+		if t, err := time.ParseInLocation(l, s, loc); err == nil {
+			return t, true
+		}
+	}
+	return time.Time{}, false
+}
+
+// fieldTime reads a field's value: a Jira timestamp, RFC 3339, or a date
+// (midnight in loc).
+func fieldTime(s string, loc *time.Location) (time.Time, bool) {
+	for _, l := range []string{timeLayout, "2006-01-02T15:04:05-0700", time.RFC3339Nano} {
+		if t, err := time.Parse(l, s); err == nil {
+			return t, true
+		}
+	}
+	if t, err := time.ParseInLocation(time.DateOnly, s, loc); err == nil {
+		return t, true
+	}
+	return time.Time{}, false
 }

@@ -101,6 +101,7 @@ type Server struct {
 	created   []map[string]any           // bodies of POST /rest/api/2/issue
 	nextID    int                        // issue and comment ids
 
+	site    siteState // clock, time zone, project lists, fields (site.go)
 	checker Checker
 }
 
@@ -408,6 +409,9 @@ func (s *Server) answer(w http.ResponseWriter, c Response) {
 }
 
 func (s *Server) route(w http.ResponseWriter, r *http.Request, p, key string) {
+	if s.siteRoute(w, r, p) {
+		return
+	}
 	seg := strings.Split(strings.Trim(p, "/"), "/")
 	get := r.Method == http.MethodGet
 	switch {

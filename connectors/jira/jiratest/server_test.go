@@ -268,13 +268,15 @@ func TestIndex(t *testing.T) {
 	for jql, want := range map[string][]string{
 		`project = "PLAT" AND (fixVersion = 10010 AND labels = "slipwatch")`: {"PLAT-901"},
 		`project = "PLAT" AND (issuetype = Epic AND duedate is not EMPTY)`:   {"PLAT-1"},
-		`project = "PLAT"`: {"PLAT-1", "PLAT-901"},
-		`project = "OPS"`:  nil,
-		`"Team Goal" = x`:  {"Field 'Team Goal' does not exist or you do not have permission to view it."},
+		`project = "PLAT"`:                      {"PLAT-1", "PLAT-901"},
+		`project = "PLAT" AND labels = nothing`: nil,
+		// As Jira answers a project that does not exist.
+		`project = "OPS"`: {"The value 'OPS' does not exist for the field 'project'."},
+		`"Team Goal" = x`: {"Field 'Team Goal' does not exist or you do not have permission to view it."},
 	} {
 		status, got := search(jql)
 		wantStatus := http.StatusOK
-		if strings.Contains(jql, "Team Goal") {
+		if strings.Contains(jql, "Team Goal") || strings.Contains(jql, "OPS") {
 			wantStatus = http.StatusBadRequest
 		}
 		if status != wantStatus || !slices.Equal(got, want) {

@@ -199,6 +199,9 @@ func idValue(id string) any {
 func (s *Server) versionList(w http.ResponseWriter, r *http.Request, key string) {
 	s.mu.Lock()
 	vs, ok := s.versions[key]
+	if !ok && s.projectKnown(key) {
+		vs, ok = []map[string]any{}, true // a project without versions
+	}
 	var b []byte
 	if ok {
 		b = marshal(vs)

@@ -61,6 +61,9 @@ var jiraFull = []string{
 	"getServerInfo",
 	"getCurrentUser",
 	"getProject",
+	"searchProjects", // Cloud: jira.projects ["*"]
+	"getAllProjects", // Data Center: jira.projects ["*"]
+	"getFields",      // Data Center: the Epic Link field
 	"getProjectVersions",
 	"getVersion",
 	"searchAndReconsileIssuesUsingJql", // Cloud: /rest/api/3/search/jql
