@@ -162,6 +162,9 @@ func (s *Server) Issues(repoName string) []Issue {
 func (s *Server) answer(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.answerAccounts(w, r) {
+		return
+	}
 	if r.URL.Path == "/user" && r.Method == http.MethodGet {
 		u := s.template("user.json")
 		u["login"] = s.Self
@@ -211,13 +214,13 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request) {
 		if !ok {
 			return
 		}
-		var list []any
-		for _, c := range rp.comments {
+		var list []*Comment
+		for _, c := range sortComments(rp.comments, r.URL.Query().Get("sort"), r.URL.Query().Get("direction")) {
 			if !c.UpdatedAt.Before(since) {
-				list = append(list, s.commentJSON(name, c))
+				list = append(list, c)
 			}
 		}
-		s.page(w, r, list)
+		s.pageOf(w, r, len(list), func(i int) any { return s.commentJSON(name, list[i]) })
 	case len(rest) == 3 && rest[0] == "issues" && rest[2] == "comments":
 		n, _ := strconv.Atoi(rest[1])
 		if _, ok := rp.issues[n]; !ok {
@@ -296,7 +299,8 @@ func (s *Server) since(w http.ResponseWriter, r *http.Request) (time.Time, bool)
 
 // listIssues answers GET /repos/{o}/{r}/issues with GitHub's filters
 // (state, milestone as a number, "none" or "*", labels all of which must
-// be present, since on updated_at) and its default order, newest first.
+// be present, since on updated_at) and order (sort created, updated or
+// comments; direction desc, the default, or asc).
 func (s *Server) listIssues(w http.ResponseWriter, r *http.Request, name string, rp *repo) {
 	q := r.URL.Query()
 	since, ok := s.since(w, r)
@@ -307,9 +311,8 @@ func (s *Server) listIssues(w http.ResponseWriter, r *http.Request, name string,
 	if l := q.Get("labels"); l != "" {
 		labels = strings.Split(l, ",")
 	}
-	var list []any
-	for _, k := range slices.Backward(slices.Sorted(maps.Keys(rp.issues))) {
-		is := rp.issues[k]
+	var list []*Issue
+	for _, is := range sortIssues(rp.issues, q.Get("sort"), q.Get("direction")) {
 		open := is.ClosedAt.IsZero()
 		switch st, ms := q.Get("state"), q.Get("milestone"); {
 		case st == "closed" && open, (st == "" || st == "open") && !open:
@@ -319,10 +322,10 @@ func (s *Server) listIssues(w http.ResponseWriter, r *http.Request, name string,
 		case !hasLabels(is.Labels, labels):
 		case is.PR && s.noPulls:
 		default:
-			list = append(list, s.issueJSON(name, rp, is))
+			list = append(list, is)
 		}
 	}
-	s.page(w, r, list)
+	s.pageOf(w, r, len(list), func(i int) any { return s.issueJSON(name, rp, list[i]) })
 }
 
 func hasLabels(have, want []string) bool {
@@ -392,6 +395,23 @@ func updated(is *Issue) time.Time {
 
 // page answers a list with per_page/page and GitHub's Link header.
 func (s *Server) page(w http.ResponseWriter, r *http.Request, list []any) {
+	s.pageOf(w, r, len(list), func(i int) any { return list[i] })
+}
+
+// pageOf answers a list of n things with per_page/page and GitHub's Link
+// header, rendering only the page's.
+func (s *Server) pageOf(w http.ResponseWriter, r *http.Request, n int, render func(int) any) {
+	var pc pageCapture
+	s.pageInto(&pc, r, n, render)
+	if pc.link != "" {
+		w.Header().Set("Link", pc.link)
+	}
+	s.json(w, r, http.StatusOK, pc.items)
+}
+
+// pageInto cuts the page r asks for (per_page, page) out of a list of n
+// things, rendering only its own, with GitHub's Link header for it.
+func (s *Server) pageInto(pc *pageCapture, r *http.Request, n int, render func(int) any) {
 	q := r.URL.Query()
 	per, _ := strconv.Atoi(q.Get("per_page"))
 	if per <= 0 {
@@ -402,7 +422,7 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request, list []any) {
 	if page <= 0 {
 		page = 1
 	}
-	last := max((len(list)+per-1)/per, 1)
+	last := max((n+per-1)/per, 1)
 	link := func(p int, rel string) string {
 		q := r.URL.Query()
 		q.Set("page", strconv.Itoa(p))
@@ -416,13 +436,10 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request, list []any) {
 	if page > 1 {
 		links = append(links, link(page-1, "prev"), link(1, "first"))
 	}
-	if len(links) > 0 {
-		w.Header().Set("Link", strings.Join(links, ", "))
+	pc.link = strings.Join(links, ", ")
+	from, to := min((page-1)*per, n), min(page*per, n)
+	pc.items = make([]any, 0, to-from)
+	for i := from; i < to; i++ {
+		pc.items = append(pc.items, render(i))
 	}
-	from, to := min((page-1)*per, len(list)), min(page*per, len(list))
-	out := list[from:to]
-	if out == nil {
-		out = []any{}
-	}
-	s.json(w, r, http.StatusOK, out)
 }
