@@ -90,7 +90,36 @@ type WebhookEvent struct {
 	Event    string   // "milestone", "issue_comment", "jira:version_updated", …
 	Refs     []Ref    // deliverables to reconcile
 	Teams    []string // whole teams to list again (a new milestone or version)
-	Digest   string   // httpx.BodyDigest of the authenticated body: a replay under another ID is the same delivery
+	// Discover asks to look up the teams of a wildcard entry again (a
+	// repository created, archived, renamed or transferred; an App
+	// installation given or denied repositories).
+	Discover bool
+	Digest   string // httpx.BodyDigest of the authenticated body: a replay under another ID is the same delivery
+}
+
+// Discovery is what one wildcard entry of a tracker's config (a GitHub
+// "owner/*") found when it was last looked up.
+type Discovery struct {
+	Pattern string    // the entry, e.g. "acme/*"
+	Teams   int       // how many teams it matched
+	Noun    string    // what the teams are: "repositories", "projects"
+	At      time.Time // when a look-up last worked; zero: never yet
+	Err     error     // the last look-up's failure; nil when it worked
+}
+
+// String is the line `slipwatch check` and /readyz print, e.g.
+// "acme/*: 143 repositories".
+func (d Discovery) String() string {
+	s := fmt.Sprintf("%s: %d %s", d.Pattern, d.Teams, d.Noun)
+	switch {
+	case d.At.IsZero() && d.Err != nil:
+		return d.Pattern + ": not looked up yet: " + d.Err.Error()
+	case d.At.IsZero():
+		return d.Pattern + ": not looked up yet"
+	case d.Err != nil:
+		return s + " (last look-up failed: " + d.Err.Error() + ")"
+	}
+	return s
 }
 
 // Deliverable is a thing with a date, as the tracker shows it now.

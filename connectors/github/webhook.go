@@ -18,12 +18,8 @@ type hookPayload struct {
 	Repository *struct {
 		FullName string `json:"full_name"`
 	} `json:"repository"`
-	Milestone *hookMilestone `json:"milestone"`
-	Issue     *struct {
-		Number      int             `json:"number"`
-		Milestone   *hookMilestone  `json:"milestone"`
-		PullRequest json.RawMessage `json:"pull_request"`
-	} `json:"issue"`
+	Milestone   *hookMilestone `json:"milestone"`
+	Issue       *hookIssue     `json:"issue"`
 	PullRequest *struct {
 		Milestone *hookMilestone `json:"milestone"`
 	} `json:"pull_request"`
@@ -35,6 +31,12 @@ type hookPayload struct {
 	Sender *struct {
 		Login string `json:"login"`
 	} `json:"sender"`
+}
+
+type hookIssue struct {
+	Number      int             `json:"number"`
+	Milestone   *hookMilestone  `json:"milestone"`
+	PullRequest json.RawMessage `json:"pull_request"`
 }
 
 type hookMilestone struct {
@@ -64,8 +66,9 @@ func refuse(status int, reason string) error {
 // (opened, closed, reopened, milestoned, demilestoned): pull requests are
 // items (observe.go); issue_comment events name the milestone of their
 // issue, never of a pull request, whose comments are no thread. Other
-// pull_request actions, repositories outside github.repos and every other
-// event are ignored, with no error (answer 202).
+// pull_request actions, repositories not watched and every other event
+// are ignored, with no error (answer 202). repository and
+// installation_repositories events ask for discovery (discoveryHook).
 // The payload is trusted for nothing else: the worker reads GitHub again.
 //
 // A delivery also marks what it names as changed in this process's
@@ -120,13 +123,15 @@ func (c *Client) ParseWebhook(r *http.Request) (connectors.WebhookEvent, error) 
 	switch event {
 	case "pull_request": // an item of its milestone (observe.go)
 	case "milestone", "issues", "issue_comment":
+	case "repository", "installation_repositories":
+		return c.discoveryHook(ev, event, p)
 	default:
 		return ev, nil // ping, and events slipwatch did not ask for
 	}
 	if p.Repository == nil {
 		return ev, refuse(http.StatusBadRequest, "payload has no repository")
 	}
-	full, ok := c.repos[strings.ToLower(p.Repository.FullName)]
+	full, ok := c.watched(p.Repository.FullName)
 	if !ok {
 		c.log.Debug("webhook for a repository not watched", "delivery", delivery, "event", event)
 		return ev, nil
@@ -196,7 +201,7 @@ func (c *Client) ParseWebhook(r *http.Request) (connectors.WebhookEvent, error) 
 		}
 	}
 
-	c.invalidate(full, event, p, numbers)
+	c.invalidate(full, event, p)
 	return ev, nil
 }
 
@@ -219,17 +224,46 @@ func (c *Client) signedBy(header string) (bool, error) {
 	return true, httpx.RequireSignature("X-Hub-Signature-256", header)
 }
 
-// invalidate forgets what a delivery says has changed.
-func (c *Client) invalidate(full, event string, p hookPayload, milestones []int) {
+// discoveryHook asks for the owner/* entries to be looked up again when
+// a delivery says their repositories changed: a repository event of a
+// watched owner that makes or takes one away (created, deleted, archived,
+// unarchived, renamed, transferred — which may come from another owner —,
+// publicized, privatized), or, with App auth, any change of the
+// installation's repositories.
+func (c *Client) discoveryHook(ev connectors.WebhookEvent, event string, p hookPayload) (connectors.WebhookEvent, error) {
+	if len(c.owners) == 0 {
+		return ev, nil
+	}
+	if event == "installation_repositories" {
+		ev.Discover = c.cfg.App != nil
+		return ev, nil
+	}
+	if p.Repository == nil {
+		return ev, refuse(http.StatusBadRequest, "payload has no repository")
+	}
+	switch p.Action {
+	case "created", "deleted", "archived", "unarchived", "renamed", "transferred", "publicized", "privatized":
+	default:
+		return ev, nil
+	}
+	owner, _, _ := strings.Cut(strings.ToLower(p.Repository.FullName), "/")
+	c.disc.Lock()
+	_, mine := c.owners[owner]
+	c.disc.Unlock()
+	ev.Discover = mine || p.Action == "transferred"
+	return ev, nil
+}
+
+// invalidate marks the repository's index stale, so the Observe the
+// delivery causes brings it up to date first. A deleted comment is the one
+// change no list shows: its thread is read whole again.
+func (c *Client) invalidate(full, event string, p hookPayload) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if v := c.views[full]; v != nil {
-		v.stale = true
+	if ix := c.index[full]; ix != nil {
+		ix.stale = true
 	}
-	for _, n := range milestones {
-		delete(c.items, milestoneKey(full, n))
-	}
-	if event == "issue_comment" && p.Issue != nil {
+	if event == "issue_comment" && p.Action == "deleted" && p.Issue != nil {
 		delete(c.threads, threadID(full, p.Issue.Number))
 	}
 }
