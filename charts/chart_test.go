@@ -46,6 +46,7 @@ func TestBadValuesAreRefused(t *testing.T) {
 		{"wrong-type.yaml", true, "replicaCount: Invalid type. Expected: integer, given: string"},
 		{"bad-enum.yaml", true, `config.baseline must be one of the following: "first_seen", "declared_only"`},
 		{"bad-duration.yaml", true, "config.poll.interval: Does not match pattern"},
+		{"partial-wildcard.yaml", true, "config.github.repos.0: Does not match pattern"},
 		{"negative-settle.yaml", true, "config.slip.settle: Does not match pattern"},
 		{"slipwatch-extra-env.yaml", true, "extraEnv.0.name: Must not validate the schema"},
 		{"missing-token.yaml", false, "secrets.githubToken is required by the config (it becomes SLIPWATCH_GITHUB_TOKEN)"},
