@@ -110,7 +110,16 @@ type Discovery struct {
 // String is the line `slipwatch check` and /readyz print, e.g.
 // "acme/*: 143 repositories".
 func (d Discovery) String() string {
-	s := fmt.Sprintf("%s: %d %s", d.Pattern, d.Teams, d.Noun)
+	noun := d.Noun
+	if d.Teams == 1 {
+		// "1 repository", "1 project"
+		if n, ok := strings.CutSuffix(noun, "ies"); ok {
+			noun = n + "y"
+		} else {
+			noun = strings.TrimSuffix(noun, "s")
+		}
+	}
+	s := fmt.Sprintf("%s: %d %s", d.Pattern, d.Teams, noun)
 	switch {
 	case d.At.IsZero() && d.Err != nil:
 		return d.Pattern + ": not looked up yet: " + d.Err.Error()

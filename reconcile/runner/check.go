@@ -17,6 +17,8 @@ type CheckResult struct {
 	// Unresolved are link sides not found on their tracker: a link to
 	// something that does not exist (or was renamed).
 	Unresolved []string
+	// Discovered is what each wildcard of the config found.
+	Discovered []Found
 }
 
 // Check observes and reconciles every deliverable of every team once,
@@ -28,6 +30,11 @@ func (r *Runner) Check(ctx context.Context, apply bool) CheckResult {
 	trackers := slices.Sorted(maps.Keys(r.conns))
 	for _, t := range trackers {
 		conn := r.conns[t]
+		if d, ok := conn.(discoverer); ok && d.DiscoverEvery() > 0 {
+			if _, err := r.discover(ctx, t, d); err != nil {
+				res.Errors = append(res.Errors, err)
+			}
+		}
 		for _, team := range conn.Teams() {
 			refs, err := conn.List(ctx, team)
 			if err != nil {
@@ -54,6 +61,7 @@ func (r *Runner) Check(ctx context.Context, apply bool) CheckResult {
 		}
 	}
 	res.Unresolved = r.UnresolvedLinks()
+	res.Discovered = r.Discovered()
 	return res
 }
 

@@ -44,6 +44,19 @@ type finder interface {
 	Observe(ctx context.Context, ref connectors.Ref) (connectors.Snapshot, error)
 }
 
+// discoverer is a connector whose teams come from wildcards of its config
+// (GitHub's owner/*): it looks them up, and says what it found. Teams
+// then returns what the last look-up found.
+type discoverer interface {
+	// Discover looks the wildcards' teams up again and returns the teams
+	// that joined; a failed look-up keeps what the last one found.
+	Discover(ctx context.Context) ([]string, error)
+	// DiscoverEvery is how often; 0 when the config has no wildcard.
+	DiscoverEvery() time.Duration
+	// Discoveries is what each wildcard found, for check and /readyz.
+	Discoveries() []connectors.Discovery
+}
+
 // commenter writes slipwatch's comments: on a deliverable's thread (made
 // on first need) and on the track-record thread, read by its ID.
 type commenter interface {
@@ -204,6 +217,13 @@ type Runner struct {
 	// is read once a month, not once a poll.
 	trackMu    sync.Mutex
 	trackMonth string
+
+	// discovered is when this replica last looked each tracker's
+	// wildcards up. Every replica looks for itself (a look-up is
+	// conditional, mostly 304s): each must know the teams it polls and
+	// the deliverables its workers take.
+	discoverMu sync.Mutex
+	discovered map[connectors.Tracker]time.Time
 }
 
 // New builds a runner over the connectors (one per tracker) and the store.
@@ -226,6 +246,7 @@ func New(conns []Connector, st Store, settings reconcile.Settings, opt Options) 
 		ready:    &readiness{},
 
 		webhookSlots: map[connectors.Tracker]chan struct{}{},
+		discovered:   map[connectors.Tracker]time.Time{},
 	}
 	for _, c := range conns {
 		r.conns[c.Tracker()] = c
