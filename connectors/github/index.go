@@ -59,7 +59,7 @@ type index struct {
 	milestones map[int]*gh.Milestone
 	numbers    []int // milestone numbers in listing order
 
-	items    map[int]*entry    // by issue number
+	items    map[int]entry     // by issue number
 	tracking map[int]*gh.Issue // the tracking issues among items
 
 	// issuesMark and commentsMark are the newest updated_at read from
@@ -75,16 +75,32 @@ type index struct {
 	view *repoView // what Observe reads, rebuilt by each refresh
 }
 
-// entry is what the index keeps of an issue or pull request.
+// entry is what the index keeps of an issue or pull request: an
+// organisation's index holds hundreds of thousands, so times are Unix
+// seconds (GitHub's timestamps have no finer part) and zero when unset.
 type entry struct {
-	milestone               int
-	created, closed, update time.Time
+	created, closed, update int64
+	milestone               int32
 	completed               bool // closed as finished work (see completed)
 	tracking                bool // a tracking issue: labelled, not a pull request
 }
 
+func unix(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.Unix()
+}
+
+func fromUnix(s int64) time.Time {
+	if s == 0 {
+		return time.Time{}
+	}
+	return time.Unix(s, 0).UTC()
+}
+
 func newIndex() *index {
-	return &index{items: map[int]*entry{}, tracking: map[int]*gh.Issue{}, accepted: map[int][2]int{}, milestones: map[int]*gh.Milestone{}}
+	return &index{items: map[int]entry{}, tracking: map[int]*gh.Issue{}, accepted: map[int][2]int{}, milestones: map[int]*gh.Milestone{}}
 }
 
 // repoView is what Observe reads of a repository: a snapshot of its index.
@@ -312,19 +328,19 @@ func (c *Client) mergeIssues(full string, ix *index, issues []*gh.Issue) {
 		if n <= 0 {
 			continue
 		}
-		e := &entry{milestone: is.GetMilestone().GetNumber(), created: is.GetCreatedAt().Time, update: is.GetUpdatedAt().Time, tracking: c.isThread(is)}
-		if old := ix.items[n]; old != nil && old.update.After(e.update) {
+		e := entry{milestone: int32(is.GetMilestone().GetNumber()), created: unix(is.GetCreatedAt().Time), update: unix(is.GetUpdatedAt().Time), tracking: c.isThread(is)}
+		if old, ok := ix.items[n]; ok && old.update > e.update {
 			continue
 		}
 		if is.GetState() == "closed" && is.ClosedAt != nil {
-			e.closed, e.completed = is.ClosedAt.Time, completed(is)
+			e.closed, e.completed = unix(is.ClosedAt.Time), completed(is)
 		}
 		ix.items[n] = e
 		if !e.tracking {
 			delete(ix.tracking, n)
 			continue
 		}
-		ix.tracking[n] = is
+		ix.tracking[n] = trimIssue(is)
 		if ix.built {
 			// A tracking issue seen for the first time since the index was
 			// built (made, or labelled, since) starts with no comments
@@ -339,14 +355,14 @@ func (c *Client) mergeIssues(full string, ix *index, issues []*gh.Issue) {
 func (ix *index) counts() map[int][2]int {
 	out := map[int][2]int{}
 	for _, e := range ix.items {
-		if e.milestone > 0 {
-			k := out[e.milestone]
-			if e.closed.IsZero() {
+		if m := int(e.milestone); m > 0 {
+			k := out[m]
+			if e.closed == 0 {
 				k[0]++
 			} else {
 				k[1]++
 			}
-			out[e.milestone] = k
+			out[m] = k
 		}
 	}
 	return out
@@ -382,7 +398,7 @@ func (c *Client) repair(ctx context.Context, full, base string, ix *index, num i
 		listed[is.GetNumber()] = true
 	}
 	for n, e := range ix.items {
-		if e.milestone == num && !listed[n] {
+		if int(e.milestone) == num && !listed[n] {
 			delete(ix.items, n)
 			delete(ix.tracking, n)
 		}
@@ -520,7 +536,7 @@ func (c *Client) mergeComments(full string, comments []*gh.IssueComment) {
 	defer c.mu.Unlock()
 	for _, cm := range comments {
 		if memo := c.threads[threadID(full, issueNumber(cm.GetIssueURL()))]; memo != nil {
-			memo.put(cm)
+			memo.put(trimComment(cm))
 		}
 	}
 }
@@ -557,7 +573,7 @@ func recheckDue(id string, checked time.Time) time.Time {
 // milestone, its update brings it back.
 func (c *Client) prune(ix *index, from time.Time) {
 	for n, e := range ix.items {
-		if e.milestone == 0 && !e.tracking && (e.closed.IsZero() || e.closed.Before(from)) {
+		if e.milestone == 0 && !e.tracking && (e.closed == 0 || e.closed < from.Unix()) {
 			delete(ix.items, n)
 		}
 	}
@@ -579,20 +595,22 @@ func (c *Client) buildView(ix *index, now time.Time) *repoView {
 	var done []time.Time
 	for _, n := range slices.Sorted(maps.Keys(ix.items)) {
 		e := ix.items[n]
+		m := int(e.milestone)
 		if e.tracking {
-			if e.milestone > 0 {
-				v.threads[e.milestone] = append(v.threads[e.milestone], ix.tracking[n])
+			if m > 0 {
+				v.threads[m] = append(v.threads[m], ix.tracking[n])
 			}
 			continue
 		}
-		if e.milestone > 0 {
-			v.items[e.milestone] = append(v.items[e.milestone], connectors.Item{ID: strconv.Itoa(n), CreatedAt: e.created, ClosedAt: e.closed})
+		created, closed := fromUnix(e.created), fromUnix(e.closed)
+		if m > 0 {
+			v.items[m] = append(v.items[m], connectors.Item{ID: strconv.Itoa(n), CreatedAt: created, ClosedAt: closed})
 		}
-		if !e.closed.IsZero() {
-			v.closed[n] = closedIssue{milestone: e.milestone, at: e.closed, completed: e.completed}
-			v.created[n] = e.created
+		if e.closed != 0 {
+			v.closed[n] = closedIssue{milestone: m, at: closed, completed: e.completed}
+			v.created[n] = created
 			if e.completed {
-				done = append(done, e.closed)
+				done = append(done, closed)
 			}
 		}
 	}
@@ -657,4 +675,28 @@ func (c *Client) noteThread(full string, is *gh.Issue) {
 	c.mu.Lock()
 	ix.view = v
 	c.mu.Unlock()
+}
+
+// trimIssue keeps of a tracking issue what the connector reads of it, so
+// that an organisation's thousands of them do not keep GitHub's whole
+// payloads (users, reactions, URLs) alive.
+func trimIssue(is *gh.Issue) *gh.Issue {
+	out := &gh.Issue{Number: is.Number, HTMLURL: is.HTMLURL, State: is.State, Comments: is.Comments, Labels: is.Labels,
+		CreatedAt: is.CreatedAt, UpdatedAt: is.UpdatedAt, ClosedAt: is.ClosedAt, PullRequestLinks: is.PullRequestLinks}
+	if is.User != nil {
+		out.User = &gh.User{Login: is.User.Login}
+	}
+	if is.Milestone != nil {
+		out.Milestone = &gh.Milestone{Number: is.Milestone.Number}
+	}
+	return out
+}
+
+// trimComment keeps of a comment what toComment reads.
+func trimComment(cm *gh.IssueComment) *gh.IssueComment {
+	out := &gh.IssueComment{ID: cm.ID, HTMLURL: cm.HTMLURL, IssueURL: cm.IssueURL, Body: cm.Body, CreatedAt: cm.CreatedAt, UpdatedAt: cm.UpdatedAt}
+	if cm.User != nil {
+		out.User = &gh.User{Login: cm.User.Login}
+	}
+	return out
 }

@@ -245,8 +245,12 @@ func (c *Client) readThread(ctx context.Context, full, owner, name string, issue
 		if comments, err = c.listComments(withTag(ctx, full, KindThread), owner, name, num); err != nil {
 			return nil, err
 		}
+		kept := make([]*gh.IssueComment, len(comments))
+		for i, cm := range comments {
+			kept[i] = trimComment(cm)
+		}
 		c.mu.Lock()
-		c.threads[id] = &threadMemo{checked: now, comments: slices.Clone(comments)}
+		c.threads[id] = &threadMemo{checked: now, comments: kept}
 		c.mu.Unlock()
 	}
 	self, err := c.Self(ctx)

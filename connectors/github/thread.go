@@ -289,7 +289,7 @@ func (c *Client) wrote(full string, number int, gc *gh.IssueComment, err error) 
 	id := threadID(full, number)
 	if err == nil {
 		if memo := c.threads[id]; memo != nil && gc != nil && gc.GetID() != 0 {
-			memo.put(gc)
+			memo.put(trimComment(gc))
 		}
 		return
 	}
