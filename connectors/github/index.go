@@ -28,6 +28,10 @@ const (
 	// comment; this bounds how long one is still believed.
 	threadRecheck = 20 * time.Hour
 	recheckSpread = 8 * time.Hour
+	// walkPages bounds a cold start's walk of a repository's issues or
+	// comments (a hundred thousand of them), so a Link header that never
+	// ends cannot hold a worker forever.
+	walkPages = 1000
 )
 
 // index is what the connector knows of one repository, kept current by
@@ -236,7 +240,7 @@ func (c *Client) coldIssues(ctx context.Context, full, base string, ix *index, f
 	c.mergeIssues(full, ix, issues)
 	mark := newestIssue(issues)
 	pages := 1
-	for next != "" && !oldestIssue(issues).Before(from) {
+	for next != "" && !oldestIssue(issues).Before(from) && pages < walkPages {
 		if issues, next, _, err = readPage[*gh.Issue](ctx, c, next); err != nil {
 			return c.wrap("list issues of "+full, err)
 		}
@@ -256,11 +260,15 @@ func (c *Client) coldIssues(ctx context.Context, full, base string, ix *index, f
 			c.mergeIssues(full, ix, all)
 			next = ""
 		}
-		for ; next != "" && pages < maxPages; pages++ {
+		for ; next != "" && pages < walkPages; pages++ {
 			if issues, next, _, err = readPage[*gh.Issue](ctx, c, next); err != nil {
 				return c.wrap("list issues of "+full, err)
 			}
 			c.mergeIssues(full, ix, issues)
+		}
+		if next != "" {
+			c.log.WarnContext(ctx, "stopped walking the issues of a repository; milestones that disagree are read alone",
+				"repo", full, "pages", pages)
 		}
 	}
 	if pages > 1 {
@@ -457,7 +465,7 @@ func (c *Client) coldComments(ctx context.Context, full, base string, ix *index)
 	mark := newestComment(comments)
 	pages := 1
 	if next != "" && last-pages <= len(c.lacking(full, ix)) {
-		for ; next != "" && len(c.lacking(full, ix)) > 0 && pages < maxPages; pages++ {
+		for ; next != "" && len(c.lacking(full, ix)) > 0 && pages < walkPages; pages++ {
 			if comments, next, _, err = readPage[*gh.IssueComment](ctx, c, next); err != nil {
 				return c.wrap("list comments of "+full, err)
 			}
