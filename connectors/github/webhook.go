@@ -132,6 +132,13 @@ func (c *Client) ParseWebhook(r *http.Request) (connectors.WebhookEvent, error) 
 		return ev, refuse(http.StatusBadRequest, "payload has no repository")
 	}
 	full, ok := c.watched(p.Repository.FullName)
+	if !ok && c.ownerWatched(p.Repository.FullName) {
+		// A repository of an owner/* entry this process has not found (yet:
+		// made moments ago, or before the first look-up finished): its keys
+		// are queued, and the worker looks the owner up again before it
+		// reads, or finds it not watched.
+		full, ok = p.Repository.FullName, true
+	}
 	if !ok {
 		c.log.Debug("webhook for a repository not watched", "delivery", delivery, "event", event)
 		return ev, nil
@@ -246,12 +253,16 @@ func (c *Client) discoveryHook(ev connectors.WebhookEvent, event string, p hookP
 	default:
 		return ev, nil
 	}
-	owner, _, _ := strings.Cut(strings.ToLower(p.Repository.FullName), "/")
-	c.disc.Lock()
-	_, mine := c.owners[owner]
-	c.disc.Unlock()
-	ev.Discover = mine || p.Action == "transferred"
+	ev.Discover = c.ownerWatched(p.Repository.FullName) || p.Action == "transferred"
 	return ev, nil
+}
+
+// ownerWatched reports whether full (owner/name) belongs to an owner of an
+// owner/* entry.
+func (c *Client) ownerWatched(full string) bool {
+	owner, _, _ := strings.Cut(strings.ToLower(full), "/")
+	_, ok := c.owners[owner] // the map's keys never change after New
+	return ok
 }
 
 // invalidate marks the repository's index stale, so the Observe the

@@ -7,7 +7,9 @@ import (
 	"encoding/pem"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/slipwatch/slipwatch/config"
+	"github.com/slipwatch/slipwatch/connectors"
 )
 
 // repository and installation_repositories deliveries ask for discovery
@@ -59,4 +61,21 @@ func testKeyPEM(t *testing.T) []byte {
 		t.Fatal(err)
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
+}
+
+// A delivery about a repository of a watched owner that this process has
+// not found yet (made moments ago, or before the first look-up) is queued:
+// the worker looks the owner up again before it reads.
+func TestWebhookOfAnUndiscoveredRepositoryIsQueued(t *testing.T) {
+	t.Parallel()
+	c := webhookClient(t, func(g *config.GitHub, _ *Options) { g.Repos = []string{"codertocat/*"} })
+	body := payload(t, "milestone.closed.json")
+	ev, err := c.ParseWebhook(delivery("milestone", "0b989ba4-242f-11e5-81e1-c7b6966d2516", body, sign("current-secret", body)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []connectors.Ref{{Tracker: connectors.GitHub, Team: hello, Kind: connectors.Milestone, ID: "1"}}
+	if diff := cmp.Diff(want, ev.Refs); diff != "" || ev.Discover {
+		t.Errorf("event %+v (-want +got refs):\n%s", ev, diff)
+	}
 }
