@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -84,6 +85,10 @@ type costResult struct {
 	// Identity is what the connector asked for no repository (GET /user),
 	// once per process: not a repository's cost.
 	Identity int
+	// HeapPerRepo is the Go heap the connector holds per repository after
+	// a cold start and a warm poll (its indexes and threads): live bytes
+	// after a GC, less those left when it is dropped.
+	HeapPerRepo float64
 
 	// Naive is the naive poller: a poll costs the same whatever changed.
 	Naive      scenario
@@ -161,6 +166,13 @@ func measureCost(ctx context.Context, rdb redis.UniversalClient, repos, mileston
 	newConn := func() (*github.Client, error) {
 		return github.New(cfg, github.Options{Transport: transport, Now: clk.Now, Validators: validators})
 	}
+	heap := func() uint64 {
+		runtime.GC()
+		runtime.GC() // the second empties sync.Pools (the sandbox's buffers), kept one cycle
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return ms.HeapAlloc
+	}
 	conn, err := newConn()
 	if err != nil {
 		return res, err
@@ -190,9 +202,14 @@ func measureCost(ctx context.Context, rdb redis.UniversalClient, repos, mileston
 	if res.Warm, err = polls(conn, 1, nil); err != nil {
 		return res, fmt.Errorf("warm poll: %w", err)
 	}
+	held := heap()
+	runtime.KeepAlive(conn) // alive through the measure: the GC would take it early
+	// What the connector holds is what the heap loses when it is dropped
+	// for a new one: the sandbox, the transport and Redis's client live on.
 	if conn, err = newConn(); err != nil {
 		return res, err
 	}
+	res.HeapPerRepo = (float64(held) - float64(heap())) / float64(repos)
 	if res.Restart, err = polls(conn, 1, nil); err != nil {
 		return res, fmt.Errorf("poll after a restart: %w", err)
 	}
@@ -357,6 +374,7 @@ func costSection(r costResult) section {
 		row{Measure: fmt.Sprintf("issues change in every poll (1 %%: %s closed per poll, in %d of %d repos): counted per repo per poll",
 			commas(int64(r.ChurnClosed)), r.ChurnRepos, r.Repos), Value: num(per(r.Churn)), Baseline: num(naive) + " naive", Ratio: ratio(per(r.Churn), naive)},
 		row{Measure: "issues change in every poll: by kind, per repo per poll", Value: r.Churn.kinds(r.Repos)},
+		row{Measure: "connector memory per repo after a cold start and a warm poll (index and threads: live heap freed when it is dropped)", Value: fmt.Sprintf("%.0f KiB", r.HeapPerRepo/1024)},
 	)
 	s.Notes = append(s.Notes,
 		fmt.Sprintf("Once per process, not per repo: %d counted request(s) for no repository (`GET /user`, who slipwatch is).", r.Identity),

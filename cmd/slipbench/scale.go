@@ -51,6 +51,8 @@ func scaleSection(c costResult, m memoryResult) section {
 			Ratio: ratio(per(c.Cold), naive)},
 		row{Measure: fmt.Sprintf("restart of a replica watching %s repos: counted requests", commas(modelRepos)),
 			Value: commas(int64(modelRepos * per(c.Restart))), Baseline: commas(int64(modelRepos*per(c.Cold))) + " cold"},
+		row{Measure: fmt.Sprintf("connector memory of a replica watching %s repos like these (extrapolated)", commas(modelRepos)),
+			Value: mib(modelRepos * c.HeapPerRepo)},
 	)
 	if m.RedisRecords > 0 {
 		perRec := float64(m.RedisBytes) / float64(m.RedisRecords)
