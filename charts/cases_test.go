@@ -1,6 +1,7 @@
 package charts
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -61,15 +62,18 @@ func chartCases() []chartCase {
 			replicas: 2,
 			check: func(t *testing.T, m *manifests, cfg *config.Config) {
 				want := map[string]string{
-					"github.token":          "ghp_tokenFromValues0001",
-					"github.webhook_secret": "whsec-github-from-values-0001",
-					"redis.password":        "redis-pass-from-values-0001",
+					"github.token":             "ghp_tokenFromValues0001",
+					"github.webhook_secret":    "whsec-github-from-values-0001",
+					"redis.password":           "redis-pass-from-values-0001",
+					"markers.key":              "markers-key-from-values-0001",
+					"markers.previous_keys[0]": "markers-key-from-values-0000",
+					"markers.previous_keys[1]": "markers-key-from-values-000a",
 				}
 				if diff := cmp.Diff(want, secretsOf(cfg)); diff != "" {
 					t.Errorf("credentials slipwatch gets (-want +got):\n%s", diff)
 				}
 				keys := secretKeys(get[corev1.Secret](t, m, "Secret", fullname))
-				if diff := cmp.Diff([]string{"github-token", "github-webhook-secret", "redis-password"}, keys); diff != "" {
+				if diff := cmp.Diff([]string{"github-token", "github-webhook-secret", "markers-key", "markers-previous-keys", "redis-password"}, keys); diff != "" {
 					t.Errorf("Secret keys (-want +got):\n%s", diff)
 				}
 				if cfg.Redis.URL != "redis://redis.data.svc:6379/0" || cfg.GitHub.BaseURL != config.DefaultGitHubBaseURL {
@@ -117,6 +121,9 @@ func chartCases() []chartCase {
 					"SLIPWATCH_JIRA_PREVIOUS_WEBHOOK_SECRET":   true,
 					"SLIPWATCH_JIRA_WEBHOOK_TOKEN":             true,
 					"SLIPWATCH_REDIS_PASSWORD":                 true,
+					"SLIPWATCH_SERVER_API_TOKEN":               true,
+					"SLIPWATCH_MARKERS_KEY":                    true,
+					"SLIPWATCH_MARKERS_PREVIOUS_KEYS":          true,
 				}
 				gotOptional := map[string]bool{}
 				for env, ref := range refs {
@@ -192,6 +199,12 @@ func chartCases() []chartCase {
 			check:    checkFull,
 		},
 		{
+			name:     "dashboard behind the token",
+			files:    []string{"testdata/dashboard-token.yaml"},
+			replicas: 2,
+			check:    checkDashboardToken,
+		},
+		{
 			name:     "quickstart redis",
 			files:    []string{"testdata/quickstart-redis.yaml"},
 			replicas: 2,
@@ -225,6 +238,9 @@ func checkFull(t *testing.T, m *manifests, cfg *config.Config) {
 	if len(cfg.Links) != 1 || cfg.Forecast.Trials != 20000 || cfg.StatusUpdate.Every != 0 || cfg.Baseline != config.BaselineDeclaredOnly {
 		t.Errorf("config did not survive rendering: links %v trials %d every %s baseline %s", cfg.Links, cfg.Forecast.Trials, cfg.StatusUpdate.Every, cfg.Baseline)
 	}
+	if cfg.TrackRecord.Thread != "acme/web#1" || cfg.Digest.Every.D() != 14*24*time.Hour {
+		t.Errorf("track_record.thread %q, digest.every %s; want the values' acme/web#1 and 2w", cfg.TrackRecord.Thread, cfg.Digest.Every)
+	}
 	if dep.Spec.Template.Labels["team"] != "platform" || dep.Spec.Template.Labels["tier"] != "backend" || dep.Spec.Template.Annotations["example.com/owner"] != "platform" {
 		t.Errorf("commonLabels, podLabels or podAnnotations missing on the pod: %v %v", dep.Spec.Template.Labels, dep.Spec.Template.Annotations)
 	}
@@ -248,6 +264,20 @@ func checkFull(t *testing.T, m *manifests, cfg *config.Config) {
 	}
 	if diff := cmp.Diff([]string{"slipwatch.acme.example/webhooks/github", "slipwatch.acme.example/webhooks/jira"}, paths); diff != "" {
 		t.Errorf("ingress paths (-want +got):\n%s", diff)
+	}
+
+	// The pages' own Ingress: its auth annotations, the pages and the read
+	// API, never the webhooks, /metrics or the probes.
+	dash := get[networkingv1.Ingress](t, m, "Ingress", fullname+"-dashboard")
+	if dash.Annotations["nginx.ingress.kubernetes.io/auth-url"] == "" || ing.Annotations["nginx.ingress.kubernetes.io/auth-url"] != "" {
+		t.Errorf("auth annotations: pages %v, webhooks %v", dash.Annotations, ing.Annotations)
+	}
+	if diff := cmp.Diff([]string{"promises.acme.example/ Exact", "promises.acme.example/track-record Exact", "promises.acme.example/commitments/ Prefix",
+		"promises.acme.example/static/ Prefix", "promises.acme.example/api/v1/ Prefix"}, dashboardPaths(dash)); diff != "" {
+		t.Errorf("dashboard ingress paths (-want +got):\n%s", diff)
+	}
+	if dash.Spec.IngressClassName == nil || *dash.Spec.IngressClassName != "nginx" {
+		t.Errorf("the dashboard Ingress does not default to ingress.className")
 	}
 
 	sm := get[serviceMonitor](t, m, "ServiceMonitor", fullname)
@@ -311,6 +341,10 @@ func secretsOf(cfg *config.Config) map[string]string {
 		}
 	}
 	add("redis.password", cfg.Redis.Password)
+	add("markers.key", cfg.Markers.Key)
+	for i, k := range cfg.Markers.PreviousKeys {
+		add(fmt.Sprintf("markers.previous_keys[%d]", i), k)
+	}
 	if g := cfg.GitHub; g != nil {
 		add("github.token", g.Token)
 		add("github.webhook_secret", g.WebhookSecret)
@@ -415,4 +449,42 @@ func valuesSecrets(t *testing.T, files []string) []string {
 		}
 	}
 	return out
+}
+
+// dashboardPaths are an Ingress's "host/path type" rules, each checked to
+// go to slipwatch's Service.
+func dashboardPaths(ing *networkingv1.Ingress) []string {
+	var out []string
+	for _, r := range ing.Spec.Rules {
+		for _, p := range r.HTTP.Paths {
+			s := r.Host + p.Path
+			if p.PathType != nil {
+				s += " " + string(*p.PathType)
+			}
+			if p.Backend.Service == nil || p.Backend.Service.Name != fullname || p.Backend.Service.Port.Name != "http" {
+				s += " (to another backend)"
+			}
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// checkDashboardToken: exposing the pages with auth: token makes the
+// token a credential the pod needs, and slipwatch gets it.
+func checkDashboardToken(t *testing.T, m *manifests, cfg *config.Config) {
+	if cfg.Server.APIToken.Value() != "dashboard-api-token-0007-abcdef" {
+		t.Errorf("server.api_token did not reach slipwatch")
+	}
+	keys := secretKeys(get[corev1.Secret](t, m, "Secret", fullname))
+	if diff := cmp.Diff([]string{"api-token", "github-token"}, keys); diff != "" {
+		t.Errorf("Secret keys (-want +got):\n%s", diff)
+	}
+	if m.has("Ingress", fullname) {
+		t.Error("the webhook Ingress is on although only the dashboard's was asked for")
+	}
+	dash := get[networkingv1.Ingress](t, m, "Ingress", fullname+"-dashboard")
+	if got := dashboardPaths(dash); len(got) != 5 || got[0] != "slipwatch.acme.example/ Exact" {
+		t.Errorf("dashboard paths: %v", got)
+	}
 }

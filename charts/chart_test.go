@@ -43,11 +43,15 @@ func TestBadValuesAreRefused(t *testing.T) {
 		{"typo-config-key.yaml", true, "config.github: Additional property repo is not allowed"},
 		{"secret-in-config.yaml", true, "config.github: Additional property token is not allowed"},
 		{"server-in-config.yaml", true, "config: Additional property server is not allowed"},
+		{"markers-key-in-config.yaml", true, "config: Additional property markers is not allowed"},
+		{"short-markers-key.yaml", true, "secrets.markersKey"},
 		{"wrong-type.yaml", true, "replicaCount: Invalid type. Expected: integer, given: string"},
 		{"bad-enum.yaml", true, `config.baseline must be one of the following: "first_seen", "declared_only"`},
 		{"bad-duration.yaml", true, "config.poll.interval: Does not match pattern"},
 		{"partial-wildcard.yaml", true, "config.github.repos.0: Does not match pattern"},
 		{"negative-settle.yaml", true, "config.slip.settle: Does not match pattern"},
+		{"bad-risk-below.yaml", true, "config.forecast.risk_below: Must be less than 1"},
+		{"unscoped-allow.yaml", true, "config.commands.allow.0: Does not match pattern '^(github|jira):.+'"},
 		{"slipwatch-extra-env.yaml", true, "extraEnv.0.name: Must not validate the schema"},
 		{"missing-token.yaml", false, "secrets.githubToken is required by the config (it becomes SLIPWATCH_GITHUB_TOKEN)"},
 		{"password-in-redis-url.yaml", false, "config.redis.url holds a password"},
@@ -56,6 +60,8 @@ func TestBadValuesAreRefused(t *testing.T) {
 		{"short-termination-grace.yaml", false, "terminationGracePeriodSeconds (30) must be above shutdownGraceSeconds (30)"},
 		{"quickstart-and-url.yaml", false, "quickstartRedis.enabled and config.redis.url (or addrs) both say where Redis is"},
 		{"ingress-without-hosts.yaml", false, "ingress.enabled needs ingress.hosts"},
+		{"dashboard-without-auth.yaml", false, "ingress.dashboard.auth must say what keeps strangers out of the pages and /api/v1"},
+		{"dashboard-token-unset.yaml", false, "secrets.apiToken is required by the config (it becomes SLIPWATCH_SERVER_API_TOKEN)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
@@ -379,7 +385,8 @@ func TestNotes(t *testing.T) {
 			"WARNING: config has neither github nor jira",
 			"WARNING: config.redis.url is empty",
 			"kubectl -n " + namespace + " rollout status deployment/" + fullname,
-		}, []string{"/webhooks/github"}},
+			"http://localhost:8080/ through the port-forward above (inside the cluster only;",
+		}, []string{"/webhooks/github", "Bearer"}},
 		{"full", []string{"testdata/full.yaml"}, []string{
 			"https://slipwatch.acme.example/webhooks/github",
 			"https://slipwatch.acme.example/webhooks/jira",
@@ -388,6 +395,7 @@ func TestNotes(t *testing.T) {
 			"Version created/updated/released/unreleased/deleted/moved/merged",
 			"key github-webhook-secret in Secret slipwatch-credentials",
 			"a ServiceMonitor is installed",
+			"https://promises.acme.example/ (through your auth proxy)",
 		}, []string{"WARNING"}},
 		{"jira data center", []string{"testdata/jira.yaml"}, []string{
 			"/webhooks/jira?token=",

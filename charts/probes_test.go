@@ -11,19 +11,23 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/slipwatch/slipwatch/reconcile"
 	"github.com/slipwatch/slipwatch/reconcile/runner"
+	"github.com/slipwatch/slipwatch/reconcile/store"
 	appsv1 "k8s.io/api/apps/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 )
 
-// pingStore is a store whose only working method is Ping: the probes and
-// /metrics touch nothing else, and a call to anything else panics, which
-// would show that they do.
+// pingStore is a store whose only working methods are Ping and an empty
+// ListRecords: the probes and /metrics touch nothing else (the pages and
+// the read API list the records), and a call to anything else panics,
+// which would show that they do.
 type pingStore struct {
 	runner.Store
 	err error
 }
 
 func (s pingStore) Ping(context.Context) error { return s.err }
+
+func (s pingStore) ListRecords(context.Context) ([]store.StoredRecord, error) { return nil, nil }
 
 // TestProbesHitRealEndpoints asks slipwatch's own HTTP handler for every
 // path the chart points Kubernetes, Prometheus and the Ingress at: a path
@@ -71,6 +75,28 @@ func TestProbesHitRealEndpoints(t *testing.T) {
 		rec := serve(t, healthy, http.MethodGet, path)
 		if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "slipwatch_") {
 			t.Errorf("GET %s = %d, without slipwatch_ metrics", path, rec.Code)
+		}
+	})
+	t.Run("pages", func(t *testing.T) {
+		// Every path of the pages' Ingress reaches a page or the read API,
+		// never the mux's 404.
+		dash := get[networkingv1.Ingress](t, m, "Ingress", fullname+"-dashboard")
+		for _, r := range dash.Spec.Rules {
+			for _, p := range r.HTTP.Paths {
+				path := p.Path
+				switch path {
+				case "/commitments/":
+					path += "0123456789abcdef"
+				case "/static/":
+					path += "dashboard.css"
+				case "/api/v1/":
+					path += "commitments"
+				}
+				rec := serve(t, healthy, http.MethodGet, path)
+				if rec.Code == http.StatusNotFound && strings.Contains(rec.Body.String(), "404 page not found") || rec.Code == http.StatusMethodNotAllowed {
+					t.Errorf("GET %s = %d %q: nothing of slipwatch's there", path, rec.Code, rec.Body.String())
+				}
+			}
 		}
 	})
 	t.Run("webhooks", func(t *testing.T) {

@@ -14,22 +14,25 @@ import (
 // Defaults. Every key that has a default names it here, and
 // docs/configuration.md is tested against them.
 const (
-	DefaultTimezone             = "UTC"
-	DefaultRedisURL             = "redis://localhost:6379/0"
-	DefaultRedisPrefix          = "slipwatch:"
-	DefaultRedisMode            = RedisStandalone
-	DefaultRedisDialTimeout     = 5 * time.Second
-	DefaultRedisReadTimeout     = 3 * time.Second
-	DefaultRedisWriteTimeout    = 3 * time.Second
-	DefaultServerListen         = ":8080"
-	DefaultShutdownGrace        = 25 * time.Second
-	DefaultPollInterval         = 5 * time.Minute
-	DefaultSlipSettle           = time.Hour
-	DefaultBaseline             = BaselineFirstSeen
-	DefaultForecastWindow       = 42 * 24 * time.Hour
-	DefaultForecastTrials       = 10000
-	DefaultForecastConfidence   = 0.85
-	DefaultForecastMinSamples   = 5
+	DefaultTimezone           = "UTC"
+	DefaultRedisURL           = "redis://localhost:6379/0"
+	DefaultRedisPrefix        = "slipwatch:"
+	DefaultRedisMode          = RedisStandalone
+	DefaultRedisDialTimeout   = 5 * time.Second
+	DefaultRedisReadTimeout   = 3 * time.Second
+	DefaultRedisWriteTimeout  = 3 * time.Second
+	DefaultServerListen       = ":8080"
+	DefaultShutdownGrace      = 25 * time.Second
+	DefaultPollInterval       = 5 * time.Minute
+	DefaultSlipSettle         = time.Hour
+	DefaultBaseline           = BaselineFirstSeen
+	DefaultForecastWindow     = 42 * 24 * time.Hour
+	DefaultForecastTrials     = 10000
+	DefaultForecastConfidence = 0.85
+	DefaultForecastMinSamples = 5
+	// DefaultForecastRiskBelow is reconcile.DefaultRiskBelow, chosen by
+	// the backtest (docs/forecast.md, "at_risk").
+	DefaultForecastRiskBelow    = 0.15
 	DefaultStatusUpdateEvery    = 168 * time.Hour
 	DefaultScopeWarnGrowth      = 0.2
 	DefaultQueueWorkers         = 4
@@ -53,6 +56,10 @@ const (
 	DefaultJiraOAuthTokenURL    = "https://auth.atlassian.com/oauth/token"
 	DefaultJiraOAuthAPIURL      = "https://api.atlassian.com/ex/jira/"
 )
+
+// DefaultDigestEvery is digest.every's default: a weekly digest, posted on
+// track_record.thread when one is set.
+const DefaultDigestEvery = 7 * 24 * time.Hour
 
 // Baseline policies: how an undeclared deliverable gets its commitment.
 const (
@@ -88,8 +95,10 @@ type Config struct {
 	Forecast     Forecast     `yaml:"forecast"`
 	StatusUpdate StatusUpdate `yaml:"status_update"`
 	TrackRecord  TrackRecord  `yaml:"track_record"`
+	Digest       Digest       `yaml:"digest"`
 	Scope        Scope        `yaml:"scope"`
 	Commands     Commands     `yaml:"commands"`
+	Markers      Markers      `yaml:"markers"`
 	Queue        Queue        `yaml:"queue"`
 	Log          Log          `yaml:"log"`
 	GitHub       *GitHub      `yaml:"github"`
@@ -131,7 +140,16 @@ type TLS struct {
 type Server struct {
 	Listen        string   `yaml:"listen"`
 	ShutdownGrace Duration `yaml:"shutdown_grace"`
+
+	// APIToken, when set, is the bearer token the pages (/, /commitments,
+	// /track-record) and /api/v1 require; webhooks, probes and metrics
+	// are not affected.
+	APIToken Secret `yaml:"api_token"`
 }
+
+// MinAPITokenLength is the shortest server.api_token accepted: a token
+// people could guess guards nothing.
+const MinAPITokenLength = 16
 
 // Poll paces the level-triggered poller.
 type Poll struct {
@@ -153,6 +171,9 @@ type Forecast struct {
 	Trials     int      `yaml:"trials"`
 	Confidence float64  `yaml:"confidence"`
 	MinSamples int      `yaml:"min_samples"`
+	// RiskBelow: at_risk when the chance of meeting the promise falls
+	// below it.
+	RiskBelow float64 `yaml:"risk_below"`
 }
 
 // StatusUpdate sets the cadence of the periodic update comment; 0 is off.
@@ -171,6 +192,14 @@ type TrackRecord struct {
 // otherwise it is a Jira issue key.
 func (t TrackRecord) IsGitHub() bool { return strings.Contains(t.Thread, "#") }
 
+// Digest sets the cadence of the digest on track_record.thread: what
+// changed since the last one and every open promise.
+type Digest struct {
+	// Every is the period; 0 turns the digest off. Without
+	// track_record.thread there is no digest, whatever it says.
+	Every Duration `yaml:"every"`
+}
+
 // Scope sets when added scope is worth a warning.
 type Scope struct {
 	WarnGrowth float64 `yaml:"warn_growth"`
@@ -178,9 +207,31 @@ type Scope struct {
 
 // Commands says who may talk to slipwatch on a thread.
 type Commands struct {
-	// Allow lists GitHub logins and Jira account IDs, emails or names that
-	// may /commit (on GitHub, write permission on the repo also allows).
+	// Allow lists who may /commit, each entry naming its tracker:
+	// "github:LOGIN" (on GitHub, write permission on the repo also
+	// allows) or "jira:ACCOUNT_ID" (Cloud) / "jira:USERNAME" (Data
+	// Center). An entry allows on its own tracker only.
 	Allow []string `yaml:"allow"`
+}
+
+// The trackers a commands.allow entry can name, as its prefix.
+const (
+	AllowGitHub = "github"
+	AllowJira   = "jira"
+)
+
+// AllowFor is the identities commands.allow names for tracker (AllowGitHub
+// or AllowJira), without the prefix, in the order listed: a connector is
+// given its own entries only, so a name allowed on one tracker never
+// allows the same name on the other.
+func (c Commands) AllowFor(tracker string) []string {
+	var out []string
+	for _, a := range c.Allow {
+		if t, id, ok := strings.Cut(a, ":"); ok && t == tracker && id != "" {
+			out = append(out, id)
+		}
+	}
+	return out
 }
 
 // Queue tunes the work queue and its workers.
@@ -299,12 +350,14 @@ func Default() *Config {
 			ReadTimeout:  Duration(DefaultRedisReadTimeout),
 			WriteTimeout: Duration(DefaultRedisWriteTimeout),
 		},
-		Server:       Server{Listen: DefaultServerListen, ShutdownGrace: Duration(DefaultShutdownGrace)},
-		Poll:         Poll{Interval: Duration(DefaultPollInterval)},
-		Slip:         Slip{Settle: Duration(DefaultSlipSettle)},
-		Baseline:     DefaultBaseline,
-		Forecast:     Forecast{Window: Duration(DefaultForecastWindow), Trials: DefaultForecastTrials, Confidence: DefaultForecastConfidence, MinSamples: DefaultForecastMinSamples},
+		Server:   Server{Listen: DefaultServerListen, ShutdownGrace: Duration(DefaultShutdownGrace)},
+		Poll:     Poll{Interval: Duration(DefaultPollInterval)},
+		Slip:     Slip{Settle: Duration(DefaultSlipSettle)},
+		Baseline: DefaultBaseline,
+		Forecast: Forecast{Window: Duration(DefaultForecastWindow), Trials: DefaultForecastTrials, Confidence: DefaultForecastConfidence, MinSamples: DefaultForecastMinSamples,
+			RiskBelow: DefaultForecastRiskBelow},
 		StatusUpdate: StatusUpdate{Every: Duration(DefaultStatusUpdateEvery)},
+		Digest:       Digest{Every: Duration(DefaultDigestEvery)},
 		Scope:        Scope{WarnGrowth: DefaultScopeWarnGrowth},
 		Queue:        Queue{Workers: DefaultQueueWorkers, MaxDeliveries: DefaultQueueMaxDeliveries, ReclaimIdle: Duration(DefaultQueueReclaimIdle), MaxLength: DefaultQueueMaxLength},
 		Log:          Log{Level: DefaultLogLevel, Format: DefaultLogFormat},

@@ -42,7 +42,7 @@ func TestGoodFiles(t *testing.T) {
 			c := Default()
 			c.Timezone, c.Location = "Europe/Berlin", berlin
 			c.Redis.URL = "redis://redis:6379/0"
-			c.Commands.Allow = []string{"octocat", "jane@example.com"}
+			c.Commands.Allow = []string{"github:octocat", "jira:5b10ac8d82e05b22cc7d4ef5"}
 			c.GitHub = &GitHub{BaseURL: "https://api.github.com/", Token: "ghp_secret_token_value",
 				WebhookSecret: "whsec", Repos: []string{"acme/api", "acme/web"}, TrackingLabel: "slipwatch", CreateTrackingIssue: true, WriteInterval: Duration(time.Second), DiscoverEvery: Duration(DefaultGitHubDiscoverEvery)}
 			c.Jira = &Jira{BaseURL: "https://acme.atlassian.net", Deployment: JiraAuto,
@@ -69,6 +69,7 @@ func TestGoodFiles(t *testing.T) {
 			c.Slip.Settle = 0
 			c.Baseline = BaselineDeclaredOnly
 			c.StatusUpdate.Every = 0
+			c.Digest.Every = 0
 			c.Forecast.Window = Duration(14 * 24 * time.Hour)
 			c.GitHub = &GitHub{BaseURL: "https://ghe.example.com/api/v3/",
 				App:                   &App{ID: 1234, InstallationID: 5678, PrivateKeyFile: "/var/run/secrets/slipwatch/app.pem"},
@@ -187,9 +188,10 @@ func TestEnvOverlay(t *testing.T) {
 		"SLIPWATCH_POLL_INTERVAL=42d",
 		"SLIPWATCH_DRY_RUN=true",
 		"SLIPWATCH_FORECAST_CONFIDENCE=0.9",
+		"SLIPWATCH_FORECAST_RISK_BELOW=0.3",
 		"SLIPWATCH_GITHUB_TOKEN=from-env",
 		"SLIPWATCH_GITHUB_REPOS=acme/api, acme/web",
-		"SLIPWATCH_COMMANDS_ALLOW=[octocat, \"jane@example.com\"]",
+		"SLIPWATCH_COMMANDS_ALLOW=[github:octocat, \"jira:557058:f58131cb-b67d-43c7-b30d-6b58d40bd077\"]",
 		"SLIPWATCH_JIRA_BASE_URL=https://jira.example.com",
 		"SLIPWATCH_JIRA_AUTH_PAT=pat-secret",
 		"SLIPWATCH_JIRA_PROJECTS=PLAT",
@@ -218,10 +220,11 @@ func TestEnvOverlay(t *testing.T) {
 		{"poll.interval", c.Poll.Interval.D(), 42 * 24 * time.Hour},
 		{"dry_run", c.DryRun, true},
 		{"forecast.confidence", c.Forecast.Confidence, 0.9},
+		{"forecast.risk_below", c.Forecast.RiskBelow, 0.3},
 		{"github.token", c.GitHub.Token.Value(), "from-env"},
 		{"github.repos", c.GitHub.Repos, []string{"acme/api", "acme/web"}},
 		{"github defaults", c.GitHub.TrackingLabel, DefaultGitHubTrackingLabel},
-		{"commands.allow", c.Commands.Allow, []string{"octocat", "jane@example.com"}},
+		{"commands.allow", c.Commands.Allow, []string{"github:octocat", "jira:557058:f58131cb-b67d-43c7-b30d-6b58d40bd077"}},
 		{"jira.auth.pat", c.Jira.Auth.PAT.Value(), "pat-secret"},
 		{"jira.projects", c.Jira.Projects, []string{"PLAT"}},
 		{"links", c.Links, []Link{{GitHub: "acme/api#milestone=v2.0", Jira: "PLAT/issue=PLAT-12"}}},
@@ -252,6 +255,9 @@ func TestEnvOverlayErrors(t *testing.T) {
 			"links[0].jira: \"\" is not KEY/version=<name> or KEY/issue=KEY-N"},
 		// Values that parse are still validated.
 		{"SLIPWATCH_FORECAST_CONFIDENCE=1.5", "forecast.confidence: 1.5 is not in (0,1)"},
+		{"SLIPWATCH_FORECAST_RISK_BELOW=0", "forecast.risk_below: 0 is not in (0,1)"},
+		{"SLIPWATCH_FORECAST_RISK_BELOW=1", "forecast.risk_below: 1 is not in (0,1)"},
+		{"SLIPWATCH_FORECAST_RISK_BELOW=often", "forecast.risk_below: SLIPWATCH_FORECAST_RISK_BELOW is not a number"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.env, func(t *testing.T) {
@@ -287,7 +293,9 @@ func TestEnvVarsCoverSchema(t *testing.T) {
 		"SLIPWATCH_JIRA_AUTH_OAUTH2_CLIENT_SECRET": "jira.auth.oauth2.client_secret",
 		"SLIPWATCH_GITHUB_APP_INSTALLATION_ID":     "github.app.installation_id",
 		"SLIPWATCH_FORECAST_MIN_SAMPLES":           "forecast.min_samples",
+		"SLIPWATCH_FORECAST_RISK_BELOW":            "forecast.risk_below",
 		"SLIPWATCH_SERVER_SHUTDOWN_GRACE":          "server.shutdown_grace",
+		"SLIPWATCH_SERVER_API_TOKEN":               "server.api_token",
 		"SLIPWATCH_SLIP_SETTLE":                    "slip.settle",
 		"SLIPWATCH_JIRA_INSECURE_SKIP_SIGNATURE":   "jira.insecure_skip_signature",
 		"SLIPWATCH_REDIS_MASTER_NAME":              "redis.master_name",
@@ -316,6 +324,7 @@ func TestEnvVarsCoverSchema(t *testing.T) {
 		"SLIPWATCH_JIRA_TRACKING_LABEL":            "jira.tracking_label",
 		"SLIPWATCH_JIRA_TRACKING_ISSUE_TYPE":       "jira.tracking_issue_type",
 		"SLIPWATCH_TRACK_RECORD_THREAD":            "track_record.thread",
+		"SLIPWATCH_DIGEST_EVERY":                   "digest.every",
 		"SLIPWATCH_JIRA_WRITE_INTERVAL":            "jira.write_interval",
 		"SLIPWATCH_REDIS_TLS_CA_FILE":              "redis.tls.ca_file",
 		"SLIPWATCH_REDIS_ADDRS":                    "redis.addrs",
@@ -331,6 +340,8 @@ func TestEnvVarsCoverSchema(t *testing.T) {
 		"SLIPWATCH_FORECAST_CONFIDENCE":            "forecast.confidence",
 		"SLIPWATCH_FORECAST_TRIALS":                "forecast.trials",
 		"SLIPWATCH_LOG_LEVEL":                      "log.level",
+		"SLIPWATCH_MARKERS_KEY":                    "markers.key",
+		"SLIPWATCH_MARKERS_PREVIOUS_KEYS":          "markers.previous_keys",
 		"SLIPWATCH_QUEUE_WORKERS":                  "queue.workers",
 		"SLIPWATCH_QUEUE_MAX_DELIVERIES":           "queue.max_deliveries",
 		"SLIPWATCH_REDIS_MODE":                     "redis.mode",

@@ -19,6 +19,9 @@ const (
 	MinDiscoverEvery  = time.Minute
 )
 
+// MinDigestEvery is the shortest digest.every other than 0.
+const MinDigestEvery = time.Hour
+
 var (
 	repoName   = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$`)
 	ownerAll   = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/\*$`)
@@ -85,6 +88,7 @@ func (c *Config) check(refused []string) Errors {
 		es.add("server.listen", "%q is not host:port (e.g. :8080)", c.Server.Listen)
 	}
 	positive(es, "server.shutdown_grace", c.Server.ShutdownGrace)
+	c.Server.validateToken(es)
 	if c.Poll.Interval.D() < MinPollInterval {
 		es.add("poll.interval", "%s is below the minimum of %s (the trackers' quotas)", c.Poll.Interval, Duration(MinPollInterval))
 	}
@@ -103,6 +107,9 @@ func (c *Config) check(refused []string) Errors {
 	if !(c.Forecast.Confidence > 0 && c.Forecast.Confidence < 1) {
 		es.add("forecast.confidence", "%g is not in (0,1)", c.Forecast.Confidence)
 	}
+	if !(c.Forecast.RiskBelow > 0 && c.Forecast.RiskBelow < 1) {
+		es.add("forecast.risk_below", "%g is not in (0,1)", c.Forecast.RiskBelow)
+	}
 	if c.Forecast.MinSamples < 1 {
 		es.add("forecast.min_samples", "%d is below 1", c.Forecast.MinSamples)
 	}
@@ -112,11 +119,8 @@ func (c *Config) check(refused []string) Errors {
 	if c.Scope.WarnGrowth < 0 {
 		es.add("scope.warn_growth", "%g is negative (0.2 means warn at 20%% added scope)", c.Scope.WarnGrowth)
 	}
-	for i, a := range c.Commands.Allow {
-		if strings.TrimSpace(a) == "" {
-			es.add(fmt.Sprintf("commands.allow[%d]", i), "is empty")
-		}
-	}
+	c.Commands.validate(es)
+	c.Markers.validate(es)
 	c.Queue.validate(es)
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
@@ -137,7 +141,45 @@ func (c *Config) check(refused []string) Errors {
 	}
 	c.validateLinks(es)
 	c.validateTrackRecord(es)
+	if e := c.Digest.Every.D(); e != 0 && e < MinDigestEvery {
+		es.add("digest.every", "%s is below %s (use 0 to turn the digest off)", c.Digest.Every, Duration(MinDigestEvery))
+	}
 	return es.errs
+}
+
+// githubLogin is a GitHub login: letters, digits and single hyphens,
+// at most 39 characters (an App's bot user adds "[bot]").
+var githubLogin = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\[bot\])?$`)
+
+// cloudAccountID is the shape of a Jira Cloud account ID, which holds a
+// colon of its own ("557058:f58131cb-…"): written without "jira:", its
+// first part is no tracker.
+var cloudAccountID = regexp.MustCompile(`^[0-9]+:[0-9a-fA-F-]+$`)
+
+// validate checks that every commands.allow entry names its tracker, so
+// that a name allowed on Jira never allows the GitHub user of that name.
+// The message shows the form to write.
+func (c *Commands) validate(es *findings) {
+	for i, a := range c.Allow {
+		path := fmt.Sprintf("commands.allow[%d]", i)
+		tracker, id, scoped := strings.Cut(a, ":")
+		switch {
+		case strings.TrimSpace(a) == "":
+			es.add(path, "is empty")
+		case strings.Contains(a, "@") && !scoped:
+			es.add(path, "%q is an e-mail address, which slipwatch never matches (users can change theirs): write \"jira:<account id>\" (Cloud) or \"jira:<user name>\" (Data Center)", a)
+		case !scoped:
+			es.add(path, "%q names no tracker: write \"github:%s\" or \"jira:<account id>\"", a, a)
+		case tracker != AllowGitHub && tracker != AllowJira && cloudAccountID.MatchString(a):
+			es.add(path, "%q names no tracker: write \"jira:%s\" for a Jira Cloud account ID", a, a)
+		case tracker != AllowGitHub && tracker != AllowJira:
+			es.add(path, "%q names no tracker (%q is neither github nor jira): write \"github:<login>\" or \"jira:<account id>\"", a, tracker)
+		case strings.TrimSpace(id) != id || id == "":
+			es.add(path, "%q has no identity after %q (or spaces around it)", a, tracker+":")
+		case tracker == AllowGitHub && !githubLogin.MatchString(id):
+			es.add(path, "%q: %q is not a GitHub login", a, id)
+		}
+	}
 }
 
 func positive(es *findings, path string, d Duration) {
@@ -454,4 +496,18 @@ func (g *GitHub) discovers() bool {
 		}
 	}
 	return false
+}
+
+// validateToken refuses an api_token that is too short to guard anything
+// or that an Authorization header cannot carry. The message never shows
+// the token.
+func (s Server) validateToken(es *findings) {
+	t := s.APIToken.Value()
+	switch {
+	case t == "":
+	case len(t) < MinAPITokenLength:
+		es.add("server.api_token", "is %d characters; use at least %d (e.g. openssl rand -hex 32)", len(t), MinAPITokenLength)
+	case strings.IndexFunc(t, func(r rune) bool { return r <= ' ' || r >= 0x7f }) >= 0:
+		es.add("server.api_token", "holds spaces or control or non-ASCII characters, which an Authorization header cannot carry")
+	}
 }

@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/slipwatch/slipwatch/internal/markup"
 )
 
 // Tracker names a tracker kind.
@@ -152,6 +154,18 @@ type Deliverable struct {
 	// Items is the work inside the deliverable (issues in a milestone or
 	// version, children of an epic), excluding slipwatch's own tracking issue.
 	Items []Item
+
+	// DescriptionBy is who last changed the description's "Committed:"
+	// line, as the tracker names users (a Jira account ID or user name);
+	// "" when the tracker does not say. DescriptionByCanCommit says
+	// whether that person may record a commitment: the core takes the line
+	// only when it is true, as it takes a /commit only from someone who
+	// may commit. GitHub: true (editing a milestone takes write
+	// permission, which may commit). Jira: an issue's line from its
+	// changelog and commands.allow; a version's true (only project and
+	// Jira administrators may edit a version, and Jira records no editor).
+	DescriptionBy          string
+	DescriptionByCanCommit bool
 }
 
 // Due is the deliverable's target date in loc, and whether it has one.
@@ -184,8 +198,18 @@ type Thread struct {
 }
 
 // ThreadTitle is the title (GitHub) or summary (Jira) of a tracking issue
-// slipwatch creates for the deliverable titled deliverable.
-func ThreadTitle(deliverable string) string { return "Delivery tracking: " + deliverable }
+// slipwatch creates for the deliverable titled deliverable. The title is
+// the users' text, so it is made inert (no mention, reference, HTML or
+// link) and cut to fit both trackers: Jira refuses a summary over 255
+// characters, GitHub a title over 256.
+func ThreadTitle(deliverable string) string {
+	const prefix = "Delivery tracking: "
+	return prefix + markup.Title(deliverable, maxThreadTitle-len(prefix))
+}
+
+// maxThreadTitle bounds a tracking issue's title in bytes, which are never
+// fewer than the characters the trackers count.
+const maxThreadTitle = 255
 
 // Comment is one comment on a thread.
 type Comment struct {
@@ -207,10 +231,37 @@ type Comment struct {
 	// the comment's "slipwatch" entity property.
 	Hidden string
 
-	// AuthorCanCommit is the connector's answer to "may this author record a
+	// EditedBy is who last edited the comment, when the tracker says so
+	// and it is not the author (Jira's updateAuthor); "" otherwise (GitHub's
+	// REST API names no editor). A command in a comment someone else
+	// edited is the editor's: AuthorCanCommit is then about EditedBy, and
+	// a commitment it records is theirs.
+	EditedBy string
+
+	// AuthorCanCommit is the connector's answer to "may the person who
+	// wrote this text (EditedBy when set, else Author) record a
 	// commitment?" (GitHub: write permission or better on the repo, or
 	// listed in commands.allow; Jira: listed in commands.allow).
 	AuthorCanCommit bool
+}
+
+// Writer is who wrote the comment's current text: its editor when the
+// tracker names one other than the author, else its author.
+func (c Comment) Writer() string {
+	if c.EditedBy != "" {
+		return c.EditedBy
+	}
+	return c.Author
+}
+
+// WrittenAt is when the comment's current text was written: its last
+// edit, when it was edited, else its creation. A command made by editing
+// an old comment is made at the edit.
+func (c Comment) WrittenAt() time.Time {
+	if c.UpdatedAt.After(c.CreatedAt) {
+		return c.UpdatedAt
+	}
+	return c.CreatedAt
 }
 
 // Snapshot is everything a connector observed about one deliverable in one
@@ -248,11 +299,11 @@ type Throughput struct {
 
 	// ScopeAdded and ScopePlannedClosed measure how the team's scope grows
 	// once work is under way, over the window and across the team's
-	// deliverables (open or delivered): ScopeAdded counts items created in
-	// the window in a deliverable that already had a completed item;
-	// ScopePlannedClosed counts items completed in the window that were
-	// already in their deliverable when its first item was completed. Their
-	// ratio is the items added per planned item finished.
+	// deliverables (open or delivered): of the items of a deliverable
+	// completed in the window, ScopeAdded counts those added to it after
+	// its first completed item, ScopePlannedClosed those already there.
+	// Their ratio is the items added per planned item finished. Connectors
+	// count all four with CountFacts.
 	ScopeAdded         int
 	ScopePlannedClosed int
 }

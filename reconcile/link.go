@@ -54,8 +54,8 @@ func merge(own, partner connectors.Snapshot, loc *time.Location) (connectors.Del
 	if d.Closed && p.ClosedAt.After(d.ClosedAt) {
 		d.ClosedAt = p.ClosedAt
 	}
-	// declaredDate takes the last line: this side's, when it has one.
-	d.Description = p.Description + "\n" + d.Description
+	// The description stays this side's: the pass reads the partner's
+	// Committed: line apart (each in its own markup, with who wrote it).
 	return d, sumThroughput(own.Throughput, partner.Throughput)
 }
 
@@ -151,8 +151,8 @@ func adoptLinkedCommand(rec *Record, cmd Command, c connectors.Comment, today co
 	if !c.AuthorCanCommit || cmd.Err != "" || cmd.Date.Before(today) {
 		return
 	}
-	if cur, ok := rec.Commitment(); ok && !c.CreatedAt.After(cur.At) {
+	if cur, ok := rec.Commitment(); ok && !c.WrittenAt().After(cur.At) {
 		return
 	}
-	commit(Commitment{Date: cmd.Date, Source: DeclaredCommand, By: c.Author, At: c.CreatedAt, Reason: cmd.Reason})
+	commit(Commitment{Date: cmd.Date, Source: DeclaredCommand, By: c.Writer(), At: c.WrittenAt(), Reason: cmd.Reason})
 }

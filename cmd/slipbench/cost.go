@@ -378,7 +378,7 @@ func costSection(r costResult) section {
 	)
 	s.Notes = append(s.Notes,
 		fmt.Sprintf("Once per process, not per repo: %d counted request(s) for no repository (`GET /user`, who slipwatch is).", r.Identity),
-		"The cold start's permission look-up is the one `/commit` author per repo; it is remembered an hour and then asked again conditionally (a 304).",
+		"The cold start's permission look-up is the one `/commit` author per repo; a command is judged once per text of its comment, so later polls ask again only for a new or edited one.",
 		fmt.Sprintf("Sandbox and polls took %s.", r.Took.Round(100*time.Millisecond)))
 	return s
 }

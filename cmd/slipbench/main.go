@@ -1,7 +1,9 @@
 // Command slipbench measures slipwatch against its baselines in one run
 // and writes BENCHMARKS.md: API cost per poll against a naive poller,
-// reconcile throughput, webhook intake against a bare handler, webhook →
-// comment latency, the daemon's memory and start, and a scale model.
+// reconcile throughput, the dashboard's portfolio against the JSON API,
+// webhook intake against a bare handler, webhook → comment latency, the
+// daemon's memory and start, a scale model, and the forecast backtest
+// (issue #20's targets, old model beside new).
 //
 //	go run ./cmd/slipbench [-short] [-out BENCHMARKS.md]
 //
@@ -26,6 +28,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/slipwatch/slipwatch/reconcile/backtest"
 )
 
 // sizes are how big each section's run is.
@@ -37,18 +41,25 @@ type sizes struct {
 	IntakeClosed, IntakeOpen  time.Duration // per load phase
 	IntakeRounds              int
 	LatencySamples            int
+	PageRounds                int             // dashboard: rounds of each page and its baseline
+	Backtest                  backtest.Config // the forecast backtest
 }
 
 func fullSizes() sizes {
 	return sizes{Repos: 50, Milestones: 20, Issues: 30, Commitments: 10000, EndToEnd: 10000, RateFor: 2 * time.Second,
-		IntakeClosed: 4 * time.Second, IntakeOpen: 4 * time.Second, IntakeRounds: 2, LatencySamples: 20}
+		IntakeClosed: 4 * time.Second, IntakeOpen: 4 * time.Second, IntakeRounds: 2, LatencySamples: 20, PageRounds: 21,
+		Backtest: backtest.FullConfig()}
 }
 
 // shortSizes keep a run under a minute (and the CI test with -race).
 func shortSizes() sizes {
 	return sizes{Repos: 4, Milestones: 10, Issues: 30, Commitments: 300, EndToEnd: 300, RateFor: 300 * time.Millisecond,
-		IntakeClosed: time.Second, IntakeOpen: time.Second, IntakeRounds: 1, LatencySamples: 3}
+		IntakeClosed: time.Second, IntakeOpen: time.Second, IntakeRounds: 1, LatencySamples: 3, PageRounds: 5,
+		Backtest: backtest.ShortConfig()}
 }
+
+// dashboardCommitments is the portfolio size the issue sets the target at.
+const dashboardCommitments = 1000
 
 // results are every figure of one run.
 type results struct {
@@ -59,6 +70,8 @@ type results struct {
 	Intake     intakeResult
 	Latency    latencyResult
 	Memory     memoryResult
+	Pages      pagesResult
+	Backtest   backtest.Report
 	Sections   []section
 	Errors     []error
 }
@@ -70,7 +83,7 @@ func cli(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	short := fs.Bool("short", false, "smaller sizes: the whole run in under a minute")
 	out := fs.String("out", "", `where to write the report ("-": stdout); default BENCHMARKS.md, stdout with -short`)
-	timeout := fs.Duration("timeout", 10*time.Minute, "give up (and stop everything started) after this long")
+	timeout := fs.Duration("timeout", 30*time.Minute, "give up (and stop everything started) after this long")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof)")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -187,6 +200,16 @@ func run(ctx context.Context, sz sizes, short bool, log io.Writer) *results {
 	}
 	done()
 
+	done = step("dashboard")
+	if commitments == nil {
+		fail("Dashboard: the portfolio page", fmt.Errorf("no commitments to show"))
+	} else if res.Pages, err = measurePages(ctx, rdb, commitments[:min(len(commitments), dashboardCommitments)], sz.PageRounds); err != nil {
+		fail("Dashboard: the portfolio page", err)
+	} else {
+		res.Sections = append(res.Sections, pagesSection(res.Pages))
+	}
+	done()
+
 	done = step("webhook intake")
 	if res.Intake, err = measureIntake(ctx, rdb, sz.IntakeClosed, sz.IntakeOpen, sz.IntakeRounds); err != nil {
 		fail("Webhook intake", err)
@@ -229,6 +252,14 @@ func run(ctx context.Context, sz sizes, short bool, log io.Writer) *results {
 	if res.Cost.Repos > 0 {
 		res.Sections = append(res.Sections, scaleSection(res.Cost, res.Memory))
 	}
+
+	done = step("forecast backtest")
+	if res.Backtest, err = measureBacktest(ctx, sz.Backtest); err != nil {
+		fail("Forecast backtest", err)
+	} else {
+		res.Sections = append(res.Sections, backtestSection(res.Backtest))
+	}
+	done()
 	return res
 }
 

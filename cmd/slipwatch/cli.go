@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/slipwatch/slipwatch/config"
+	"github.com/slipwatch/slipwatch/connectors/github/githubtest"
 
 	_ "time/tzdata" // timezone must resolve on distroless images without /usr/share/zoneinfo
 )
@@ -28,6 +29,8 @@ Usage:
   slipwatch check     --config FILE [--json] [--apply]
                                                one pass: print every commitment; post only with --apply
   slipwatch report    --config FILE [--json]   the track record per team
+  slipwatch backtest  --config FILE [--json] [--days N]
+                                               how often the forecast would have held on each team's past
   slipwatch testdrive [--json] [--speed S] [--keep]
                                                the whole loop on an embedded sandbox, no network
   slipwatch version                            version, commit and Go version
@@ -53,12 +56,16 @@ type options struct {
 	apply      bool
 	keep       bool
 	speed      float64
+	days       int
 }
 
 // env is what a command may touch: its output and its config.
 type env struct {
 	stdout, stderr io.Writer
 	cfg            *config.Config
+	// sandbox, when set, is handed testdrive's sandbox GitHub before it
+	// serves: a test checks its traffic against GitHub's description.
+	sandbox func(*githubtest.Server)
 }
 
 func commands() []command {
@@ -75,11 +82,17 @@ func commands() []command {
 				fs.BoolVar(&o.json, "json", false, "print JSON instead of a table")
 			},
 			run: runReport},
+		{name: "backtest", summary: "how often the forecast would have held on each team's own past", config: true,
+			setFlags: func(fs *flag.FlagSet, o *options) {
+				fs.BoolVar(&o.json, "json", false, "print JSON instead of a table")
+				fs.IntVar(&o.days, "days", 182, "replay what was delivered in the last N days")
+			},
+			run: runBacktest},
 		{name: "testdrive", summary: "the whole loop on an embedded sandbox",
 			setFlags: func(fs *flag.FlagSet, o *options) {
 				fs.BoolVar(&o.json, "json", false, "print JSON lines instead of text")
 				fs.Float64Var(&o.speed, "speed", 0, "simulated days per second (0 = as fast as possible)")
-				fs.BoolVar(&o.keep, "keep", false, "leave the sandbox API up and print its URL")
+				fs.BoolVar(&o.keep, "keep", false, "leave the sandbox API and the dashboard up and print their URLs")
 			},
 			run: runTestdrive},
 		{name: "version", summary: "print version, commit and Go version", run: printVersion},
@@ -135,6 +148,10 @@ func cli(args []string, stdout, stderr io.Writer, environ []string) int {
 	}
 	if o.speed < 0 {
 		fmt.Fprintf(stderr, "slipwatch %s: --speed %g is negative\n", name, o.speed)
+		return exitUsage
+	}
+	if name == "backtest" && o.days < 1 {
+		fmt.Fprintf(stderr, "slipwatch %s: --days %d is not a positive number of days\n", name, o.days)
 		return exitUsage
 	}
 	e := &env{stdout: stdout, stderr: stderr}

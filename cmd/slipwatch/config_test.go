@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/slipwatch/slipwatch/config"
+	"github.com/slipwatch/slipwatch/reconcile"
 )
 
 // TestBinaryReportsEveryConfigProblem: whatever mix of problems a config
@@ -53,6 +54,15 @@ func TestBinaryReportsEveryConfigProblem(t *testing.T) {
 				`slip.settle: "-1h" is negative (use 0s for none) (line 1)`,
 				`queue.workers: SLIPWATCH_QUEUE_WORKERS is not a whole number`,
 				`forecast.confidence: 1.5 is not in (0,1)`,
+			},
+		},
+		{
+			name: "commands.allow entries without their tracker",
+			file: "commands: { allow: [jsmith, \"557058:f58131cb\", \"jane@example.com\", \"github:octocat\"] }\ngithub: { token: ${GITHUB_TOKEN}, repos: [acme/api] }\n",
+			want: []string{
+				`commands.allow[0]: "jsmith" names no tracker: write "github:jsmith" or "jira:<account id>"`,
+				`commands.allow[1]: "557058:f58131cb" names no tracker: write "jira:557058:f58131cb" for a Jira Cloud account ID`,
+				`commands.allow[2]: "jane@example.com" is an e-mail address, which slipwatch never matches (users can change theirs): write "jira:<account id>" (Cloud) or "jira:<user name>" (Data Center)`,
 			},
 		},
 		{
@@ -152,6 +162,31 @@ func TestSettingsSettle(t *testing.T) {
 		}
 		if got := settings(cfg).Settle; got != tt.want {
 			t.Errorf("%q: Settings.Settle = %v, want %v", tt.file, got, tt.want)
+		}
+	}
+}
+
+// TestSettingsRiskBelow: forecast.risk_below reaches the core, and the
+// config's default is the one the backtest chose for the core.
+func TestSettingsRiskBelow(t *testing.T) {
+	t.Parallel()
+	if config.DefaultForecastRiskBelow != reconcile.DefaultRiskBelow {
+		t.Errorf("config.DefaultForecastRiskBelow %v, reconcile.DefaultRiskBelow %v", config.DefaultForecastRiskBelow, reconcile.DefaultRiskBelow)
+	}
+	const gh = "github: { token: t, repos: [acme/api] }\n"
+	for _, tt := range []struct {
+		file string
+		want float64
+	}{
+		{gh, reconcile.DefaultRiskBelow},
+		{"forecast: { risk_below: 0.3 }\n" + gh, 0.3},
+	} {
+		cfg, err := config.Parse([]byte(tt.file), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := settings(cfg).RiskBelow; got != tt.want {
+			t.Errorf("%q: Settings.RiskBelow = %v, want %v", tt.file, got, tt.want)
 		}
 	}
 }

@@ -27,7 +27,8 @@ import (
 // The testdrive runs the real daemon code — config, store, the GitHub
 // connector over HTTP, reconcile, the runner's pass — against an embedded
 // Redis (miniredis) and a sandbox GitHub API on loopback, on a simulated
-// clock, through a scripted eight weeks of three milestones.
+// clock, through a scripted eight weeks of three milestones and the Monday
+// after, when the last weekly digest tells how they ended.
 
 const tdRepo = "acme/api"
 
@@ -67,6 +68,10 @@ type tdScript struct {
 // tdTrackRecord names the leadership thread in the story.
 const tdTrackRecord = "track record"
 
+// tdDays is the story's length: eight weeks from a Monday, and the Monday
+// after, whose digest tells how the last promises ended.
+const tdDays = 8*7 + 1
+
 func day(start time.Time, n int) time.Time { return start.AddDate(0, 0, n) }
 
 func runTestdrive(e *env, o *options) int {
@@ -81,6 +86,9 @@ func runTestdrive(e *env, o *options) int {
 	mr.SetTime(start)
 	gh := githubtest.New(clock.Now)
 	defer gh.Close()
+	if e.sandbox != nil {
+		e.sandbox(gh)
+	}
 	gh.Self = "slipwatch[bot]"
 
 	s := &tdScript{gh: gh, clock: clock, ms: map[string]int{}, open: map[string][]int{}, rate: map[string]float64{},
@@ -92,7 +100,7 @@ func runTestdrive(e *env, o *options) int {
 	cfg := config.Default()
 	cfg.GitHub = &config.GitHub{BaseURL: gh.URL, Token: "testdrive-token", Repos: []string{tdRepo},
 		TrackingLabel: config.DefaultGitHubTrackingLabel, CreateTrackingIssue: true, WriteInterval: config.Duration(config.DefaultGitHubWriteInterval)}
-	cfg.Commands.Allow = []string{"lead-jane"}
+	cfg.Commands.Allow = []string{config.AllowGitHub + ":lead-jane"}
 	cfg.TrackRecord.Thread = fmt.Sprintf("%s#%d", tdRepo, leadership)
 	if err := cfg.Validate(); err != nil {
 		fmt.Fprintf(e.stderr, "slipwatch testdrive: %v\n", err)
@@ -116,12 +124,12 @@ func runTestdrive(e *env, o *options) int {
 
 	if !o.json {
 		fmt.Fprintf(e.stdout, "slipwatch testdrive: eight simulated weeks of %s on a sandbox GitHub (%s) and an embedded Redis.\n", tdRepo, gh.URL)
-		fmt.Fprintln(e.stdout, "Each block is a comment slipwatch posted on a milestone's tracking issue,")
-		fmt.Fprintf(e.stdout, "or, once a month, the track record on issue #%d (track_record.thread).\n", leadership)
+		fmt.Fprintln(e.stdout, "Each block is a comment slipwatch posted on a milestone's tracking issue, or on")
+		fmt.Fprintf(e.stdout, "issue #%d (track_record.thread): the track record once a month, the digest every Monday 09:00.\n", leadership)
 	}
 	seen := map[int64]bool{}
 	enc := json.NewEncoder(e.stdout)
-	for d := range 56 {
+	for d := range tdDays {
 		now := day(start, d)
 		clock.set(now.Add(-time.Hour)) // people act at 08:00
 		mr.SetTime(now)
@@ -139,7 +147,10 @@ func runTestdrive(e *env, o *options) int {
 		}
 		threads := s.trackingIssues()
 		threads[tdTrackRecord] = leadership
-		for _, title := range slices.Sorted(maps.Keys(threads)) {
+		// The milestones' news first, then the leadership thread's, which
+		// is posted after them and tells of them.
+		titles := slices.DeleteFunc(slices.Sorted(maps.Keys(threads)), func(t string) bool { return t == tdTrackRecord })
+		for _, title := range append(titles, tdTrackRecord) {
 			for _, c := range gh.Comments(tdRepo, threads[title]) {
 				if seen[c.ID] || c.User != gh.Self {
 					seen[c.ID] = true
@@ -157,9 +168,12 @@ func runTestdrive(e *env, o *options) int {
 				}
 				fmt.Fprintf(e.stdout, "\n── %s · %s · %s %s\n", line.Date, title, kind, strings.Repeat("─", max(0, 40-len(title)-len(kind))))
 				body := strings.TrimSpace(line.Body)
-				if kind == string(reconcile.EvStatusUpdate) {
+				switch kind {
+				case string(reconcile.EvStatusUpdate):
 					// The weekly update in full is in the tracker; here its gist.
 					body = gist(body)
+				case string(reconcile.EvDigest):
+					body = terminalTable(body)
 				}
 				for l := range strings.SplitSeq(body, "\n") {
 					fmt.Fprintf(e.stdout, "   %s\n", l)
@@ -197,6 +211,13 @@ func runTestdrive(e *env, o *options) int {
 		}
 	}
 	if o.keep {
+		pages, stopPages, err := a.servePages()
+		if err != nil {
+			fmt.Fprintf(e.stderr, "slipwatch testdrive: %v\n", err)
+			return exitFailed
+		}
+		defer stopPages()
+		fmt.Fprintf(e.stdout, "\nThe dashboard is at %s (the story's promises, as of its last day).\n", pages)
 		fmt.Fprintf(e.stdout, "\nThe sandbox GitHub API is up at %s (token: anything). Ctrl-C to stop.\n", gh.URL)
 		<-ctx.Done()
 	}
@@ -229,12 +250,73 @@ func plain(body string) string {
 	return strings.TrimSpace(s)
 }
 
-// gist is the title, the one-line meaning, and the forecast and progress.
+// terminalTable lines up the columns of a Markdown table for a terminal,
+// without the separator row and the links' targets.
+func terminalTable(body string) string {
+	lines := strings.Split(body, "\n")
+	var rows [][]string
+	var widths []int
+	for _, l := range lines {
+		if !strings.HasPrefix(l, "|") || strings.HasPrefix(l, "| ---") {
+			continue
+		}
+		cells := strings.Split(strings.TrimSuffix(strings.TrimPrefix(l, "| "), " |"), " | ")
+		for i, c := range cells {
+			cells[i] = linkRE.ReplaceAllString(c, "$1")
+			if i == len(widths) {
+				widths = append(widths, 0)
+			}
+			widths[i] = max(widths[i], termWidth(cells[i]))
+		}
+		rows = append(rows, cells)
+	}
+	var out []string
+	table := false
+	for _, l := range lines {
+		if !strings.HasPrefix(l, "|") {
+			out = append(out, l)
+			continue
+		}
+		if table {
+			continue
+		}
+		table = true
+		for _, cells := range rows {
+			var b strings.Builder
+			for i, c := range cells {
+				b.WriteString(c)
+				if i < len(cells)-1 {
+					b.WriteString(strings.Repeat(" ", widths[i]-termWidth(c)+2))
+				}
+			}
+			out = append(out, b.String())
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+var linkRE = regexp.MustCompile(`\[([^\]]*)\]\([^)]*\)`)
+
+// termWidth is how many columns s takes in a terminal: the health
+// emojis take two.
+func termWidth(s string) int {
+	n := 0
+	for _, r := range s {
+		n++
+		if r >= 0x1F000 {
+			n++
+		}
+	}
+	return n
+}
+
+// gist is the title, the one-line meaning, and the forecast, the chance
+// and progress.
 func gist(body string) string {
 	var keep []string
 	for l := range strings.SplitSeq(body, "\n") {
 		switch {
-		case strings.HasPrefix(l, "- Forecast:"), strings.HasPrefix(l, "- Progress:"), strings.HasPrefix(l, "- Promise:"):
+		case strings.HasPrefix(l, "- Forecast:"), strings.HasPrefix(l, "- Chance:"), strings.HasPrefix(l, "- Progress:"), strings.HasPrefix(l, "- Promise:"):
 			keep = append(keep, l)
 		case len(keep) == 0 && strings.TrimSpace(l) != "":
 			keep = append(keep, l)
@@ -256,11 +338,20 @@ func (s *tdScript) trackingIssues() map[string]int {
 // setup builds the repo: six weeks of history (the team's pace) and three
 // milestones with their work.
 func (s *tdScript) setup(start time.Time) {
-	// History: about one issue closed a day over the last six weeks.
+	// History: the six weeks before, the team closing three issues a
+	// working day, as it will in the story, on the milestone it delivered
+	// just before it begins.
+	before := s.gh.AddMilestone(tdRepo, githubtest.Milestone{Title: "v1.7 Onboarding", DueOn: start.AddDate(0, 0, -2),
+		State: "closed", ClosedAt: start.AddDate(0, 0, -1), CreatedAt: start.AddDate(0, 0, -70)})
 	for i := range 42 {
-		created := start.AddDate(0, 0, -60)
 		closed := start.AddDate(0, 0, -1-i)
-		s.gh.AddIssue(tdRepo, githubtest.Issue{Title: fmt.Sprint("earlier work ", i), CreatedAt: created, ClosedAt: closed})
+		if wd := closed.Weekday(); wd == time.Saturday || wd == time.Sunday {
+			continue
+		}
+		for j := range 3 {
+			s.gh.AddIssue(tdRepo, githubtest.Issue{Title: fmt.Sprintf("v1.7 task %d.%d", i+1, j+1), Milestone: before,
+				CreatedAt: start.AddDate(0, 0, -60), ClosedAt: closed.Add(time.Duration(j) * time.Hour)})
+		}
 	}
 	add := func(title, desc string, due time.Time, items int, rate float64) {
 		n := s.gh.AddMilestone(tdRepo, githubtest.Milestone{Title: title, Description: desc, DueOn: due})

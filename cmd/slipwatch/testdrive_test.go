@@ -2,8 +2,12 @@ package main
 
 import (
 	"encoding/json"
+	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/slipwatch/slipwatch/connectors/github/githubtest"
+	"github.com/slipwatch/slipwatch/internal/apispec"
 )
 
 // TestTestdrive runs the README's first command as a user does, with
@@ -18,6 +22,8 @@ func TestTestdrive(t *testing.T) {
 		t.Fatalf("exit %d\n%s", code, stderr)
 	}
 	seen := map[string]bool{}
+	bodies := map[string]string{}
+	var digests []tdLine
 	var final struct {
 		Commitments []struct {
 			Title  string `json:"title"`
@@ -31,6 +37,10 @@ func TestTestdrive(t *testing.T) {
 		}
 		if l.Event != "" {
 			seen[l.Milestone+" "+l.Event] = true
+			bodies[l.Milestone+" "+l.Event] += l.Body
+			if l.Event == "digest" {
+				digests = append(digests, l)
+			}
 			continue
 		}
 		_ = json.Unmarshal([]byte(line), &final)
@@ -39,10 +49,22 @@ func TestTestdrive(t *testing.T) {
 		"v2.0 Billing committed", "v2.0 Billing at_risk", "v2.0 Billing slipped", "v2.0 Billing reply",
 		"v2.0 Billing recommitted", "v2.0 Billing delivered", "v1.8 Search pulled_in", "v1.8 Search delivered",
 		"v2.1 Mobile scope_grew", "v2.1 Mobile slipped", "v2.1 Mobile overdue", "v2.1 Mobile delivered",
-		"track record track_record",
+		"track record track_record", "track record digest",
 	} {
 		if !seen[want] {
 			t.Errorf("the story lacks %q (saw %v)", want, seen)
+		}
+	}
+	// The forecast speaks in chances: the promise's in its committed
+	// comment, and at_risk says how likely the date still is, and why.
+	for key, want := range map[string][]string{
+		"v2.0 Billing committed": {"likely by then", "85% likely by "},
+		"v2.0 Billing at_risk":   {"likely to finish by the promised 2026-10-16", "Why: this milestone gets", "other milestones are in progress"},
+	} {
+		for _, w := range want {
+			if !strings.Contains(bodies[key], w) {
+				t.Errorf("%s lacks %q:\n%s", key, w, bodies[key])
+			}
 		}
 	}
 	health := map[string]string{}
@@ -52,8 +74,54 @@ func TestTestdrive(t *testing.T) {
 	if health["v1.8 Search"] != "delivered_on_time" || health["v2.1 Mobile"] != "delivered_late" {
 		t.Errorf("final health = %v", health)
 	}
+	// A digest every Monday of the story, each telling that week's news:
+	// the slip and the recommitment in week 3's, both deliveries in the
+	// last, which has nothing left open.
+	var mondays []string
+	for _, d := range digests {
+		mondays = append(mondays, d.Date)
+	}
+	if want := "2026-09-07 2026-09-14 2026-09-21 2026-09-28 2026-10-05 2026-10-12 2026-10-19 2026-10-26 2026-11-02"; strings.Join(mondays, " ") != want {
+		t.Fatalf("digests on %v, want one each Monday: %s", mondays, want)
+	}
+	for i, want := range map[int][]string{
+		3: {"Slipped: acme/api milestone v2.0 Billing: due 2026-10-30, was 2026-10-16", "Recommitted: acme/api milestone v2.0 Billing: 2026-10-16 to 2026-10-30 (+14 days), committed by lead-jane"},
+		8: {"Delivered: acme/api milestone v2.0 Billing: on 2026-10-28, as promised for 2026-10-30; first promised for 2026-10-16.",
+			"Delivered: acme/api milestone v2.1 Mobile: on 2026-10-28, 5 days after the promised 2026-10-23.", "No promise is open."},
+	} {
+		for _, w := range want {
+			if !strings.Contains(digests[i].Body, w) {
+				t.Errorf("the digest of %s lacks %q:\n%s", digests[i].Date, w, digests[i].Body)
+			}
+		}
+	}
 	text, _, code := runBinary(t, bin, noNet, "testdrive")
 	if code != 0 || !strings.Contains(text, "Track record of acme/api: 3 of 3 promises delivered, 1 on time") {
 		t.Errorf("text output (exit %d) lacks the track record:\n%s", code, text)
+	}
+	// The digest's table, lined up for a terminal.
+	if !regexp.MustCompile(`(?m)^   acme/api milestone v2\.1 Mobile +2026-10-23 +2026-11-06 +\S+ +\S+ +🔴 overdue +18/19$`).MatchString(text) {
+		t.Errorf("text output lacks the digest's table row of v2.1 Mobile:\n%s", text)
+	}
+}
+
+// TestTestdriveTrafficIsDocumented runs the testdrive in the test's
+// process with its sandbox checked: every request the connector sends in
+// the eight weeks is one GitHub documents, and every answer matches
+// GitHub's schemas. (The binary itself carries no description.)
+func TestTestdriveTrafficIsDocumented(t *testing.T) {
+	t.Parallel()
+	c, err := apispec.GitHubChecker()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr strings.Builder
+	e := &env{stdout: &stdout, stderr: &stderr, sandbox: func(gh *githubtest.Server) { gh.SetChecker(c.Check) }}
+	if code := runTestdrive(e, &options{json: true}); code != 0 {
+		t.Fatalf("exit %d\n%s", code, stderr.String())
+	}
+	apispec.Report(t, "testdrive's githubtest", c)
+	if len(c.Operations()) < 8 {
+		t.Errorf("only %d operations checked: %v", len(c.Operations()), c.Operations())
 	}
 }

@@ -31,6 +31,8 @@ import (
 
 	"github.com/bradleyfalzon/ghinstallation/v2"
 	gh "github.com/google/go-github/v60/github"
+	// The version of go-github ghinstallation's options are written in.
+	ghapp "github.com/google/go-github/v88/github"
 	"golang.org/x/oauth2"
 
 	"github.com/slipwatch/slipwatch/config"
@@ -47,8 +49,10 @@ const (
 	// does). The poll interval is the freshness slipwatch promises;
 	// webhooks and writes mark the index stale at once.
 	viewTTL = 2 * time.Minute
-	// permissionTTL is how long a collaborator permission is remembered.
-	permissionTTL = time.Hour
+	// permissionTTL is how long a collaborator permission is remembered:
+	// a collaborator removed from the repository can commit for this long
+	// at most (on a replica that saw no member webhook for it).
+	permissionTTL = 5 * time.Minute
 	// reserve is the part of the hourly quota left to people sharing the
 	// token: below it requests wait for the reset.
 	reserve = 100
@@ -72,7 +76,10 @@ type Options struct {
 	Now        func() time.Time
 	Location   *time.Location // the configured time zone; default UTC
 	WindowDays int            // forecast.window in days; default the config's
-	Allow      []string       // commands.allow: logins that may /commit regardless of permission
+	// Allow are the logins that may /commit regardless of their
+	// permission: commands.allow's github: entries without the prefix
+	// (config.Commands.AllowFor). Compared without regard to case.
+	Allow []string
 
 	// WriteInterval is the least time between two writes (GitHub asks for
 	// at least a second between content-creating requests); default
@@ -114,6 +121,7 @@ type Client struct {
 	threads  map[string]*threadMemo // by thread ID
 	unsure   map[string]time.Time   // thread ID → until when its memo is not to be trusted
 	threadOf map[string]int         // milestone key → tracking issue number, once known
+	pinned   map[string]int         // milestone key → the tracking issue its record names (PinThread)
 	noThread map[string]noThread    // milestone key → why no tracking issue can be made, for a while
 	perms    map[string]permEntry   // repo + "\x00" + lower-case login
 }
@@ -183,6 +191,7 @@ func New(cfg *config.GitHub, o Options) (*Client, error) {
 		threads:  map[string]*threadMemo{},
 		unsure:   map[string]time.Time{},
 		threadOf: map[string]int{},
+		pinned:   map[string]int{},
 		noThread: map[string]noThread{},
 		perms:    map[string]permEntry{},
 	}
@@ -214,6 +223,10 @@ func New(cfg *config.GitHub, o Options) (*Client, error) {
 			return nil, fmt.Errorf("github.app: %w", err)
 		}
 		itr.BaseURL = apiRoot
+		// Without options ghinstallation posts the body "null", which
+		// GitHub takes but does not document (the body is an object):
+		// ask for a token for every repository the installation has.
+		itr.InstallationTokenOptions = &ghapp.InstallationTokenOptions{}
 		auth = itr
 		identity = fmt.Sprintf("app:%d/installation:%d", cfg.App.ID, cfg.App.InstallationID)
 		atr, err := ghinstallation.NewAppsTransport(o.Transport, cfg.App.ID, key)
@@ -399,6 +412,9 @@ func (c *Client) wrap(op string, err error) error {
 		}
 	}
 	var er *gh.ErrorResponse
+	if errors.As(err, &er) && er.Response != nil && tooLarge(er) {
+		return fmt.Errorf("%s: %w: %w", op, connectors.ErrTooLarge, err)
+	}
 	if errors.As(err, &er) && er.Response != nil {
 		switch er.Response.StatusCode {
 		case http.StatusNotFound, http.StatusGone:
@@ -408,4 +424,21 @@ func (c *Client) wrap(op string, err error) error {
 		}
 	}
 	return fmt.Errorf("%s: %w", op, err)
+}
+
+// tooLarge reports whether GitHub refused a write for its size: 413, or
+// the 422 whose error on the body says "body is too long (maximum is
+// 65536 characters)".
+func tooLarge(er *gh.ErrorResponse) bool {
+	switch er.Response.StatusCode {
+	case http.StatusRequestEntityTooLarge:
+		return true
+	case http.StatusUnprocessableEntity:
+		for _, e := range er.Errors {
+			if strings.EqualFold(e.Field, "body") && strings.Contains(strings.ToLower(e.Message), "too long") {
+				return true
+			}
+		}
+	}
+	return false
 }

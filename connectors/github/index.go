@@ -553,6 +553,10 @@ func (c *Client) mergeComments(full string, comments []*gh.IssueComment) {
 type threadMemo struct {
 	checked  time.Time // when they were last read whole (or the memo began)
 	comments []*gh.IssueComment
+	// verdicts are canCommit's answers for the command comments, by
+	// comment ID, each for the text it was given on (guarded by
+	// Client.mu).
+	verdicts map[int64]verdict
 }
 
 // put adds or replaces comment cm, unless the memo holds a later version.
@@ -623,7 +627,41 @@ func (c *Client) buildView(ix *index, now time.Time) *repoView {
 		}
 	}
 	v.throughput = connectors.CountThroughput(done, from, today, c.loc)
+	c.teamFacts(v)
 	return v
+}
+
+// teamFacts adds the team-level facts the forecast reads
+// (connectors.CountFacts) to the view's throughput, from the index at no
+// request of its own: each completed item with its milestone, which is in
+// progress while open, and begun before the window when one of its items
+// closed before it (or it counts more closed items than the index holds).
+func (c *Client) teamFacts(v *repoView) {
+	start := v.throughput.From.Time(c.loc)
+	seen := map[int]int{} // milestone → its closed items in the index
+	begun := map[int]bool{}
+	for _, ci := range v.closed {
+		if ci.milestone > 0 {
+			seen[ci.milestone]++
+			if ci.at.Before(start) {
+				begun[ci.milestone] = true
+			}
+		}
+	}
+	var done []connectors.Completion
+	for n, ci := range v.closed {
+		if !ci.completed {
+			continue
+		}
+		cp := connectors.Completion{Created: v.created[n], Closed: ci.at}
+		if m := v.milestones[ci.milestone]; m != nil {
+			cp.Deliverable = strconv.Itoa(ci.milestone)
+			cp.Open = m.GetState() != "closed"
+			cp.Begun = begun[ci.milestone] || m.GetClosedIssues() > seen[ci.milestone]
+		}
+		done = append(done, cp)
+	}
+	v.throughput.CountFacts(done, c.loc)
 }
 
 // readPage reads one page of a list (a path under the API root, or a

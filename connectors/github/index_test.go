@@ -108,7 +108,7 @@ func TestEachChangeCostsWhatChanged(t *testing.T) {
 			f.AddComment(repo, w.t1, "lead", "/commit 2026-04-20 scope cut")
 		}},
 		{name: "comment edited", maxCounted: 1, change: func(f *sandbox, _ *Client, w changeWorld) {
-			f.EditComment(repo, w.t1Comment, "Status, edited\n\n<!-- slipwatch:status id=x v=1 {} -->")
+			f.EditComment(repo, w.t1Comment, "Status, edited\n\n<!-- slipwatch:status id=x v=1 {} -->", time.Time{})
 		}},
 		{name: "comment deleted, webhook told", maxCounted: 2, threadReads: 1, change: func(f *sandbox, c *Client, w changeWorld) {
 			f.DeleteComment(repo, w.t1Comment)
@@ -321,7 +321,7 @@ func TestIndexMatchesANaiveReadThroughRandomChanges(t *testing.T) {
 				if cs := f.Comments(repo, is.Number); len(cs) > 0 {
 					cm := cs[rng.IntN(len(cs))]
 					log = append(log, fmt.Sprintf("edit comment %d on #%d", cm.ID, is.Number))
-					f.EditComment(repo, cm.ID, cm.Body+" (edited)")
+					f.EditComment(repo, cm.ID, cm.Body+" (edited)", time.Time{})
 				}
 			}
 		},

@@ -51,18 +51,23 @@ func naiveRead(t testing.TB, f *sandbox, c *Client, full string) map[string]conn
 		return out
 	}
 
+	self := f.Self
 	now := f.Now()
 	today := connectors.DateOf(now, c.loc)
 	from := today.AddDays(-(c.window - 1))
 	var closes []time.Time
+	var completions []*gh.Issue
 	for _, is := range issues(gh.IssueListByRepoOptions{State: "closed", Since: from.Time(c.loc)}) {
 		if !c.isThread(is) && completed(is) {
 			closes = append(closes, is.GetClosedAt().Time)
+			completions = append(completions, is)
 		}
 	}
 	throughput := connectors.CountThroughput(closes, from, today, c.loc)
+	byNumber := map[int]*gh.Milestone{}
+	closedIn := map[int]int{} // milestone → its closed items
+	begun := map[int]bool{}   // milestone → an item closed before the window
 
-	self := f.Self
 	out := map[string]connectors.Snapshot{}
 	for _, m := range milestones {
 		ref := milestoneRef(full, m.GetNumber())
@@ -70,7 +75,10 @@ func naiveRead(t testing.TB, f *sandbox, c *Client, full string) map[string]conn
 		var thread *gh.Issue
 		for _, is := range issues(gh.IssueListByRepoOptions{Milestone: strconv.Itoa(m.GetNumber()), State: "all"}) {
 			if c.isThread(is) {
-				if thread == nil || is.GetNumber() < thread.GetNumber() {
+				// slipwatch's own before others', the oldest of either.
+				mine := strings.EqualFold(is.GetUser().GetLogin(), self)
+				if thread == nil || mine && !strings.EqualFold(thread.GetUser().GetLogin(), self) ||
+					mine == strings.EqualFold(thread.GetUser().GetLogin(), self) && is.GetNumber() < thread.GetNumber() {
 					thread = is
 				}
 				continue
@@ -78,9 +86,14 @@ func naiveRead(t testing.TB, f *sandbox, c *Client, full string) map[string]conn
 			it := connectors.Item{ID: strconv.Itoa(is.GetNumber()), CreatedAt: is.GetCreatedAt().Time}
 			if is.GetState() == "closed" {
 				it.ClosedAt = is.GetClosedAt().Time
+				closedIn[m.GetNumber()]++
+				if it.ClosedAt.Before(from.Time(c.loc)) {
+					begun[m.GetNumber()] = true
+				}
 			}
 			items = append(items, it)
 		}
+		byNumber[m.GetNumber()] = m
 		slices.SortFunc(items, func(a, b connectors.Item) int {
 			x, _ := strconv.Atoi(a.ID)
 			y, _ := strconv.Atoi(b.ID)
@@ -106,6 +119,23 @@ func naiveRead(t testing.TB, f *sandbox, c *Client, full string) map[string]conn
 			snap.Thread = th
 		}
 		out[ref.Key()] = snap
+	}
+	// The forecast's team facts, from the window's completions and what
+	// the milestones' whole lists said.
+	var done []connectors.Completion
+	for _, is := range completions {
+		cp := connectors.Completion{Created: is.GetCreatedAt().Time, Closed: is.GetClosedAt().Time}
+		if m := byNumber[is.GetMilestone().GetNumber()]; m != nil {
+			n := m.GetNumber()
+			cp.Deliverable, cp.Open = strconv.Itoa(n), m.GetState() != "closed"
+			cp.Begun = begun[n] || m.GetClosedIssues() > closedIn[n]
+		}
+		done = append(done, cp)
+	}
+	throughput.CountFacts(done, c.loc)
+	for k, snap := range out {
+		snap.Throughput = throughput
+		out[k] = snap
 	}
 	return out
 }

@@ -18,9 +18,15 @@ import (
 // hold a worker forever (100 pages of 100 is far beyond a sane repo).
 const maxPages = 100
 
-type permEntry struct {
-	write   bool
-	fetched time.Time
+// verdict is whether a command comment's author could commit when this
+// process first read that text of it. A command is judged once, by a
+// permission at most permissionTTL old; asking again on every poll would
+// cost a request per commenter every few minutes and change nothing for
+// a command the core has already answered. A new or edited comment is a
+// new text, judged afresh.
+type verdict struct {
+	updated time.Time
+	can     bool
 }
 
 // List reads what changed in the repository since the last poll (see
@@ -80,8 +86,15 @@ func (c *Client) Observe(ctx context.Context, ref connectors.Ref) (connectors.Sn
 		}
 		c.markStale(full)
 	}
-	items, thread := c.milestoneItems(full, num, v)
+	items, thread, pin := c.milestoneItems(full, num, v)
 	snap := connectors.Snapshot{Deliverable: deliverable(ref, m, items), Throughput: v.throughput}
+	if pin != 0 && thread.GetNumber() != pin {
+		// The pinned tracking issue left the milestone or lost its label:
+		// it stays the thread while it exists.
+		if thread, err = c.pinnedIssue(ctx, full, owner, name, num, pin, thread); err != nil {
+			return connectors.Snapshot{}, err
+		}
+	}
 	if thread != nil {
 		if snap.Thread, err = c.readThread(ctx, full, owner, name, thread, v); err != nil {
 			return connectors.Snapshot{}, err
@@ -98,6 +111,9 @@ func deliverable(ref connectors.Ref, m *gh.Milestone, items []connectors.Item) c
 		Description: m.GetDescription(),
 		Closed:      m.GetState() == "closed",
 		Items:       items,
+		// Creating or editing a milestone takes write permission on the
+		// repository, which may commit: whoever wrote its description may.
+		DescriptionByCanCommit: true,
 	}
 	if m.DueOn != nil {
 		d.DueAt = m.DueOn.Time
@@ -196,24 +212,115 @@ func milestoneKey(full string, number int) string { return full + "#milestone=" 
 // which is no work. Pull requests count because a team that puts them in
 // a milestone sees them in its "% complete"; the throughput (buildView)
 // counts both kinds too, so the forecast divides remaining work by a pace
-// in the same unit. The tracking issue is the oldest labelled issue in
-// the milestone, should there ever be two.
-func (c *Client) milestoneItems(full string, num int, v *repoView) ([]connectors.Item, *gh.Issue) {
-	items := slices.Clone(v.items[num])
-	if items == nil {
-		items = []connectors.Item{}
+// in the same unit. The tracking issue is the one pinned (PinThread),
+// else chosen among the labelled issues in the milestone (chooseThread);
+// the pinned one is no work whatever its labels now. It returns the pin
+// too, 0 for none.
+func (c *Client) milestoneItems(full string, num int, v *repoView) ([]connectors.Item, *gh.Issue, int) {
+	key := milestoneKey(full, num)
+	pin := c.pinnedOf(key)
+	items := make([]connectors.Item, 0, len(v.items[num]))
+	for _, it := range v.items[num] {
+		if pin != 0 && it.ID == strconv.Itoa(pin) {
+			continue
+		}
+		items = append(items, it)
 	}
-	var thread *gh.Issue
-	if candidates := v.threads[num]; len(candidates) > 0 {
-		thread = candidates[0] // by number: the oldest
+	thread := c.chooseThread(v.threads[num], pin)
+	if thread != nil {
 		c.mu.Lock()
-		c.threadOf[milestoneKey(full, num)] = thread.GetNumber()
+		c.threadOf[key] = thread.GetNumber()
 		c.mu.Unlock()
 	}
-	return items, thread
+	return items, thread, pin
 }
 
 func threadID(full string, number int) string { return full + "#" + strconv.Itoa(number) }
+
+// chooseThread is the milestone's tracking issue among the issues in it
+// that carry the tracking label (or are pinned): the pinned one; else the
+// oldest slipwatch wrote itself, so that someone labelling an older issue
+// does not move the thread after a lost Redis; else the oldest. Should
+// there be two, every replica settles on the same one.
+func (c *Client) chooseThread(tracking []*gh.Issue, pin int) *gh.Issue {
+	c.selfMu.Lock()
+	self := c.self
+	c.selfMu.Unlock()
+	var best *gh.Issue
+	rank := func(is *gh.Issue) int {
+		switch {
+		case pin != 0 && is.GetNumber() == pin:
+			return 0
+		case self != "" && strings.EqualFold(is.GetUser().GetLogin(), self):
+			return 1
+		}
+		return 2
+	}
+	for _, is := range tracking {
+		if best == nil || rank(is) < rank(best) || rank(is) == rank(best) && is.GetNumber() < best.GetNumber() {
+			best = is
+		}
+	}
+	return best
+}
+
+// PinThread tells the connector the thread a milestone's record names
+// ("owner/name#N"; "" for none): Observe and EnsureThread keep to it,
+// whatever other issue carries the tracking label, for as long as GitHub
+// has it. A thread is chosen once; labelling another issue later must not
+// move the promise's conversation. It does no I/O.
+func (c *Client) PinThread(ref connectors.Ref, thread string) {
+	if ref.Tracker != connectors.GitHub || ref.Kind != connectors.Milestone {
+		return
+	}
+	full, _, _, err := c.repo(ref.Team)
+	num, nerr := strconv.Atoi(ref.ID)
+	if err != nil || nerr != nil {
+		return
+	}
+	key := milestoneKey(full, num)
+	repo, n, ok := strings.Cut(thread, "#")
+	number, aerr := strconv.Atoi(n)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !ok || aerr != nil || number <= 0 || !strings.EqualFold(repo, full) {
+		delete(c.pinned, key)
+		return
+	}
+	c.pinned[key] = number
+	c.threadOf[key] = number
+}
+
+func (c *Client) pinnedOf(key string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.pinned[key]
+}
+
+// pinnedIssue reads the pinned tracking issue of milestone num, which is
+// no longer in the milestone. Gone from GitHub, it is unpinned and the
+// thread is what the milestone's issues say (chosen).
+func (c *Client) pinnedIssue(ctx context.Context, full, owner, name string, num, pin int, chosen *gh.Issue) (*gh.Issue, error) {
+	is, _, err := c.gh.Issues.Get(withTag(ctx, full, KindThread), owner, name, pin)
+	err = c.wrap(fmt.Sprintf("get the pinned tracking issue %s#%d", full, pin), err)
+	switch {
+	case err == nil && !is.IsPullRequest():
+		return is, nil
+	case err == nil, isNotFound(err):
+		key := milestoneKey(full, num)
+		c.log.WarnContext(ctx, "the pinned tracking issue is gone; choosing the thread again", "milestone", key, "thread", threadID(full, pin))
+		c.mu.Lock()
+		if c.pinned[key] == pin {
+			delete(c.pinned, key)
+		}
+		if c.threadOf[key] == pin {
+			delete(c.threadOf, key)
+		}
+		c.mu.Unlock()
+		return chosen, nil
+	}
+	return nil, err
+}
 
 // readThread returns the tracking issue with its comments, as the
 // repository's comment lists told them. It reads the thread whole
@@ -245,13 +352,22 @@ func (c *Client) readThread(ctx context.Context, full, owner, name string, issue
 		if comments, err = c.listComments(withTag(ctx, full, KindThread), owner, name, num); err != nil {
 			return nil, err
 		}
-		kept := make([]*gh.IssueComment, len(comments))
+		fresh := &threadMemo{checked: now, comments: make([]*gh.IssueComment, len(comments)), verdicts: map[int64]verdict{}}
 		for i, cm := range comments {
-			kept[i] = trimComment(cm)
+			fresh.comments[i] = trimComment(cm)
 		}
 		c.mu.Lock()
-		c.threads[id] = &threadMemo{checked: now, comments: kept}
+		if old := c.threads[id]; old != nil {
+			// Kept for the comments that are still there, unedited.
+			for _, gc := range comments {
+				if v, ok := old.verdicts[gc.GetID()]; ok && v.updated.Equal(gc.GetUpdatedAt().Time) {
+					fresh.verdicts[gc.GetID()] = v
+				}
+			}
+		}
+		c.threads[id] = fresh
 		c.mu.Unlock()
+		memo = fresh
 	}
 	self, err := c.Self(ctx)
 	if err != nil {
@@ -261,13 +377,35 @@ func (c *Client) readThread(ctx context.Context, full, owner, name string, issue
 	for _, gc := range comments {
 		cm := toComment(gc, self)
 		if !cm.BySelf && hasCommand(cm.Body) {
-			if cm.AuthorCanCommit, err = c.canCommit(ctx, full, owner, name, cm.Author); err != nil {
+			if cm.AuthorCanCommit, err = c.judge(ctx, memo, gc.GetID(), cm, full, owner, name); err != nil {
 				return nil, err
 			}
 		}
 		th.Comments = append(th.Comments, cm)
 	}
 	return th, nil
+}
+
+// judge is canCommit for the author of command comment id, once per text
+// of the comment (see verdict).
+func (c *Client) judge(ctx context.Context, memo *threadMemo, id int64, cm connectors.Comment, full, owner, name string) (bool, error) {
+	c.mu.Lock()
+	v, ok := memo.verdicts[id]
+	c.mu.Unlock()
+	if ok && v.updated.Equal(cm.UpdatedAt) {
+		return v.can, nil
+	}
+	can, err := c.canCommit(ctx, full, owner, name, cm.Author)
+	if err != nil {
+		return false, err
+	}
+	c.mu.Lock()
+	if memo.verdicts == nil {
+		memo.verdicts = map[int64]verdict{}
+	}
+	memo.verdicts[id] = verdict{updated: cm.UpdatedAt, can: can}
+	c.mu.Unlock()
+	return can, nil
 }
 
 // listComments reads every comment of issue num, all pages.
@@ -294,44 +432,11 @@ func toComment(gc *gh.IssueComment, self string) connectors.Comment {
 	}
 }
 
-// hasCommand reports whether a comment may hold a /commit command, the
-// only one whose author's permission matters; other comments cost no
-// permission lookup.
+// hasCommand reports whether a comment may hold a command, whose author's
+// permission matters: a /commit is taken only from those who may commit,
+// and the answers to /slipwatch status and help from those who may not
+// are rationed. Other comments cost no permission lookup.
 func hasCommand(body string) bool {
-	return strings.Contains(strings.ToLower(body), "/commit")
-}
-
-// canCommit: listed in commands.allow, or write, maintain or admin
-// permission on the repository (GitHub reports maintain as "write").
-func (c *Client) canCommit(ctx context.Context, full, owner, name, login string) (bool, error) {
-	if login == "" {
-		return false, nil
-	}
-	if c.allow[strings.ToLower(login)] {
-		return true, nil
-	}
-	key := full + "\x00" + strings.ToLower(login)
-	c.mu.Lock()
-	p, ok := c.perms[key]
-	c.mu.Unlock()
-	if ok && c.now().Sub(p.fetched) < permissionTTL {
-		return p.write, nil
-	}
-	level, _, err := c.gh.Repositories.GetPermissionLevel(withTag(ctx, full, KindOther), owner, name, login)
-	write := false
-	switch err := c.wrap(fmt.Sprintf("get permission of %s on %s", login, full), err); {
-	case err == nil:
-		switch level.GetPermission() {
-		case "admin", "maintain", "write":
-			write = true
-		}
-	case isNotFound(err):
-		// Not a collaborator (or no such user): no permission.
-	default:
-		return false, err
-	}
-	c.mu.Lock()
-	c.perms[key] = permEntry{write: write, fetched: c.now()}
-	c.mu.Unlock()
-	return write, nil
+	b := strings.ToLower(body)
+	return strings.Contains(b, "/commit") || strings.Contains(b, "/slipwatch")
 }

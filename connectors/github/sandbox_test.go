@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slipwatch/slipwatch/internal/apispec"
+
 	"github.com/slipwatch/slipwatch/connectors/github/githubtest"
 	"github.com/slipwatch/slipwatch/connectors/httpx"
 )
@@ -27,9 +29,8 @@ const testToken = "test-token"
 func newSandbox(t testing.TB) *sandbox {
 	t.Helper()
 	clk := &clock{now: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)}
-	s := githubtest.New(clk.Now)
+	s := apispec.GitHubSandbox(t, clk.Now)
 	s.RequireAuth("Bearer " + testToken)
-	t.Cleanup(s.Close)
 	return &sandbox{Server: s, clock: clk}
 }
 

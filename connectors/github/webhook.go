@@ -31,6 +31,16 @@ type hookPayload struct {
 	Sender *struct {
 		Login string `json:"login"`
 	} `json:"sender"`
+	// member and membership events: whose access changed.
+	Member *struct {
+		Login string `json:"login"`
+	} `json:"member"`
+	// organization events: whose membership changed.
+	Membership *struct {
+		User *struct {
+			Login string `json:"login"`
+		} `json:"user"`
+	} `json:"membership"`
 }
 
 type hookIssue struct {
@@ -125,6 +135,9 @@ func (c *Client) ParseWebhook(r *http.Request) (connectors.WebhookEvent, error) 
 	case "milestone", "issues", "issue_comment":
 	case "repository", "installation_repositories":
 		return c.discoveryHook(ev, event, p)
+	case "member", "membership", "organization", "team":
+		c.accessChanged(event, p)
+		return ev, nil
 	default:
 		return ev, nil // ping, and events slipwatch did not ask for
 	}
@@ -277,4 +290,26 @@ func (c *Client) invalidate(full, event string, p hookPayload) {
 	if event == "issue_comment" && p.Action == "deleted" && p.Issue != nil {
 		delete(c.threads, threadID(full, p.Issue.Number))
 	}
+}
+
+// accessChanged forgets the remembered permissions a delivery says may
+// be wrong now, so a collaborator removed from the repository (member
+// removed), from a team (membership removed) or from the organisation
+// (organization member_removed) cannot commit on the strength of a
+// permission read before. A team event (a team's access to a repository
+// changed) names no members: every remembered permission goes. This only
+// helps the replica that took the delivery; permissionTTL bounds the rest.
+func (c *Client) accessChanged(event string, p hookPayload) {
+	login := ""
+	switch {
+	case event == "team":
+	case p.Member != nil && p.Member.Login != "":
+		login = p.Member.Login
+	case p.Membership != nil && p.Membership.User != nil && p.Membership.User.Login != "":
+		login = p.Membership.User.Login
+	default:
+		return // an organization event about something else
+	}
+	c.forgetPermissions(login)
+	c.log.Info("repository access changed; permissions will be read again", "event", event, "action", p.Action, "user", login)
 }

@@ -70,8 +70,10 @@ type Options struct {
 	Now        func() time.Time
 	Location   *time.Location // the configured time zone; default UTC
 	WindowDays int            // forecast.window in days; default the config's
-	// Allow is commands.allow: Jira account IDs, emails or user names
-	// that may /commit.
+	// Allow are who may /commit: commands.allow's jira: entries without
+	// the prefix (config.Commands.AllowFor). On Cloud an entry is an
+	// account ID, compared exactly; on Data Center a user name or user
+	// key, compared without regard to case. E-mail addresses never match.
 	Allow []string
 
 	// WriteInterval is the least time between two writes; default
@@ -93,7 +95,8 @@ type Client struct {
 	log      *slog.Logger
 	site     string            // where people open things: jira.base_url without a trailing slash
 	projects map[string]string // upper-case key → as configured
-	allow    map[string]bool   // lower-case
+	allow    map[string]bool   // as listed: Cloud account IDs
+	allowDC  map[string]bool   // lower-case: Data Center user names and keys
 	jql      string            // jira.deliverables.jql without ORDER BY; "" = no issue deliverables
 
 	flavorMu sync.Mutex
@@ -106,11 +109,13 @@ type Client struct {
 
 	mu          sync.Mutex
 	threadOf    map[string]string                // version ref key → tracking issue key
+	pinned      map[string]string                // version ref key → the tracking issue its record names (PinThread)
 	markers     map[string]map[string]markerMemo // issue key → comment ID → marker read
 	pending     map[string]map[string]string     // issue key → comment ID → marker not yet stored
 	throughput  map[string]throughputMemo        // project key → last count
 	projectKeys map[string]string                // project id → key
 	noEpicLink  bool                             // Data Center without the "Epic Link" field
+	describedBy map[string]describedBy           // issue key → who wrote its Committed: line
 }
 
 type markerMemo struct {
@@ -164,8 +169,11 @@ func New(cfg *config.Jira, o Options) (*Client, error) {
 		site:        strings.TrimRight(site, "/"),
 		projects:    map[string]string{},
 		allow:       map[string]bool{},
+		allowDC:     map[string]bool{},
+		describedBy: map[string]describedBy{},
 		jql:         stripOrderBy(cfg.Deliverables.JQL),
 		threadOf:    map[string]string{},
+		pinned:      map[string]string{},
 		markers:     map[string]map[string]markerMemo{},
 		pending:     map[string]map[string]string{},
 		throughput:  map[string]throughputMemo{},
@@ -176,7 +184,8 @@ func New(cfg *config.Jira, o Options) (*Client, error) {
 	}
 	for _, a := range o.Allow {
 		if a != "" {
-			c.allow[strings.ToLower(a)] = true
+			c.allow[a] = true
+			c.allowDC[strings.ToLower(a)] = true
 		}
 	}
 	switch cfg.Deployment {
@@ -303,16 +312,25 @@ func sameUser(a, b *gojira.User) bool {
 	return a.Name != "" && a.Name == b.Name
 }
 
-// canCommit reports whether commands.allow names u by account ID, email,
-// user name or key, whichever the instance exposes. Display names are not
-// matched: anyone can choose theirs.
+// canCommit reports whether commands.allow names u: on Cloud (a user
+// with an account ID) by that ID, exactly; on Data Center by user name or
+// user key (which survives a rename), without regard to case, as Data
+// Center compares them. Never by e-mail address, which users can often
+// change themselves, nor by display name, which anyone chooses.
 func (c *Client) canCommit(u *gojira.User) bool {
-	for _, id := range []string{u.AccountID, u.EmailAddress, u.Name, u.Key} {
-		if id != "" && c.allow[strings.ToLower(id)] {
-			return true
-		}
+	if u.AccountID != "" {
+		return c.allow[u.AccountID]
 	}
-	return false
+	return (u.Name != "" && c.allowDC[strings.ToLower(u.Name)]) || (u.Key != "" && c.allowDC[strings.ToLower(u.Key)])
+}
+
+// userID is how slipwatch names u: the account ID on Cloud, the user
+// name on Data Center.
+func userID(u *gojira.User) string {
+	if u.AccountID != "" {
+		return u.AccountID
+	}
+	return u.Name
 }
 
 // cloud reports whether the instance is Jira Cloud: from jira.deployment,

@@ -32,6 +32,17 @@
 // of the comment stores it too. Only a restart inside that window loses
 // it.
 //
+// # Who may commit
+//
+// Jira's project roles say nothing about promises: only commands.allow
+// does (Options.Allow). A Cloud user is matched by account ID, exactly; a
+// Data Center user by user name or user key; never by e-mail address or
+// display name, which users can change themselves. A comment someone else
+// edited is the editor's (updateAuthor, Comment.EditedBy). A Committed:
+// line in an issue's description is the person's who last changed it,
+// from the changelog (described.go); a version's is trusted, as
+// only administrators may edit a version.
+//
 // # Search
 //
 // Jira Cloud removed /rest/api/{2,3}/search; it pages /rest/api/3/search/jql

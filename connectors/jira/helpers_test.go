@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slipwatch/slipwatch/internal/apispec"
+
 	"github.com/slipwatch/slipwatch/config"
 	"github.com/slipwatch/slipwatch/connectors"
 	"github.com/slipwatch/slipwatch/connectors/jira/jiratest"
@@ -18,8 +20,7 @@ import (
 // mistake in the test's setup that it notices fails the test.
 func newFakeJira(t *testing.T, cloud bool) *jiratest.Server {
 	t.Helper()
-	s := jiratest.New(jiratest.Options{Cloud: cloud, Fail: t.Errorf})
-	t.Cleanup(s.Close)
+	s := apispec.JiraSandbox(t, jiratest.Options{Cloud: cloud, Fail: t.Errorf})
 	return s
 }
 
@@ -102,7 +103,7 @@ func newTestClient(t *testing.T, f *jiratest.Server, edit func(*config.Jira, *Op
 	o := Options{
 		Now:      s.Now,
 		Location: time.UTC,
-		Allow:    []string{"557058:aaaa", "jane@example.com"},
+		Allow:    []string{"557058:aaaa", "Jane"}, // commands.allow: [jira:557058:aaaa, jira:Jane]
 		sleep:    s.sleep,
 		Version:  "test",
 	}

@@ -209,9 +209,11 @@ func TestOAuthRotation(t *testing.T) {
 	if len(live) != 1 || store.get(name) != live[0] {
 		t.Fatalf("store holds %q, the server's unspent tokens are %v: want the store to hold the one live token", store.get(name), live)
 	}
-	// The loser presented refresh-0 once, before it could know; never again.
-	if len(reused) != 1 || reused[0] != "refresh-0" {
-		t.Errorf("spent tokens presented = %v, want [refresh-0] once", reused)
+	// The loser may have presented refresh-0 once, before it could know
+	// (whether it did depends on who reached the token server first);
+	// never again, and no other spent token.
+	if len(reused) > 1 || len(reused) == 1 && reused[0] != "refresh-0" {
+		t.Errorf("spent tokens presented = %v, want at most [refresh-0] once", reused)
 	}
 	if n := f.Hits("GET /rest/api/2/myself"); n != 2 {
 		t.Errorf("myself through /ex/jira/cloud-1 hit %d times, want 2", n)

@@ -133,6 +133,8 @@ func TestObserveVersion(t *testing.T) {
 					DueDate:     due,
 					Closed:      true,
 					ClosedAt:    due.Time(time.UTC),
+					// Only administrators edit a version.
+					DescriptionByCanCommit: true,
 					Items: []connectors.Item{
 						{ID: "PLAT-1", CreatedAt: mustTime(t, "2026-02-01T09:00:00.000+0000")},
 						{ID: "PLAT-2", CreatedAt: mustTime(t, "2026-02-02T09:00:00.000+0000"), ClosedAt: mustTime(t, "2026-03-09T23:30:00.000-0800")},

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	gojira "github.com/andygrunwald/go-jira"
+
 	"github.com/slipwatch/slipwatch/connectors"
 )
 
@@ -91,21 +93,20 @@ type issue struct {
 }
 
 type issueFields struct {
-	Summary                  string     `json:"summary"`
-	Description              richText   `json:"description"`
-	DueDate                  string     `json:"duedate"`
-	Created                  jiraTime   `json:"created"`
-	Updated                  jiraTime   `json:"updated"`
-	ResolutionDate           jiraTime   `json:"resolutiondate"`
-	StatusCategoryChangeDate jiraTime   `json:"statuscategorychangedate"`
-	Status                   *status    `json:"status"`
-	Labels                   []string   `json:"labels"`
-	FixVersions              []idName   `json:"fixVersions"`
-	IssueType                *issueType `json:"issuetype"`
-	Project                  *project   `json:"project"`
-	Parent                   *struct {
-		Key string `json:"key"`
-	} `json:"parent"`
+	Summary                  string       `json:"summary"`
+	Description              richText     `json:"description"`
+	DueDate                  string       `json:"duedate"`
+	Created                  jiraTime     `json:"created"`
+	Updated                  jiraTime     `json:"updated"`
+	ResolutionDate           jiraTime     `json:"resolutiondate"`
+	StatusCategoryChangeDate jiraTime     `json:"statuscategorychangedate"`
+	Status                   *status      `json:"status"`
+	Labels                   []string     `json:"labels"`
+	FixVersions              []idName     `json:"fixVersions"`
+	IssueType                *issueType   `json:"issuetype"`
+	Project                  *project     `json:"project"`
+	Creator                  *gojira.User `json:"creator"`
+	Parent                   *parent      `json:"parent"`
 }
 
 type status struct {
@@ -115,8 +116,19 @@ type status struct {
 }
 
 type idName struct {
-	ID   string `json:"id"`
-	Name string `json:"name"`
+	ID       string `json:"id"`
+	Name     string `json:"name"`
+	Released bool   `json:"released"` // fixVersions: the version is released
+}
+
+// parent is an issue's parent as a search returns it: on Cloud an epic's
+// children name it here, with its status and type.
+type parent struct {
+	Key    string `json:"key"`
+	Fields struct {
+		Status    *status    `json:"status"`
+		IssueType *issueType `json:"issuetype"`
+	} `json:"fields"`
 }
 
 type issueType struct {
@@ -195,6 +207,9 @@ func (t *jiraTime) UnmarshalJSON(b []byte) error {
 // richText is a description: wiki markup (REST v2, Data Center) or an
 // Atlassian Document Format tree (REST v3, Cloud search), flattened to its
 // text with one line per block so "Committed: 2026-12-01" stays a line.
+// A document's code blocks and quotes keep their wiki form ({code},
+// {quote}), so the core reads both alike and takes no promise from an
+// example or a quotation.
 type richText string
 
 func (r *richText) UnmarshalJSON(b []byte) error {
@@ -241,12 +256,23 @@ func (n adfNode) text(sb *strings.Builder) {
 	case "mention", "emoji", "status", "date":
 		sb.WriteString(n.Attrs.Text)
 		return
+	case "codeBlock", "blockquote":
+		open, close := "{code}\n", "\n{code}\n"
+		if n.Type == "blockquote" {
+			open, close = "{quote}\n", "{quote}\n"
+		}
+		sb.WriteString(open)
+		for _, c := range n.Content {
+			c.text(sb)
+		}
+		sb.WriteString(close)
+		return
 	}
 	for _, c := range n.Content {
 		c.text(sb)
 	}
 	switch n.Type {
-	case "paragraph", "heading", "codeBlock", "rule", "mediaSingle", "panel":
+	case "paragraph", "heading", "rule", "mediaSingle", "panel":
 		sb.WriteString("\n")
 	}
 }

@@ -84,6 +84,13 @@ func TestRichText(t *testing.T) {
 			{"type":"bulletList","content":[{"type":"listItem","content":[{"type":"paragraph","content":[{"type":"text","text":"ask "},{"type":"mention","attrs":{"id":"1","text":"@Jane"}}]}]}]},
 			{"type":"paragraph","content":[{"type":"text","text":"line one"},{"type":"hardBreak"},{"type":"text","text":"line two"}]}]}`,
 			want: "Plan\nCommitted: 2026-12-01\nask @Jane\nline one\nline two"},
+		// An example or a quotation is no promise: the core skips {code}
+		// and {quote} as it does in wiki markup.
+		{name: "code and quote", in: `{"type":"doc","version":1,"content":[
+			{"type":"codeBlock","attrs":{"language":"text"},"content":[{"type":"text","text":"Committed: 2020-01-01\nmore"}]},
+			{"type":"blockquote","content":[{"type":"paragraph","content":[{"type":"text","text":"Committed: 2021-01-01"}]}]},
+			{"type":"paragraph","content":[{"type":"text","text":"Committed: 2026-12-01"}]}]}`,
+			want: "{code}\nCommitted: 2020-01-01\nmore\n{code}\n{quote}\nCommitted: 2021-01-01\n{quote}\nCommitted: 2026-12-01"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/slipwatch/slipwatch/internal/apispec"
+
 	"github.com/slipwatch/slipwatch/connectors/jira/jiratest"
 	"github.com/slipwatch/slipwatch/reconcile"
 )
@@ -34,8 +36,7 @@ func (w *world) addJira(ed jiraEdition) string {
 	w.t.Helper()
 	// Index: the daemon's JQL names dates relative to today, so the
 	// sandbox answers it by evaluating it, as Jira's index would.
-	w.jira = jiratest.New(jiratest.Options{Cloud: ed.cloud, Index: true, Fail: w.t.Errorf})
-	w.t.Cleanup(w.jira.Close)
+	w.jira = apispec.JiraSandbox(w.t, jiratest.Options{Cloud: ed.cloud, Index: true, Fail: w.t.Errorf})
 	w.jira.SetProject(jiraProjectID, jiraProject)
 	auth, hook := `{ pat: "${E2E_JIRA_PAT}" }`, `webhook_token: "${E2E_JIRA_WEBHOOK_TOKEN}"`
 	w.jira.RequireAuth("Bearer " + jiraPAT)

@@ -24,6 +24,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slipwatch/slipwatch/internal/apispec"
+
 	"github.com/redis/go-redis/v9"
 
 	"github.com/slipwatch/slipwatch/config"
@@ -78,6 +80,7 @@ type options struct {
 	grace   string       // server.shutdown_grace
 	reclaim string       // queue.reclaim_idle: also the work deadline and half the claim TTL
 	jira    *jiraEdition // a sandbox Jira of this edition and the jira: section instead of GitHub
+	repos   []string     // GitHub repos watched besides repoName
 }
 
 func newWorld(t *testing.T, o options) *world {
@@ -111,7 +114,7 @@ server: { listen: "127.0.0.1:0", shutdown_grace: %s }
 poll: { interval: 10s }
 status_update: { every: 0 }
 queue: { workers: 4, reclaim_idle: %s, max_deliveries: 1000 }
-commands: { allow: [%s] }
+commands: { allow: ["github:%s"] }
 log: { level: debug, format: json }
 %s`, rs.Addr, o.grace, o.reclaim, lead, o.extra)
 	w := &world{t: t, redis: rs, ed: o.jira, env: []string{"E2E_REDIS_PASSWORD=" + redisPassword}}
@@ -119,7 +122,7 @@ log: { level: debug, format: json }
 		// A Jira world watches Jira only: its threads are all there is.
 		cfg += w.addJira(*o.jira)
 	} else {
-		cfg += w.addGitHub()
+		cfg += w.addGitHub(o.repos...)
 	}
 	path := filepath.Join(t.TempDir(), "slipwatch.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
@@ -130,10 +133,9 @@ log: { level: debug, format: json }
 }
 
 // addGitHub starts the world's sandbox GitHub and returns the github:
-// section of the config.
-func (w *world) addGitHub() string {
-	w.gh = githubtest.New(nil)
-	w.t.Cleanup(w.gh.Close)
+// section of the config, watching repoName and more.
+func (w *world) addGitHub(more ...string) string {
+	w.gh = apispec.GitHubSandbox(w.t, nil)
 	w.env = append(w.env, "E2E_GITHUB_TOKEN="+ghToken, "E2E_WEBHOOK_SECRET="+hookSecret)
 	return fmt.Sprintf(`
 github:
@@ -142,7 +144,7 @@ github:
   webhook_secret: "${E2E_WEBHOOK_SECRET}"
   repos: [%s]
   write_interval: 20ms
-`, w.gh.URL, repoName)
+`, w.gh.URL, strings.Join(append([]string{repoName}, more...), ", "))
 }
 
 // rdb is a client of the world's Redis.

@@ -23,8 +23,8 @@ type CheckResult struct {
 
 // Check observes and reconciles every deliverable of every team once,
 // without the queue. With apply it acts and saves exactly as the daemon
-// does, the month's track-record comment included; without, it posts and
-// saves nothing.
+// does, the month's track record and the period's digest included (it
+// schedules nothing); without, it posts and saves nothing.
 func (r *Runner) Check(ctx context.Context, apply bool) CheckResult {
 	var res CheckResult
 	trackers := slices.Sorted(maps.Keys(r.conns))
@@ -56,7 +56,7 @@ func (r *Runner) Check(ctx context.Context, apply bool) CheckResult {
 		}
 	}
 	if apply && r.opt.TrackRecord != "" {
-		if err := r.postTrackRecord(ctx, TrackRecordKey(r.opt.TrackRecord)); err != nil {
+		if err := r.postOnThread(ctx, TrackRecordKey(r.opt.TrackRecord), r.opt.Now()); err != nil {
 			res.Errors = append(res.Errors, err)
 		}
 	}

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slipwatch/slipwatch/internal/apispec"
+
 	"github.com/slipwatch/slipwatch/config"
 	"github.com/slipwatch/slipwatch/connectors/github"
 	"github.com/slipwatch/slipwatch/connectors/github/githubtest"
@@ -44,7 +46,7 @@ func newConversation(t *testing.T, prefix string, owner string, gh *githubtest.S
 		t.Fatal(err)
 	}
 	r, err := New([]Connector{conn}, st, reconcile.Settings{Location: time.UTC, Baseline: "first_seen", Window: 42, Trials: 500,
-		Confidence: 0.85, MinSamples: 5, StatusEvery: every, Settle: time.Hour},
+		Confidence: 0.85, MinSamples: 5, StatusEvery: every, Settle: time.Hour, Markers: testMarkers},
 		Options{Owner: owner, Workers: 2, Now: clk.Now, readBlock: 50 * time.Millisecond, promoteEvery: 20 * time.Millisecond,
 			backoffBase: 10 * time.Millisecond, backoffMax: 50 * time.Millisecond, PollInterval: time.Hour, MaxDeliveries: 3})
 	if err != nil {
@@ -57,8 +59,7 @@ func newConversation(t *testing.T, prefix string, owner string, gh *githubtest.S
 }
 
 func sandbox(t *testing.T, clk *clock) (*githubtest.Server, int) {
-	gh := githubtest.New(clk.Now)
-	t.Cleanup(gh.Close)
+	gh := apispec.GitHubSandbox(t, clk.Now)
 	ms := gh.AddMilestone("acme/api", githubtest.Milestone{Title: "v2.0", DueOn: time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)})
 	for range 10 {
 		gh.AddIssue("acme/api", githubtest.Issue{Title: "work", Milestone: ms, CreatedAt: clk.Now().AddDate(0, 0, -30)})

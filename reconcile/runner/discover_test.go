@@ -17,6 +17,7 @@ import (
 	"github.com/slipwatch/slipwatch/config"
 	"github.com/slipwatch/slipwatch/connectors/github"
 	"github.com/slipwatch/slipwatch/connectors/github/githubtest"
+	"github.com/slipwatch/slipwatch/internal/apispec"
 	"github.com/slipwatch/slipwatch/reconcile"
 	"github.com/slipwatch/slipwatch/reconcile/store"
 )
@@ -50,8 +51,7 @@ func queued(t *testing.T, st *store.Store) []string {
 // and its key left on the stream is done with, not parked.
 func TestWildcardTeamsAreDiscoveredAndPolled(t *testing.T) {
 	clk := &clock{now: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)}
-	gh := githubtest.New(clk.Now)
-	t.Cleanup(gh.Close)
+	gh := apispec.GitHubSandbox(t, clk.Now)
 	gh.AddOrg("acme")
 	for _, r := range []githubtest.Repo{{Name: "acme/api"}, {Name: "acme/web"}, {Name: "acme/attic", Archived: true}} {
 		gh.SetRepo(r)

@@ -17,6 +17,7 @@ import (
 	"github.com/slipwatch/slipwatch/connectors"
 	"github.com/slipwatch/slipwatch/connectors/httpx"
 	"github.com/slipwatch/slipwatch/reconcile"
+	"github.com/slipwatch/slipwatch/reconcile/dashboard"
 	"github.com/slipwatch/slipwatch/reconcile/store"
 )
 
@@ -74,9 +75,15 @@ func (r *Runner) Handler(gatherer prometheus.Gatherer) http.Handler {
 	if gatherer != nil {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}))
 	}
-	mux.HandleFunc("GET /api/v1/commitments", r.apiCommitments)
-	mux.HandleFunc("GET /api/v1/commitments/{id}", r.apiCommitment)
-	mux.HandleFunc("GET /api/v1/track-record", r.apiTrackRecord)
+	// The read API and the pages for people, behind server.api_token.
+	guard := func(h http.Handler) http.Handler { return dashboard.RequireToken(r.opt.APIToken, h) }
+	mux.Handle("GET /api/v1/commitments", guard(http.HandlerFunc(r.apiCommitments)))
+	mux.Handle("GET /api/v1/commitments/{id}", guard(http.HandlerFunc(r.apiCommitment)))
+	mux.Handle("GET /api/v1/track-record", guard(http.HandlerFunc(r.apiTrackRecord)))
+	pages := guard(dashboard.New(dashboard.SourceFunc(r.records), dashboard.Options{Now: r.opt.Now, Location: r.settings.Location, Logger: r.log}))
+	for _, p := range []string{"GET /{$}", "GET /commitments/{id}", "GET /track-record", "GET /static/{file}"} {
+		mux.Handle(p, pages)
+	}
 	return mux
 }
 

@@ -31,6 +31,7 @@ import (
 	"github.com/slipwatch/slipwatch/connectors/httpx"
 	"github.com/slipwatch/slipwatch/connectors/jira"
 	"github.com/slipwatch/slipwatch/connectors/jira/jiratest"
+	"github.com/slipwatch/slipwatch/internal/apispec"
 	"github.com/slipwatch/slipwatch/internal/redistest"
 	"github.com/slipwatch/slipwatch/reconcile"
 	"github.com/slipwatch/slipwatch/reconcile/store"
@@ -92,8 +93,7 @@ func newIntake(t *testing.T, rdb redis.UniversalClient, prefix string, edit func
 	if err != nil {
 		t.Fatal(err)
 	}
-	in.jira = jiratest.New(jiratest.Options{Cloud: true})
-	t.Cleanup(in.jira.Close)
+	in.jira = apispec.JiraSandbox(t, jiratest.Options{Cloud: true})
 	in.jira.RequireAuth("Basic " + base64.StdEncoding.EncodeToString([]byte(intakeJiraEmail+":"+intakeJiraToken)))
 	// The issue comment_created.cloud.json is on (id 10040).
 	in.jira.AddIssue("TES-41", map[string]any{

@@ -14,7 +14,7 @@ type KeyKind int
 const (
 	KeyDeliverable KeyKind = iota + 1 // observe and reconcile one deliverable
 	KeyTeam                           // list a team's deliverables and enqueue them
-	KeyTrackRecord                    // post the month's track record on a thread
+	KeyTrackRecord                    // post the month's track record and the period's digest on a thread
 	KeyDiscover                       // look a tracker's wildcard teams up again
 )
 
@@ -26,6 +26,9 @@ const (
 //	github:acme/api, jira:PLAT                            a team
 //	track-record:acme/api#12, track-record:PLAT-100       a track-record thread
 //	discover:github                                       a tracker's discovery
+//
+// The digest has no key of its own: it is posted by the track-record
+// thread's key (trackrecord.go), which older replicas parse too.
 type Key struct {
 	Kind    KeyKind
 	Tracker connectors.Tracker
@@ -57,8 +60,9 @@ func TeamKey(t connectors.Tracker, team string) Key {
 	return Key{Kind: KeyTeam, Tracker: t, Team: team}
 }
 
-// TrackRecordKey is the key that posts the month's track record on thread:
-// a GitHub issue ("acme/api#12") or a Jira issue ("PLAT-100").
+// TrackRecordKey is the key that posts the month's track record and the
+// period's digest on thread: a GitHub issue ("acme/api#12") or a Jira
+// issue ("PLAT-100").
 func TrackRecordKey(thread string) Key {
 	t := connectors.Jira
 	if strings.Contains(thread, "#") {

@@ -42,6 +42,10 @@ type finder interface {
 	Teams() []string
 	List(ctx context.Context, team string) ([]connectors.Ref, error)
 	Observe(ctx context.Context, ref connectors.Ref) (connectors.Snapshot, error)
+	// PinThread tells the connector the thread ref's record names ("":
+	// none yet), which Observe and EnsureThread keep to: labelling
+	// another issue does not move a thread once chosen.
+	PinThread(ref connectors.Ref, thread string)
 }
 
 // discoverer is a connector whose teams come from wildcards of its config
@@ -89,6 +93,8 @@ type recordStore interface {
 type ledger interface {
 	Claim(ctx context.Context, eventID, owner string, ttl time.Duration) (store.Claim, error)
 	Confirm(ctx context.Context, eventID, owner string, e store.LedgerEntry) error
+	// Release drops a claim whose comment certainly was not posted.
+	Release(ctx context.Context, eventID, owner string) error
 }
 
 // queue is the work: webhook intake, the stream, the schedule, the parked.
@@ -132,6 +138,12 @@ type Options struct {
 	// (config track_record.thread): "acme/api#12" on GitHub, "PLAT-100"
 	// on Jira; "" posts none.
 	TrackRecord string
+	// DigestEvery is the period of the digest on the TrackRecord thread
+	// (config digest.every); 0 posts none.
+	DigestEvery time.Duration
+	// APIToken, when set, is the bearer token the pages and /api/v1
+	// require (config server.api_token).
+	APIToken string
 
 	// Timings no config sets, their defaults below; the runner's own tests
 	// shorten them.
@@ -217,6 +229,9 @@ type Runner struct {
 	// is read once a month, not once a poll.
 	trackMu    sync.Mutex
 	trackMonth string
+	// digestStart is the start of the last digest period whose digest
+	// this replica saw on the thread (or decided needs none).
+	digestStart time.Time
 
 	// discovered is when this replica last looked each tracker's
 	// wildcards up. Every replica looks for itself (a look-up is
@@ -252,6 +267,11 @@ func New(conns []Connector, st Store, settings reconcile.Settings, opt Options) 
 		r.conns[c.Tracker()] = c
 		r.webhookSlots[c.Tracker()] = make(chan struct{}, webhookConcurrency)
 		opt.Metrics.initTracker(string(c.Tracker()))
+	}
+	if settings.Markers.IsZero() && len(conns) > 0 {
+		// Nothing on a thread can be believed then: the record in Redis
+		// is all that keeps a comment from being posted twice.
+		r.log.Warn("no key signs slipwatch's markers: none on the threads is trusted")
 	}
 	return r, nil
 }

@@ -2,22 +2,33 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/slipwatch/slipwatch/connectors"
 	"github.com/slipwatch/slipwatch/reconcile"
 )
 
-// pollTrackRecord asks for the month's track-record comment, once per poll
-// interval across replicas, until this replica has seen it on its thread.
-// The ask goes through the queue like any key, so it has one worker at a
-// time across replicas (the work lease), retries with backoff and parks
-// like any other work. It is due half an interval after the poll, so a
-// first deployment's first comment counts the deliverables that poll
-// found, not none.
+// The track-record thread (config track_record.thread) gets two periodic
+// comments: the monthly track record and the digest (digest.every). One
+// work key, track-record:<thread>, does both, so the thread is read once
+// for the two, and a replica of an older version, which knows that key
+// and only the monthly comment, still works it without parking it during
+// a rolling upgrade; the digest it leaves out is asked for again by the
+// next poll of a newer replica.
+
+// pollTrackRecord asks for what is due on the track-record thread, once
+// per poll interval across replicas, until this replica has seen both
+// this month's track record and this period's digest there. The ask goes
+// through the queue like any key, so it has one worker at a time across
+// replicas (the work lease), retries with backoff and parks like any
+// other work. It is due half an interval after the poll, so a first
+// deployment's first comment counts the deliverables that poll found, not
+// none.
 func (r *Runner) pollTrackRecord(ctx context.Context) {
-	if r.opt.TrackRecord == "" || r.trackRecordSeen() {
+	if r.opt.TrackRecord == "" || r.trackRecordSeen() && r.digestSeen() {
 		return
 	}
 	key := TrackRecordKey(r.opt.TrackRecord).String()
@@ -47,18 +58,33 @@ func (r *Runner) sawTrackRecord(month string) {
 	r.trackMu.Unlock()
 }
 
-// postTrackRecord posts the month's track-record comment on the key's
-// thread unless it is there: the same exactly-once protocol as an event
-// comment (the marker on the thread, then the ledger claim).
-func (r *Runner) postTrackRecord(ctx context.Context, k Key) error {
+// processThread is the work of a track-record key: what is due on the
+// thread, then the key scheduled for the start of the next digest period,
+// so the digest is posted then and not at the first poll after it.
+func (r *Runner) processThread(ctx context.Context, k Key) error {
+	now := r.opt.Now()
+	if err := r.postOnThread(ctx, k, now); err != nil {
+		return err
+	}
+	if r.opt.DigestEvery <= 0 || r.opt.DryRun {
+		return nil
+	}
+	_, next := reconcile.DigestPeriod(now, r.opt.DigestEvery, r.settings.Location)
+	return r.requeue(ctx, k.String(), next)
+}
+
+// postOnThread reads the key's thread and the records once and posts what
+// is due there: the month's track record and the period's digest, each by
+// the same exactly-once protocol as an event comment (the marker on the
+// thread, then the ledger claim). now is one instant for the whole pass:
+// one that straddles midnight on the 1st must not mark the new month seen
+// with the old one's comment.
+func (r *Runner) postOnThread(ctx context.Context, k Key, now time.Time) error {
 	t, thread := k.Tracker, k.Thread
 	conn, ok := r.conns[t]
 	if !ok {
 		return fmt.Errorf("%w: track record thread %s: %s is not configured", connectors.ErrTerminal, thread, t)
 	}
-	// One instant for the whole pass: one that straddles midnight on the
-	// 1st must not mark the new month seen with the old one's comment.
-	now := r.opt.Now()
 	th, err := conn.ReadThread(ctx, thread)
 	if err != nil {
 		return fmt.Errorf("read the track-record thread %s: %w", thread, err)
@@ -67,8 +93,17 @@ func (r *Runner) postTrackRecord(ctx context.Context, k Key) error {
 	if err != nil {
 		return fmt.Errorf("track record: %w", err)
 	}
+	log := r.log.With("thread", thread, "tracker", string(t))
+	// Each is tried whatever the other did: one failing must not hold the
+	// other back. A retry repeats both, which their markers make harmless.
+	return errors.Join(r.postTrackRecord(ctx, conn, th, recs, now, log), r.postDigest(ctx, conn, th, recs, now, log))
+}
+
+// postTrackRecord posts the month's track-record comment on th unless it
+// is there.
+func (r *Runner) postTrackRecord(ctx context.Context, conn Connector, th *connectors.Thread, recs []reconcile.Record, now time.Time, log *slog.Logger) error {
 	teams := reconcile.TrackRecord(recs)
-	a, ok := reconcile.TrackRecordPost(t, th, now, r.settings.Location, teams)
+	a, ok := reconcile.TrackRecordPost(conn.Tracker(), th, now, r.settings, teams)
 	if !ok {
 		r.sawTrackRecord(r.month(now))
 		return nil
@@ -76,10 +111,9 @@ func (r *Runner) postTrackRecord(ctx context.Context, k Key) error {
 	if len(teams) == 0 {
 		// Nothing promised yet (or nothing reconciled yet): a comment
 		// saying so is noise; the next poll asks again.
-		r.log.Debug("no promises yet; the track record waits", "thread", thread)
+		log.Debug("no promises yet; the track record waits")
 		return nil
 	}
-	log := r.log.With("thread", thread, "tracker", string(t))
 	if r.opt.DryRun {
 		log.Info("would post the monthly track record (dry run)", "event_id", a.EventID)
 		return nil

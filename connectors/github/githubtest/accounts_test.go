@@ -125,7 +125,7 @@ func TestListsSortByUpdate(t *testing.T) {
 	s.AddComment("acme/api", b, "carol", "two")
 	clk.add(time.Minute)
 	s.UpdateIssue("acme/api", a, func(is *githubtest.Issue) { is.Title = "a, edited" }) // a: updated last
-	s.EditComment("acme/api", ca, "one, edited")                                        // one: created first, updated last
+	s.EditComment("acme/api", ca, "one, edited", time.Time{})                           // one: created first, updated last
 
 	titles := func(path string) []string {
 		var items []struct {

@@ -56,13 +56,18 @@ func (s *Server) serveApp(w http.ResponseWriter, r *http.Request) {
 	}
 	switch p := r.URL.Path; {
 	case r.Method == http.MethodGet && p == "/app":
-		s.json(w, r, http.StatusOK, map[string]any{"id": a.ID, "slug": a.Slug, "name": a.Slug})
+		app := s.template("app.json")
+		app["id"], app["slug"], app["name"] = a.ID, a.Slug, a.Slug
+		app["html_url"] = htmlBase + "apps/" + a.Slug
+		s.json(w, r, http.StatusOK, app)
 	case r.Method == http.MethodPost && p == "/app/installations/"+strconv.FormatInt(a.InstallationID, 10)+"/access_tokens":
 		tok := fmt.Sprintf("ghs_sandbox%d", len(s.tokens)+1)
 		s.tokens[tok] = true
+		answer := s.template("installation-token.json")
 		// ghinstallation checks expiry against the wall clock, not the
 		// sandbox's.
-		s.json(w, r, http.StatusCreated, map[string]any{"token": tok, "expires_at": time.Now().Add(time.Hour).UTC().Format(time.RFC3339)})
+		answer["token"], answer["expires_at"] = tok, time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+		s.json(w, r, http.StatusCreated, answer)
 	default:
 		s.notFound(w, r)
 	}

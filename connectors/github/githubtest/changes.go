@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"maps"
 	"slices"
+	"time"
 )
 
 // sortIssues orders a repository's issues as GET /repos/{o}/{r}/issues
@@ -60,14 +61,20 @@ func (s *Server) DeleteIssue(repoName string, n int) {
 	r.comments = slices.DeleteFunc(r.comments, func(c *Comment) bool { return c.Issue == n })
 }
 
-// EditComment changes the body of comment id as its author would, now.
-// GitHub keeps the issue's updated_at; the comment's own changes.
-func (s *Server) EditComment(repoName string, id int64, body string) bool {
+// EditComment rewrites comment id's body at at (zero: now), as its
+// author (or someone with write access) does on GitHub: its updated_at
+// moves, its created_at and user stay. The issue's updated_at stays, as
+// for an edit through the API (PATCH). It reports whether there is such
+// a comment.
+func (s *Server) EditComment(repoName string, id int64, body string, at time.Time) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if at.IsZero() {
+		at = s.now()
+	}
 	for _, c := range s.repo(repoName).comments {
 		if c.ID == id {
-			c.Body, c.UpdatedAt = body, s.now()
+			c.Body, c.UpdatedAt = body, at
 			return true
 		}
 	}

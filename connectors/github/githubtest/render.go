@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"embed"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"net/http"
 	"path"
 	"strings"
@@ -22,7 +24,7 @@ var rest embed.FS
 var templates = sync.OnceValue(func() map[string]map[string]any {
 	out := map[string]map[string]any{}
 	for _, name := range []string{"milestone.json", "issue.json", "issue-comment.json", "user.json", "collaborator-permission.json",
-		"minimal-repository.json", "installation-repositories.json"} {
+		"authenticated-user.json", "app.json", "installation-token.json", "minimal-repository.json", "installation-repositories.json"} {
 		b, err := rest.ReadFile(path.Join("testdata/rest", name))
 		if err != nil {
 			panic("githubtest: " + err.Error()) // embedded: cannot happen
@@ -130,6 +132,21 @@ func (s *Server) validationFailed(w http.ResponseWriter, r *http.Request) {
 	s.write(w, r, http.StatusUnprocessableEntity, []byte(recordedBody()["error-422-validation-failed.recorded.json"]))
 }
 
+// MaxCommentChars is the longest comment body GitHub takes, in characters.
+const MaxCommentChars = 65536
+
+// bodyTooLong is GitHub's 422 for a comment body over MaxCommentChars.
+// Called with the lock held.
+func (s *Server) bodyTooLong(w http.ResponseWriter, r *http.Request) {
+	s.json(w, r, http.StatusUnprocessableEntity, map[string]any{
+		"message": "Validation Failed",
+		"errors": []any{map[string]any{"resource": "IssueComment", "code": "custom", "field": "body",
+			"message": fmt.Sprintf("body is too long (maximum is %d characters)", MaxCommentChars)}},
+		"documentation_url": "https://docs.github.com/rest/issues/comments#create-an-issue-comment",
+		"status":            "422",
+	})
+}
+
 // json writes v. Called with the lock held.
 func (s *Server) json(w http.ResponseWriter, r *http.Request, status int, v any) {
 	body, err := json.Marshal(v)
@@ -184,7 +201,7 @@ func (s *Server) issueJSON(name string, rp *repo, is *Issue) map[string]any {
 	j["repository_url"] = api
 	j["comments_url"] = fmt.Sprintf("%s/issues/%d/comments", api, is.Number)
 	j["html_url"] = fmt.Sprintf("%s%s/issues/%d", htmlBase, name, is.Number)
-	j["id"], j["number"], j["title"] = 200000+is.Number, is.Number, is.Title
+	j["id"], j["number"], j["title"], j["body"] = 200000+is.Number, is.Number, is.Title, is.Body
 	j["state"], j["state_reason"] = "open", nil
 	if !is.ClosedAt.IsZero() {
 		j["state"], j["state_reason"] = "closed", "completed"
@@ -205,7 +222,7 @@ func (s *Server) issueJSON(name string, rp *repo, is *Issue) map[string]any {
 		}
 	}
 	j["comments"] = n
-	j["user"] = map[string]any{"login": is.User, "id": 7, "type": "User"}
+	j["user"] = s.userJSON(is.User)
 	if m, ok := rp.milestones[is.Milestone]; ok {
 		j["milestone"] = s.milestoneJSON(name, rp, m)
 	} else {
@@ -230,6 +247,30 @@ func (s *Server) commentJSON(name string, c *Comment) map[string]any {
 	j["url"] = fmt.Sprintf("%s/issues/comments/%d", api, c.ID)
 	j["issue_url"] = fmt.Sprintf("%s/issues/%d", api, c.Issue)
 	j["created_at"], j["updated_at"] = ts(c.CreatedAt), ts(c.UpdatedAt)
-	j["user"] = map[string]any{"login": c.User, "id": 8, "type": "User"}
+	j["user"] = s.userJSON(c.User)
 	return j
+}
+
+// userJSON is login as GitHub writes a user in an issue or a comment
+// (simple-user): the template's octocat renamed, with an id of its own.
+func (s *Server) userJSON(login string) map[string]any {
+	u := s.template("user.json")
+	for k, v := range u {
+		if str, ok := v.(string); ok && strings.HasPrefix(str, "https://api.github.com/users/octocat") {
+			u[k] = strings.TrimSuffix(s.URL, "/") + "/users/" + login + strings.TrimPrefix(str, "https://api.github.com/users/octocat")
+		}
+	}
+	u["login"], u["id"], u["html_url"] = login, userID(login), htmlBase+login
+	u["node_id"] = base64.StdEncoding.EncodeToString([]byte(fmt.Sprintf("04:User%d", userID(login))))
+	if strings.HasSuffix(login, "[bot]") {
+		u["type"] = "Bot"
+	}
+	return u
+}
+
+// userID is a stable id for login, as GitHub's do not change.
+func userID(login string) int64 {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(strings.ToLower(login)))
+	return int64(h.Sum32()%10_000_000) + 1
 }

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 type repo struct {
@@ -166,8 +167,10 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.URL.Path == "/user" && r.Method == http.MethodGet {
-		u := s.template("user.json")
-		u["login"] = s.Self
+		u := s.template("authenticated-user.json")
+		for k, v := range s.userJSON(s.Self) {
+			u[k] = v
+		}
 		s.json(w, r, http.StatusOK, u)
 		return
 	}
@@ -206,6 +209,14 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request) {
 		s.listIssues(w, r, name, rp)
 	case r.Method == http.MethodPost && len(rest) == 1 && rest[0] == "issues":
 		s.createIssue(w, r, name, rp)
+	case r.Method == http.MethodGet && len(rest) == 2 && rest[0] == "issues" && rest[1] != "comments":
+		n, _ := strconv.Atoi(rest[1])
+		is, ok := rp.issues[n]
+		if !ok {
+			s.notFound(w, r)
+			return
+		}
+		s.json(w, r, http.StatusOK, s.issueJSON(name, rp, is))
 	case r.Method == http.MethodPatch && len(rest) == 2 && rest[0] == "issues":
 		n, _ := strconv.Atoi(rest[1])
 		s.editIssue(w, r, name, rp, n)
@@ -235,6 +246,10 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request) {
 				s.validationFailed(w, r)
 				return
 			}
+			if utf8.RuneCountInString(req.Body) > MaxCommentChars {
+				s.bodyTooLong(w, r)
+				return
+			}
 			s.writes++
 			s.addComment(rp, n, s.Self, req.Body, s.now())
 			s.json(w, r, http.StatusCreated, s.commentJSON(name, rp.comments[len(rp.comments)-1]))
@@ -258,6 +273,10 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request) {
 					s.validationFailed(w, r)
 					return
 				}
+				if utf8.RuneCountInString(req.Body) > MaxCommentChars {
+					s.bodyTooLong(w, r)
+					return
+				}
 				s.writes++
 				c.Body, c.UpdatedAt = req.Body, s.now()
 				s.json(w, r, http.StatusOK, s.commentJSON(name, c))
@@ -273,9 +292,9 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request) {
 		}
 		body := s.template("collaborator-permission.json")
 		body["permission"], body["role_name"] = p, p
-		if u, ok := body["user"].(map[string]any); ok {
-			u["login"] = rest[1]
-		}
+		u := s.userJSON(rest[1])
+		u["role_name"] = p
+		body["user"] = u
 		s.json(w, r, http.StatusOK, body)
 	default:
 		s.notFound(w, r)
@@ -354,7 +373,7 @@ func (s *Server) createIssue(w http.ResponseWriter, r *http.Request, name string
 		req.Milestone, req.Labels = 0, nil
 	}
 	s.writes++
-	n := s.addIssue(rp, Issue{Title: req.Title, Milestone: req.Milestone, Labels: req.Labels, User: s.Self})
+	n := s.addIssue(rp, Issue{Title: req.Title, Body: req.Body, Milestone: req.Milestone, Labels: req.Labels, User: s.Self})
 	s.json(w, r, http.StatusCreated, s.issueJSON(name, rp, rp.issues[n]))
 }
 

@@ -12,6 +12,8 @@
 package githubtest
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -40,6 +42,7 @@ type Milestone struct {
 type Issue struct {
 	Number    int
 	Title     string
+	Body      string
 	Milestone int
 	Labels    []string
 	CreatedAt time.Time
@@ -112,6 +115,7 @@ type Server struct {
 	faults  []*Fault
 	nextID  int64
 	onServe func(Served)
+	checker Checker
 
 	requests, notMod, writes int
 	hits                     map[string]int // "METHOD /path"
@@ -253,6 +257,23 @@ func (s *Server) OnServe(f func(Served)) {
 	s.onServe = f
 }
 
+// Checker judges one exchange with the sandbox: the request as received
+// (URL.Path without /api/v3, Body readable) and the answer as written
+// (Body readable). canned says the answer is a Fault's, which a test
+// chose, rather than the sandbox's own; it may be one no GitHub would
+// give. Requests outside /api/v3 are answered 404 and not passed on.
+// internal/apispec judges them against GitHub's published descriptions.
+type Checker func(req *http.Request, resp *http.Response, canned bool)
+
+// SetChecker has c judge every exchange from now on (nil: none). c runs
+// once the answer is written, without the sandbox's lock; it must be safe
+// for concurrent use.
+func (s *Server) SetChecker(c Checker) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.checker = c
+}
+
 // statusWriter remembers the status a handler wrote, for OnServe.
 type statusWriter struct {
 	http.ResponseWriter
@@ -262,6 +283,48 @@ type statusWriter struct {
 func (w *statusWriter) WriteHeader(status int) {
 	w.status = status
 	w.ResponseWriter.WriteHeader(status)
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// recorder keeps a copy of the answer for the Checker.
+type recorder struct {
+	http.ResponseWriter
+	status int
+	header http.Header
+	body   bytes.Buffer
+}
+
+func (w *recorder) WriteHeader(status int) {
+	if w.header == nil {
+		w.status, w.header = status, w.Header().Clone()
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w *recorder) Write(b []byte) (int, error) {
+	if w.header == nil {
+		w.WriteHeader(http.StatusOK)
+	}
+	w.body.Write(b)
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (w *recorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// check hands the exchange to checker once the answer is written.
+func check(checker Checker, r *http.Request, reqBody []byte, rec *recorder, canned *bool) {
+	if rec.header == nil {
+		// Nothing written through it: net/http's 200, or a hijacked
+		// connection (a Reset fault, which is canned).
+		rec.status, rec.header = http.StatusOK, http.Header{}
+	}
+	req := r.Clone(r.Context())
+	req.Body = io.NopCloser(bytes.NewReader(reqBody))
+	resp := &http.Response{StatusCode: rec.status, Header: rec.header, Body: io.NopCloser(bytes.NewReader(rec.body.Bytes())), Request: req}
+	checker(req, resp, *canned)
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
@@ -274,8 +337,16 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.requests++
 	s.hits[r.Method+" "+p]++
-	on := s.onServe
+	on, checker := s.onServe, s.checker
 	s.mu.Unlock()
+	canned := false
+	if checker != nil {
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		rec := &recorder{ResponseWriter: w}
+		w = rec
+		defer check(checker, r, body, rec, &canned)
+	}
 	if on != nil {
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 		w = sw
@@ -300,6 +371,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.answer(w, r)
 		return
 	}
+	canned = true
 	if f.Delay > 0 {
 		select {
 		case <-time.After(f.Delay):
@@ -362,16 +434,10 @@ func (s *Server) fault(r *http.Request) *Fault {
 // resetMidBody writes rec's status, headers (with the full length) and
 // half its body, then closes the connection with a TCP RST.
 func resetMidBody(w http.ResponseWriter, rec *httptest.ResponseRecorder) {
-	hj, ok := w.(http.Hijacker)
-	if !ok {
-		if sw, isStatus := w.(*statusWriter); isStatus {
-			hj, ok = sw.ResponseWriter.(http.Hijacker)
-		}
-	}
-	if !ok {
+	conn, buf, err := http.NewResponseController(w).Hijack()
+	if errors.Is(err, http.ErrNotSupported) {
 		panic("githubtest: the server cannot hijack connections")
 	}
-	conn, buf, err := hj.Hijack()
 	if err != nil {
 		return
 	}

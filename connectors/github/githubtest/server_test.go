@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slipwatch/slipwatch/internal/apispec"
+
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/slipwatch/slipwatch/connectors/github/githubtest"
@@ -36,8 +38,7 @@ func (c *clock) add(d time.Duration) {
 func newSandbox(t *testing.T) (*githubtest.Server, *clock) {
 	t.Helper()
 	clk := &clock{now: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)}
-	s := githubtest.New(clk.Now)
-	t.Cleanup(s.Close)
+	s := apispec.GitHubSandbox(t, clk.Now)
 	return s, clk
 }
 

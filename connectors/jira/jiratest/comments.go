@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+	"unicode/utf16"
 )
 
 // Comment is a comment on an issue.
@@ -15,6 +16,9 @@ type Comment struct {
 	Body    string
 	Created string // in Jira's format: 2026-03-10T09:00:00.000+0000
 	Updated string
+	// UpdateAuthor is who last edited the comment (Jira's
+	// updateAuthor); nil: the author.
+	UpdateAuthor map[string]any
 	// Marker is the value of the comment's MarkerProperty entity
 	// property; "" when it has none (see Server.Marker).
 	Marker string
@@ -67,18 +71,41 @@ func (s *Server) SetMarker(commentID, marker string) {
 func (c *Comment) copy(marker string) Comment {
 	out := *c
 	out.Author = copyMap(c.Author)
+	out.UpdateAuthor = copyMap(c.UpdateAuthor)
 	out.Marker = marker
 	return out
+}
+
+// EditComment rewrites comment id's body as editor (in the shape of the
+// edition's users) at at, as a user with "Edit All Comments" (or the
+// author) does in Jira: the comment's updated and updateAuthor change,
+// its author and created do not.
+func (s *Server) EditComment(id string, editor map[string]any, body, at string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, cs := range s.comments {
+		for _, c := range cs {
+			if c.ID == id {
+				c.Body, c.Updated, c.UpdateAuthor = body, at, copyMap(editor)
+				return
+			}
+		}
+	}
+	s.failf("EditComment: no comment %s", id)
 }
 
 // renderComment is c as Jira's v2 API answers it; called with the lock
 // held.
 func (s *Server) renderComment(c *Comment) map[string]any {
+	updateAuthor := c.UpdateAuthor
+	if updateAuthor == nil {
+		updateAuthor = c.Author
+	}
 	return map[string]any{
 		"self":         s.URL + "/rest/api/2/issue/" + c.Issue + "/comment/" + c.ID,
 		"id":           c.ID,
 		"author":       c.Author,
-		"updateAuthor": c.Author,
+		"updateAuthor": updateAuthor,
 		"body":         c.Body,
 		"created":      c.Created,
 		"updated":      c.Updated,
@@ -125,6 +152,9 @@ func (s *Server) commentList(w http.ResponseWriter, r *http.Request, key string)
 			s.file(w, http.StatusBadRequest, "error-400-message.cloud.json", nil)
 			return
 		}
+		if tooLong(w, in.Body) {
+			return
+		}
 		s.mu.Lock()
 		c := s.addComment(key, s.self, in.Body, s.clock.Format(timeLayout))
 		// Cloud documents "properties" on create; the Data Center the
@@ -144,12 +174,29 @@ func (s *Server) commentList(w http.ResponseWriter, r *http.Request, key string)
 	}
 }
 
+// MaxCommentChars is the longest comment Jira takes, in characters (Java's:
+// UTF-16 code units), its jira.text.field.character.limit by default.
+const MaxCommentChars = 32767
+
+// tooLong answers Jira's 400 for a comment over MaxCommentChars.
+func tooLong(w http.ResponseWriter, body string) bool {
+	if len(utf16.Encode([]rune(body))) <= MaxCommentChars {
+		return false
+	}
+	writeBytes(w, http.StatusBadRequest, marshal(map[string]any{"errorMessages": []string{},
+		"errors": map[string]string{"comment": "The entered text is too long. It exceeds the allowed limit of 32,767 characters."}}))
+	return true
+}
+
 func (s *Server) updateComment(w http.ResponseWriter, r *http.Request, key, id string) {
 	var in struct {
 		Body string `json:"body"`
 	}
 	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
 		jiraErr(w, http.StatusBadRequest, "bad json")
+		return
+	}
+	if tooLong(w, in.Body) {
 		return
 	}
 	s.mu.Lock()

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Issue is an issue in the sandbox. Fields are rendered as given: a
@@ -266,7 +267,14 @@ func (s *Server) getIssue(w http.ResponseWriter, r *http.Request, idOrKey string
 	var b []byte
 	for _, is := range s.issues {
 		if is.Key == idOrKey || is.ID == idOrKey {
-			b = marshal(s.render(is, fields))
+			out := s.render(is, fields)
+			if slices.Contains(strings.Split(r.URL.Query().Get("expand"), ","), "changelog") {
+				// Data Center sends the whole history here; Cloud at most
+				// the first 100 entries (the sandbox plays Data Center's).
+				hs := s.renderHistories(is.Key, 0, len(s.histories[is.Key]))
+				out["changelog"] = map[string]any{"startAt": 0, "maxResults": len(hs), "total": len(hs), "histories": hs}
+			}
+			b = marshal(out)
 			break
 		}
 	}
@@ -277,6 +285,9 @@ func (s *Server) getIssue(w http.ResponseWriter, r *http.Request, idOrKey string
 	}
 	writeBytes(w, http.StatusOK, b)
 }
+
+// maxSummary is the longest summary Jira takes, in characters.
+const maxSummary = 255
 
 func (s *Server) createIssue(w http.ResponseWriter, r *http.Request) {
 	var in map[string]any
@@ -289,6 +300,11 @@ func (s *Server) createIssue(w http.ResponseWriter, r *http.Request) {
 	pk, _ := proj["key"].(string)
 	if pk == "" || fields["summary"] == "" {
 		s.file(w, http.StatusBadRequest, "error-400-field-errors.cloud.json", nil)
+		return
+	}
+	if summary, _ := fields["summary"].(string); utf8.RuneCountInString(summary) > maxSummary {
+		writeBytes(w, http.StatusBadRequest, marshal(map[string]any{"errorMessages": []string{},
+			"errors": map[string]string{"summary": "Summary must be less than 255 characters."}}))
 		return
 	}
 	s.mu.Lock()

@@ -91,14 +91,35 @@ type Server struct {
 	projects    map[string]string           // project id → key
 	nextVersion int
 
-	issues   map[string]*Issue          // by key
-	jql      map[string]func() []string // JQL → issue keys
-	refused  map[string]string          // JQL → Jira's 400 message for it
-	jqls     []string                   // every JQL asked, in order
-	comments map[string][]*Comment      // issue key → comments, oldest first
-	markers  map[string]string          // comment id → marker
-	created  []map[string]any           // bodies of POST /rest/api/2/issue
-	nextID   int                        // issue and comment ids
+	issues    map[string]*Issue          // by key
+	jql       map[string]func() []string // JQL → issue keys
+	refused   map[string]string          // JQL → Jira's 400 message for it
+	jqls      []string                   // every JQL asked, in order
+	comments  map[string][]*Comment      // issue key → comments, oldest first
+	histories map[string][]History       // issue key → changelog, oldest first
+	markers   map[string]string          // comment id → marker
+	created   []map[string]any           // bodies of POST /rest/api/2/issue
+	nextID    int                        // issue and comment ids
+
+	checker Checker
+}
+
+// Checker judges one exchange with the sandbox: the request as received
+// (URL.Path without the prefix SetPrefix set, Body readable) and the
+// answer as written (Body readable). canned says the answer is one a test
+// queued (Queue) rather than the sandbox's own; it may be one no Jira
+// would give. Requests outside the prefix are answered 404 and not passed
+// on. internal/apispec judges them against Atlassian's published
+// description.
+type Checker func(req *http.Request, resp *http.Response, canned bool)
+
+// SetChecker has c judge every exchange from now on (nil: none). c runs
+// once the answer is written, without the sandbox's lock; it must be safe
+// for concurrent use.
+func (s *Server) SetChecker(c Checker) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.checker = c
 }
 
 // New starts a sandbox; Close stops it.
@@ -121,6 +142,7 @@ func New(o Options) *Server {
 		jql:         map[string]func() []string{},
 		refused:     map[string]string{},
 		comments:    map[string][]*Comment{},
+		histories:   map[string][]History{},
 		markers:     map[string]string{},
 		nextID:      20000,
 	}
@@ -279,7 +301,7 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 
 func (s *Server) serve(rw http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
-	prefix, auth, authFn := s.prefix, s.auth, s.authFn
+	prefix, auth, authFn, checker := s.prefix, s.auth, s.authFn, s.checker
 	s.mu.Unlock()
 	p, ok := strings.CutPrefix(r.URL.Path, prefix)
 	if !ok {
@@ -301,6 +323,16 @@ func (s *Server) serve(rw http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 
+	if checker != nil {
+		rec := &recorder{ResponseWriter: rw}
+		rw = rec
+		defer func() {
+			req := r.Clone(r.Context())
+			req.URL.Path = p
+			req.Body = io.NopCloser(bytes.NewReader(body))
+			checker(req, rec.response(), canned != nil)
+		}()
+	}
 	w := &statusWriter{ResponseWriter: rw}
 	defer func() {
 		if (r.Method == http.MethodPost || r.Method == http.MethodPut || r.Method == http.MethodDelete) && w.status/100 == 2 {
@@ -328,6 +360,36 @@ func (s *Server) serve(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.route(w, r, p, key)
+}
+
+// recorder keeps a copy of the answer for the Checker.
+type recorder struct {
+	http.ResponseWriter
+	status int
+	header http.Header
+	body   bytes.Buffer
+}
+
+func (w *recorder) WriteHeader(status int) {
+	if w.header == nil {
+		w.status, w.header = status, w.Header().Clone()
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w *recorder) Write(b []byte) (int, error) {
+	if w.header == nil {
+		w.WriteHeader(http.StatusOK)
+	}
+	w.body.Write(b)
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *recorder) response() *http.Response {
+	if w.header == nil {
+		w.status, w.header = http.StatusOK, http.Header{} // net/http's answer to a handler that wrote nothing
+	}
+	return &http.Response{StatusCode: w.status, Header: w.header, Body: io.NopCloser(bytes.NewReader(w.body.Bytes()))}
 }
 
 func (s *Server) answer(w http.ResponseWriter, c Response) {
@@ -375,6 +437,8 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, p, key string) {
 		s.createIssue(w, r)
 	case len(seg) == 5 && seg[3] == "issue" && get:
 		s.getIssue(w, r, seg[4])
+	case len(seg) == 6 && seg[3] == "issue" && seg[5] == "changelog" && get:
+		s.changelog(w, r, seg[4])
 	case len(seg) == 6 && seg[3] == "issue" && seg[5] == "comment":
 		s.commentList(w, r, seg[4])
 	case len(seg) == 7 && seg[3] == "issue" && seg[5] == "comment" && r.Method == http.MethodPut:

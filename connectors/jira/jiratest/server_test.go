@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/slipwatch/slipwatch/internal/apispec"
+
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/slipwatch/slipwatch/connectors/jira/jiratest"
@@ -19,8 +21,7 @@ import (
 
 func newServer(t *testing.T, cloud bool) *jiratest.Server {
 	t.Helper()
-	s := jiratest.New(jiratest.Options{Cloud: cloud, Fail: t.Errorf})
-	t.Cleanup(s.Close)
+	s := apispec.JiraSandbox(t, jiratest.Options{Cloud: cloud, Fail: t.Errorf})
 	return s
 }
 
@@ -239,8 +240,7 @@ func TestShapes(t *testing.T) {
 // query slipwatch sends for it, and a JQL Jira would refuse gets its 400.
 func TestIndex(t *testing.T) {
 	t.Parallel()
-	s := jiratest.New(jiratest.Options{Cloud: true, Index: true, Fail: t.Errorf})
-	t.Cleanup(s.Close)
+	s := apispec.JiraSandbox(t, jiratest.Options{Cloud: true, Index: true, Fail: t.Errorf})
 	s.AddIssue("PLAT-1", map[string]any{"project": map[string]any{"key": "PLAT"}, "issuetype": map[string]any{"name": "Epic"}, "duedate": "2026-12-01"})
 	status, _, _ := do(t, s, http.MethodPost, "/rest/api/2/issue", nil,
 		`{"fields":{"project":{"key":"PLAT"},"summary":"Delivery tracking: 2.0","issuetype":{"name":"Task"},"labels":["slipwatch"],"fixVersions":[{"id":"10010"}]}}`)
