@@ -154,6 +154,9 @@ func chartCases() []chartCase {
 				if cfg.GitHub.Token != "" {
 					t.Error("a token is set next to the App")
 				}
+				if !cmp.Equal(cfg.GitHub.Repos, []string{"platform/*", "platform-tools/fork-we-watch"}) || cfg.GitHub.DiscoverEvery.D() != 30*time.Minute {
+					t.Errorf("an organisation-wide config: repos %v, discover_every %v", cfg.GitHub.Repos, cfg.GitHub.DiscoverEvery)
+				}
 				if cfg.GitHub.PreviousWebhookSecret.Value() != "whsec-app-old-0002" {
 					t.Error("the previous webhook secret did not reach slipwatch")
 				}

@@ -48,6 +48,7 @@ func TestBadValuesAreRefused(t *testing.T) {
 		{"wrong-type.yaml", true, "replicaCount: Invalid type. Expected: integer, given: string"},
 		{"bad-enum.yaml", true, `config.baseline must be one of the following: "first_seen", "declared_only"`},
 		{"bad-duration.yaml", true, "config.poll.interval: Does not match pattern"},
+		{"partial-wildcard.yaml", true, "config.github.repos.0: Does not match pattern"},
 		{"negative-settle.yaml", true, "config.slip.settle: Does not match pattern"},
 		{"bad-risk-below.yaml", true, "config.forecast.risk_below: Must be less than 1"},
 		{"unscoped-allow.yaml", true, "config.commands.allow.0: Does not match pattern '^(github|jira):.+'"},

@@ -45,6 +45,7 @@ const (
 	DefaultGitHubTrackingLabel  = "slipwatch"
 	DefaultGitHubCreateTracking = true
 	DefaultGitHubWriteInterval  = time.Second
+	DefaultGitHubDiscoverEvery  = time.Hour
 	DefaultJiraDeployment       = JiraAuto
 	DefaultJiraVersions         = true
 	DefaultJiraJQL              = "issuetype = Epic AND duedate is not EMPTY"
@@ -264,10 +265,14 @@ type GitHub struct {
 	PreviousWebhookSecret Secret `yaml:"previous_webhook_secret"`
 	// InsecureSkipSignature accepts unsigned webhooks. Only for a private
 	// network behind something else that authenticates.
-	InsecureSkipSignature bool     `yaml:"insecure_skip_signature"`
-	Repos                 []string `yaml:"repos"`
-	TrackingLabel         string   `yaml:"tracking_label"`
-	CreateTrackingIssue   bool     `yaml:"create_tracking_issue"`
+	InsecureSkipSignature bool `yaml:"insecure_skip_signature"`
+	// Repos are owner/name, or owner/* for every repository of an
+	// organisation or user the credential can see (not archived, not a
+	// fork, issues on), looked up again every DiscoverEvery.
+	Repos               []string `yaml:"repos"`
+	DiscoverEvery       Duration `yaml:"discover_every"`
+	TrackingLabel       string   `yaml:"tracking_label"`
+	CreateTrackingIssue bool     `yaml:"create_tracking_issue"`
 	// WriteInterval spaces content-creating requests: github.com's
 	// secondary limits ask for a second; GitHub Enterprise Server with
 	// rate limiting off (or a sandbox) can take less.
@@ -389,6 +394,7 @@ func (g *GitHub) setDefaults() {
 	g.TrackingLabel = DefaultGitHubTrackingLabel
 	g.CreateTrackingIssue = DefaultGitHubCreateTracking
 	g.WriteInterval = Duration(DefaultGitHubWriteInterval)
+	g.DiscoverEvery = Duration(DefaultGitHubDiscoverEvery)
 }
 
 func (j *Jira) setDefaults() {

@@ -44,7 +44,7 @@ func TestGoodFiles(t *testing.T) {
 			c.Redis.URL = "redis://redis:6379/0"
 			c.Commands.Allow = []string{"github:octocat", "jira:5b10ac8d82e05b22cc7d4ef5"}
 			c.GitHub = &GitHub{BaseURL: "https://api.github.com/", Token: "ghp_secret_token_value",
-				WebhookSecret: "whsec", Repos: []string{"acme/api", "acme/web"}, TrackingLabel: "slipwatch", CreateTrackingIssue: true, WriteInterval: Duration(time.Second)}
+				WebhookSecret: "whsec", Repos: []string{"acme/api", "acme/web"}, TrackingLabel: "slipwatch", CreateTrackingIssue: true, WriteInterval: Duration(time.Second), DiscoverEvery: Duration(DefaultGitHubDiscoverEvery)}
 			c.Jira = &Jira{BaseURL: "https://acme.atlassian.net", Deployment: JiraAuto,
 				Auth:          Auth{Email: "jane@example.com", APIToken: "jira_secret_token"},
 				WebhookSecret: "jwhsec", Projects: []string{"PLAT"},
@@ -57,7 +57,7 @@ func TestGoodFiles(t *testing.T) {
 			c := Default()
 			c.Location = time.UTC
 			c.GitHub = &GitHub{BaseURL: DefaultGitHubBaseURL, Token: "ghp_secret_token_value", Repos: []string{"acme/api"},
-				TrackingLabel: DefaultGitHubTrackingLabel, CreateTrackingIssue: true, WriteInterval: Duration(DefaultGitHubWriteInterval)}
+				TrackingLabel: DefaultGitHubTrackingLabel, CreateTrackingIssue: true, WriteInterval: Duration(DefaultGitHubWriteInterval), DiscoverEvery: Duration(DefaultGitHubDiscoverEvery)}
 			return c
 		}},
 		{"app-sentinel.yaml", func() *Config {
@@ -74,7 +74,7 @@ func TestGoodFiles(t *testing.T) {
 			c.Forecast.Window = Duration(14 * 24 * time.Hour)
 			c.GitHub = &GitHub{BaseURL: "https://ghe.example.com/api/v3/",
 				App:                   &App{ID: 1234, InstallationID: 5678, PrivateKeyFile: "/var/run/secrets/slipwatch/app.pem"},
-				InsecureSkipSignature: true, Repos: []string{"acme/api"}, TrackingLabel: "slipwatch", WriteInterval: Duration(time.Second)}
+				InsecureSkipSignature: true, Repos: []string{"acme/api"}, TrackingLabel: "slipwatch", WriteInterval: Duration(time.Second), DiscoverEvery: Duration(DefaultGitHubDiscoverEvery)}
 			return c
 		}},
 		{"jira-oauth.yaml", func() *Config {
@@ -316,6 +316,7 @@ func TestEnvVarsCoverSchema(t *testing.T) {
 		"SLIPWATCH_LOG_FORMAT":                     "log.format",
 		"SLIPWATCH_GITHUB_TRACKING_LABEL":          "github.tracking_label",
 		"SLIPWATCH_GITHUB_WRITE_INTERVAL":          "github.write_interval",
+		"SLIPWATCH_GITHUB_DISCOVER_EVERY":          "github.discover_every",
 		"SLIPWATCH_GITHUB_BASE_URL":                "github.base_url",
 		"SLIPWATCH_JIRA_DEPLOYMENT":                "jira.deployment",
 		"SLIPWATCH_JIRA_DISCOVER_EVERY":            "jira.discover_every",
@@ -458,7 +459,7 @@ func TestDefaultsNamed(t *testing.T) {
 	}
 	var g GitHub
 	g.setDefaults()
-	if !reflect.DeepEqual(g, GitHub{BaseURL: DefaultGitHubBaseURL, TrackingLabel: DefaultGitHubTrackingLabel, CreateTrackingIssue: true, WriteInterval: Duration(DefaultGitHubWriteInterval)}) {
+	if !reflect.DeepEqual(g, GitHub{BaseURL: DefaultGitHubBaseURL, TrackingLabel: DefaultGitHubTrackingLabel, CreateTrackingIssue: true, WriteInterval: Duration(DefaultGitHubWriteInterval), DiscoverEvery: Duration(DefaultGitHubDiscoverEvery)}) {
 		t.Errorf("GitHub defaults = %+v", g)
 	}
 }

@@ -16,6 +16,7 @@ const (
 	MinForecastTrials = 100
 	MaxForecastTrials = 1_000_000
 	MinStatusEvery    = time.Hour
+	MinDiscoverEvery  = time.Minute
 )
 
 // MinDigestEvery is the shortest digest.every other than 0.
@@ -23,6 +24,7 @@ const MinDigestEvery = time.Hour
 
 var (
 	repoName   = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$`)
+	ownerAll   = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/\*$`)
 	projectKey = regexp.MustCompile(`^[A-Z][A-Z0-9_]{1,49}$`)
 	issueKey   = regexp.MustCompile(`^[A-Z][A-Z0-9_]{1,49}-[1-9][0-9]*$`)
 )
@@ -281,18 +283,22 @@ func (g *GitHub) validate(es *findings) {
 		}
 	}
 	if len(g.Repos) == 0 {
-		es.add("github.repos", "list at least one owner/name")
+		es.add("github.repos", "list at least one owner/name (or owner/* for every repository of an organisation)")
 	}
 	seen := map[string]bool{}
 	for i, r := range g.Repos {
 		p := fmt.Sprintf("github.repos[%d]", i)
 		switch {
-		case !repoName.MatchString(r):
+		case !repoName.MatchString(r) && !ownerAll.MatchString(r):
 			es.add(p, "%q is not owner/name", r)
 		case seen[strings.ToLower(r)]:
 			es.add(p, "%q is listed twice", r)
 		}
 		seen[strings.ToLower(r)] = true
+	}
+	// A config built in code without owner/* entries may leave it unset.
+	if d := g.DiscoverEvery.D(); d < MinDiscoverEvery && (d != 0 || g.discovers()) {
+		es.add("github.discover_every", "%s is below %s", d, MinDiscoverEvery)
 	}
 	positive(es, "github.write_interval", g.WriteInterval)
 	if g.TrackingLabel == "" {
@@ -435,7 +441,7 @@ func (c *Config) validateLinks(es *findings) {
 		switch {
 		case err != nil:
 			es.add(p+".github", "%v", err)
-		case c.GitHub == nil || !containsFold(c.GitHub.Repos, gh.Repo):
+		case c.GitHub == nil || !c.GitHub.Watches(gh.Repo):
 			es.addAgainst(p+".github", []string{"github.repos"}, "repo %q is not in github.repos", gh.Repo)
 		case seenGH[strings.ToLower(l.GitHub)]:
 			es.add(p+".github", "%q is linked twice", l.GitHub)
@@ -465,7 +471,7 @@ func (c *Config) validateTrackRecord(es *findings) {
 		switch {
 		case !repoName.MatchString(repo) || err != nil || n <= 0:
 			es.add(path, "%q is not owner/name#number (a GitHub issue) or a Jira issue key", th)
-		case c.GitHub == nil || !containsFold(c.GitHub.Repos, repo):
+		case c.GitHub == nil || !c.GitHub.Watches(repo):
 			es.addAgainst(path, []string{"github.repos"}, "repo %q is not in github.repos", repo)
 		}
 		return
@@ -481,6 +487,24 @@ func (c *Config) validateTrackRecord(es *findings) {
 func containsFold(list []string, s string) bool {
 	for _, x := range list {
 		if strings.EqualFold(x, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// Watches reports whether github.repos covers repo (owner/name): listed
+// by name, or under an owner/* entry of its owner. Whether discovery
+// finds it (not archived, not a fork) is known only at run time.
+func (g *GitHub) Watches(repo string) bool {
+	owner, _, _ := strings.Cut(repo, "/")
+	return containsFold(g.Repos, repo) || containsFold(g.Repos, owner+"/*")
+}
+
+// discovers reports whether an entry of github.repos is owner/*.
+func (g *GitHub) discovers() bool {
+	for _, r := range g.Repos {
+		if strings.HasSuffix(r, "/*") {
 			return true
 		}
 	}

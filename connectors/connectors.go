@@ -92,7 +92,11 @@ type WebhookEvent struct {
 	Event    string   // "milestone", "issue_comment", "jira:version_updated", …
 	Refs     []Ref    // deliverables to reconcile
 	Teams    []string // whole teams to list again (a new milestone or version)
-	Digest   string   // httpx.BodyDigest of the authenticated body: a replay under another ID is the same delivery
+	// Discover asks to look up the teams of a wildcard entry again (a
+	// repository created, archived, renamed or transferred; an App
+	// installation given or denied repositories).
+	Discover bool
+	Digest   string // httpx.BodyDigest of the authenticated body: a replay under another ID is the same delivery
 }
 
 // Discovery is what one wildcard entry of a tracker's config (a GitHub

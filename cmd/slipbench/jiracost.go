@@ -52,6 +52,11 @@ type jiraCostResult struct {
 
 // measureJiraCost runs the cycles on both editions, then dayPolls warm
 // polls (26 hours' worth include each project's daily full read).
+
+// jiraCycles name the three measured polls: a cold start, a warm poll with
+// nothing changed, and one after a few issues changed.
+var jiraCycles = [3]string{"cold", "warm (nothing changed)", "1 % of issues changed"}
+
 func measureJiraCost(ctx context.Context, projects, dayPolls int) (jiraCostResult, error) {
 	start := time.Now()
 	res := jiraCostResult{Projects: projects}
@@ -112,17 +117,17 @@ func measureJiraEdition(ctx context.Context, cloud bool, projects, dayPolls int)
 			clk.advance(5 * time.Minute)
 		}
 		if e.Slip[i], err = measure(func() error { return jiraPollCycle(ctx, slip, names) }); err != nil {
-			return e, fmt.Errorf("slipwatch %s cycle: %w", cycleNames[i], err)
+			return e, fmt.Errorf("slipwatch %s cycle: %w", jiraCycles[i], err)
 		}
 		if e.Naive[i], err = measure(func() error { return naive.cycle(ctx, names) }); err != nil {
-			return e, fmt.Errorf("naive %s cycle: %w", cycleNames[i], err)
+			return e, fmt.Errorf("naive %s cycle: %w", jiraCycles[i], err)
 		}
 		fresh, err := newConn()
 		if err != nil {
 			return e, err
 		}
 		if e.Stateless[i], err = measure(func() error { return jiraPollCycle(ctx, fresh, names) }); err != nil {
-			return e, fmt.Errorf("stateless %s cycle: %w", cycleNames[i], err)
+			return e, fmt.Errorf("stateless %s cycle: %w", jiraCycles[i], err)
 		}
 	}
 	// Warm 5-minute polls with nothing changed: the versions list's turns
@@ -505,7 +510,7 @@ func jiraCostSection(r jiraCostResult) section {
 	per := func(n int) float64 { return float64(n) / float64(r.Projects) }
 	for _, e := range r.Editions {
 		ed := jiraEditionName(e.Cloud)
-		for i, name := range cycleNames {
+		for i, name := range jiraCycles {
 			sl, nv, st := per(e.Slip[i]), per(e.Naive[i]), per(e.Stateless[i])
 			rw := row{Measure: ed + ", " + name + ": requests per project", Value: num(sl),
 				Baseline: num(nv) + " naive / " + num(st) + " stateless", Ratio: ratio(sl, nv) + " / " + ratio(sl, st)}

@@ -184,7 +184,7 @@ func run(ctx context.Context, sz sizes, short bool, log io.Writer) *results {
 
 	done := step("API cost")
 	if res.Cost, err = measureCost(ctx, rdb, sz.Repos, sz.Milestones, sz.Issues); err != nil {
-		fail("API cost per poll cycle", err)
+		fail("API cost per poll", err)
 	} else {
 		res.Sections = append(res.Sections, costSection(res.Cost))
 	}

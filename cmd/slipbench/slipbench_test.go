@@ -43,15 +43,22 @@ func TestShortRun(t *testing.T) {
 	}
 
 	t.Run("API cost", func(t *testing.T) {
-		warm, naive := res.Cost.Slip[1], res.Cost.Naive[1]
-		if warm.Counted() > 0 {
-			t.Errorf("warm cycle: %d counted requests, want 0 (every read a 304): %+v", warm.Counted(), warm)
+		c := res.Cost
+		per := func(s scenario) float64 { return s.perRepo(s.Counted(), c.Repos) }
+		if c.Warm.Counted() > 0 {
+			t.Errorf("warm poll: %d counted requests, want 0 (every read a 304): %+v", c.Warm.Counted(), c.Warm)
 		}
-		if naive.Counted() == 0 {
-			t.Errorf("naive warm cycle counted nothing: the baseline is broken: %+v", naive)
+		if c.Naive.Counted() == 0 {
+			t.Errorf("the naive poller counted nothing: the baseline is broken: %+v", c.Naive)
 		}
-		if cold := res.Cost.Slip[0]; cold.Requests > 2*res.Cost.Stateless[0].Requests {
-			t.Errorf("cold cycle: %d requests, more than twice a stateless poller's %d", cold.Requests, res.Cost.Stateless[0].Requests)
+		if per(c.Cold) > per(c.Naive) {
+			t.Errorf("cold poll: %.1f counted per repo, more than the naive poller's %.1f", per(c.Cold), per(c.Naive))
+		}
+		if c.Changed != c.Repos || c.OneIn12.Counted() > 2*c.Changed {
+			t.Errorf("one poll in twelve: %d counted for %d changed repo polls (of %d repos), want at most 2 each", c.OneIn12.Counted(), c.Changed, c.Repos)
+		}
+		if per(c.Restart) > per(c.Cold)/2 {
+			t.Errorf("restart: %.1f counted per repo, not far below a cold start's %.1f", per(c.Restart), per(c.Cold))
 		}
 	})
 	t.Run("reconcile", func(t *testing.T) {
@@ -136,7 +143,7 @@ func TestShortRun(t *testing.T) {
 		if err := writeReport(&b, res.Machine, res.Sections); err != nil {
 			t.Fatal(err)
 		}
-		for _, want := range []string{"## API cost per poll cycle", "## Reconcile throughput", "## Webhook intake",
+		for _, want := range []string{"## API cost per poll", "## Reconcile throughput", "## Webhook intake",
 			"## Latency: webhook received → comment posted", "## Memory and start", "## Scale model", "## Forecast backtest", "## Misses"} {
 			if !strings.Contains(b.String(), want) {
 				t.Errorf("report has no %q", want)

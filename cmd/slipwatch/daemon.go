@@ -66,7 +66,23 @@ func runCheck(e *env, o *options) int {
 		if unresolved == nil {
 			unresolved = []string{}
 		}
-		_ = enc.Encode(map[string]any{"commitments": res.Commitments, "errors": errs, "links_not_found": unresolved, "watching": res.Teams})
+		type found struct {
+			Tracker string    `json:"tracker"`
+			Pattern string    `json:"pattern"`
+			Found   int       `json:"found"`
+			Noun    string    `json:"noun"`
+			At      time.Time `json:"at,omitzero"`
+			Error   string    `json:"error,omitempty"`
+		}
+		discovered := []found{}
+		for _, f := range res.Discovered {
+			d := found{Tracker: string(f.Tracker), Pattern: f.Pattern, Found: f.Teams, Noun: f.Noun, At: f.At}
+			if f.Err != nil {
+				d.Error = f.Err.Error()
+			}
+			discovered = append(discovered, d)
+		}
+		_ = enc.Encode(map[string]any{"commitments": res.Commitments, "errors": errs, "links_not_found": unresolved, "discovered": discovered, "watching": res.Teams})
 	} else {
 		tw := tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "DELIVERABLE\tCOMMITTED\tTARGET\tFORECAST P85\tCHANCE\tPROGRESS\tHEALTH")
@@ -86,6 +102,9 @@ func runCheck(e *env, o *options) int {
 		}
 		for _, u := range res.Unresolved {
 			fmt.Fprintf(e.stdout, "link not found: %s\n", u)
+		}
+		for _, f := range res.Discovered {
+			fmt.Fprintln(e.stdout, f)
 		}
 		for _, err := range res.Errors {
 			fmt.Fprintf(e.stderr, "slipwatch check: %v\n", err)

@@ -1,15 +1,18 @@
 // Package github is slipwatch's GitHub connector: milestones are the
 // deliverables, a labelled tracking issue in each milestone is the thread,
-// and the repository's closed issues are the team's throughput.
+// and the repository's closed issues and pull requests are the team's
+// throughput. github.repos names repositories, or "owner/*" for every
+// repository of an organisation or user (discover.go).
 //
-// It is built to run for months on one token. Every read is a conditional
-// request through connectors/httpx, whose 304 answers GitHub does not count,
-// and a repository is read as three lists per poll (its milestones, its
-// issues closed since yesterday, its comments since yesterday; the day's
-// first read adds the closed issues of the whole forecast window); a
-// milestone's issues and its thread's comments are fetched again only when
-// those lists say they changed. An unchanged repository therefore costs
-// three 304s per poll and no counted request.
+// It is built to watch a whole organisation on one token. Every read is a
+// conditional request through connectors/httpx, whose 304 answers GitHub
+// does not count, and a repository is kept in an index (index.go) that a
+// poll brings up to date with three lists that say what changed: its
+// milestones, the first page of its issues by last update, the first page
+// of its comments by last update. An unchanged repository therefore costs
+// three 304s per poll and no counted request, a changed one a counted
+// request per list that changed, and Observe reads the index at no
+// request. What each repository costs is measured by kind (cost.go).
 package github
 
 import (
@@ -17,9 +20,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -39,13 +44,11 @@ import (
 // How the connector spends GitHub's quota and memory; nothing configures
 // them.
 const (
-	// viewTTL: Observe re-reads a repository's lists when they are older
-	// than this (List always re-reads them).
-	viewTTL = 30 * time.Second
-	// memoTTL: a milestone's issues and a thread's comments are re-read
-	// (conditionally) at least this often even when nothing says they
-	// changed, so a deleted comment is noticed.
-	memoTTL = time.Hour
+	// viewTTL: Observe brings a repository's index up to date when the
+	// last poll (or Observe) did so longer ago than this (List always
+	// does). The poll interval is the freshness slipwatch promises;
+	// webhooks and writes mark the index stale at once.
+	viewTTL = 2 * time.Minute
 	// permissionTTL is how long a collaborator permission is remembered:
 	// a collaborator removed from the repository can commit for this long
 	// at most (on a replica that saw no member webhook for it).
@@ -94,7 +97,8 @@ type Options struct {
 type Client struct {
 	gh      *gh.Client
 	cfg     *config.GitHub
-	repos   map[string]string // lower-case owner/name → as configured
+	repos   map[string]string // listed repositories: lower-case owner/name → as configured
+	owners  map[string]*owned // owner/* entries by lower-case owner (discover.go), guarded by disc
 	label   string
 	allow   map[string]bool // lower-case logins
 	now     func() time.Time
@@ -108,11 +112,12 @@ type Client struct {
 	selfMu sync.Mutex
 	self   string
 
-	locks keyed.Mutex // per repo (view refresh) and per milestone (EnsureThread)
+	locks keyed.Mutex // per repo (index refresh), per milestone (EnsureThread), discovery
+	disc  sync.Mutex  // guards owners' contents
+	costs costs       // what each repository cost (cost.go)
 
 	mu       sync.Mutex
-	views    map[string]*repoView   // by repo
-	items    map[string]*itemsMemo  // by milestone key
+	index    map[string]*index      // by repo (index.go)
 	threads  map[string]*threadMemo // by thread ID
 	unsure   map[string]time.Time   // thread ID → until when its memo is not to be trusted
 	threadOf map[string]int         // milestone key → tracking issue number, once known
@@ -180,8 +185,9 @@ func New(cfg *config.GitHub, o Options) (*Client, error) {
 		o:        o,
 		log:      o.Logger.With("tracker", string(connectors.GitHub)),
 		maxHook:  httpx.MaxWebhookBytes,
-		views:    map[string]*repoView{},
-		items:    map[string]*itemsMemo{},
+		owners:   map[string]*owned{},
+		costs:    costs{byRepo: map[string]*Cost{}},
+		index:    map[string]*index{},
 		threads:  map[string]*threadMemo{},
 		unsure:   map[string]time.Time{},
 		threadOf: map[string]int{},
@@ -193,6 +199,10 @@ func New(cfg *config.GitHub, o Options) (*Client, error) {
 		c.label = config.DefaultGitHubTrackingLabel
 	}
 	for _, r := range cfg.Repos {
+		if owner := patternOwner(r); owner != "" {
+			c.owners[strings.ToLower(owner)] = &owned{pattern: r, repos: map[string]string{}}
+			continue
+		}
 		c.repos[strings.ToLower(r)] = r
 	}
 	for _, a := range o.Allow {
@@ -250,10 +260,12 @@ func New(cfg *config.GitHub, o Options) (*Client, error) {
 		return nil, errors.New("github: neither token nor app is configured")
 	}
 
-	stack := httpx.New(auth, httpx.Options{
+	// The meter sits right above the credential, below the cache: it sees
+	// each request as sent and each 304 as GitHub answered it.
+	stack := httpx.New(&meterTransport{next: auth, costs: &c.costs}, httpx.Options{
 		UserAgent:  ua,
 		Validators: o.Validators,
-		Cache:      httpx.CacheOptions{Identity: func(*http.Request) string { return identity }, Logger: c.log, TTL: datedListTTL},
+		Cache:      httpx.CacheOptions{Identity: func(*http.Request) string { return identity }, Logger: c.log},
 		Limits:     httpx.LimitOptions{Reserve: reserve, Bucket: bucket},
 		Pace:       &httpx.PaceOptions{Interval: o.WriteInterval},
 		Endpoint:   func(r *http.Request) string { return endpoint(apiBase.Path, r) },
@@ -300,8 +312,27 @@ func appKey(app *config.App) ([]byte, error) {
 // Tracker is connectors.GitHub.
 func (c *Client) Tracker() connectors.Tracker { return connectors.GitHub }
 
-// Teams are the configured repositories, owner/name.
-func (c *Client) Teams() []string { return append([]string(nil), c.cfg.Repos...) }
+// Teams are the repositories watched, owner/name: those listed in
+// github.repos and those its owner/* entries discovered (Discover), each
+// once, sorted.
+func (c *Client) Teams() []string {
+	seen := map[string]string{}
+	for lower, full := range c.repos {
+		seen[lower] = full
+	}
+	c.disc.Lock()
+	for _, o := range c.owners {
+		for lower, full := range o.repos {
+			if _, listed := seen[lower]; !listed {
+				seen[lower] = full
+			}
+		}
+	}
+	c.disc.Unlock()
+	out := slices.Collect(maps.Values(seen))
+	slices.SortFunc(out, func(a, b string) int { return strings.Compare(strings.ToLower(a), strings.ToLower(b)) })
+	return out
+}
 
 // Self is the login slipwatch writes as: the token's user, or the App's
 // bot ("<slug>[bot]"). It is read once; a failure is not remembered.
@@ -319,14 +350,34 @@ func (c *Client) Self(ctx context.Context) (string, error) {
 	return s, nil
 }
 
-// repo resolves team to the configured spelling and its owner and name.
+// repo resolves team to the spelling of the config or of discovery and
+// its owner and name. A repository of a watched owner that discovery has
+// not found (archived, a fork, gone) is not found; one of no watched owner
+// is a terminal error.
 func (c *Client) repo(team string) (full, owner, name string, err error) {
-	full, ok := c.repos[strings.ToLower(team)]
+	full, ok := c.watched(team)
 	if !ok {
+		o, _, _ := strings.Cut(strings.ToLower(team), "/")
+		c.disc.Lock()
+		w := c.owners[o]
+		c.disc.Unlock()
+		if w != nil {
+			return "", "", "", fmt.Errorf("repo %q is %w of %s slipwatch can see (archived, a fork, issues off, or gone): %w",
+				team, errUndiscovered, w.pattern, connectors.ErrNotFound)
+		}
 		return "", "", "", fmt.Errorf("repo %q is not in github.repos: %w", team, connectors.ErrTerminal)
 	}
 	owner, name, _ = strings.Cut(full, "/")
 	return full, owner, name, nil
+}
+
+// watched is the spelling of a watched repository, listed or discovered.
+func (c *Client) watched(team string) (string, bool) {
+	lower := strings.ToLower(team)
+	if full, ok := c.repos[lower]; ok {
+		return full, true
+	}
+	return c.discovered(lower)
 }
 
 // wrap turns a go-github error into the connectors' vocabulary: what
@@ -390,15 +441,4 @@ func tooLarge(er *gh.ErrorResponse) bool {
 		}
 	}
 	return false
-}
-
-// datedListTTL keeps the validators of a since= list (recent comments,
-// issues closed since yesterday) two days rather than the store's week:
-// their URL names a day, so yesterday's entry is never asked for again
-// once the day has turned.
-func datedListTTL(r *http.Request) time.Duration {
-	if r.URL.Query().Has("since") {
-		return 48 * time.Hour
-	}
-	return 0
 }

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/slipwatch/slipwatch/config"
 	"github.com/slipwatch/slipwatch/connectors/httpx"
@@ -71,7 +70,7 @@ func TestMetricsSeeTemplatesAndNotModified(t *testing.T) {
 		if _, err := c.Observe(ctx, milestoneRef(repo, 1)); err != nil {
 			t.Fatal(err)
 		}
-		f.advance(time.Minute)
+		f.advance(viewTTL)
 	}
 	mu.Lock()
 	defer mu.Unlock()

@@ -72,3 +72,8 @@ func (c *Client) History(ctx context.Context, team string, begin connectors.Date
 	past.From, past.To, past.Daily = tp.From, tp.To, tp.Daily
 	return past, nil
 }
+
+// since is the start of day d in loc as the UTC instant GitHub expects.
+func since(d connectors.Date, loc *time.Location) string {
+	return url.QueryEscape(d.Time(loc).UTC().Format(time.RFC3339))
+}

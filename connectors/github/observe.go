@@ -3,8 +3,6 @@ package github
 import (
 	"context"
 	"fmt"
-	"maps"
-	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
@@ -20,48 +18,6 @@ import (
 // hold a worker forever (100 pages of 100 is far beyond a sane repo).
 const maxPages = 100
 
-// repoView is what the three repository-wide lists said at one moment.
-type repoView struct {
-	fetched    time.Time
-	day        connectors.Date // the day it was read, in the configured zone
-	stale      bool
-	milestones map[int]*gh.Milestone
-	numbers    []int               // milestone numbers in listing order
-	closed     map[int]closedIssue // closed issues and pull requests of the window (no tracking issues) by number
-	closedBy   map[int]string      // milestone number → its closed issues (number@closed_at …)
-	recent     map[int]string      // issue number → its comments of the last two days (id@updated_at …)
-	throughput connectors.Throughput
-	created    map[int]time.Time // closed item number → when it was created (teamFacts)
-}
-
-// closedIssue is what throughput and change detection need of a closed
-// issue or pull request.
-type closedIssue struct {
-	milestone int
-	at        time.Time
-	completed bool
-}
-
-// itemsMemo is a milestone's issues as last read, and the listing
-// fingerprint they were read under.
-type itemsMemo struct {
-	fingerprint string
-	fetched     time.Time
-	items       []connectors.Item
-	thread      *gh.Issue // the tracking issue, nil if none
-}
-
-// threadMemo is a tracking issue's comments as last read.
-type threadMemo struct {
-	fingerprint string
-	fetched     time.Time
-	comments    []*gh.IssueComment
-	// verdicts are canCommit's answers for the command comments, by
-	// comment ID, each for the text it was given on (guarded by
-	// Client.mu).
-	verdicts map[int64]verdict
-}
-
 // verdict is whether a command comment's author could commit when this
 // process first read that text of it. A command is judged once, by a
 // permission at most permissionTTL old; asking again on every poll would
@@ -73,12 +29,12 @@ type verdict struct {
 	can     bool
 }
 
-// List reads the repository's milestones (open and closed) and returns
-// them as refs. It always re-reads the repository lists, each a
-// conditional request: List is what a poll calls, and what Observe reuses
-// for the next viewTTL.
+// List reads what changed in the repository since the last poll (see
+// index) and returns its milestones, open and closed, as refs: an
+// unchanged repository costs three 304s. List is what a poll calls; the
+// Observes it leads to read what it learned, at no request.
 func (c *Client) List(ctx context.Context, team string) ([]connectors.Ref, error) {
-	full, _, _, err := c.repo(team)
+	full, _, _, err := c.resolve(ctx, team)
 	if err != nil {
 		return nil, err
 	}
@@ -98,14 +54,16 @@ func milestoneRef(repo string, number int) connectors.Ref {
 }
 
 // Observe reads one milestone: the milestone itself, its items (issues and
-// pull requests, the tracking issue left out: see items), the tracking
-// issue's comments and the repository's throughput. Only what the
-// repository lists say has changed is read again.
+// pull requests, the tracking issue left out: see milestoneItems), the
+// tracking issue's comments and the repository's throughput, all from the
+// repository's index, which it brings up to date first only when a poll
+// did not in the last viewTTL (or a webhook or a write said it changed).
+// With a fresh index it sends no request.
 func (c *Client) Observe(ctx context.Context, ref connectors.Ref) (connectors.Snapshot, error) {
 	if ref.Tracker != connectors.GitHub || ref.Kind != connectors.Milestone {
 		return connectors.Snapshot{}, fmt.Errorf("observe %s: not a GitHub milestone: %w", ref, connectors.ErrTerminal)
 	}
-	full, owner, name, err := c.repo(ref.Team)
+	full, owner, name, err := c.resolve(ctx, ref.Team)
 	if err != nil {
 		return connectors.Snapshot{}, err
 	}
@@ -122,22 +80,18 @@ func (c *Client) Observe(ctx context.Context, ref connectors.Ref) (connectors.Sn
 	m := v.milestones[num]
 	if m == nil {
 		// Not in the listing read moments ago: created since, or gone.
-		m, _, err = c.gh.Issues.GetMilestone(ctx, owner, name, num)
+		m, _, err = c.gh.Issues.GetMilestone(withTag(ctx, full, KindOther), owner, name, num)
 		if err != nil {
 			return connectors.Snapshot{}, c.wrap(fmt.Sprintf("get milestone %s#%d", full, num), err)
 		}
 		c.markStale(full)
 	}
-	memo, err := c.milestoneIssues(ctx, full, owner, name, m, v)
-	if err != nil {
-		return connectors.Snapshot{}, err
-	}
-	snap := connectors.Snapshot{Deliverable: deliverable(ref, m, memo.items), Throughput: v.throughput}
-	thread := memo.thread
-	if pin := c.pinnedOf(milestoneKey(full, num)); pin != 0 && thread.GetNumber() != pin {
-		// The pinned tracking issue left the milestone: it stays the
-		// thread while it exists.
-		if thread, err = c.pinnedIssue(ctx, full, owner, name, num, pin, memo.thread); err != nil {
+	items, thread, pin := c.milestoneItems(full, num, v)
+	snap := connectors.Snapshot{Deliverable: deliverable(ref, m, items), Throughput: v.throughput}
+	if pin != 0 && thread.GetNumber() != pin {
+		// The pinned tracking issue left the milestone or lost its label:
+		// it stays the thread while it exists.
+		if thread, err = c.pinnedIssue(ctx, full, owner, name, num, pin, thread); err != nil {
 			return connectors.Snapshot{}, err
 		}
 	}
@@ -170,23 +124,30 @@ func deliverable(ref connectors.Ref, m *gh.Milestone, items []connectors.Item) c
 	return d
 }
 
-// view returns the repository's lists, read again when force is set, when
-// marked stale (a webhook, a write) or when older than viewTTL.
+// view returns the repository's index as Observe reads it, brought up to
+// date first when force is set, when marked stale (a webhook, a write) or
+// when older than viewTTL.
 func (c *Client) view(ctx context.Context, full string, force bool) (*repoView, error) {
 	defer c.locks.Lock("repo\x00" + full)()
 	c.mu.Lock()
-	v := c.views[full]
-	fresh := v != nil && !v.stale && c.now().Sub(v.fetched) < viewTTL
+	ix := c.index[full]
+	if ix == nil {
+		ix = newIndex()
+		c.index[full] = ix
+	}
+	fresh := ix.built && !ix.stale && c.now().Sub(ix.fetched) < viewTTL
+	v := ix.view
 	c.mu.Unlock()
 	if !force && fresh {
 		return v, nil
 	}
-	v, err := c.readRepo(ctx, full, v)
-	if err != nil {
+	// The repo lock keeps every other refresh of this repository out; the
+	// client's lock guards only the pointer Observe reads.
+	if err := c.refresh(ctx, full, ix); err != nil {
 		return nil, err
 	}
 	c.mu.Lock()
-	c.views[full] = v
+	v = ix.view
 	c.mu.Unlock()
 	return v, nil
 }
@@ -194,146 +155,9 @@ func (c *Client) view(ctx context.Context, full string, force bool) (*repoView, 
 func (c *Client) markStale(full string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if v := c.views[full]; v != nil {
-		v.stale = true
+	if ix := c.index[full]; ix != nil {
+		ix.stale = true
 	}
-}
-
-// readRepo reads the lists an unchanged repository answers with 304s.
-// Their URLs change at most once a day (since= is a day boundary in the
-// configured zone), or no stored validator would ever match.
-//
-// The closed issues of the whole window are read once a day (the first
-// read of the day, when the window moves anyway); every read takes those
-// closed since yesterday and merges them in, which keeps a busy
-// repository at one page per poll. An issue reopened during the day leaves
-// the throughput at the next day's full read.
-func (c *Client) readRepo(ctx context.Context, full string, prev *repoView) (*repoView, error) {
-	owner, name, _ := strings.Cut(full, "/")
-	now := c.now()
-	today := connectors.DateOf(now, c.loc)
-	from := today.AddDays(-(c.window - 1))
-	base := "repos/" + url.PathEscape(owner) + "/" + url.PathEscape(name)
-
-	milestones, err := listAll[*gh.Milestone](ctx, c, base+"/milestones?state=all&per_page=100")
-	if err != nil {
-		return nil, c.wrap("list milestones of "+full, err)
-	}
-	v := &repoView{
-		fetched:    now,
-		day:        today,
-		milestones: map[int]*gh.Milestone{},
-		closed:     map[int]closedIssue{},
-		closedBy:   map[int]string{},
-		recent:     map[int]string{},
-	}
-	// The full window first when this is the day's first read, then always
-	// the recent list, so the polls after this one find it stored.
-	var closed []*gh.Issue
-	if prev != nil && prev.day == today && prev.closed != nil {
-		for n, ci := range prev.closed {
-			v.closed[n] = ci
-		}
-	} else {
-		if closed, err = listAll[*gh.Issue](ctx, c, base+"/issues?state=closed&since="+since(from, c.loc)+"&per_page=100"); err != nil {
-			return nil, c.wrap("list closed issues of "+full, err)
-		}
-	}
-	latest, err := listAll[*gh.Issue](ctx, c, base+"/issues?state=closed&since="+since(today.AddDays(-1), c.loc)+"&per_page=100")
-	if err != nil {
-		return nil, c.wrap("list recently closed issues of "+full, err)
-	}
-	closed = append(closed, latest...)
-	// Comments of the last two calendar days: yesterday is kept so a comment
-	// made just before midnight is still seen by the first poll after it.
-	recent, err := listAll[*gh.IssueComment](ctx, c, base+"/issues/comments?since="+since(today.AddDays(-1), c.loc)+"&per_page=100")
-	if err != nil {
-		return nil, c.wrap("list recent comments of "+full, err)
-	}
-
-	for _, m := range milestones {
-		n := m.GetNumber()
-		if _, dup := v.milestones[n]; dup || n <= 0 {
-			continue // a page boundary moved under us; the next poll sees it whole
-		}
-		v.milestones[n] = m
-		v.numbers = append(v.numbers, n)
-	}
-	for _, is := range closed {
-		if c.isThread(is) || is.ClosedAt == nil {
-			continue
-		}
-		v.closed[is.GetNumber()] = closedIssue{milestone: is.GetMilestone().GetNumber(), at: is.ClosedAt.Time, completed: completed(is)}
-	}
-	var done []time.Time
-	numbers := slices.Sorted(maps.Keys(v.closed))
-	for _, n := range numbers {
-		ci := v.closed[n]
-		if ci.milestone > 0 {
-			v.closedBy[ci.milestone] += fmt.Sprintf("%d@%d ", n, ci.at.Unix())
-		}
-		if ci.completed {
-			done = append(done, ci.at)
-		}
-	}
-	v.throughput = connectors.CountThroughput(done, from, today, c.loc)
-	c.teamFacts(v, prev, closed)
-	for _, cm := range recent {
-		n := issueNumber(cm.GetIssueURL())
-		if n > 0 {
-			v.recent[n] += fmt.Sprintf("%d@%d ", cm.GetID(), cm.GetUpdatedAt().Unix())
-		}
-	}
-	return v, nil
-}
-
-// teamFacts adds the team-level facts (connectors.CountFacts) to the
-// view's throughput from the closed list readRepo has just read, at no
-// request of its own: each completed item of the window with its
-// milestone, which is in progress while open, and begun before the window
-// when it has closed items the window does not show. The creation times
-// are kept across the day's reads, whose lists after the first hold only
-// the latest closes.
-func (c *Client) teamFacts(v, prev *repoView, closed []*gh.Issue) {
-	v.created = map[int]time.Time{}
-	if prev != nil && prev.day == v.day {
-		maps.Copy(v.created, prev.created)
-	}
-	for _, is := range closed {
-		if is.CreatedAt != nil {
-			v.created[is.GetNumber()] = is.CreatedAt.Time
-		}
-	}
-	start := v.throughput.From.Time(c.loc)
-	seen := map[int]int{} // milestone → its closed items in the lists
-	begun := map[int]bool{}
-	for _, ci := range v.closed {
-		if ci.milestone > 0 {
-			seen[ci.milestone]++
-			if ci.at.Before(start) {
-				begun[ci.milestone] = true
-			}
-		}
-	}
-	var done []connectors.Completion
-	for n, ci := range v.closed {
-		if !ci.completed {
-			continue
-		}
-		cp := connectors.Completion{Created: v.created[n], Closed: ci.at}
-		if m := v.milestones[ci.milestone]; m != nil {
-			cp.Deliverable = strconv.Itoa(ci.milestone)
-			cp.Open = m.GetState() != "closed"
-			cp.Begun = begun[ci.milestone] || m.GetClosedIssues() > seen[ci.milestone]
-		}
-		done = append(done, cp)
-	}
-	v.throughput.CountFacts(done, c.loc)
-}
-
-// since is the start of day d in loc as the UTC instant GitHub expects.
-func since(d connectors.Date, loc *time.Location) string {
-	return url.QueryEscape(d.Time(loc).UTC().Format(time.RFC3339))
 }
 
 // completed reports whether a closed issue or pull request is finished
@@ -379,72 +203,36 @@ func issueNumber(u string) int {
 
 func milestoneKey(full string, number int) string { return full + "#milestone=" + strconv.Itoa(number) }
 
-// milestoneIssues returns the milestone's items and tracking issue, read
-// again only when the milestone listing (counts, updated_at) or the
-// closed-issue list changed for it, or the memo is older than memoTTL.
+// milestoneItems returns the milestone's items and tracking issue from
+// the repository's view.
 //
 // The items are what the milestone page counts (its open_issues and
 // closed_issues): the issues and the pull requests in the milestone, a
 // closed one done however it was closed, less slipwatch's tracking issue,
 // which is no work. Pull requests count because a team that puts them in
-// a milestone sees them in its "% complete"; the throughput (readRepo)
+// a milestone sees them in its "% complete"; the throughput (buildView)
 // counts both kinds too, so the forecast divides remaining work by a pace
-// in the same unit.
-func (c *Client) milestoneIssues(ctx context.Context, full, owner, name string, m *gh.Milestone, v *repoView) (*itemsMemo, error) {
-	num := m.GetNumber()
+// in the same unit. The tracking issue is the one pinned (PinThread),
+// else chosen among the labelled issues in the milestone (chooseThread);
+// the pinned one is no work whatever its labels now. It returns the pin
+// too, 0 for none.
+func (c *Client) milestoneItems(full string, num int, v *repoView) ([]connectors.Item, *gh.Issue, int) {
 	key := milestoneKey(full, num)
 	pin := c.pinnedOf(key)
-	fp := fmt.Sprintf("%d|%s|%d|%d|%s|%s|%d", num, m.GetUpdatedAt().Format(time.RFC3339Nano), m.GetOpenIssues(), m.GetClosedIssues(), m.GetState(), v.closedBy[num], pin)
-	c.mu.Lock()
-	memo := c.items[key]
-	c.mu.Unlock()
-	if memo != nil && memo.fingerprint == fp && c.now().Sub(memo.fetched) < memoTTL {
-		return memo, nil
-	}
-	u := fmt.Sprintf("repos/%s/%s/issues?milestone=%d&state=all&per_page=100", url.PathEscape(owner), url.PathEscape(name), num)
-	issues, err := listAll[*gh.Issue](ctx, c, u)
-	if err != nil {
-		return nil, c.wrap(fmt.Sprintf("list issues of milestone %s#%d", full, num), err)
-	}
-	memo = &itemsMemo{fingerprint: fp, fetched: c.now(), items: []connectors.Item{}}
-	var tracking []*gh.Issue
-	for _, is := range issues {
-		switch {
-		case !is.IsPullRequest() && (c.isTracking(is) || is.GetNumber() == pin):
-			// A tracking issue, or the pinned one (whatever its labels
-			// now): no work, and a candidate for the thread (chooseThread).
-			// A labelled pull request is work like any other.
-			tracking = append(tracking, is)
-		default:
-			it := connectors.Item{ID: strconv.Itoa(is.GetNumber()), CreatedAt: is.GetCreatedAt().Time}
-			if is.GetState() == "closed" && is.ClosedAt != nil {
-				it.ClosedAt = is.ClosedAt.Time
-			}
-			memo.items = append(memo.items, it)
+	items := make([]connectors.Item, 0, len(v.items[num]))
+	for _, it := range v.items[num] {
+		if pin != 0 && it.ID == strconv.Itoa(pin) {
+			continue
 		}
+		items = append(items, it)
 	}
-	if listed, counted := len(memo.items)+len(tracking), m.GetOpenIssues()+m.GetClosedIssues(); listed < counted {
-		// GitHub filters pull requests out of the lists for a credential
-		// without the Pull requests permission, but the milestone counts
-		// them: progress would quietly leave them out. (A change between
-		// the two reads can also show here, once.)
-		c.log.WarnContext(ctx, "GitHub listed fewer issues and pull requests than the milestone counts; "+
-			"grant the credential Pull requests: read so progress counts pull requests as the milestone page does",
-			"milestone", key, "listed", listed, "counted", counted)
+	thread := c.chooseThread(v.threads[num], pin)
+	if thread != nil {
+		c.mu.Lock()
+		c.threadOf[key] = thread.GetNumber()
+		c.mu.Unlock()
 	}
-	slices.SortFunc(memo.items, func(a, b connectors.Item) int {
-		x, _ := strconv.Atoi(a.ID)
-		y, _ := strconv.Atoi(b.ID)
-		return x - y
-	})
-	memo.thread = c.chooseThread(tracking, pin)
-	c.mu.Lock()
-	c.items[key] = memo
-	if memo.thread != nil {
-		c.threadOf[key] = memo.thread.GetNumber()
-	}
-	c.mu.Unlock()
-	return memo, nil
+	return items, thread, pin
 }
 
 func threadID(full string, number int) string { return full + "#" + strconv.Itoa(number) }
@@ -513,7 +301,7 @@ func (c *Client) pinnedOf(key string) int {
 // no longer in the milestone. Gone from GitHub, it is unpinned and the
 // thread is what the milestone's issues say (chosen).
 func (c *Client) pinnedIssue(ctx context.Context, full, owner, name string, num, pin int, chosen *gh.Issue) (*gh.Issue, error) {
-	is, _, err := c.gh.Issues.Get(ctx, owner, name, pin)
+	is, _, err := c.gh.Issues.Get(withTag(ctx, full, KindThread), owner, name, pin)
 	err = c.wrap(fmt.Sprintf("get the pinned tracking issue %s#%d", full, pin), err)
 	switch {
 	case err == nil && !is.IsPullRequest():
@@ -534,29 +322,40 @@ func (c *Client) pinnedIssue(ctx context.Context, full, owner, name string, num,
 	return nil, err
 }
 
-// readThread returns the tracking issue with its comments, read again only
-// when the recent-comments list shows a change on it.
+// readThread returns the tracking issue with its comments, as the
+// repository's comment lists told them. It reads the thread whole
+// (conditionally) only when they do not add up to the issue's comment
+// count, when a write to it failed moments ago (unsureFor), or when its
+// turn to be checked has come (recheckDue).
 func (c *Client) readThread(ctx context.Context, full, owner, name string, issue *gh.Issue, v *repoView) (*connectors.Thread, error) {
 	num := issue.GetNumber()
 	id := threadID(full, num)
-	fp := v.recent[num]
 	now := c.now()
 	c.mu.Lock()
 	memo := c.threads[id]
+	unsure := false
 	if until, ok := c.unsure[id]; ok {
 		if now.Before(until) {
-			memo = nil // a failed write may have landed since the last read
+			unsure = true // a failed write may have landed since the last read
 		} else {
 			delete(c.unsure, id)
 		}
 	}
+	var comments []*gh.IssueComment
+	if memo != nil {
+		comments = slices.Clone(memo.comments)
+	}
+	read := memo == nil || unsure || len(comments) < issue.GetComments() || !now.Before(recheckDue(id, memo.checked))
 	c.mu.Unlock()
-	if memo == nil || memo.fingerprint != fp || now.Sub(memo.fetched) >= memoTTL {
-		comments, err := c.listComments(ctx, owner, name, num)
-		if err != nil {
+	if read {
+		var err error
+		if comments, err = c.listComments(withTag(ctx, full, KindThread), owner, name, num); err != nil {
 			return nil, err
 		}
-		fresh := &threadMemo{fingerprint: fp, fetched: now, comments: comments, verdicts: map[int64]verdict{}}
+		fresh := &threadMemo{checked: now, comments: make([]*gh.IssueComment, len(comments)), verdicts: map[int64]verdict{}}
+		for i, cm := range comments {
+			fresh.comments[i] = trimComment(cm)
+		}
 		c.mu.Lock()
 		if old := c.threads[id]; old != nil {
 			// Kept for the comments that are still there, unedited.
@@ -574,8 +373,8 @@ func (c *Client) readThread(ctx context.Context, full, owner, name string, issue
 	if err != nil {
 		return nil, err
 	}
-	th := &connectors.Thread{ID: id, URL: issue.GetHTMLURL(), Comments: make([]connectors.Comment, 0, len(memo.comments))}
-	for _, gc := range memo.comments {
+	th := &connectors.Thread{ID: id, URL: issue.GetHTMLURL(), Comments: make([]connectors.Comment, 0, len(comments))}
+	for _, gc := range comments {
 		cm := toComment(gc, self)
 		if !cm.BySelf && hasCommand(cm.Body) {
 			if cm.AuthorCanCommit, err = c.judge(ctx, memo, gc.GetID(), cm, full, owner, name); err != nil {
@@ -640,32 +439,4 @@ func toComment(gc *gh.IssueComment, self string) connectors.Comment {
 func hasCommand(body string) bool {
 	b := strings.ToLower(body)
 	return strings.Contains(b, "/commit") || strings.Contains(b, "/slipwatch")
-}
-
-// listAll walks a list by its Link headers from first (a path under the
-// API root, or an absolute URL on the same host).
-func listAll[T any](ctx context.Context, c *Client, first string) ([]T, error) {
-	var out []T
-	next := first
-	for page := 0; next != ""; page++ {
-		if page == maxPages {
-			return nil, fmt.Errorf("more than %d pages from %s", maxPages, first)
-		}
-		req, err := c.gh.NewRequest(http.MethodGet, next, nil)
-		if err != nil {
-			return nil, err
-		}
-		if req.URL.Host != c.gh.BaseURL.Host || req.URL.Scheme != c.gh.BaseURL.Scheme {
-			// Never send the credential to another host a Link names.
-			return nil, fmt.Errorf("next page %s is not on %s", req.URL.Redacted(), c.gh.BaseURL.Host)
-		}
-		var items []T
-		resp, err := c.gh.Do(ctx, req, &items)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, items...)
-		next = nextLink(resp.Header.Values("Link"))
-	}
-	return out, nil
 }

@@ -31,7 +31,7 @@ func (c *Client) canCommit(ctx context.Context, full, owner, name, login string)
 	if age := c.now().Sub(p.fetched); ok && age >= 0 && age < permissionTTL {
 		return p.write, nil
 	}
-	level, _, err := c.gh.Repositories.GetPermissionLevel(ctx, owner, name, login)
+	level, _, err := c.gh.Repositories.GetPermissionLevel(withTag(ctx, full, KindOther), owner, name, login)
 	write := false
 	switch err := c.wrap(fmt.Sprintf("get permission of %s on %s", login, full), err); {
 	case err == nil:

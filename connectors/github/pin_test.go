@@ -48,6 +48,19 @@ func TestPinnedThread(t *testing.T) {
 		t.Errorf("pinned: EnsureThread = %+v, %v; want %s", th, err, want)
 	}
 
+	// Someone drops its label, leaving it in the milestone: still the
+	// thread, and not an item (the index files it as work otherwise).
+	f.UpdateIssue(repo, tracking, func(is *githubtest.Issue) { is.Labels = nil })
+	snap = observe()
+	if snap.Thread == nil || snap.Thread.ID != want {
+		t.Errorf("pinned issue unlabelled: thread %+v, want %s", snap.Thread, want)
+	}
+	for _, it := range snap.Deliverable.Items {
+		if it.ID == strconv.Itoa(tracking) {
+			t.Errorf("the unlabelled pinned issue counts as an item")
+		}
+	}
+
 	// Someone moves the tracking issue out of the milestone and drops its
 	// label: it is still the thread, and not an item.
 	f.UpdateIssue(repo, tracking, func(is *githubtest.Issue) { is.Milestone, is.Labels = 0, nil })

@@ -70,7 +70,7 @@ func (c *Client) EnsureThread(ctx context.Context, d connectors.Deliverable) (*c
 
 	u := fmt.Sprintf("repos/%s/%s/issues?milestone=%d&labels=%s&state=all&per_page=100",
 		url.PathEscape(owner), url.PathEscape(name), num, url.QueryEscape(c.label))
-	found, err := listAll[*gh.Issue](ctx, c, u)
+	found, err := listAll[*gh.Issue](withTag(ctx, full, KindOther), c, u)
 	if err != nil {
 		return nil, c.wrap("find the tracking issue of milestone "+key, err)
 	}
@@ -89,7 +89,7 @@ func (c *Client) EnsureThread(ctx context.Context, d connectors.Deliverable) (*c
 		if title == "" {
 			title = "milestone " + ref.ID
 		}
-		oldest, _, err = c.gh.Issues.Create(ctx, owner, name, &gh.IssueRequest{
+		oldest, _, err = c.gh.Issues.Create(withTag(ctx, full, KindWrite), owner, name, &gh.IssueRequest{
 			Title:     gh.String(connectors.ThreadTitle(title)),
 			Body:      gh.String(threadBody(title)),
 			Milestone: gh.Int(num),
@@ -106,13 +106,9 @@ func (c *Client) EnsureThread(ctx context.Context, d connectors.Deliverable) (*c
 	number := oldest.GetNumber()
 	c.mu.Lock()
 	c.threadOf[key] = number
-	if memo := c.items[key]; memo != nil && memo.thread == nil {
-		// Observe within the memo's life must see the new thread.
-		cp := *memo
-		cp.thread = oldest
-		c.items[key] = &cp
-	}
 	c.mu.Unlock()
+	// The next Observe must see the thread before a poll has read it.
+	c.noteThread(full, oldest)
 	return &connectors.Thread{ID: threadID(full, number), URL: oldest.GetHTMLURL(), Comments: []connectors.Comment{}}, nil
 }
 
@@ -144,7 +140,7 @@ func (c *Client) checkCreated(ctx context.Context, owner, name, key string, num 
 	err := fmt.Errorf("create the tracking issue of milestone %s: GitHub dropped its label %q and milestone, "+
 		"as it does when the account has no Write role on %s; grant it (slipwatch tries again within %s or at restart): %w",
 		key, c.label, full, noThreadFor, connectors.ErrTerminal)
-	_, _, cerr := c.gh.Issues.Edit(ctx, owner, name, is.GetNumber(), &gh.IssueRequest{
+	_, _, cerr := c.gh.Issues.Edit(withTag(ctx, full, KindWrite), owner, name, is.GetNumber(), &gh.IssueRequest{
 		State:       gh.String("closed"),
 		StateReason: gh.String("not_planned"),
 	})
@@ -169,8 +165,12 @@ func (c *Client) knownThread(key, owner, name, full string, number int) *connect
 	c.selfMu.Unlock()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if memo := c.items[key]; memo != nil && memo.thread != nil && memo.thread.GetNumber() == number && memo.thread.GetHTMLURL() != "" {
-		th.URL = memo.thread.GetHTMLURL()
+	if ix := c.index[full]; ix != nil && ix.view != nil {
+		for _, is := range ix.view.threads[milestoneNumber(key)] {
+			if is.GetNumber() == number && is.GetHTMLURL() != "" {
+				th.URL = is.GetHTMLURL()
+			}
+		}
 	}
 	if memo := c.threads[id]; memo != nil {
 		for _, gc := range memo.comments {
@@ -208,11 +208,11 @@ func (c *Client) parseThread(th *connectors.Thread) (full, owner, name string, n
 // (track_record.thread). It always asks GitHub: it is read about once a
 // month, and after a post it must see that post.
 func (c *Client) ReadThread(ctx context.Context, id string) (*connectors.Thread, error) {
-	_, owner, name, number, err := c.parseThread(&connectors.Thread{ID: id})
+	full, owner, name, number, err := c.parseThread(&connectors.Thread{ID: id})
 	if err != nil {
 		return nil, err
 	}
-	comments, err := c.listComments(ctx, owner, name, number)
+	comments, err := c.listComments(withTag(ctx, full, KindOther), owner, name, number)
 	if err != nil {
 		return nil, err
 	}
@@ -242,8 +242,8 @@ func (c *Client) Post(ctx context.Context, th *connectors.Thread, body, marker s
 	if err != nil {
 		return connectors.Comment{}, err
 	}
-	gc, _, err := c.gh.Issues.CreateComment(ctx, owner, name, number, &gh.IssueComment{Body: gh.String(withMarker(body, marker))})
-	c.forgetThread(full, number, err)
+	gc, _, err := c.gh.Issues.CreateComment(withTag(ctx, full, KindWrite), owner, name, number, &gh.IssueComment{Body: gh.String(withMarker(body, marker))})
+	c.wrote(full, number, gc, err)
 	if err != nil {
 		return connectors.Comment{}, c.wrap("comment on "+th.ID, err)
 	}
@@ -264,8 +264,8 @@ func (c *Client) Edit(ctx context.Context, th *connectors.Thread, commentID, bod
 	if err != nil || id <= 0 {
 		return connectors.Comment{}, fmt.Errorf("edit comment %q on %s: not a comment id: %w", commentID, th.ID, connectors.ErrTerminal)
 	}
-	gc, _, err := c.gh.Issues.EditComment(ctx, owner, name, id, &gh.IssueComment{Body: gh.String(withMarker(body, marker))})
-	c.forgetThread(full, number, err)
+	gc, _, err := c.gh.Issues.EditComment(withTag(ctx, full, KindWrite), owner, name, id, &gh.IssueComment{Body: gh.String(withMarker(body, marker))})
+	c.wrote(full, number, gc, err)
 	if err != nil {
 		return connectors.Comment{}, c.wrap(fmt.Sprintf("edit comment %d on %s", id, th.ID), err)
 	}
@@ -282,26 +282,32 @@ func (c *Client) Edit(ctx context.Context, th *connectors.Thread, commentID, bod
 // conditional GET: a 304 costs no quota.
 const unsureFor = 2 * time.Minute
 
-// forgetThread drops what is remembered of a thread after a write, so the
-// next Observe reads its comments again; after a failed write it stays
-// unremembered for unsureFor; after a 404 it also forgets that the
-// milestone has this thread.
-func (c *Client) forgetThread(full string, number int, err error) {
+// wrote keeps what is remembered of a thread true after a write: the
+// comment GitHub answered with goes into the thread's memo, so the next
+// Observe needs no read (the next poll's lists show the write too). After
+// a failed write the thread is read whole for unsureFor; after a 404 the
+// milestone's tracking issue is looked for again.
+func (c *Client) wrote(full string, number int, gc *gh.IssueComment, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	id := threadID(full, number)
-	delete(c.threads, id)
 	if err == nil {
+		if memo := c.threads[id]; memo != nil && gc != nil && gc.GetID() != 0 {
+			memo.put(trimComment(gc))
+		}
 		return
 	}
+	delete(c.threads, id)
 	c.unsure[id] = c.now().Add(unsureFor)
 	var er *gh.ErrorResponse
 	if errors.As(err, &er) && er.Response != nil && (er.Response.StatusCode == 404 || er.Response.StatusCode == 410) {
 		for k, n := range c.threadOf {
 			if n == number && strings.HasPrefix(k, full+"#") {
 				delete(c.threadOf, k)
-				delete(c.items, k)
 			}
+		}
+		if ix := c.index[full]; ix != nil {
+			ix.stale = true
 		}
 		for k, n := range c.pinned {
 			if n == number && strings.HasPrefix(k, full+"#") {
@@ -309,4 +315,11 @@ func (c *Client) forgetThread(full string, number int, err error) {
 			}
 		}
 	}
+}
+
+// milestoneNumber is the number of a milestone key ("acme/api#milestone=7").
+func milestoneNumber(key string) int {
+	_, n, _ := strings.Cut(key, "#milestone=")
+	num, _ := strconv.Atoi(n)
+	return num
 }

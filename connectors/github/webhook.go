@@ -18,12 +18,8 @@ type hookPayload struct {
 	Repository *struct {
 		FullName string `json:"full_name"`
 	} `json:"repository"`
-	Milestone *hookMilestone `json:"milestone"`
-	Issue     *struct {
-		Number      int             `json:"number"`
-		Milestone   *hookMilestone  `json:"milestone"`
-		PullRequest json.RawMessage `json:"pull_request"`
-	} `json:"issue"`
+	Milestone   *hookMilestone `json:"milestone"`
+	Issue       *hookIssue     `json:"issue"`
 	PullRequest *struct {
 		Milestone *hookMilestone `json:"milestone"`
 	} `json:"pull_request"`
@@ -45,6 +41,12 @@ type hookPayload struct {
 			Login string `json:"login"`
 		} `json:"user"`
 	} `json:"membership"`
+}
+
+type hookIssue struct {
+	Number      int             `json:"number"`
+	Milestone   *hookMilestone  `json:"milestone"`
+	PullRequest json.RawMessage `json:"pull_request"`
 }
 
 type hookMilestone struct {
@@ -74,8 +76,9 @@ func refuse(status int, reason string) error {
 // (opened, closed, reopened, milestoned, demilestoned): pull requests are
 // items (observe.go); issue_comment events name the milestone of their
 // issue, never of a pull request, whose comments are no thread. Other
-// pull_request actions, repositories outside github.repos and every other
-// event are ignored, with no error (answer 202).
+// pull_request actions, repositories not watched and every other event
+// are ignored, with no error (answer 202). repository and
+// installation_repositories events ask for discovery (discoveryHook).
 // The payload is trusted for nothing else: the worker reads GitHub again.
 //
 // A delivery also marks what it names as changed in this process's
@@ -130,6 +133,8 @@ func (c *Client) ParseWebhook(r *http.Request) (connectors.WebhookEvent, error) 
 	switch event {
 	case "pull_request": // an item of its milestone (observe.go)
 	case "milestone", "issues", "issue_comment":
+	case "repository", "installation_repositories":
+		return c.discoveryHook(ev, event, p)
 	case "member", "membership", "organization", "team":
 		c.accessChanged(event, p)
 		return ev, nil
@@ -139,7 +144,14 @@ func (c *Client) ParseWebhook(r *http.Request) (connectors.WebhookEvent, error) 
 	if p.Repository == nil {
 		return ev, refuse(http.StatusBadRequest, "payload has no repository")
 	}
-	full, ok := c.repos[strings.ToLower(p.Repository.FullName)]
+	full, ok := c.watched(p.Repository.FullName)
+	if !ok && c.ownerWatched(p.Repository.FullName) {
+		// A repository of an owner/* entry this process has not found (yet:
+		// made moments ago, or before the first look-up finished): its keys
+		// are queued, and the worker looks the owner up again before it
+		// reads, or finds it not watched.
+		full, ok = p.Repository.FullName, true
+	}
 	if !ok {
 		c.log.Debug("webhook for a repository not watched", "delivery", delivery, "event", event)
 		return ev, nil
@@ -209,7 +221,7 @@ func (c *Client) ParseWebhook(r *http.Request) (connectors.WebhookEvent, error) 
 		}
 	}
 
-	c.invalidate(full, event, p, numbers)
+	c.invalidate(full, event, p)
 	return ev, nil
 }
 
@@ -232,17 +244,50 @@ func (c *Client) signedBy(header string) (bool, error) {
 	return true, httpx.RequireSignature("X-Hub-Signature-256", header)
 }
 
-// invalidate forgets what a delivery says has changed.
-func (c *Client) invalidate(full, event string, p hookPayload, milestones []int) {
+// discoveryHook asks for the owner/* entries to be looked up again when
+// a delivery says their repositories changed: a repository event of a
+// watched owner that makes or takes one away (created, deleted, archived,
+// unarchived, renamed, transferred — which may come from another owner —,
+// publicized, privatized), or, with App auth, any change of the
+// installation's repositories.
+func (c *Client) discoveryHook(ev connectors.WebhookEvent, event string, p hookPayload) (connectors.WebhookEvent, error) {
+	if len(c.owners) == 0 {
+		return ev, nil
+	}
+	if event == "installation_repositories" {
+		ev.Discover = c.cfg.App != nil
+		return ev, nil
+	}
+	if p.Repository == nil {
+		return ev, refuse(http.StatusBadRequest, "payload has no repository")
+	}
+	switch p.Action {
+	case "created", "deleted", "archived", "unarchived", "renamed", "transferred", "publicized", "privatized":
+	default:
+		return ev, nil
+	}
+	ev.Discover = c.ownerWatched(p.Repository.FullName) || p.Action == "transferred"
+	return ev, nil
+}
+
+// ownerWatched reports whether full (owner/name) belongs to an owner of an
+// owner/* entry.
+func (c *Client) ownerWatched(full string) bool {
+	owner, _, _ := strings.Cut(strings.ToLower(full), "/")
+	_, ok := c.owners[owner] // the map's keys never change after New
+	return ok
+}
+
+// invalidate marks the repository's index stale, so the Observe the
+// delivery causes brings it up to date first. A deleted comment is the one
+// change no list shows: its thread is read whole again.
+func (c *Client) invalidate(full, event string, p hookPayload) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if v := c.views[full]; v != nil {
-		v.stale = true
+	if ix := c.index[full]; ix != nil {
+		ix.stale = true
 	}
-	for _, n := range milestones {
-		delete(c.items, milestoneKey(full, n))
-	}
-	if event == "issue_comment" && p.Issue != nil {
+	if event == "issue_comment" && p.Action == "deleted" && p.Issue != nil {
 		delete(c.threads, threadID(full, p.Issue.Number))
 	}
 }

@@ -2,6 +2,7 @@ package httpx
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -23,6 +24,10 @@ type Validator struct {
 	LastModified string      `json:"last_modified,omitempty"`
 	Header       http.Header `json:"header,omitempty"`
 	Body         []byte      `json:"body"`
+	// Encoding is "gzip" when Body is stored compressed (the cache
+	// compresses what it stores and hands callers the body as sent); ""
+	// for a body as sent, as entries written before compression are.
+	Encoding string `json:"encoding,omitempty"`
 	// TTL, when set, is how long the entry is worth keeping, if shorter
 	// than the store's own: a URL that names a date is dead a day later.
 	TTL time.Duration `json:"-"`
@@ -138,6 +143,12 @@ func (c *cache) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	if ok && stored.ETag == "" && stored.LastModified == "" {
 		ok = false
+	}
+	if ok {
+		if stored, err = inflate(stored); err != nil {
+			c.log.WarnContext(ctx, "validator cache entry unreadable; sending an unconditional request", "url", redactURL(req), "error", err)
+			ok = false
+		}
 	}
 	out := req
 	if ok {
@@ -277,5 +288,48 @@ func (c *cache) put(ctx context.Context, key string, req *http.Request, v Valida
 	if c.o.TTL != nil && req != nil {
 		v.TTL = c.o.TTL(req)
 	}
-	return c.store.PutValidator(ctx, key, v)
+	return c.store.PutValidator(ctx, key, deflate(v))
+}
+
+// compressAbove is the body size from which a stored body is gzipped.
+// Tracker lists are JSON full of repeated URLs and keys: a page of GitHub
+// issues shrinks about tenfold, and the cache is most of what slipwatch
+// keeps in Redis.
+const compressAbove = 1 << 10
+
+// deflate gzips v's body when that makes it smaller.
+func deflate(v Validator) Validator {
+	if v.Encoding != "" || len(v.Body) < compressAbove {
+		return v
+	}
+	var b bytes.Buffer
+	zw, err := gzip.NewWriterLevel(&b, gzip.BestSpeed)
+	if err != nil {
+		return v
+	}
+	if _, err := zw.Write(v.Body); err != nil || zw.Close() != nil || b.Len() >= len(v.Body) {
+		return v
+	}
+	v.Body, v.Encoding = b.Bytes(), "gzip"
+	return v
+}
+
+// inflate undoes deflate.
+func inflate(v Validator) (Validator, error) {
+	switch v.Encoding {
+	case "":
+		return v, nil
+	case "gzip":
+		zr, err := gzip.NewReader(bytes.NewReader(v.Body))
+		if err != nil {
+			return v, err
+		}
+		body, err := io.ReadAll(io.LimitReader(zr, defaultMaxBody+1))
+		if err != nil {
+			return v, err
+		}
+		v.Body, v.Encoding = body, ""
+		return v, nil
+	}
+	return v, fmt.Errorf("unknown body encoding %q", v.Encoding)
 }

@@ -297,3 +297,45 @@ func TestCacheTellsTheStoreHowLongAnEntryIsWorthKeeping(t *testing.T) {
 		t.Errorf("entries by TTL (-want +got):\n%s", diff)
 	}
 }
+
+// A body worth compressing is stored gzipped, a fraction of its size, and
+// a 304 still hands the caller the body as the server sent it.
+func TestCacheStoresLargeBodiesCompressed(t *testing.T) {
+	t.Parallel()
+	var h hits
+	page := "[" + strings.Repeat(`{"url":"https://api.github.com/repos/acme/api/issues/1","state":"open"},`, 200) + "{}]"
+	srv := server(t, &h, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("ETag", `"p1"`)
+		if r.Header.Get("If-None-Match") == `"p1"` {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		fmt.Fprint(w, page)
+	})
+	store := newMemValidators()
+	rt := NewCache(wire(t), store, CacheOptions{})
+	if _, body := get(t, rt, srv.URL); body != page {
+		t.Fatalf("first answer: %d bytes, want the page", len(body))
+	}
+	store.mu.Lock()
+	for _, v := range store.m {
+		if v.Encoding != "gzip" || len(v.Body)*10 > len(page) {
+			t.Errorf("stored %d bytes (%q) for a %d-byte page, want it gzipped to a tenth", len(v.Body), v.Encoding, len(page))
+		}
+	}
+	store.mu.Unlock()
+	resp, body := get(t, rt, srv.URL)
+	if !Revalidated(resp) || body != page || resp.ContentLength != int64(len(page)) {
+		t.Errorf("replayed %d bytes (revalidated %v), want the page as sent", len(body), Revalidated(resp))
+	}
+	// An entry written before compression (no encoding) still replays.
+	store.mu.Lock()
+	for k, v := range store.m {
+		v.Body, v.Encoding = []byte(page), ""
+		store.m[k] = v
+	}
+	store.mu.Unlock()
+	if resp, body := get(t, rt, srv.URL); !Revalidated(resp) || body != page {
+		t.Errorf("an uncompressed entry replayed %d bytes, want the page", len(body))
+	}
+}

@@ -21,6 +21,8 @@ type CheckResult struct {
 	// Teams are the repos and projects each tracker watched, as
 	// configured or as found (jira.projects: ["*"]).
 	Teams map[connectors.Tracker][]string
+	// Discovered is what each wildcard of the config found.
+	Discovered []Found
 }
 
 // Check observes and reconciles every deliverable of every team once,
@@ -32,7 +34,12 @@ func (r *Runner) Check(ctx context.Context, apply bool) CheckResult {
 	trackers := slices.Sorted(maps.Keys(r.conns))
 	for _, t := range trackers {
 		conn := r.conns[t]
-		for _, team := range r.teams(ctx, t, conn) {
+		if d, ok := conn.(discoverer); ok && d.DiscoverEvery() > 0 {
+			if _, err := r.discover(ctx, t, d); err != nil {
+				res.Errors = append(res.Errors, err)
+			}
+		}
+		for _, team := range conn.Teams() {
 			refs, err := conn.List(ctx, team)
 			if err != nil {
 				res.Errors = append(res.Errors, fmt.Errorf("list %s %s: %w", t, team, err))
@@ -59,6 +66,7 @@ func (r *Runner) Check(ctx context.Context, apply bool) CheckResult {
 	}
 	res.Unresolved = r.UnresolvedLinks()
 	res.Teams = r.Teams()
+	res.Discovered = r.Discovered()
 	return res
 }
 

@@ -113,6 +113,9 @@ func (r *Runner) readyz(w http.ResponseWriter, req *http.Request) {
 	for _, u := range r.UnresolvedLinks() {
 		fmt.Fprintf(w, "link not found: %s\n", u)
 	}
+	for _, f := range r.Discovered() {
+		fmt.Fprintln(w, f)
+	}
 }
 
 // Intake limits.
@@ -190,6 +193,9 @@ func (r *Runner) webhook(w http.ResponseWriter, req *http.Request) {
 	}
 	for _, team := range ev.Teams {
 		keys = append(keys, TeamKey(t, team).String())
+	}
+	if ev.Discover {
+		keys = append(keys, DiscoverKey(t).String())
 	}
 	// The dedupe and the keys go to Redis together: one round trip, and
 	// a delivery is only marked seen once its keys are on the stream.

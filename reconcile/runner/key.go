@@ -15,6 +15,7 @@ const (
 	KeyDeliverable KeyKind = iota + 1 // observe and reconcile one deliverable
 	KeyTeam                           // list a team's deliverables and enqueue them
 	KeyTrackRecord                    // post the month's track record and the period's digest on a thread
+	KeyDiscover                       // look a tracker's wildcard teams up again
 )
 
 // Key is one unit of work on the queue. String is what goes on the stream,
@@ -24,6 +25,7 @@ const (
 //	github:acme/api/milestone/7, jira:PLAT/version/10042   a deliverable (connectors.Ref.Key)
 //	github:acme/api, jira:PLAT                            a team
 //	track-record:acme/api#12, track-record:PLAT-100       a track-record thread
+//	discover:github                                       a tracker's discovery
 //
 // The digest has no key of its own: it is posted by the track-record
 // thread's key (trackrecord.go), which older replicas parse too.
@@ -35,8 +37,18 @@ type Key struct {
 	Thread  string         // KeyTrackRecord only: "acme/api#12" or "PLAT-100"
 }
 
-// trackRecordPrefix starts a track-record key.
-const trackRecordPrefix = "track-record:"
+// trackRecordPrefix starts a track-record key, discoverPrefix a
+// discovery key.
+const (
+	trackRecordPrefix = "track-record:"
+	discoverPrefix    = "discover:"
+)
+
+// DiscoverKey is the key that looks the wildcard teams of tracker t up
+// again (a GitHub owner/*), and lists the teams that joined.
+func DiscoverKey(t connectors.Tracker) Key {
+	return Key{Kind: KeyDiscover, Tracker: t}
+}
 
 // DeliverableKey is the key that reconciles ref.
 func DeliverableKey(ref connectors.Ref) Key {
@@ -67,6 +79,8 @@ func (k Key) String() string {
 		return string(k.Tracker) + ":" + k.Team
 	case KeyTrackRecord:
 		return trackRecordPrefix + k.Thread
+	case KeyDiscover:
+		return discoverPrefix + string(k.Tracker)
 	}
 	return fmt.Sprintf("invalid key %#v", k)
 }
@@ -78,6 +92,12 @@ func ParseKey(s string) (Key, error) {
 			return Key{}, fmt.Errorf("key %q: want track-record:owner/name#number or track-record:KEY-number", s)
 		}
 		return TrackRecordKey(thread), nil
+	}
+	if t, ok := strings.CutPrefix(s, discoverPrefix); ok {
+		if connectors.Tracker(t) != connectors.GitHub && connectors.Tracker(t) != connectors.Jira {
+			return Key{}, fmt.Errorf("key %q: want discover:github or discover:jira", s)
+		}
+		return DiscoverKey(connectors.Tracker(t)), nil
 	}
 	tracker, team, ok := strings.Cut(s, ":")
 	t := connectors.Tracker(tracker)

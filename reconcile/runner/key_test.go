@@ -22,6 +22,8 @@ func TestKeyRoundTrip(t *testing.T) {
 		{"jira:PLAT", TeamKey(connectors.Jira, "PLAT")},
 		{"track-record:acme/api#12", TrackRecordKey("acme/api#12")},
 		{"track-record:PLAT-100", TrackRecordKey("PLAT-100")},
+		{"discover:github", DiscoverKey(connectors.GitHub)},
+		{"discover:jira", DiscoverKey(connectors.Jira)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.s, func(t *testing.T) {
@@ -58,6 +60,7 @@ func TestParseKeyRejects(t *testing.T) {
 		"track-record:", "track-record:acme/api", "track-record:acme/api#", "track-record:acme/api#x", "track-record:acme/api#0",
 		"track-record:acme#12", "track-record:PLAT", "track-record:PLAT-", "track-record:-12", "track-record:PL AT-1",
 		"track-record:PLAT-1x", "track-record:a/b/c#1",
+		"discover:", "discover:gitlab", "discover:github/acme", "discover:GitHub",
 	} {
 		if k, err := ParseKey(s); err == nil {
 			t.Errorf("ParseKey(%q) = %+v, want an error", s, k)
@@ -72,7 +75,7 @@ func TestParseKeyRejects(t *testing.T) {
 }
 
 func FuzzParseKey(f *testing.F) {
-	for _, s := range []string{"github:acme/api/milestone/7", "jira:PLAT", "track-record:acme/api#12", "track-record:PLAT-100", "github:acme/api"} {
+	for _, s := range []string{"github:acme/api/milestone/7", "jira:PLAT", "track-record:acme/api#12", "track-record:PLAT-100", "github:acme/api", "discover:github"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {

@@ -30,6 +30,8 @@ func (r *Runner) Process(ctx context.Context, key string) error {
 		return r.processThread(ctx, k)
 	case KeyTeam:
 		return r.list(ctx, k.Tracker, k.Team)
+	case KeyDiscover:
+		return r.processDiscover(ctx, k.Tracker)
 	}
 	conn, ok := r.conns[k.Tracker]
 	if !ok {
@@ -73,6 +75,12 @@ func (r *Runner) list(ctx context.Context, t connectors.Tracker, team string) er
 		return fmt.Errorf("%w: %s is not configured", connectors.ErrTerminal, t)
 	}
 	refs, err := conn.List(ctx, team)
+	if errors.Is(err, connectors.ErrNotFound) {
+		// Gone from what a wildcard finds (archived, deleted, moved) since
+		// this key was queued: nothing to poll; its records stay.
+		r.log.Info("team is no longer watched", "tracker", string(t), "team", team, "err", err)
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("list %s %s: %w", t, team, err)
 	}

@@ -48,6 +48,19 @@ type finder interface {
 	PinThread(ref connectors.Ref, thread string)
 }
 
+// discoverer is a connector whose teams come from wildcards of its config
+// (GitHub's owner/*): it looks them up, and says what it found. Teams
+// then returns what the last look-up found.
+type discoverer interface {
+	// Discover looks the wildcards' teams up again and returns the teams
+	// that joined; a failed look-up keeps what the last one found.
+	Discover(ctx context.Context) ([]string, error)
+	// DiscoverEvery is how often; 0 when the config has no wildcard.
+	DiscoverEvery() time.Duration
+	// Discoveries is what each wildcard found, for check and /readyz.
+	Discoveries() []connectors.Discovery
+}
+
 // commenter writes slipwatch's comments: on a deliverable's thread (made
 // on first need) and on the track-record thread, read by its ID.
 type commenter interface {
@@ -219,6 +232,13 @@ type Runner struct {
 	// digestStart is the start of the last digest period whose digest
 	// this replica saw on the thread (or decided needs none).
 	digestStart time.Time
+
+	// discovered is when this replica last looked each tracker's
+	// wildcards up. Every replica looks for itself (a look-up is
+	// conditional, mostly 304s): each must know the teams it polls and
+	// the deliverables its workers take.
+	discoverMu sync.Mutex
+	discovered map[connectors.Tracker]time.Time
 }
 
 // New builds a runner over the connectors (one per tracker) and the store.
@@ -241,6 +261,7 @@ func New(conns []Connector, st Store, settings reconcile.Settings, opt Options) 
 		ready:    &readiness{},
 
 		webhookSlots: map[connectors.Tracker]chan struct{}{},
+		discovered:   map[connectors.Tracker]time.Time{},
 	}
 	for _, c := range conns {
 		r.conns[c.Tracker()] = c

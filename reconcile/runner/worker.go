@@ -286,10 +286,12 @@ func (r *Runner) pollLoop(ctx context.Context) {
 	}
 }
 
-// PollOnce enqueues each team whose poll lease it wins.
+// PollOnce looks wildcard teams up when due (every replica for itself),
+// then enqueues each team whose poll lease it wins.
 func (r *Runner) PollOnce(ctx context.Context) {
-	for t, c := range r.conns {
-		for _, team := range r.teams(ctx, t, c) {
+	for _, c := range r.conns {
+		r.discoverDue(ctx, c)
+		for _, team := range c.Teams() {
 			key := TeamKey(c.Tracker(), team).String()
 			if !r.pollLease(ctx, key) {
 				continue

@@ -24,7 +24,7 @@ var rest embed.FS
 var templates = sync.OnceValue(func() map[string]map[string]any {
 	out := map[string]map[string]any{}
 	for _, name := range []string{"milestone.json", "issue.json", "issue-comment.json", "user.json", "collaborator-permission.json",
-		"authenticated-user.json", "app.json", "installation-token.json"} {
+		"authenticated-user.json", "app.json", "installation-token.json", "minimal-repository.json", "installation-repositories.json"} {
 		b, err := rest.ReadFile(path.Join("testdata/rest", name))
 		if err != nil {
 			panic("githubtest: " + err.Error()) // embedded: cannot happen

@@ -124,29 +124,6 @@ func (s *Server) addComment(r *repo, n int, user, body string, at time.Time) int
 	return s.nextID
 }
 
-// EditComment rewrites comment id's body at at (zero: now), as its
-// author (or someone with write access) does on GitHub: its updated_at
-// moves, its created_at and user stay, and the issue's updated_at moves
-// with it. It reports whether there is such a comment.
-func (s *Server) EditComment(repoName string, id int64, body string, at time.Time) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if at.IsZero() {
-		at = s.now()
-	}
-	r := s.repo(repoName)
-	for _, c := range r.comments {
-		if c.ID == id {
-			c.Body, c.UpdatedAt = body, at
-			if is, ok := r.issues[c.Issue]; ok && at.After(is.UpdatedAt) {
-				is.UpdatedAt = at
-			}
-			return true
-		}
-	}
-	return false
-}
-
 // SetPermission sets user's permission on a repo (admin, write, read…).
 // Logins are case-insensitive, as on GitHub.
 func (s *Server) SetPermission(repoName, user, perm string) {
@@ -186,6 +163,9 @@ func (s *Server) Issues(repoName string) []Issue {
 func (s *Server) answer(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.answerAccounts(w, r) {
+		return
+	}
 	if r.URL.Path == "/user" && r.Method == http.MethodGet {
 		u := s.template("authenticated-user.json")
 		for k, v := range s.userJSON(s.Self) {
@@ -245,13 +225,13 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request) {
 		if !ok {
 			return
 		}
-		var list []any
-		for _, c := range rp.comments {
+		var list []*Comment
+		for _, c := range sortComments(rp.comments, r.URL.Query().Get("sort"), r.URL.Query().Get("direction")) {
 			if !c.UpdatedAt.Before(since) {
-				list = append(list, s.commentJSON(name, c))
+				list = append(list, c)
 			}
 		}
-		s.page(w, r, list)
+		s.pageOf(w, r, len(list), func(i int) any { return s.commentJSON(name, list[i]) })
 	case len(rest) == 3 && rest[0] == "issues" && rest[2] == "comments":
 		n, _ := strconv.Atoi(rest[1])
 		if _, ok := rp.issues[n]; !ok {
@@ -338,7 +318,8 @@ func (s *Server) since(w http.ResponseWriter, r *http.Request) (time.Time, bool)
 
 // listIssues answers GET /repos/{o}/{r}/issues with GitHub's filters
 // (state, milestone as a number, "none" or "*", labels all of which must
-// be present, since on updated_at) and its default order, newest first.
+// be present, since on updated_at) and order (sort created, updated or
+// comments; direction desc, the default, or asc).
 func (s *Server) listIssues(w http.ResponseWriter, r *http.Request, name string, rp *repo) {
 	q := r.URL.Query()
 	since, ok := s.since(w, r)
@@ -349,9 +330,8 @@ func (s *Server) listIssues(w http.ResponseWriter, r *http.Request, name string,
 	if l := q.Get("labels"); l != "" {
 		labels = strings.Split(l, ",")
 	}
-	var list []any
-	for _, k := range slices.Backward(slices.Sorted(maps.Keys(rp.issues))) {
-		is := rp.issues[k]
+	var list []*Issue
+	for _, is := range sortIssues(rp.issues, q.Get("sort"), q.Get("direction")) {
 		open := is.ClosedAt.IsZero()
 		switch st, ms := q.Get("state"), q.Get("milestone"); {
 		case st == "closed" && open, (st == "" || st == "open") && !open:
@@ -361,10 +341,10 @@ func (s *Server) listIssues(w http.ResponseWriter, r *http.Request, name string,
 		case !hasLabels(is.Labels, labels):
 		case is.PR && s.noPulls:
 		default:
-			list = append(list, s.issueJSON(name, rp, is))
+			list = append(list, is)
 		}
 	}
-	s.page(w, r, list)
+	s.pageOf(w, r, len(list), func(i int) any { return s.issueJSON(name, rp, list[i]) })
 }
 
 func hasLabels(have, want []string) bool {
@@ -434,6 +414,23 @@ func updated(is *Issue) time.Time {
 
 // page answers a list with per_page/page and GitHub's Link header.
 func (s *Server) page(w http.ResponseWriter, r *http.Request, list []any) {
+	s.pageOf(w, r, len(list), func(i int) any { return list[i] })
+}
+
+// pageOf answers a list of n things with per_page/page and GitHub's Link
+// header, rendering only the page's.
+func (s *Server) pageOf(w http.ResponseWriter, r *http.Request, n int, render func(int) any) {
+	var pc pageCapture
+	s.pageInto(&pc, r, n, render)
+	if pc.link != "" {
+		w.Header().Set("Link", pc.link)
+	}
+	s.json(w, r, http.StatusOK, pc.items)
+}
+
+// pageInto cuts the page r asks for (per_page, page) out of a list of n
+// things, rendering only its own, with GitHub's Link header for it.
+func (s *Server) pageInto(pc *pageCapture, r *http.Request, n int, render func(int) any) {
 	q := r.URL.Query()
 	per, _ := strconv.Atoi(q.Get("per_page"))
 	if per <= 0 {
@@ -444,7 +441,7 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request, list []any) {
 	if page <= 0 {
 		page = 1
 	}
-	last := max((len(list)+per-1)/per, 1)
+	last := max((n+per-1)/per, 1)
 	link := func(p int, rel string) string {
 		q := r.URL.Query()
 		q.Set("page", strconv.Itoa(p))
@@ -458,13 +455,10 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request, list []any) {
 	if page > 1 {
 		links = append(links, link(page-1, "prev"), link(1, "first"))
 	}
-	if len(links) > 0 {
-		w.Header().Set("Link", strings.Join(links, ", "))
+	pc.link = strings.Join(links, ", ")
+	from, to := min((page-1)*per, n), min(page*per, n)
+	pc.items = make([]any, 0, to-from)
+	for i := from; i < to; i++ {
+		pc.items = append(pc.items, render(i))
 	}
-	from, to := min((page-1)*per, len(list)), min(page*per, len(list))
-	out := list[from:to]
-	if out == nil {
-		out = []any{}
-	}
-	s.json(w, r, http.StatusOK, out)
 }

@@ -1,7 +1,9 @@
 // Package githubtest is a sandbox GitHub Enterprise Server REST API on a
 // loopback port (served under /api/v3/, as GHES does): the repositories,
-// milestones, issues and comments slipwatch reads and writes, in GitHub's
-// payload shapes (built over the real payloads in testdata/rest), with
+// milestones, issues and comments slipwatch reads and writes, and the
+// repository lists of organisations, users and App installations its
+// discovery reads, in GitHub's payload shapes (built over the real
+// payloads in testdata/rest), with
 // Link pagination, ETags answered with 304, rate-limit headers, credentials
 // checked as configured (a token, or a GitHub App's JWT and installation
 // tokens), and injectable faults. The github package's tests, the
@@ -108,6 +110,7 @@ type Server struct {
 	noPulls bool            // the credential may not read pull requests
 	quota   *quota          // nil: every answer says 4999 remaining
 	repos   map[string]*repo
+	acct    accounts          // organisations and repository settings (accounts.go)
 	perms   map[string]string // "owner/repo login" (login lower-case) → permission
 	faults  []*Fault
 	nextID  int64

@@ -54,6 +54,10 @@ var githubFull = []string{
 	"issues/create-comment",
 	"issues/update-comment",
 	"repos/get-collaborator-permission-level",
+	"repos/list-for-org",
+	"repos/list-for-user",
+	"repos/list-for-authenticated-user",
+	"apps/list-repos-accessible-to-installation",
 }
 
 // jiraFull are the Jira operations jiratest serves.
