@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/slipwatch/slipwatch/connectors"
 	"github.com/slipwatch/slipwatch/reconcile"
 	"github.com/slipwatch/slipwatch/reconcile/store"
 )
@@ -43,15 +44,24 @@ func (d *discoveringTracker) Discover(context.Context) ([]string, error) {
 	return n, nil
 }
 
+// DiscoverEvery is an hour: the test's clock moves an hour between polls.
+func (d *discoveringTracker) DiscoverEvery() time.Duration { return time.Hour }
+
+func (d *discoveringTracker) Discoveries() []connectors.Discovery {
+	d.dmu.Lock()
+	defer d.dmu.Unlock()
+	return []connectors.Discovery{{Pattern: "acme/*", Teams: len(d.found), Noun: "repositories"}}
+}
+
 func (d *discoveringTracker) Teams() []string {
 	d.dmu.Lock()
 	defer d.dmu.Unlock()
 	return slices.Clone(d.found)
 }
 
-// The poll asks a discovering connector to find its teams first, and lists
-// each team found; a failed discovery keeps those found before. Check and
-// /readyz name them.
+// The poll asks a discovering connector to find its teams first when that
+// is due, and lists each team found; a failed discovery keeps those found
+// before. Check and /readyz name them.
 func TestPollDiscoversTeams(t *testing.T) {
 	needRedis(t)
 	t.Parallel()
@@ -70,6 +80,7 @@ func TestPollDiscoversTeams(t *testing.T) {
 		t.Errorf("first poll enqueued %v", got)
 	}
 	time.Sleep(150 * time.Millisecond) // past the poll leases (Redis keeps real time)
+	clk.Add(time.Hour)                 // and the next discovery is due
 	r.PollOnce(ctx)                    // the discovery fails: the teams found stay
 	if d.discovers != 2 {
 		t.Errorf("%d discoveries for two polls, want 2", d.discovers)
@@ -78,6 +89,7 @@ func TestPollDiscoversTeams(t *testing.T) {
 		t.Errorf("after a failed discovery the poll enqueued %v, want both teams again", got)
 	}
 
+	clk.Add(time.Hour)
 	res := r.Check(ctx, false)
 	if diff := cmp.Diff([]string{"acme/api", "acme/web"}, res.Teams["github"]); diff != "" {
 		t.Errorf("check's teams (-want +got):\n%s", diff)
@@ -87,7 +99,8 @@ func TestPollDiscoversTeams(t *testing.T) {
 	}
 	w := httptest.NewRecorder()
 	r.Handler(nil).ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/readyz", nil))
-	if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), "watching github (2): acme/api, acme/web\n") {
+	if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), "watching github (2): acme/api, acme/web\n") ||
+		!strings.Contains(w.Body.String(), "github acme/*: 2 repositories\n") {
 		t.Errorf("readyz: %d %q", w.Code, w.Body.String())
 	}
 }
