@@ -50,7 +50,11 @@ func (d *discoveringTracker) DiscoverEvery() time.Duration { return time.Hour }
 func (d *discoveringTracker) Discoveries() []connectors.Discovery {
 	d.dmu.Lock()
 	defer d.dmu.Unlock()
-	return []connectors.Discovery{{Pattern: "acme/*", Teams: len(d.found), Noun: "repositories"}}
+	found := connectors.Discovery{Pattern: "acme/*", Teams: len(d.found), Noun: "repositories"}
+	if d.found != nil {
+		found.At = time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
+	}
+	return []connectors.Discovery{found}
 }
 
 func (d *discoveringTracker) Teams() []string {
