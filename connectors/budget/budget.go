@@ -308,6 +308,7 @@ func (b *Budget) admit(req *http.Request) error {
 		pts = sec.WritePoints
 	}
 	ep := b.o.Endpoint(req)
+	var waited time.Duration
 	for {
 		now := b.o.Now()
 		b.mu.Lock()
@@ -343,12 +344,16 @@ func (b *Budget) admit(req *http.Request) error {
 				return ctx.Err()
 			}
 		}
-		if b.o.MaxWait < 0 || wait > b.o.MaxWait {
+		// MaxWait bounds the waits together, not each: a clock that does
+		// not move while the request sleeps (a simulation) would
+		// otherwise keep it waiting for ever.
+		if b.o.MaxWait < 0 || waited+wait > b.o.MaxWait {
 			return &connectors.RateLimitError{Retry: now.Add(wait), Err: fmt.Errorf("%s %s: %w", req.Method, ep, &HeldError{Limit: limit, Wait: wait})}
 		}
 		if err := b.o.Sleep(ctx, wait); err != nil {
 			return err
 		}
+		waited += wait
 	}
 }
 

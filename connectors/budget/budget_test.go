@@ -260,6 +260,45 @@ func TestContentPerHourAndShortWaits(t *testing.T) {
 	}
 }
 
+// A clock that does not move while a request sleeps (a simulation run
+// on real sleeps) must not keep the request waiting for ever: MaxWait
+// bounds the waits together.
+func TestWaitsBoundedWhenTheClockStandsStill(t *testing.T) {
+	t.Parallel()
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
+	defer srv.Close()
+	clk := newClock()
+	var slept time.Duration
+	sec := Secondary{Concurrency: 10, PointsPerMinute: 1000, ReadPoints: 1, WritePoints: 5, ContentPerMinute: 1, ContentPerHour: 100}
+	b := New(Options{Secondary: &sec, Headroom: 1, Now: clk.Now, MaxWait: 150 * time.Second,
+		Sleep: func(_ context.Context, d time.Duration) error { slept += d; return nil }})
+	rt := b.Transport(http.DefaultTransport)
+	if _, err := send(t, rt, context.Background(), http.MethodPost, srv.URL+"/repos/a/b/issues/1/comments"); err != nil {
+		t.Fatalf("first write: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := send(t, rt, context.Background(), http.MethodPost, srv.URL+"/repos/a/b/issues/2/comments")
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		var h *HeldError
+		if !errors.As(err, &h) || h.Limit != HeldContentMinute {
+			t.Fatalf("second write: %v, want held by the per-minute content limit", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the second write still waits on a clock that stands still")
+	}
+	if slept != 2*time.Minute {
+		t.Errorf("slept %s in all, want two waits of a minute (MaxWait 2m30s)", slept)
+	}
+	if hits.Load() != 1 {
+		t.Errorf("sent %d, want 1", hits.Load())
+	}
+}
+
 func TestConcurrencyShare(t *testing.T) {
 	t.Parallel()
 	var now, peak atomic.Int32
