@@ -68,6 +68,14 @@ const (
 	// coldBurst: polls that may start in a minute with no budget to pace
 	// by, at least; first polls otherwise spread over half an interval.
 	coldBurst = 20
+	// probePolls may start in a minute before the tracker has answered
+	// anything: their answers tell the budget. Whatever credit Redis still
+	// holds (a restart) does not hold them back, or nothing would ever be
+	// heard; one a minute cannot run a token dry.
+	probePolls = 1
+	// burstShare of what remains may be spent at once (a small
+	// organisation's first polls all start together).
+	burstShare = 0.1
 )
 
 // scheduler is the runner's memory of the poll plan. Only the plan's
@@ -491,8 +499,8 @@ func (r *Runner) paceOf(t connectors.Tracker, p *trackerPlan, teams int, dearest
 	res, ok := snap.Core()
 	switch {
 	case !ok && snap.Answers == 0:
-		// Nothing heard yet: one poll, whose answers tell the budget.
-		return store.Pace{Rate: 0, Burst: p.coldCost, PerMinute: 1}
+		// Nothing heard yet: a probe, whose answers tell the budget.
+		return store.Pace{Rate: -1, PerMinute: min(perMinute, probePolls)}
 	case !ok || (res.Limit <= 0 && res.FillPerHour <= 0):
 		// The tracker sends no budget (GHES with limits off, Jira Cloud
 		// for API tokens): Retry-After and Jira's near-limit say when to
@@ -517,7 +525,7 @@ func (r *Runner) paceOf(t connectors.Tracker, p *trackerPlan, teams int, dearest
 		return store.Pace{Rate: 0, Burst: 0, PerMinute: perMinute}
 	}
 	rate := avail / max(left.Seconds(), 1)
-	return store.Pace{Rate: rate, Burst: min(max(rate*60, p.coldCost, dearest), avail), PerMinute: perMinute}
+	return store.Pace{Rate: rate, Burst: min(max(rate*60, p.coldCost, dearest, avail*burstShare), avail), PerMinute: perMinute}
 }
 
 // polled records a team's completed poll, which started at start and

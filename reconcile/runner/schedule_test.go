@@ -415,16 +415,56 @@ func TestReplicasShareOneBudget(t *testing.T) {
 			first++
 		}
 	}
-	// One pace: a burst of one first poll (50), then 0.5 a second for 600
-	// seconds, 300, six more, less what the warm polls cost.
-	if first < 5 || first > 7 {
-		t.Errorf("two replicas started %d first polls in ten minutes; one pace allows about 7", first)
+	// One pace: a burst of a tenth of what remains (180: three first
+	// polls at 50), then 0.5 a second for 600 seconds (300: six more),
+	// less what the warm polls cost. A pace each would allow twice that.
+	if first < 7 || first > 10 {
+		t.Errorf("two replicas started %d first polls in ten minutes; one pace allows about 9, two 18", first)
 	}
 	fa.mu.Lock()
 	peers := fa.peers[len(fa.peers)-1]
 	fa.mu.Unlock()
 	if peers != 2 {
 		t.Errorf("replica A believes %d replicas share the token, want 2", peers)
+	}
+}
+
+// TestProbeAfterARestart: a replica that starts where the shared credit
+// in Redis is spent, and has heard nothing from the tracker yet, still
+// starts a poll (whose answers would tell its budget), one a minute:
+// neither stuck nor a burst on a token it knows nothing of.
+func TestProbeAfterARestart(t *testing.T) {
+	needRedis(t)
+	t.Parallel()
+	clk := &clock{now: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)}
+	m := newManyTeams(10)
+	prefix := srv.Prefix(t)
+	e := newScheduleEnv(t, prefix, m, clk, "A", &fakeBudget{})
+	ctx := context.Background()
+	if err := e.rdb.HSet(ctx, prefix+"{q}:credit", "github", "0", "github:at", clk.Now().UnixMilli()).Err(); err != nil {
+		t.Fatal(err)
+	}
+	polled := func() int {
+		n := 0
+		for _, k := range m.teams {
+			if e.teamStats(t, TeamKey(connectors.GitHub, k).String()).Polls > 0 {
+				n++
+			}
+		}
+		return n
+	}
+	for range 5 {
+		e.step(t, time.Second)
+	}
+	if got := polled(); got != 1 {
+		t.Fatalf("%d polls in the first five seconds with nothing heard, want 1 (a probe)", got)
+	}
+	clk.Add(time.Minute)
+	for range 5 {
+		e.step(t, time.Second)
+	}
+	if got := polled(); got != 2 {
+		t.Errorf("%d polls after a minute and five seconds, want 2 (a probe a minute)", got)
 	}
 }
 
