@@ -74,7 +74,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "slipwatch_webhook_refusals_total", Help: "Webhook deliveries not queued, by tracker and reason.",
 		}, []string{"tracker", "reason"}),
 		polls: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "slipwatch_polls_total", Help: "Teams enqueued for listing by this replica.",
+			Name: "slipwatch_polls_total", Help: "Polls of a repository or project this replica started.",
 		}, []string{"tracker"}),
 		coalesced: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "slipwatch_queue_coalesced_total", Help: "Queue entries skipped because a run already covered them.",
