@@ -10,7 +10,8 @@ build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/slipwatch ./cmd/slipwatch
 
 # gofmt, vet, then every test with the race detector (internal/e2e runs
-# the built binary through faults and bad input, about a minute), then
+# the built binary through faults, bad input and a headless browser, a
+# few minutes on 2 cores), then
 # each fuzz target for 50,000 inputs (about 30 s more). Tests that need
 # redis-server or helm fail (rather than skip) when CI=true.
 test: fmt-check vet

@@ -1,6 +1,7 @@
 package charts
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -61,15 +62,18 @@ func chartCases() []chartCase {
 			replicas: 2,
 			check: func(t *testing.T, m *manifests, cfg *config.Config) {
 				want := map[string]string{
-					"github.token":          "ghp_tokenFromValues0001",
-					"github.webhook_secret": "whsec-github-from-values-0001",
-					"redis.password":        "redis-pass-from-values-0001",
+					"github.token":             "ghp_tokenFromValues0001",
+					"github.webhook_secret":    "whsec-github-from-values-0001",
+					"redis.password":           "redis-pass-from-values-0001",
+					"markers.key":              "markers-key-from-values-0001",
+					"markers.previous_keys[0]": "markers-key-from-values-0000",
+					"markers.previous_keys[1]": "markers-key-from-values-000a",
 				}
 				if diff := cmp.Diff(want, secretsOf(cfg)); diff != "" {
 					t.Errorf("credentials slipwatch gets (-want +got):\n%s", diff)
 				}
 				keys := secretKeys(get[corev1.Secret](t, m, "Secret", fullname))
-				if diff := cmp.Diff([]string{"github-token", "github-webhook-secret", "redis-password"}, keys); diff != "" {
+				if diff := cmp.Diff([]string{"github-token", "github-webhook-secret", "markers-key", "markers-previous-keys", "redis-password"}, keys); diff != "" {
 					t.Errorf("Secret keys (-want +got):\n%s", diff)
 				}
 				if cfg.Redis.URL != "redis://redis.data.svc:6379/0" || cfg.GitHub.BaseURL != config.DefaultGitHubBaseURL {
@@ -118,6 +122,8 @@ func chartCases() []chartCase {
 					"SLIPWATCH_JIRA_WEBHOOK_TOKEN":             true,
 					"SLIPWATCH_REDIS_PASSWORD":                 true,
 					"SLIPWATCH_SERVER_API_TOKEN":               true,
+					"SLIPWATCH_MARKERS_KEY":                    true,
+					"SLIPWATCH_MARKERS_PREVIOUS_KEYS":          true,
 				}
 				gotOptional := map[string]bool{}
 				for env, ref := range refs {
@@ -335,6 +341,10 @@ func secretsOf(cfg *config.Config) map[string]string {
 		}
 	}
 	add("redis.password", cfg.Redis.Password)
+	add("markers.key", cfg.Markers.Key)
+	for i, k := range cfg.Markers.PreviousKeys {
+		add(fmt.Sprintf("markers.previous_keys[%d]", i), k)
+	}
 	if g := cfg.GitHub; g != nil {
 		add("github.token", g.Token)
 		add("github.webhook_secret", g.WebhookSecret)

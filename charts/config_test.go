@@ -173,7 +173,7 @@ type leaf struct {
 }
 
 // configLeaves is every settable key of slipwatch's config, from its
-// yaml tags, marking the credentials (config.Secret).
+// yaml tags, marking the credentials (config.Secret, or a list of them).
 func configLeaves() []leaf {
 	var out []leaf
 	var walk func(t reflect.Type, prefix string)
@@ -196,7 +196,8 @@ func configLeaves() []leaf {
 				walk(ft, p)
 				continue
 			}
-			out = append(out, leaf{path: p, secret: ft == reflect.TypeFor[config.Secret]()})
+			secret := reflect.TypeFor[config.Secret]()
+			out = append(out, leaf{path: p, secret: ft == secret || ft.Kind() == reflect.Slice && ft.Elem() == secret})
 		}
 	}
 	walk(reflect.TypeFor[config.Config](), "")
@@ -397,6 +398,52 @@ func TestSlipSettle(t *testing.T) {
 			}
 			if got := cfg.Slip.Settle.D(); got != tt.want {
 				t.Errorf("slip.settle = %s, want %s\n%s", got, tt.want, data)
+			}
+		})
+	}
+}
+
+// TestForecastRiskBelow: forecast.risk_below set on the chart reaches
+// slipwatch as given, and the chart's own default is slipwatch's.
+func TestForecastRiskBelow(t *testing.T) {
+	b, err := os.ReadFile(chartDir + "/values.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var values struct {
+		Config struct {
+			Forecast struct {
+				RiskBelow float64 `yaml:"risk_below"`
+			}
+		}
+	}
+	if err := yaml.Unmarshal(b, &values); err != nil {
+		t.Fatal(err)
+	}
+	if got := values.Config.Forecast.RiskBelow; got != config.DefaultForecastRiskBelow {
+		t.Errorf("values.yaml config.forecast.risk_below is %v, slipwatch's default is %v", got, config.DefaultForecastRiskBelow)
+	}
+	c := chartCase{name: "github token", files: []string{"testdata/github-token.yaml"}}
+	for _, tt := range []struct {
+		file string
+		want float64
+	}{
+		{"", config.DefaultForecastRiskBelow},
+		{"testdata/risk-below.yaml", 0.3},
+	} {
+		t.Run(tt.file, func(t *testing.T) {
+			files := c.files
+			if tt.file != "" {
+				files = append(slices.Clone(files), tt.file)
+			}
+			m := render(t, files)
+			data := get[corev1.ConfigMap](t, m, "ConfigMap", fullname).Data["config.yaml"]
+			cfg, err := config.Parse([]byte(data), podEnv(t, m, c))
+			if err != nil {
+				t.Fatalf("slipwatch would refuse the rendered config: %v\n%s", err, data)
+			}
+			if got := cfg.Forecast.RiskBelow; got != tt.want {
+				t.Errorf("forecast.risk_below = %v, want %v\n%s", got, tt.want, data)
 			}
 		})
 	}

@@ -14,23 +14,26 @@ import (
 // Defaults. Every key that has a default names it here, and
 // docs/configuration.md is tested against them.
 const (
-	DefaultTimezone             = "UTC"
-	DefaultRedisURL             = "redis://localhost:6379/0"
-	DefaultRedisPrefix          = "slipwatch:"
-	DefaultRedisMode            = RedisStandalone
-	DefaultRedisDialTimeout     = 5 * time.Second
-	DefaultRedisReadTimeout     = 3 * time.Second
-	DefaultRedisWriteTimeout    = 3 * time.Second
-	DefaultServerListen         = ":8080"
-	DefaultShutdownGrace        = 25 * time.Second
-	DefaultPollInterval         = 5 * time.Minute
-	DefaultPollMaxInterval      = time.Hour
-	DefaultSlipSettle           = time.Hour
-	DefaultBaseline             = BaselineFirstSeen
-	DefaultForecastWindow       = 42 * 24 * time.Hour
-	DefaultForecastTrials       = 10000
-	DefaultForecastConfidence   = 0.85
-	DefaultForecastMinSamples   = 5
+	DefaultTimezone           = "UTC"
+	DefaultRedisURL           = "redis://localhost:6379/0"
+	DefaultRedisPrefix        = "slipwatch:"
+	DefaultRedisMode          = RedisStandalone
+	DefaultRedisDialTimeout   = 5 * time.Second
+	DefaultRedisReadTimeout   = 3 * time.Second
+	DefaultRedisWriteTimeout  = 3 * time.Second
+	DefaultServerListen       = ":8080"
+	DefaultShutdownGrace      = 25 * time.Second
+	DefaultPollInterval       = 5 * time.Minute
+	DefaultPollMaxInterval    = time.Hour
+	DefaultSlipSettle         = time.Hour
+	DefaultBaseline           = BaselineFirstSeen
+	DefaultForecastWindow     = 42 * 24 * time.Hour
+	DefaultForecastTrials     = 10000
+	DefaultForecastConfidence = 0.85
+	DefaultForecastMinSamples = 5
+	// DefaultForecastRiskBelow is reconcile.DefaultRiskBelow, chosen by
+	// the backtest (docs/forecast.md, "at_risk").
+	DefaultForecastRiskBelow    = 0.15
 	DefaultStatusUpdateEvery    = 168 * time.Hour
 	DefaultScopeWarnGrowth      = 0.2
 	DefaultQueueWorkers         = 4
@@ -95,6 +98,7 @@ type Config struct {
 	Digest       Digest       `yaml:"digest"`
 	Scope        Scope        `yaml:"scope"`
 	Commands     Commands     `yaml:"commands"`
+	Markers      Markers      `yaml:"markers"`
 	Queue        Queue        `yaml:"queue"`
 	Log          Log          `yaml:"log"`
 	GitHub       *GitHub      `yaml:"github"`
@@ -172,6 +176,9 @@ type Forecast struct {
 	Trials     int      `yaml:"trials"`
 	Confidence float64  `yaml:"confidence"`
 	MinSamples int      `yaml:"min_samples"`
+	// RiskBelow: at_risk when the chance of meeting the promise falls
+	// below it.
+	RiskBelow float64 `yaml:"risk_below"`
 }
 
 // StatusUpdate sets the cadence of the periodic update comment; 0 is off.
@@ -344,11 +351,12 @@ func Default() *Config {
 			ReadTimeout:  Duration(DefaultRedisReadTimeout),
 			WriteTimeout: Duration(DefaultRedisWriteTimeout),
 		},
-		Server:       Server{Listen: DefaultServerListen, ShutdownGrace: Duration(DefaultShutdownGrace)},
-		Poll:         Poll{Interval: Duration(DefaultPollInterval), MaxInterval: Duration(DefaultPollMaxInterval)},
-		Slip:         Slip{Settle: Duration(DefaultSlipSettle)},
-		Baseline:     DefaultBaseline,
-		Forecast:     Forecast{Window: Duration(DefaultForecastWindow), Trials: DefaultForecastTrials, Confidence: DefaultForecastConfidence, MinSamples: DefaultForecastMinSamples},
+		Server:   Server{Listen: DefaultServerListen, ShutdownGrace: Duration(DefaultShutdownGrace)},
+		Poll:     Poll{Interval: Duration(DefaultPollInterval), MaxInterval: Duration(DefaultPollMaxInterval)},
+		Slip:     Slip{Settle: Duration(DefaultSlipSettle)},
+		Baseline: DefaultBaseline,
+		Forecast: Forecast{Window: Duration(DefaultForecastWindow), Trials: DefaultForecastTrials, Confidence: DefaultForecastConfidence, MinSamples: DefaultForecastMinSamples,
+			RiskBelow: DefaultForecastRiskBelow},
 		StatusUpdate: StatusUpdate{Every: Duration(DefaultStatusUpdateEvery)},
 		Digest:       Digest{Every: Duration(DefaultDigestEvery)},
 		Scope:        Scope{WarnGrowth: DefaultScopeWarnGrowth},

@@ -188,6 +188,7 @@ func TestEnvOverlay(t *testing.T) {
 		"SLIPWATCH_POLL_INTERVAL=42d",
 		"SLIPWATCH_DRY_RUN=true",
 		"SLIPWATCH_FORECAST_CONFIDENCE=0.9",
+		"SLIPWATCH_FORECAST_RISK_BELOW=0.3",
 		"SLIPWATCH_GITHUB_TOKEN=from-env",
 		"SLIPWATCH_GITHUB_REPOS=acme/api, acme/web",
 		"SLIPWATCH_COMMANDS_ALLOW=[github:octocat, \"jira:557058:f58131cb-b67d-43c7-b30d-6b58d40bd077\"]",
@@ -220,6 +221,7 @@ func TestEnvOverlay(t *testing.T) {
 		{"poll.max_interval follows a longer interval", c.Poll.MaxInterval.D(), 42 * 24 * time.Hour},
 		{"dry_run", c.DryRun, true},
 		{"forecast.confidence", c.Forecast.Confidence, 0.9},
+		{"forecast.risk_below", c.Forecast.RiskBelow, 0.3},
 		{"github.token", c.GitHub.Token.Value(), "from-env"},
 		{"github.repos", c.GitHub.Repos, []string{"acme/api", "acme/web"}},
 		{"github defaults", c.GitHub.TrackingLabel, DefaultGitHubTrackingLabel},
@@ -255,6 +257,9 @@ func TestEnvOverlayErrors(t *testing.T) {
 		// Values that parse are still validated.
 		{"SLIPWATCH_FORECAST_CONFIDENCE=1.5", "forecast.confidence: 1.5 is not in (0,1)"},
 		{"SLIPWATCH_POLL_MAX_INTERVAL=1m", "poll.max_interval: 1m0s is below poll.interval (5m0s)"},
+		{"SLIPWATCH_FORECAST_RISK_BELOW=0", "forecast.risk_below: 0 is not in (0,1)"},
+		{"SLIPWATCH_FORECAST_RISK_BELOW=1", "forecast.risk_below: 1 is not in (0,1)"},
+		{"SLIPWATCH_FORECAST_RISK_BELOW=often", "forecast.risk_below: SLIPWATCH_FORECAST_RISK_BELOW is not a number"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.env, func(t *testing.T) {
@@ -291,6 +296,7 @@ func TestEnvVarsCoverSchema(t *testing.T) {
 		"SLIPWATCH_JIRA_AUTH_OAUTH2_CLIENT_SECRET": "jira.auth.oauth2.client_secret",
 		"SLIPWATCH_GITHUB_APP_INSTALLATION_ID":     "github.app.installation_id",
 		"SLIPWATCH_FORECAST_MIN_SAMPLES":           "forecast.min_samples",
+		"SLIPWATCH_FORECAST_RISK_BELOW":            "forecast.risk_below",
 		"SLIPWATCH_SERVER_SHUTDOWN_GRACE":          "server.shutdown_grace",
 		"SLIPWATCH_SERVER_API_TOKEN":               "server.api_token",
 		"SLIPWATCH_SLIP_SETTLE":                    "slip.settle",
@@ -336,6 +342,8 @@ func TestEnvVarsCoverSchema(t *testing.T) {
 		"SLIPWATCH_FORECAST_CONFIDENCE":            "forecast.confidence",
 		"SLIPWATCH_FORECAST_TRIALS":                "forecast.trials",
 		"SLIPWATCH_LOG_LEVEL":                      "log.level",
+		"SLIPWATCH_MARKERS_KEY":                    "markers.key",
+		"SLIPWATCH_MARKERS_PREVIOUS_KEYS":          "markers.previous_keys",
 		"SLIPWATCH_QUEUE_WORKERS":                  "queue.workers",
 		"SLIPWATCH_QUEUE_MAX_DELIVERIES":           "queue.max_deliveries",
 		"SLIPWATCH_REDIS_MODE":                     "redis.mode",

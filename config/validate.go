@@ -113,6 +113,9 @@ func (c *Config) check(refused []string) Errors {
 	if !(c.Forecast.Confidence > 0 && c.Forecast.Confidence < 1) {
 		es.add("forecast.confidence", "%g is not in (0,1)", c.Forecast.Confidence)
 	}
+	if !(c.Forecast.RiskBelow > 0 && c.Forecast.RiskBelow < 1) {
+		es.add("forecast.risk_below", "%g is not in (0,1)", c.Forecast.RiskBelow)
+	}
 	if c.Forecast.MinSamples < 1 {
 		es.add("forecast.min_samples", "%d is below 1", c.Forecast.MinSamples)
 	}
@@ -123,6 +126,7 @@ func (c *Config) check(refused []string) Errors {
 		es.add("scope.warn_growth", "%g is negative (0.2 means warn at 20%% added scope)", c.Scope.WarnGrowth)
 	}
 	c.Commands.validate(es)
+	c.Markers.validate(es)
 	c.Queue.validate(es)
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/slipwatch/slipwatch/internal/markup"
 )
 
 // Tracker names a tracker kind.
@@ -158,8 +160,18 @@ type Thread struct {
 }
 
 // ThreadTitle is the title (GitHub) or summary (Jira) of a tracking issue
-// slipwatch creates for the deliverable titled deliverable.
-func ThreadTitle(deliverable string) string { return "Delivery tracking: " + deliverable }
+// slipwatch creates for the deliverable titled deliverable. The title is
+// the users' text, so it is made inert (no mention, reference, HTML or
+// link) and cut to fit both trackers: Jira refuses a summary over 255
+// characters, GitHub a title over 256.
+func ThreadTitle(deliverable string) string {
+	const prefix = "Delivery tracking: "
+	return prefix + markup.Title(deliverable, maxThreadTitle-len(prefix))
+}
+
+// maxThreadTitle bounds a tracking issue's title in bytes, which are never
+// fewer than the characters the trackers count.
+const maxThreadTitle = 255
 
 // Comment is one comment on a thread.
 type Comment struct {
@@ -249,11 +261,11 @@ type Throughput struct {
 
 	// ScopeAdded and ScopePlannedClosed measure how the team's scope grows
 	// once work is under way, over the window and across the team's
-	// deliverables (open or delivered): ScopeAdded counts items created in
-	// the window in a deliverable that already had a completed item;
-	// ScopePlannedClosed counts items completed in the window that were
-	// already in their deliverable when its first item was completed. Their
-	// ratio is the items added per planned item finished.
+	// deliverables (open or delivered): of the items of a deliverable
+	// completed in the window, ScopeAdded counts those added to it after
+	// its first completed item, ScopePlannedClosed those already there.
+	// Their ratio is the items added per planned item finished. Connectors
+	// count all four with CountFacts.
 	ScopeAdded         int
 	ScopePlannedClosed int
 }

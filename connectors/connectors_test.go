@@ -132,3 +132,39 @@ func equalInts(a, b []int) bool {
 	}
 	return true
 }
+
+// TestCountFacts pins the team-level facts a connector derives from the
+// window's completions (the backtest counts them the same way).
+func TestCountFacts(t *testing.T) {
+	t.Parallel()
+	from := Date{Year: 2026, Month: 11, Day: 1}
+	day := func(n, hour int) time.Time {
+		return from.AddDays(n).Time(time.UTC).Add(time.Duration(hour) * time.Hour)
+	}
+	done := []Completion{
+		// a: open, first completed on day 2; one item added on day 3.
+		{Deliverable: "a", Open: true, Created: day(-10, 9), Closed: day(2, 12)},
+		{Deliverable: "a", Open: true, Created: day(-10, 9), Closed: day(4, 12)},
+		{Deliverable: "a", Open: true, Created: day(3, 9), Closed: day(5, 12)},
+		// b: delivered; both items planned (one created the morning of
+		// its first completion).
+		{Deliverable: "b", Created: day(-3, 9), Closed: day(1, 10)},
+		{Deliverable: "b", Created: day(1, 9), Closed: day(1, 11)},
+		// Support work, and a completion after the window.
+		{Created: day(0, 9), Closed: day(2, 9)},
+		{Deliverable: "c", Open: true, Created: day(0, 9), Closed: day(9, 9)},
+		// d: begun before the window: what was created in it was added;
+		// of the four created before it, one counts as planned.
+		{Deliverable: "d", Open: true, Begun: true, Created: day(0, 9), Closed: day(1, 12)},
+		{Deliverable: "d", Open: true, Begun: true, Created: day(-20, 9), Closed: day(3, 12)},
+		{Deliverable: "d", Open: true, Begun: true, Created: day(-20, 9), Closed: day(3, 13)},
+		{Deliverable: "d", Open: true, Begun: true, Created: day(-20, 9), Closed: day(4, 12)},
+		{Deliverable: "d", Open: true, Begun: true, Created: day(-2, 9), Closed: day(5, 12)},
+	}
+	tp := Throughput{From: from, To: from.AddDays(6)}
+	tp.CountFacts(done, time.UTC)
+	want := Throughput{From: from, To: from.AddDays(6), Active: 2, Assigned: 10, ScopeAdded: 2, ScopePlannedClosed: 5}
+	if tp.Active != want.Active || tp.Assigned != want.Assigned || tp.ScopeAdded != want.ScopeAdded || tp.ScopePlannedClosed != want.ScopePlannedClosed {
+		t.Errorf("facts %+v, want %+v", tp, want)
+	}
+}

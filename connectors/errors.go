@@ -14,6 +14,13 @@ var ErrNotFound = errors.New("not found")
 // rate limit, 422 on a write). The runner parks the key instead of retrying.
 var ErrTerminal = errors.New("terminal")
 
+// ErrTooLarge is returned (wrapped) when a tracker refuses a comment for
+// its size (GitHub: 422 "body is too long"; Jira: 400 "The entered text
+// is too long"; either: 413). It is not terminal: the runner writes a
+// shorter comment, or goes on without that one, so one comment the
+// tracker will not take never parks the deliverable.
+var ErrTooLarge = errors.New("too large for the tracker")
+
 // RateLimitError says the tracker asked slipwatch to wait until Retry.
 type RateLimitError struct {
 	Retry time.Time

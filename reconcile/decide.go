@@ -12,8 +12,10 @@ import (
 // warning already given) and today's facts it returns every event that is
 // true now, and whether the at_risk warning stands. It returns what is
 // true, not what is new: render leaves out what was already announced, by
-// event ID, so deciding again is harmless.
-func decide(rec Record, f facts, s Settings) (events []event, atRisk bool) {
+// event ID, so deciding again is harmless. promiseNews says this pass
+// announces the current promise: a promise already unlikely then is said
+// in that comment, and its at_risk event is only remembered.
+func decide(rec Record, f facts, s Settings, promiseNews bool) (events []event, atRisk bool) {
 	cur, committed := rec.Commitment()
 	switch {
 	case !committed:
@@ -37,17 +39,24 @@ func decide(rec Record, f facts, s Settings) (events []event, atRisk bool) {
 	if overdue {
 		add(EvOverdue, eventData{from: promise}, dateString(promise))
 	}
-	fc := rec.Forecast
-	switch atRisk = rec.AtRisk; {
-	case overdue:
-		atRisk = false // overdue says more than at risk
-	case fc.Enough && fc.P85.After(promise) && !(f.hasTarget && due.After(promise)):
-		atRisk = true
-	case !fc.Enough || fc.P85.Sub(promise) <= -riskMargin:
+	// at_risk is the chance of meeting the promise falling below
+	// forecast.risk_below (IsAtRisk). Overdue says more, and replaces it; a
+	// slipped due date says more too, so it raises no new warning, though
+	// a recovering chance still clears one.
+	// A promise made in this pass is judged afresh, whatever the one
+	// before it was.
+	fc, was := rec.Forecast, rec.AtRisk && !promiseNews
+	slipped := f.hasTarget && due.After(promise)
+	switch {
+	case overdue || fc.Promised != promise:
 		atRisk = false
+	case slipped:
+		atRisk = was && IsAtRisk(true, fc, s)
+	default:
+		atRisk = IsAtRisk(was, fc, s)
 	}
 	if atRisk {
-		add(EvAtRisk, eventData{from: promise, to: fc.P85}, dateString(promise))
+		add(EvAtRisk, eventData{from: promise, to: fc.P85, told: promiseNews}, dateString(promise))
 	}
 	if cur.Scope > 0 && s.WarnGrowth > 0 {
 		added := rec.Total - cur.Scope

@@ -116,7 +116,9 @@ func DigestPost(t connectors.Tracker, th *connectors.Thread, now time.Time, ever
 			continue
 		}
 		scanMarkers(c.Hidden, func(m rawMarker) {
-			if m.kind == MarkerEvent {
+			// Only slipwatch's own, signed: a planted one would silence
+			// a period's digest, or the changes told in it.
+			if m.kind == MarkerEvent && s.Markers.check(m).ok() {
 				mine[m.id] = true
 			}
 		})
@@ -138,8 +140,9 @@ func DigestPost(t connectors.Tracker, th *connectors.Thread, now time.Time, ever
 	if len(changes) == 0 && len(open) == 0 {
 		return Action{}, DigestQuiet
 	}
-	body := renderDigest(t, digestTitle(every, start, s.Location), from, first, changes, open, every, s)
-	return Action{Kind: PostEvent, EventID: id, EventKind: EvDigest, Body: body, Marker: EventMarker(id, EvDigest)}, DigestDue
+	marker := s.Markers.EventMarker(id, EvDigest)
+	body := fit(t, renderDigest(t, digestTitle(every, start, s.Location), from, first, changes, open, every, s), marker)
+	return Action{Kind: PostEvent, EventID: id, EventKind: EvDigest, Body: body, Marker: marker}, DigestDue
 }
 
 func digestTitle(every time.Duration, start time.Time, loc *time.Location) string {
@@ -419,7 +422,7 @@ func renderDigest(t connectors.Tracker, title string, from time.Time, first bool
 	}
 	b.WriteString("\n")
 	b.WriteString(m.noteOpen)
-	m.words.WriteString(&b, "Posted every "+everyText(every)+" by slipwatch (digest.every). Changes count from when slipwatch saw them; slipwatch check and /api/v1/commitments list every promise.")
+	m.esc.Words(&b, "Posted every "+everyText(every)+" by slipwatch (digest.every). Changes count from when slipwatch saw them; slipwatch check and /api/v1/commitments list every promise.")
 	b.WriteString(m.noteClose)
 	b.WriteString("\n")
 	return b.String()
@@ -502,14 +505,14 @@ func (m markup) tableHeader(b *strings.Builder, header []string) {
 	if m.isWiki() {
 		for _, h := range header {
 			b.WriteString("||")
-			m.words.WriteString(b, h)
+			m.esc.Words(b, h)
 		}
 		b.WriteString("||\n")
 		return
 	}
 	for _, h := range header {
 		b.WriteString("| ")
-		m.words.WriteString(b, h)
+		m.esc.Words(b, h)
 		b.WriteString(" ")
 	}
 	b.WriteString("|\n")

@@ -28,7 +28,7 @@ const (
 	hostileLogin = "[~admin]@org/leads"
 )
 
-// longTitle is longer than a field may print (maxField).
+// longTitle is longer than a field may print (markup.MaxField).
 var longTitle = "@org/team " + strings.Repeat("very long title ", 30) + "<!-- end"
 
 var (
@@ -45,7 +45,8 @@ func goldenRecord(title string) Record {
 		Commitments: []Commitment{{Date: d1201, Source: BaselineFirstSeen, By: "slipwatch", At: t1102, Scope: 10}},
 		Targets:     []TargetChange{{Date: d1201, At: t1102}},
 		Done:        4, Total: 10, Health: OnTrack,
-		Forecast: Forecast{Enough: true, Samples: 42, Remaining: 6, P50: d1201.AddDays(-6), P85: d1201.AddDays(-3), P95: d1201.AddDays(-1)},
+		Forecast: Forecast{Enough: true, Samples: 42, Remaining: 6, P50: d1201.AddDays(-6), P85: d1201.AddDays(-3), P95: d1201.AddDays(-1),
+			Promised: d1201, ChanceKnown: true, Chance: 0.97, Share: 0.4, Concurrent: 2, Added: 0, Growth: 0.12, Pace: 1.8},
 	}
 	return r
 }
@@ -69,7 +70,7 @@ func statusCase(name string, change func(*Record)) goldenComment {
 		r := goldenRecord(hostileTitle)
 		r.Ref.Tracker = tr
 		change(&r)
-		return render(tr, statusDoc(r, settings())), StatusMarker(r)
+		return render(tr, statusDoc(r, settings())), settings().Markers.StatusMarker(r)
 	}}
 }
 
@@ -79,7 +80,7 @@ func eventCase(name string, change func(*Record), ev event) goldenComment {
 		r.Ref.Tracker = tr
 		change(&r)
 		ev.id = hashID(r.ID, string(ev.kind), name)
-		return render(tr, eventDoc(r, ev, settings())), EventMarker(ev.id, ev.kind)
+		return render(tr, eventDoc(r, ev, settings())), settings().Markers.EventMarker(ev.id, ev.kind)
 	}}
 }
 
@@ -127,11 +128,8 @@ func goldenComments() []goldenComment {
 		statusCase("title_heading", func(r *Record) { r.Title = hostileHead }),
 		statusCase("title_ordered", func(r *Record) { r.Title = hostileOrder }),
 		statusCase("title_quote", func(r *Record) { r.Title = hostileQuote }),
-		statusCase("not_enough_history", func(r *Record) { r.Forecast = Forecast{Samples: 2, Remaining: 6} }),
-		statusCase("at_risk", func(r *Record) {
-			r.Health, r.AtRisk = AtRisk, true
-			r.Forecast.P50, r.Forecast.P85, r.Forecast.P95 = d1201, d1201.AddDays(5), d1201.AddDays(9)
-		}),
+		statusCase("not_enough_history", func(r *Record) { r.Forecast = Forecast{Samples: 2, Remaining: 6, Promised: d1201} }),
+		statusCase("at_risk", atRiskFn),
 		statusCase("slipped", func(r *Record) {
 			r.Health = Slipped
 			r.Targets = append(r.Targets, TargetChange{Date: d1215, At: t1102.AddDate(0, 0, 2)})
@@ -141,8 +139,10 @@ func goldenComments() []goldenComment {
 			r.Targets = append(r.Targets, TargetChange{Date: d1215, At: t1102.AddDate(0, 0, 2)})
 		}),
 		statusCase("overdue", func(r *Record) { r.Health = Overdue }),
+		statusCase("long_history", func(r *Record) { *r = alternating(*r, 700) }),
 		statusCase("no_date", func(r *Record) {
 			r.Health, r.Commitments, r.Targets = NoDate, nil, []TargetChange{{At: t1102}}
+			r.Forecast.Promised, r.Forecast.ChanceKnown, r.Forecast.Chance = connectors.Date{}, false, 0
 		}),
 		statusCase("delivered_on_time", func(r *Record) { delivered(d1201.AddDays(-1))(r); r.Health = DeliveredOnTime }),
 		statusCase("delivered_late", func(r *Record) { delivered(d1201.AddDays(3))(r); r.Health = DeliveredLate }),
@@ -151,11 +151,14 @@ func goldenComments() []goldenComment {
 		eventCase("committed_command", func(*Record) {}, event{kind: EvCommitted,
 			data: eventData{to: d1201, by: hostileLogin, reason: "leadership offsite {panel}deck{panel} @org/execs"}}),
 		eventCase("committed_long_title", func(r *Record) { r.Title = longTitle }, event{kind: EvCommitted, data: eventData{to: d1201}}),
+		eventCase("committed_unlikely", atRiskFn, event{kind: EvCommitted, data: eventData{to: d1201, by: "slipwatch"}}),
+		eventCase("committed_not_enough_history", func(r *Record) { r.Forecast = Forecast{Samples: 2, Remaining: 6, Promised: d1201} },
+			event{kind: EvCommitted, data: eventData{to: d1201, by: "slipwatch"}}),
 		eventCase("recommitted", withHistoryFn, event{kind: EvRecommitted,
 			data: eventData{from: d1201, to: d1215, by: hostileLogin, reason: "SSO <!-- --> [~cto] {code}x{code}"}}),
 		eventCase("slipped", func(*Record) {}, event{kind: EvSlipped, data: eventData{from: d1201, to: d1215}}),
 		eventCase("pulled_in", func(*Record) {}, event{kind: EvPulledIn, data: eventData{from: d1215, to: d1201}}),
-		eventCase("at_risk", func(*Record) {}, event{kind: EvAtRisk, data: eventData{from: d1201, to: d1201.AddDays(5)}}),
+		eventCase("at_risk", atRiskFn, event{kind: EvAtRisk, data: eventData{from: d1201, to: d1201.AddDays(5)}}),
 		eventCase("scope_grew", withHistoryFn, event{kind: EvScopeGrew, data: eventData{from: d1201, growth: 0.4, added: 4}}),
 		eventCase("overdue", func(r *Record) { r.Health = Overdue }, event{kind: EvOverdue, data: eventData{from: d1201}}),
 		eventCase("delivered_on_time", delivered(d1201), event{kind: EvDelivered, data: eventData{from: d1201, to: d1201}}),
@@ -189,7 +192,7 @@ func goldenComments() []goldenComment {
 // trackRecordCase is the monthly track-record comment for teams.
 func trackRecordCase(name string, teams []TeamRecord) goldenComment {
 	return goldenComment{name: name, comment: func(t *testing.T, tr connectors.Tracker) (string, string) {
-		a, ok := TrackRecordPost(tr, &connectors.Thread{ID: "acme/leadership#1"}, t1102, time.UTC, teams)
+		a, ok := TrackRecordPost(tr, &connectors.Thread{ID: "acme/leadership#1"}, t1102, settings(), teams)
 		if !ok {
 			t.Fatal("no track-record comment on an empty thread")
 		}
@@ -198,6 +201,29 @@ func trackRecordCase(name string, teams []TeamRecord) goldenComment {
 }
 
 func withHistoryFn(r *Record) { *r = withHistory(*r) }
+
+// alternating is r after n recommitments between two dates, each with a
+// reason as long as a command takes, by a hostile login.
+func alternating(r Record, n int) Record {
+	for i := range n {
+		d := d1215
+		if i%2 == 1 {
+			d = d1201.AddDays(20)
+		}
+		r.Commitments = append(r.Commitments, Commitment{Date: d, Source: DeclaredCommand, By: hostileLogin,
+			At: t1102.Add(time.Duration(i) * time.Minute), Reason: strings.Repeat("<b>@org/x</b> ", maxReason/14), Scope: 10})
+	}
+	return r
+}
+
+// atRiskFn makes the golden record's promise unlikely: 12 %, with scope
+// added since it was made.
+func atRiskFn(r *Record) {
+	r.Health, r.AtRisk = AtRisk, true
+	r.Total = 13
+	r.Forecast.Remaining, r.Forecast.Added = 9, 3
+	r.Forecast.P50, r.Forecast.P85, r.Forecast.P95, r.Forecast.Chance = d1201.AddDays(3), d1201.AddDays(5), d1201.AddDays(9), 0.12
+}
 
 // posted is the comment as the tracker stores it. GitHub: the body, then
 // the marker (an HTML comment) — what connectors/github posts. Jira: the

@@ -236,3 +236,53 @@ func TestTrackRecordLeavesOutUnknownPromises(t *testing.T) {
 		t.Errorf("views' historical flags (-want +got):\n%s", diff)
 	}
 }
+
+// TestPlantedMarkerKeepsTheDeliverableHistorical: whether slipwatch saw a
+// deliverable before is read from its own markers, so only those its keys
+// vouch for count. Someone who may edit slipwatch's comments and plants a
+// marker (unsigned, or signed with a key of their own) on the thread of a
+// deliverable delivered before slipwatch first saw it must not make it
+// tell its months-old story; a marker slipwatch signed does say it
+// watched it.
+func TestPlantedMarkerKeepsTheDeliverableHistorical(t *testing.T) {
+	t.Parallel()
+	mallory := NewMarkerKeys([]byte("mallory's own key"))
+	promised := Record{Schema: Schema, ID: CommitmentID(ref), Ref: ref, Thread: "acme/api#100",
+		Commitments: []Commitment{{Date: date("2026-06-01"), Source: BaselineFirstSeen, By: "slipwatch", At: day("2026-05-01")}}}
+	elsewhere := promised
+	elsewhere.Thread = "acme/api#7"
+	eventID := hashID(CommitmentID(ref), string(EvCommitted), "2026-06-01")
+	tests := []struct {
+		name       string
+		marker     string
+		historical bool
+	}{
+		{"unsigned event marker", MarkerKeys{}.EventMarker(eventID, EvCommitted), true},
+		{"event marker under another key", mallory.EventMarker(eventID, EvCommitted), true},
+		{"unsigned status marker", MarkerKeys{}.StatusMarker(promised), true},
+		{"status marker under another key", mallory.StatusMarker(promised), true},
+		{"slipwatch's event marker", settings().Markers.EventMarker(eventID, EvCommitted), false},
+		{"slipwatch's status marker", settings().Markers.StatusMarker(promised), false},
+		// Copied from another thread it restores nothing (its history
+		// may be another thread's), but slipwatch signed it: it knew
+		// the deliverable, so the close is news as for any it watched.
+		{"slipwatch's status marker naming another thread", settings().Markers.StatusMarker(elsewhere), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			w := newWorld(t, "2026-06-01", 4, 2)
+			w.closeAll("2026-06-03")
+			// A comment of slipwatch's on the thread, edited since.
+			w.thread.Comments = append(w.thread.Comments, connectors.Comment{ID: "s1", Author: "slipwatch[bot]", BySelf: true,
+				Body: "Hello.\n\n" + tt.marker, Hidden: "Hello.\n\n" + tt.marker, CreatedAt: day("2026-05-01"), UpdatedAt: day("2026-10-30")})
+			rec, actions, _ := Reconcile(Record{}, w.observation(), day("2026-11-02"), settings())
+			if rec.Historical != tt.historical {
+				t.Errorf("historical=%v, want %v", rec.Historical, tt.historical)
+			}
+			if delivered := countKind(kindsOf(actions), EvDelivered); tt.historical && len(actions) != 0 || !tt.historical && delivered != 1 {
+				t.Errorf("actions %v; want none for a historical deliverable, else delivered once", kindsOf(actions))
+			}
+		})
+	}
+}

@@ -52,10 +52,10 @@ func TestLinkedPair(t *testing.T) {
 			[]EventKind{EvSlipped, "status"}, []EventKind{EvSlipped, "status"}, Slipped},
 		{"a lead recommits on Jira: Jira answers, both record it", day("2026-11-05"), func() {
 			jira.comment("jane", true, "/commit 2026-12-15 the billing API moved", day("2026-11-05").Add(-time.Hour))
-		}, []EventKind{EvRecommitted, "status"}, []EventKind{EvReply, EvRecommitted, "status"}, OnTrack},
+		}, []EventKind{EvRecommitted, "status"}, []EventKind{EvRecommitted, "status", EvReply}, OnTrack},
 		{"a stranger on Jira: refused there, ignored here (a day on, the forecast moves)", day("2026-11-06"), func() {
 			jira.comment("mallory", false, "/commit 2026-12-31", day("2026-11-06").Add(-time.Hour))
-		}, []EventKind{"status"}, []EventKind{EvReply, "status"}, OnTrack},
+		}, []EventKind{"status"}, []EventKind{EvReply}, OnTrack},
 		{"GitHub side closed: not delivered while Jira is open", day("2026-12-10"), func() {
 			closeAll(gh, day("2026-12-10").Add(-2*time.Hour))
 		}, []EventKind{"status"}, []EventKind{"status"}, OnTrack},

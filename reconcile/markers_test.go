@@ -17,7 +17,7 @@ import (
 
 // grammarRE is the marker grammar as a regular expression: the reference
 // the hand-written scanner must agree with.
-var grammarRE = regexp.MustCompile(`<!-- slipwatch:(status|event) id=([0-9a-f]{1,64})(?: kind=([a-z_]{1,32}))?(?: v=([0-9]{1,4}) (\{[^\n]*?\}))? -->`)
+var grammarRE = regexp.MustCompile(`<!-- slipwatch:(status|event) id=([0-9a-f]{1,64})(?: kind=([a-z_]{1,32}))?(?: sig=([0-9a-f]{32}))?(?: v=([0-9]{1,4}) (\{[^\n]*?\}))? -->`)
 
 func scanAll(text string) []rawMarker {
 	var got []rawMarker
@@ -28,7 +28,7 @@ func scanAll(text string) []rawMarker {
 func grammarAll(text string) []rawMarker {
 	var want []rawMarker
 	for _, m := range grammarRE.FindAllStringSubmatch(text, maxMarkers) {
-		want = append(want, rawMarker{kind: m[1], id: m[2], eventKind: m[3], version: m[4], json: m[5]})
+		want = append(want, rawMarker{kind: m[1], id: m[2], eventKind: m[3], sig: m[4], version: m[5], json: m[6]})
 	}
 	return want
 }
@@ -36,11 +36,17 @@ func grammarAll(text string) []rawMarker {
 var rawOpt = cmp.AllowUnexported(rawMarker{})
 
 func TestScanMarkersAgreesWithGrammar(t *testing.T) {
+	k := settings().Markers
 	long := Record{ID: "abcd", Announced: []string{"a", "b"}, Commitments: []Commitment{{Date: connectors.Date{Year: 2026, Month: 12, Day: 1}}}}
 	tests := map[string]string{
-		"event":                EventMarker("0123456789abcdef", "slipped"),
-		"status":               StatusMarker(long),
-		"edited around":        "hello\n" + EventMarker("ff", "at_risk") + " and more " + EventMarker("ee", "overdue") + "\n",
+		"event":                k.EventMarker("0123456789abcdef", "slipped"),
+		"status":               k.StatusMarker(long),
+		"unsigned event":       MarkerKeys{}.EventMarker("0123456789abcdef", "slipped"),
+		"unsigned status":      MarkerKeys{}.StatusMarker(long),
+		"edited around":        "hello\n" + k.EventMarker("ff", "at_risk") + " and more " + k.EventMarker("ee", "overdue") + "\n",
+		"sig too short":        "<!-- slipwatch:event id=ab kind=x sig=" + strings.Repeat("a", 31) + " -->",
+		"sig too long":         "<!-- slipwatch:event id=ab kind=x sig=" + strings.Repeat("a", 33) + " -->",
+		"sig after v":          "<!-- slipwatch:status id=ab v=1 sig=" + strings.Repeat("a", 32) + " {} -->",
 		"id too long":          "<!-- slipwatch:event id=" + strings.Repeat("a", 65) + " kind=x -->",
 		"id of 64":             "<!-- slipwatch:event id=" + strings.Repeat("a", 64) + " kind=x -->",
 		"kind too long":        "<!-- slipwatch:event id=ab kind=" + strings.Repeat("k", 33) + " -->",
@@ -57,7 +63,7 @@ func TestScanMarkersAgreesWithGrammar(t *testing.T) {
 		"truncated":            "<!-- slipwatch:status id=ab v=1 {",
 		"empty json braces":    "<!-- slipwatch:status id=ab v=1 {} -->",
 		"json with no closing": "<!-- slipwatch:status id=ab v=1 {\"a\":1 -->",
-		"many":                 strings.Repeat(EventMarker("ab", "x"), maxMarkers+3),
+		"many":                 strings.Repeat(k.EventMarker("ab", "x"), maxMarkers+3),
 	}
 	for name, text := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -69,7 +75,8 @@ func TestScanMarkersAgreesWithGrammar(t *testing.T) {
 }
 
 func FuzzScanMarkersAgreesWithGrammar(f *testing.F) {
-	f.Add(EventMarker("0123456789abcdef", "slipped") + "\n" + StatusMarker(Record{ID: "ab"}))
+	k := settings().Markers
+	f.Add(k.EventMarker("0123456789abcdef", "slipped") + "\n" + k.StatusMarker(Record{ID: "ab"}))
 	f.Add("<!-- slipwatch:status id=ab v=1 {\"x\":\"} -->\"} -->")
 	f.Add("<!-- slipwatch:<!-- slipwatch:event id=ab kind=x -->")
 	f.Add(fmt.Sprintf("<!-- slipwatch:event id=%s kind=%s -->", strings.Repeat("f", 64), strings.Repeat("_", 32)))
@@ -128,12 +135,13 @@ func markerRecords() []Record {
 // written by earlier versions. The same record must give the same bytes,
 // or the first pass after an upgrade would edit every status comment
 // (its hash covers the marker); and those markers must still parse.
-// testdata/status_markers.txt was written by the version that encoded the
-// marker by hand (commit 0b75406), before encoding/json took over.
+// testdata/status_markers.txt was last rewritten when markers were signed
+// (the signature first in the JSON, empty fields left out): a change of
+// these bytes is a change of format, to be said in the release notes.
 func TestStatusMarkerBytes(t *testing.T) {
 	var got []string
 	for _, r := range markerRecords() {
-		got = append(got, StatusMarker(r))
+		got = append(got, settings().Markers.StatusMarker(r))
 	}
 	path := filepath.Join("testdata", "status_markers.txt")
 	if *update {
@@ -170,7 +178,7 @@ func TestStatusMarkerBounded(t *testing.T) {
 	}
 	for name, r := range map[string]Record{"small": fullRecord(), "oversized": big} {
 		t.Run(name, func(t *testing.T) {
-			got := StatusMarker(r)
+			got := settings().Markers.StatusMarker(r)
 			ms := ParseMarkers(got)
 			if len(ms) != 1 || ms[0].Record == nil {
 				t.Fatalf("marker does not parse back: %d markers", len(ms))
@@ -209,8 +217,9 @@ func BenchmarkStatusMarker(b *testing.B) {
 	w.step(day("2026-11-04").Add(2 * time.Hour))
 	w.comment("jane", true, "/commit 2026-12-15 SSO added to scope", day("2026-11-05"))
 	w.step(day("2026-11-06"))
+	k := settings().Markers
 	b.ReportAllocs()
 	for b.Loop() {
-		StatusMarker(w.rec)
+		k.StatusMarker(w.rec)
 	}
 }

@@ -431,7 +431,8 @@ func (f *Forecaster) trials(n int, need, spread float64, days, l int) {
 
 // AppendKey appends the text that identifies the forecast of in under s:
 // the same text means the same forecast, which lets Reconcile reuse the
-// previous one. It never equals a key of ForecastCompletion's.
+// previous one. Its "v2|" prefix keeps it from matching the keys that
+// records saved before issue #20's model hold.
 func (in ForecastInput) AppendKey(b []byte, s Settings) []byte {
 	h := uint64(fnvOffset)
 	var w [8]byte

@@ -205,8 +205,11 @@ func TestForecastDeterministicKeyed(t *testing.T) {
 			t.Errorf("changing %s leaves the key %q", name, a.Input)
 		}
 	}
-	if !strings.HasPrefix(a.Input, "v2|") || strings.HasPrefix(ForecastCompletion("x", 1, teamWindow(lumpy), modelToday, s).Input, "v2|") {
-		t.Errorf("the model's keys and ForecastCompletion's must never match: %q", a.Input)
+	// Records saved before issue #20 hold keys like
+	// "x|30|2026-11-02|2000|0.85|5|38f1211d424cd3c7": the prefix keeps
+	// them from ever matching, so those forecasts are made again.
+	if !strings.HasPrefix(a.Input, "v2|") {
+		t.Errorf("the model's key %q lacks its v2| prefix", a.Input)
 	}
 }
 

@@ -28,9 +28,15 @@ type pass struct {
 	// The status comment on the thread, if slipwatch wrote one.
 	statusID   string
 	statusText connectors.Comment
+	// lastReply is when slipwatch last answered a command on the thread;
+	// rebuilt says the record was not stored (new, or Redis lost it).
+	lastReply time.Time
+	rebuilt   bool
 
-	events  []event  // committed and recommitted, decided as commitments are taken
-	replies []Action // answers to commands
+	events    []event           // committed and recommitted, decided as commitments are taken
+	replies   []Action          // answers to commands
+	asked     []int             // which of replies answer "/slipwatch status": written in render, from the finished record
+	outsiders []outsiderCommand // commands of people who may not commit, not answered yet
 }
 
 // facts are what the tracker and the clock say today, besides the record.
@@ -54,6 +60,9 @@ type eventData struct {
 	by       string
 	growth   float64
 	added    int
+	// told: the news is said in another comment of the same pass, so the
+	// event is remembered as announced without a comment of its own.
+	told bool
 }
 
 // newEvent names an event of the record with ID recID by its kind and the
@@ -84,35 +93,65 @@ func (p *pass) observe(prev Record, obs Observation, now time.Time, s Settings) 
 	rec.Announced = slices.Clone(prev.Announced)
 
 	// What slipwatch already said on the thread: markers in its own
-	// comments only.
+	// comments, and only those its keys vouch for.
 	var onThread []string
 	var status rawMarker // the status comment's marker, decoded only if needed
+	trusted := false
 	id := CommitmentID(p.d.Ref)
 	if th := p.snap.Thread; th != nil {
 		rec.Thread = th.ID
-		for _, c := range th.Comments {
+		var unvouched *connectors.Comment
+		for i, c := range th.Comments {
 			if !c.BySelf {
 				continue
 			}
 			scanMarkers(c.Hidden, func(m rawMarker) {
+				if !m.usable() {
+					return
+				}
+				v := s.Markers.check(m)
 				switch {
-				case !m.usable():
 				case m.kind == MarkerEvent:
-					onThread = append(onThread, m.id)
-				case m.id == id:
-					p.statusID, p.statusText, status = c.ID, c, m
+					if v.ok() {
+						onThread = append(onThread, m.id)
+						if m.eventKind == string(EvReply) && c.CreatedAt.After(p.lastReply) {
+							p.lastReply = c.CreatedAt
+						}
+					}
+				case m.id != id:
+				case v.ok():
+					p.statusID, p.statusText, status, trusted = c.ID, c, m, true
+				case unvouched == nil:
+					unvouched = &th.Comments[i]
 				}
 			})
+		}
+		if !trusted && unvouched != nil {
+			// A status comment whose marker no key vouches for: an
+			// earlier version's, unsigned, or one signed with a key
+			// since removed. It is still the comment to edit (the edit
+			// signs it), but what its marker says counts for nothing.
+			p.statusID, p.statusText = unvouched.ID, *unvouched
 		}
 	}
 	fresh := false // slipwatch knows nothing of it: no record, no marker
 	if rec.IsZero() {
+		p.rebuilt = true
 		rec = Record{Schema: Schema, ID: id}
 		var restored *Record
-		if p.statusID != "" {
+		if trusted {
 			restored = status.decode()
 		}
+		// Only markers slipwatch's keys vouch for say it watched the
+		// deliverable before: one planted by whoever may edit its
+		// comments must not make a deliverable closed before slipwatch
+		// first saw it tell its whole story (history.go).
 		fresh = restored == nil && len(onThread) == 0
+		if restored != nil && restored.Thread != "" && restored.Thread != p.snap.Thread.ID {
+			// Signed, but for another thread: a copy, not this thread's
+			// own record. (Signed all the same: slipwatch knew of it.)
+			restored = nil
+		}
 		if restored != nil {
 			// Redis lost the record; the status comment kept it.
 			rec.Commitments = restored.Commitments
@@ -212,6 +251,7 @@ func (p *pass) takeCommitments(linked *connectors.Snapshot) {
 			p.handle(w.Comment, w.partner)
 		}
 	}
+	p.answerOutsider()
 	if len(p.rec.Commitments) == 0 && p.facts.hasTarget && p.s.Baseline != "declared_only" {
 		p.commit(Commitment{Date: p.facts.target, Source: BaselineFirstSeen, By: "slipwatch", At: p.facts.now})
 	}
@@ -308,20 +348,46 @@ func (p *pass) handle(c connectors.Comment, partner bool) {
 	// date is a new command; any other edit is not.
 	rid := hashID(rec.ID, string(EvReply), c.ID, cmd.Verb, dateString(cmd.Date))
 	if p.announced[rid] {
-		// A reply the record does not name, only the thread, was posted
-		// by a pass that died before saving.
-		if cmd.Verb == "commit" && !slices.Contains(rec.Announced, rid) && newerThanPromise(*rec, c) {
-			// Answered by a pass that crashed before saving: take the
-			// command again without a second reply, so the commitment
-			// and its event are not lost.
-			answer(rec, cmd, c, today, p.d, p.s, p.commit)
-			rec.Announced = append(rec.Announced, rid)
+		if !rec.replied(rid) {
+			// A reply the record does not name, only the thread, was
+			// posted by a pass that died before saving: take the command
+			// again without a second reply, so the commitment and its
+			// event are not lost.
+			if cmd.Verb == "commit" && takenBy(*rec, c, cmd) < 0 && newerThanPromise(*rec, c) {
+				answer(rec, cmd, c, today, p.d, p.s, p.commit)
+			}
+			rec.Replied = append(rec.Replied, rid)
 		}
 		return
 	}
-	reply := answer(rec, cmd, c, today, p.d, p.s, p.commit)
+	if !c.AuthorCanCommit {
+		// Rationed, and never a commitment: answered once the commands
+		// are all read (see answerOutsider).
+		p.outsiders = append(p.outsiders, outsiderCommand{c: c, cmd: cmd, rid: rid})
+		return
+	}
+	var reply doc
+	if i := takenBy(*rec, c, cmd); i >= 0 {
+		// Taken by a pass that was cut before it replied: the answer it
+		// would have given, and nothing taken twice.
+		reply = recordedDoc(rec.Commitments, i)
+	} else {
+		reply = answer(rec, cmd, c, today, p.d, p.s, p.commit)
+	}
+	p.reply(c, rid, cmd, reply)
+}
+
+// reply queues the answer to comment c's command.
+func (p *pass) reply(c connectors.Comment, rid string, cmd Command, d doc) {
+	marker := p.s.Markers.EventMarker(rid, EvReply)
+	if cmd.Verb == "status" {
+		// Commands are read before the forecast and the health are
+		// brought up to date; the status given must be the one this pass
+		// ends with (and the one a resumed pass would give).
+		p.asked = append(p.asked, len(p.replies))
+	}
 	p.replies = append(p.replies, Action{Kind: Reply, EventID: rid, EventKind: EvReply, ReplyTo: c.ID,
-		Body: render(p.d.Ref.Tracker, reply), Marker: EventMarker(rid, EvReply)})
+		Body: fit(p.d.Ref.Tracker, render(p.d.Ref.Tracker, d), marker), Marker: marker})
 }
 
 // deliver marks the promise delivered when the deliverable is closed, and
@@ -341,66 +407,110 @@ func (p *pass) deliver() {
 	}
 }
 
-// forecast runs the completion forecast of an open deliverable, reusing
-// the record's while its inputs are unchanged.
+// forecast runs the completion forecast of an open deliverable against
+// its current promise, reusing the record's while its inputs are
+// unchanged.
 func (p *pass) forecast() {
 	rec := &p.rec
 	if rec.Delivered {
 		return
 	}
-	remaining := rec.Total - rec.Done
-	var buf [160]byte
-	in := appendForecastInput(buf[:0], rec.ID, remaining, windowOf(p.snap.Throughput.Daily, p.s.Window), p.facts.today, p.s)
-	if rec.Forecast.Input == "" || string(in) != rec.Forecast.Input {
-		rec.Forecast = ForecastCompletion(rec.ID, remaining, p.snap.Throughput, p.facts.today, p.s)
+	cur, _ := rec.Commitment()
+	in := NewForecastInput(rec.ID, p.d.Items, cur, p.snap.Throughput, p.facts.today, p.s)
+	var buf [256]byte
+	if rec.Forecast.Input == "" || string(in.AppendKey(buf[:0], p.s)) != rec.Forecast.Input {
+		rec.Forecast = ForecastDeliverable(in, p.s)
 	}
 }
 
-// render turns the replies and the events not yet announced into actions,
-// remembers them as announced, and adds the status comment when its text
-// changed.
+// promiseNews reports whether this pass announces the current promise (its
+// committed or recommitted comment is among the events and not said yet):
+// an unlikely promise is then said in that comment, not in an alarm of its
+// own.
+func (p *pass) promiseNews() bool {
+	cur, ok := p.rec.Commitment()
+	if !ok {
+		return false
+	}
+	for _, ev := range p.events {
+		if ev.data.to == cur.Date && !p.announced[ev.id] {
+			return true
+		}
+	}
+	return false
+}
+
+// render turns the events not yet announced and the replies into actions,
+// remembers them as said, and adds the status comment when its text
+// changed. The news goes first and the replies last, so that a flood of
+// commands, each reply a paced write, cannot keep a slip from being told
+// (the runner saves the record after each action). The status comment
+// sits between them: after the events because its marker is what a
+// record is rebuilt from after a lost Redis, so it must not name an event
+// a crash kept from being posted; before the replies because it is news
+// too, and its marker never names a reply (Replied stays out of it).
 func (p *pass) render(events []event) []Action {
 	rec, tracker := &p.rec, p.d.Ref.Tracker
 	var actions []Action
-	actions = append(actions, p.replies...)
 	for _, ev := range events {
 		if p.announced[ev.id] {
 			continue
 		}
 		p.announced[ev.id] = true
+		if ev.data.told {
+			// Said in another comment of this pass (an unlikely promise in
+			// its committed comment): remembered, not posted.
+			rec.Announced = append(rec.Announced, ev.id)
+			continue
+		}
+		marker := p.s.Markers.EventMarker(ev.id, ev.kind)
 		actions = append(actions, Action{Kind: PostEvent, EventID: ev.id, EventKind: ev.kind,
-			Body: render(tracker, eventDoc(*rec, ev, p.s)), Marker: EventMarker(ev.id, ev.kind)})
+			Body: fit(tracker, render(tracker, eventDoc(*rec, ev, p.s)), marker), Marker: marker})
 	}
 	for _, a := range actions {
 		rec.Announced = append(rec.Announced, a.EventID)
 	}
-	if n := len(rec.Announced); n > maxAnnounced {
-		rec.Announced = rec.Announced[n-maxAnnounced:]
+	rec.Announced = lastIDs(rec.Announced, maxAnnounced)
+	for _, a := range p.replies {
+		rec.Replied = append(rec.Replied, a.EventID)
 	}
+	rec.Replied = lastIDs(rec.Replied, maxAnnounced)
 
 	// The status comment, rewritten only when its text changes.
 	// (A description date not taken is worth a status comment, to say why.)
-	if _, committed := rec.Commitment(); !committed && len(actions) == 0 && rec.Ignored == nil {
-		return actions
+	if _, committed := rec.Commitment(); !committed && len(actions) == 0 && len(p.replies) == 0 && rec.Ignored == nil {
+		return nil
 	}
-	body := render(tracker, statusDoc(*rec, p.s))
-	marker := StatusMarker(*rec)
+	marker := p.s.Markers.StatusMarker(*rec)
+	body := fit(tracker, render(tracker, statusDoc(*rec, p.s)), marker)
 	h := hashID(body, marker)
-	// A record rebuilt from the thread (Redis lost it) knows no hash; the
-	// comment itself says whether it needs the edit, which would otherwise
-	// cost one write per deliverable after a flush.
-	unchanged := rec.StatusHash == "" && p.statusID != "" && shows(p.statusText, body, marker)
-	if (p.statusID == "" || h != rec.StatusHash) && !unchanged {
-		// The status comment goes last. A new one because its marker is
-		// what a record with nothing in Redis is rebuilt from, so it must
-		// not name comments a crash kept from being posted; an edit
-		// because the news (a slip, a reply) is what people wait for, and
-		// the tracker's write pacing puts a second between writes.
+	// The comment itself says whether it needs the edit: a record rebuilt
+	// from the thread (Redis lost it) knows no hash, which would otherwise
+	// cost one write per deliverable after a flush, and a pass resumed
+	// after a cut may find its edit already made.
+	unchanged := p.statusID != "" && shows(p.statusText, body, marker)
+	// The marker must be on the thread as signed now: one written by an
+	// earlier version or an old key, or changed by someone, is written
+	// again, so what a lost Redis is rebuilt from stays slipwatch's own.
+	tampered := p.statusID != "" && !strings.Contains(p.statusText.Hidden, marker)
+	if (p.statusID == "" || h != rec.StatusHash || tampered) && !unchanged {
 		actions = append(actions, Action{Kind: UpsertStatus, EventID: "status-" + rec.ID, EventKind: EvStatus,
 			CommentID: p.statusID, Body: body, Marker: marker})
 	}
 	rec.StatusHash = h
-	return actions
+	for _, i := range p.asked {
+		a := &p.replies[i]
+		a.Body = fit(tracker, render(tracker, statusDoc(*rec, p.s)), a.Marker)
+	}
+	return append(actions, p.replies...)
+}
+
+// lastIDs is the last n of ids.
+func lastIDs(ids []string, n int) []string {
+	if len(ids) > n {
+		return ids[len(ids)-n:]
+	}
+	return ids
 }
 
 // shows reports whether comment c already carries body and marker, as
@@ -462,12 +572,5 @@ func answer(rec *Record, cmd Command, c connectors.Comment, today connectors.Dat
 		return doc{title: "Already committed", lines: []line{text("The commitment is already %s.", cmd.Date)}}
 	}
 	commit(Commitment{Date: cmd.Date, Source: DeclaredCommand, By: who, At: c.WrittenAt(), Reason: cmd.Reason})
-	if !had {
-		return doc{title: "Recorded", lines: []line{text("First commitment: %s, by %s.", cmd.Date, who)}}
-	}
-	l := text("Recommitted from %s to %s by %s.", prev.Date, cmd.Date, who)
-	if cmd.Reason != "" {
-		l = text("Recommitted from %s to %s by %s. Reason: %s", prev.Date, cmd.Date, who, cmd.Reason)
-	}
-	return doc{title: "Recorded", lines: []line{l}}
+	return recordedDoc(rec.Commitments, len(rec.Commitments)-1)
 }

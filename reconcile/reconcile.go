@@ -25,6 +25,9 @@ type Settings struct {
 	// RiskBelow: at_risk when the chance of meeting the promise is below
 	// it. Zero takes DefaultRiskBelow.
 	RiskBelow float64
+	// Markers sign the markers slipwatch writes and check those it reads
+	// (config markers.key, or keys derived from the webhook secrets).
+	Markers MarkerKeys
 }
 
 // Observation is the deliverable as the tracker shows it now.
@@ -99,10 +102,6 @@ func EventKinds() []EventKind {
 		EvDelivered, EvStatusUpdate, EvReply, EvTrackRecord, EvDigest}
 }
 
-// riskMargin is the hysteresis of at_risk: once warned, a deliverable is
-// back on track only when the forecast is this many days inside the date.
-const riskMargin = 2
-
 // maxAnnounced bounds the IDs a record remembers; older ones are also on
 // the thread as markers.
 const maxAnnounced = 500
@@ -119,7 +118,8 @@ const maxAnnounced = 500
 //  2. take commitments: the description's date, the commands on the
 //     thread in the order written, then the baseline;
 //  3. deliver: closed is delivered, reopened is open again;
-//  4. forecast: the completion forecast, reused while its inputs hold;
+//  4. forecast: the completion forecast and the chance of the promise,
+//     reused while its inputs hold;
 //  5. decide: the events that are true of the promise today;
 //  6. render: the comments for what was not said yet, and the status
 //     comment when its text changed (none for a deliverable delivered
@@ -142,7 +142,7 @@ func Reconcile(prev Record, obs Observation, now time.Time, s Settings) (rec Rec
 	p.deliver()
 	p.chartFacts()
 	p.forecast()
-	events, atRisk := decide(p.rec, p.facts, s)
+	events, atRisk := decide(p.rec, p.facts, s, p.promiseNews())
 	p.rec.AtRiskSince = riskSince(p.rec, atRisk, now)
 	p.rec.AtRisk = atRisk
 	p.rec.Health = health(p.rec, p.facts)

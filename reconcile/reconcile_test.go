@@ -16,9 +16,12 @@ import (
 
 var ref = connectors.Ref{Tracker: connectors.GitHub, Team: "acme/api", Kind: connectors.Milestone, ID: "7"}
 
+// testKey signs the markers of the tests' passes.
+var testKey = []byte("reconcile-test-markers-key-0001")
+
 func settings() Settings {
 	return Settings{Location: time.UTC, Baseline: "first_seen", Window: 42, Trials: 2000, Confidence: 0.85, MinSamples: 5, WarnGrowth: 0.2,
-		Settle: time.Hour}
+		Settle: time.Hour, Markers: NewMarkerKeys(testKey)}
 }
 
 // world is a deliverable and its thread; apply plays the actions as a
@@ -137,10 +140,10 @@ func TestMilestoneStory(t *testing.T) {
 		{"moved date settled: slip announced", day("2026-11-04").Add(2 * time.Hour), nil, []EventKind{EvSlipped, "status"}, Slipped},
 		{"stranger tries to commit", day("2026-11-05"), func() {
 			w.comment("mallory", false, "/commit 2026-12-20", day("2026-11-05").Add(-time.Hour))
-		}, []EventKind{EvReply, "status"}, Slipped},
+		}, []EventKind{"status", EvReply}, Slipped},
 		{"lead recommits with a reason", day("2026-11-06"), func() {
 			w.comment("jane", true, "We added SSO.\n/commit 2026-12-15 SSO added to scope", day("2026-11-06").Add(-time.Hour))
-		}, []EventKind{EvReply, EvRecommitted, "status"}, OnTrack},
+		}, []EventKind{EvRecommitted, "status", EvReply}, OnTrack},
 		{"pulled in and settled", day("2026-11-10"), func() { w.setDue("2026-12-10") }, []EventKind{"status"}, OnTrack},
 		{"pull-in announced", day("2026-11-10").Add(2 * time.Hour), nil, []EventKind{EvPulledIn, "status"}, OnTrack},
 		{"closed early: delivered", day("2026-12-09"), func() {
@@ -190,31 +193,129 @@ func TestFlappingDateIsQuiet(t *testing.T) {
 	}
 }
 
-func TestAtRiskWithHysteresis(t *testing.T) {
-	// 30 items, one done per day: the P85 lands a month out, after Dec 1.
+// TestUnlikelyPromise: a promise already unlikely the day it is made is
+// said once, in its committed comment with its chance, not as a separate
+// alarm; the warning stands (health at_risk) until the chance recovers.
+func TestUnlikelyPromise(t *testing.T) {
+	// 30 items, one done per day: 11 days to Dec 1 is far too few.
 	w := newWorld(t, "2026-12-01", 30, 1)
 	got := w.step(day("2026-11-20"))
-	if diff := cmp.Diff([]EventKind{EvCommitted, EvAtRisk, "status"}, got); diff != "" {
+	if diff := cmp.Diff([]EventKind{EvCommitted, "status"}, got); diff != "" {
 		t.Fatalf("actions (-want +got):\n%s", diff)
 	}
-	if w.rec.Health != AtRisk {
-		t.Fatalf("health %s", w.rec.Health)
+	if w.rec.Health != AtRisk || !w.rec.Forecast.ChanceKnown || w.rec.Forecast.Chance >= DefaultRiskBelow {
+		t.Fatalf("health %s, forecast %+v", w.rec.Health, w.rec.Forecast)
 	}
-	// 9 left at one a day: the P85 is Nov 30, one day inside the date.
-	// Within the margin the warning stands, and it is never repeated.
-	for i := range 21 {
-		w.d.Items[i].ClosedAt = day("2026-11-21")
+	committed := w.thread.Comments[0].Body
+	for _, want := range []string{"is promised for 2026-12-01", "Already unlikely", "under 1% likely by then", "85% likely by "} {
+		if !strings.Contains(committed, want) {
+			t.Errorf("the committed comment lacks %q:\n%s", want, committed)
+		}
 	}
-	if got := w.step(day("2026-11-21")); len(got) > 1 || w.rec.Health != AtRisk {
-		t.Errorf("inside the margin: %v, health %s", got, w.rec.Health)
+	// The next day it is still unlikely: said already, not repeated.
+	if got := w.step(day("2026-11-21")); slices.Contains(got, EvAtRisk) || w.rec.Health != AtRisk {
+		t.Errorf("the day after: %v, health %s", got, w.rec.Health)
 	}
-	// 5 left: Nov 27, four days inside: back on track.
-	for i := 21; i < 25; i++ {
+	// 5 left at one a day: certain by Dec 1, back on track.
+	for i := range 25 {
 		w.d.Items[i].ClosedAt = day("2026-11-22")
 	}
 	w.step(day("2026-11-22"))
 	if w.rec.Health != OnTrack {
-		t.Errorf("well inside the date: health %s, want on_track", w.rec.Health)
+		t.Errorf("well inside the date: health %s, chance %v, want on_track", w.rec.Health, w.rec.Forecast.Chance)
+	}
+}
+
+// TestAtRiskWhenChanceFalls: a likely promise gets no warning; when the
+// chance falls below forecast.risk_below, at_risk is posted once, with
+// the chance and what explains it.
+func TestAtRiskWhenChanceFalls(t *testing.T) {
+	w := newWorld(t, "2026-12-01", 10, 2)
+	if got := w.step(day("2026-11-02")); !cmp.Equal(got, []EventKind{EvCommitted, "status"}) || w.rec.Health != OnTrack {
+		t.Fatalf("the promise: %v, health %s", got, w.rec.Health)
+	}
+	if !strings.Contains(w.thread.Comments[0].Body, "over 99% likely by then") {
+		t.Errorf("the committed comment does not state the chance:\n%s", w.thread.Comments[0].Body)
+	}
+	// 60 items land: at two a day, a month of work left for three weeks.
+	for i := range 60 {
+		w.d.Items = append(w.d.Items, connectors.Item{ID: fmt.Sprint("x", i), CreatedAt: day("2026-11-10")})
+	}
+	got := w.step(day("2026-11-10"))
+	if !slices.Contains(got, EvAtRisk) || w.rec.Health != AtRisk {
+		t.Fatalf("after the scope landed: %v, health %s, forecast %+v", got, w.rec.Health, w.rec.Forecast)
+	}
+	var body string
+	for _, c := range w.thread.Comments {
+		if strings.Contains(c.Body, "kind=at_risk") {
+			body = c.Body
+		}
+	}
+	for _, want := range []string{"likely to finish by the promised 2026-12-01", "85% likely by ", "60 items added since the promise"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the at_risk comment lacks %q:\n%s", want, body)
+		}
+	}
+	if got := w.step(day("2026-11-11")); slices.Contains(got, EvAtRisk) {
+		t.Errorf("at_risk said twice: %v", got)
+	}
+}
+
+// TestDecideAtRisk is the at_risk rule as decide applies it.
+func TestDecideAtRisk(t *testing.T) {
+	promise := connectors.Date{Year: 2026, Month: 12, Day: 1}
+	now := time.Date(2026, 11, 10, 9, 0, 0, 0, time.UTC)
+	f := facts{now: now, today: connectors.DateOf(now, time.UTC), target: promise, hasTarget: true}
+	tests := []struct {
+		name        string
+		was         bool
+		chance      float64
+		known       bool
+		promiseNews bool
+		change      func(*Record, *facts)
+		atRisk      bool
+		event       bool // an at_risk event is decided
+		told        bool // and said in the committed comment
+	}{
+		{name: "likely", chance: 0.6, known: true},
+		{name: "unlikely", chance: 0.1, known: true, atRisk: true, event: true},
+		{name: "unlikely on the day it is promised", chance: 0.1, known: true, promiseNews: true, atRisk: true, event: true, told: true},
+		{name: "was at risk, inside the hysteresis", was: true, chance: DefaultRiskBelow + 0.05, known: true, atRisk: true, event: true},
+		{name: "was at risk, recovered", was: true, chance: DefaultRiskBelow + riskClear + 0.01, known: true},
+		{name: "a new promise is judged afresh", was: true, chance: DefaultRiskBelow + 0.05, known: true, promiseNews: true},
+		{name: "not enough history", was: true, chance: 0, known: false},
+		{name: "overdue wins", was: true, chance: 0, known: true, change: func(_ *Record, f *facts) {
+			f.today, f.now = promise.AddDays(1), promise.AddDays(1).Time(time.UTC).Add(9*time.Hour)
+		}},
+		{name: "slipped raises no warning", chance: 0.05, known: true, change: func(_ *Record, f *facts) { f.target = promise.AddDays(14) }},
+		{name: "slipped keeps one", was: true, chance: 0.05, known: true, atRisk: true, event: true,
+			change: func(_ *Record, f *facts) { f.target = promise.AddDays(14) }},
+		{name: "a forecast about another promise is no warning", chance: 0.05, known: true,
+			change: func(r *Record, _ *facts) { r.Forecast.Promised = promise.AddDays(-7) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := Record{ID: "x", AtRisk: tt.was, Commitments: []Commitment{{Date: promise, At: now.AddDate(0, 0, -7)}},
+				Targets:  []TargetChange{{Date: promise, At: now.AddDate(0, 0, -7)}},
+				Forecast: Forecast{Enough: tt.known, ChanceKnown: tt.known, Chance: tt.chance, Promised: promise, P85: promise.AddDays(9)}}
+			ff := f
+			if tt.change != nil {
+				tt.change(&rec, &ff)
+			}
+			events, atRisk := decide(rec, ff, settings(), tt.promiseNews)
+			if atRisk != tt.atRisk {
+				t.Errorf("at risk %v, want %v", atRisk, tt.atRisk)
+			}
+			var ev *event
+			for i := range events {
+				if events[i].kind == EvAtRisk {
+					ev = &events[i]
+				}
+			}
+			if (ev != nil) != tt.event || (ev != nil && ev.data.told != tt.told) {
+				t.Errorf("at_risk event %+v, want one: %v, told: %v", ev, tt.event, tt.told)
+			}
+		})
 	}
 }
 
@@ -311,20 +412,27 @@ func TestRestoreFromStatusMarker(t *testing.T) {
 	}
 }
 
-// TestCrashAfterReply: a process killed after answering a /commit but
-// before saving the record left the reply on the thread and the old
-// record in Redis. The next pass must still record the commitment and
-// announce it, without answering twice. (Found by internal/e2e's
-// TestCrashAtRandomPoints.)
+// TestCrashAfterReply: a process killed part-way through a pass that took
+// a /commit, with nothing saved, left some of its comments on the thread
+// and the old record in Redis. The next pass must still record the
+// commitment and announce it, without saying anything twice; the one
+// reply says what the command did. (Found by internal/e2e's
+// TestCrashAtRandomPoints, when replies went first.)
 func TestCrashAfterReply(t *testing.T) {
 	for _, tt := range []struct {
-		posted int       // the reply; the event too; the status edit too
+		posted int       // the event; the status edit too; the reply too
 		at     time.Time // when jane wrote /commit
+		// The status comment is written again: with nothing saved, the
+		// record does not name the event its marker names. (The runner
+		// saves after each action, see TestProgressResumes.)
+		want []EventKind
 	}{
-		{1, day("2026-11-03")}, {2, day("2026-11-03")}, {3, day("2026-11-03")},
+		{1, day("2026-11-03"), []EventKind{"status", EvReply}},
+		{2, day("2026-11-03"), []EventKind{"status", EvReply}},
+		{3, day("2026-11-03"), []EventKind{"status"}},
 		// In the same second as the promise before it (trackers stamp
 		// comments to the second).
-		{1, day("2026-11-02")},
+		{3, day("2026-11-02"), []EventKind{"status"}},
 	} {
 		posted := tt.posted
 		t.Run(fmt.Sprint(posted, " actions landed, comment at ", tt.at.Format(time.DateTime)), func(t *testing.T) {
@@ -334,25 +442,38 @@ func TestCrashAfterReply(t *testing.T) {
 			before := w.rec
 			th := w.thread
 			_, actions, _ := Reconcile(w.rec, Observation{Snapshot: connectors.Snapshot{Deliverable: w.d, Thread: &th, Throughput: w.tp}}, day("2026-11-03").Add(time.Hour), settings())
-			if got := kindsOf(actions); !cmp.Equal(got, []EventKind{EvReply, EvRecommitted, "status"}) {
+			if got := kindsOf(actions); !cmp.Equal(got, []EventKind{EvRecommitted, "status", EvReply}) {
 				t.Fatalf("actions %v", got)
 			}
 			// The crash: the first actions reached GitHub, the record was not saved.
 			w.land(actions[:posted], day("2026-11-03"))
 			w.rec = before
 			got := w.step(day("2026-11-03").Add(2 * time.Hour))
-			want := []EventKind{EvRecommitted, "status"}
-			if posted >= 2 {
-				want = []EventKind{"status"}
-			}
-			if diff := cmp.Diff(want, got); diff != "" {
+			if diff := cmp.Diff(tt.want, got, cmpopts.EquateEmpty()); diff != "" {
 				t.Errorf("after the crash (-want +got):\n%s", diff)
 			}
-			if c, _ := w.rec.Commitment(); c.Date.String() != "2026-12-15" || c.By != "jane" {
-				t.Errorf("commitment after the crash = %+v, want jane's 2026-12-15", c)
+			if c, _ := w.rec.Commitment(); c.Date.String() != "2026-12-15" || c.By != "jane" || len(w.rec.Commitments) != 2 {
+				t.Errorf("commitments after the crash = %+v, want jane's 2026-12-15 once", w.rec.Commitments)
+			}
+			replies := w.said(EvReply)
+			if len(replies) != 1 || !strings.Contains(replies[0], "Recommitted from 2026-12-01 to 2026-12-15 by jane") {
+				t.Errorf("replies %q, want one saying the recommitment", replies)
 			}
 		})
 	}
+}
+
+// said is the text of slipwatch's comments of kind on the thread.
+func (w *world) said(kind EventKind) []string {
+	var out []string
+	for _, c := range w.thread.Comments {
+		for _, m := range ParseMarkers(c.Hidden) {
+			if m.EventKind == kind {
+				out = append(out, c.Body)
+			}
+		}
+	}
+	return out
 }
 
 // land puts actions on the thread as a connector would, without saving
@@ -403,7 +524,7 @@ func TestCrashInFirstPass(t *testing.T) {
 func TestForgedMarkerIgnored(t *testing.T) {
 	w := newWorld(t, "2026-12-01", 10, 2)
 	id := hashID(CommitmentID(ref), string(EvCommitted), "2026-12-01")
-	w.comment("mallory", false, EventMarker(id, EvCommitted), day("2026-11-01"))
+	w.comment("mallory", false, settings().Markers.EventMarker(id, EvCommitted), day("2026-11-01"))
 	w.thread.Comments[0].Hidden = w.thread.Comments[0].Body
 	got := w.step(day("2026-11-02"))
 	if !cmp.Equal(got, []EventKind{EvCommitted, "status"}) {
@@ -567,8 +688,9 @@ func FuzzParseCommand(f *testing.F) {
 
 func FuzzParseMarkers(f *testing.F) {
 	r := Record{ID: "abcd", Commitments: []Commitment{{Date: connectors.Date{Year: 2026, Month: 12, Day: 1}}}}
-	f.Add(StatusMarker(r))
-	f.Add(EventMarker("0123456789abcdef", "slipped") + " text " + EventMarker("ff", "at_risk"))
+	k := settings().Markers
+	f.Add(k.StatusMarker(r))
+	f.Add(k.EventMarker("0123456789abcdef", "slipped") + " text " + k.EventMarker("ff", "at_risk"))
 	f.Add("<!-- slipwatch:status id=ab v=1 {\"id\":\"ab\",\"commitments\":[{\"date\":\"9999-99-99\"}]} -->")
 	f.Fuzz(func(t *testing.T, s string) {
 		for _, m := range ParseMarkers(s) {
@@ -577,62 +699,6 @@ func FuzzParseMarkers(f *testing.F) {
 			}
 		}
 	})
-}
-
-func TestForecastDeterministicAndCalibrated(t *testing.T) {
-	s := settings()
-	s.Trials = 10000
-	tp := connectors.Throughput{Daily: []int{0, 1, 3, 0, 2, 5, 0, 1, 1, 2, 0, 4, 1, 0}}
-	today := connectors.Date{Year: 2026, Month: 11, Day: 2}
-	a := ForecastCompletion("x", 30, tp, today, s)
-	b := ForecastCompletion("x", 30, tp, today, s)
-	if a != b || !a.Enough {
-		t.Fatalf("not deterministic: %+v vs %+v", a, b)
-	}
-	if !(a.P50.Before(a.P85) || a.P50 == a.P85) || a.P95.Before(a.P85) {
-		t.Fatalf("percentiles out of order: %+v", a)
-	}
-	// Calibration: outcomes drawn from the same process land on or before
-	// the P85 date about 85 % of the time.
-	rng := newTestRand(42)
-	covered, runs := 0, 2000
-	for range runs {
-		left, d := 30, 0
-		for left > 0 {
-			left -= tp.Daily[rng.next()%uint64(len(tp.Daily))]
-			d++
-		}
-		if !today.AddDays(d).After(a.P85) {
-			covered++
-		}
-	}
-	share := float64(covered) / float64(runs)
-	if share < 0.80 || share > 0.90 {
-		t.Errorf("P85 covers %.2f of outcomes, want 0.80–0.90", share)
-	}
-}
-
-type testRand struct{ s uint64 }
-
-func newTestRand(seed uint64) *testRand { return &testRand{s: seed} }
-
-func (r *testRand) next() uint64 { // xorshift64*
-	r.s ^= r.s >> 12
-	r.s ^= r.s << 25
-	r.s ^= r.s >> 27
-	return r.s * 2685821657736338717
-}
-
-func BenchmarkForecastCompletion10k(b *testing.B) {
-	s := settings()
-	s.Trials = 10000
-	tp := connectors.Throughput{Daily: []int{0, 1, 3, 0, 2, 5, 0, 1, 1, 2, 0, 4, 1, 0, 2, 2, 1, 0, 3, 1, 1}}
-	today := connectors.Date{Year: 2026, Month: 11, Day: 2}
-	var f forecaster
-	b.ReportAllocs()
-	for b.Loop() {
-		f.run("x", 40, tp, today, s)
-	}
 }
 
 // BenchmarkReconcileThread is the steady-state poll of a deliverable with
@@ -750,7 +816,7 @@ func TestDeclaredLineSettles(t *testing.T) {
 		{"a new line, then a /commit while it settles", day("2026-11-05"), func() { w.d.Description = desc + "2026-12-15" }, nil},
 		{"the command is taken at once", day("2026-11-05").Add(30 * time.Minute), func() {
 			w.comment("jane", true, "/commit 2026-12-22 vendor late", day("2026-11-05").Add(20*time.Minute))
-		}, []EventKind{EvReply, EvRecommitted, "status"}},
+		}, []EventKind{EvRecommitted, "status", EvReply}},
 		{"the older line does not undo it", day("2026-11-05").Add(2 * time.Hour), nil, nil},
 	}
 	for _, st := range steps {

@@ -8,6 +8,7 @@ package reconcile
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"slices"
 	"time"
 
 	"github.com/slipwatch/slipwatch/connectors"
@@ -107,8 +108,10 @@ type Record struct {
 	Historical  bool            `json:"historical,omitempty"` // delivered before slipwatch first saw it: kept, never announced (history.go)
 	Forecast    Forecast        `json:"forecast"`
 	Health      Health          `json:"health"`
-	AtRisk      bool            `json:"at_risk,omitempty"` // hysteresis state of the at_risk warning
-	Announced   []string        `json:"announced,omitempty"`
+	AtRisk      bool            `json:"at_risk,omitempty"`   // hysteresis state of the at_risk warning
+	Announced   []string        `json:"announced,omitempty"` // events said; records before Replied existed hold reply IDs too
+	Replied     []string        `json:"replied,omitempty"`   // commands answered, by reply ID (the status marker leaves them out)
+	Outsider    *Rationed       `json:"outsider,omitempty"`  // the last answer to someone who may not commit
 	StatusHash  string          `json:"status_hash,omitempty"`
 	Thread      string          `json:"thread,omitempty"`
 	Linked      *LinkedSide     `json:"linked,omitempty"`   // the other side of a link
@@ -124,8 +127,23 @@ type Record struct {
 	Series    Series `json:"series,omitzero"`
 }
 
+// Rationed is the last answer slipwatch gave on a thread to someone who may
+// not commit (to /slipwatch status, /slipwatch help, or a refused
+// /commit): such answers are rationed to one an hour per thread, so a
+// flood of comments costs one reply an hour and cannot crowd out the news.
+type Rationed struct {
+	At      time.Time `json:"at"`      // when it was decided (the pass's clock)
+	Command time.Time `json:"command"` // when the command it answers was written; older ones are not answered
+	Reply   string    `json:"reply"`   // its reply ID
+}
+
 // IsZero reports whether r is the record of a deliverable never seen.
 func (r Record) IsZero() bool { return r.ID == "" }
+
+// replied reports whether the record knows the reply id was posted.
+func (r Record) replied(id string) bool {
+	return slices.Contains(r.Replied, id) || slices.Contains(r.Announced, id)
+}
 
 // Commitment is the current commitment, if any.
 func (r Record) Commitment() (Commitment, bool) {
@@ -171,4 +189,11 @@ func hashID(parts ...string) string {
 	var out [16]byte
 	hex.Encode(out[:], h[:8])
 	return string(out[:])
+}
+
+// DeclaredDate is the promise a description in the markup of tracker t
+// declares, "Committed: 2026-12-01" (any case; the last such line wins),
+// as Reconcile takes it.
+func DeclaredDate(t connectors.Tracker, description string) (connectors.Date, bool) {
+	return declaredDate(t, description)
 }

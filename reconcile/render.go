@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/slipwatch/slipwatch/connectors"
+	mu "github.com/slipwatch/slipwatch/internal/markup"
 )
 
 // doc is a comment before it is written in a tracker's markup: a title,
@@ -71,7 +72,7 @@ func render(t connectors.Tracker, d doc) string {
 	if d.note != "" {
 		b.WriteString("\n")
 		b.WriteString(m.noteOpen)
-		m.words.WriteString(&b, d.note)
+		m.esc.Words(&b, d.note)
 		b.WriteString(m.noteClose)
 		b.WriteString("\n")
 	}
@@ -83,18 +84,17 @@ type markup struct {
 	boldMark            string
 	bullet              string
 	noteOpen, noteClose string
-	words               *strings.Replacer   // escapes our own words
-	escape              func(string) string // escapes user text
+	esc                 mu.Escaper
 }
 
 var (
-	markdown = markup{boldMark: "**", bullet: "- ", noteOpen: "<sub>", noteClose: "</sub>", words: mdEscaper, escape: escapeMarkdown}
-	wiki     = markup{boldMark: "*", bullet: "* ", noteOpen: "{{", noteClose: "}}", words: wikiEscaper, escape: escapeWiki}
+	markdown = markup{boldMark: "**", bullet: "- ", noteOpen: "<sub>", noteClose: "</sub>", esc: mu.Markdown}
+	wiki     = markup{boldMark: "*", bullet: "* ", noteOpen: "{{", noteClose: "}}", esc: mu.Wiki}
 )
 
 func (m markup) bold(b *strings.Builder, s string) {
 	b.WriteString(m.boldMark)
-	m.words.WriteString(b, s)
+	m.esc.Words(b, s)
 	b.WriteString(m.boldMark)
 }
 
@@ -105,16 +105,16 @@ func (m markup) line(b *strings.Builder, l line) {
 	for {
 		i := strings.IndexByte(f, '%')
 		if i < 0 || i == len(f)-1 {
-			m.words.WriteString(b, f)
+			m.esc.Words(b, f)
 			return
 		}
-		m.words.WriteString(b, f[:i])
+		m.esc.Words(b, f[:i])
 		// Every argument is text to escape, so any verb but %% reads as %s.
 		switch {
 		case f[i+1] == '%':
 			b.WriteByte('%')
 		case next < len(l.args):
-			b.WriteString(m.escape(argText(l.args[next])))
+			b.WriteString(m.esc.Text(argText(l.args[next])))
 			next++
 		default:
 			b.WriteString("%!s(MISSING)")
@@ -164,70 +164,6 @@ func appendPadded(b []byte, n, width int) []byte {
 	return append(b, s...)
 }
 
-var (
-	// The zero-width space after @ and # keeps GitHub from turning user
-	// text into a mention or an issue cross-reference, which would notify
-	// people; a backslash does not stop either.
-	mdEscaper = strings.NewReplacer(
-		`\`, `\\`, "`", "\\`", "*", `\*`, "_", `\_`, "[", `\[`, "]", `\]`, "#", "#\u200b", "|", `\|`, "~", `\~`,
-		"<", "&lt;", ">", "&gt;", "&", "&amp;", "@", "@\u200b", "\r", " ", "\n", " ")
-	wikiEscaper = strings.NewReplacer(
-		`\`, `\\`, "{", `\{`, "}", `\}`, "[", `\[`, "]", `\]`, "|", `\|`, "*", `\*`, "_", `\_`, "-", `\-`,
-		"+", `\+`, "^", `\^`, "~", `\~`, "!", `\!`, "?", `\?`, "#", `\#`, "\r", " ", "\n", " ")
-)
-
-// escapeMarkdown makes user text inert in GitHub Markdown: no formatting,
-// no HTML (so no comment that could swallow a marker), and no @-mention
-// (a zero-width space follows every @).
-func escapeMarkdown(s string) string { return mdLineStart(mdEscaper.Replace(truncate(s))) }
-
-// escapeWiki makes user text inert in Jira wiki markup: no macros
-// ({panel}), links, mentions ([~user]) or formatting.
-func escapeWiki(s string) string { return wikiLineStart(wikiEscaper.Replace(truncate(s))) }
-
-// mdLineStart keeps escaped text that may begin a line from starting a
-// block: a list ("- ", "+ ", "1. ", "1) "), a setext underline or an
-// indented code block.
-func mdLineStart(s string) string {
-	s = strings.TrimLeft(s, " \t")
-	if s == "" {
-		return s
-	}
-	switch s[0] {
-	case '-', '+', '=':
-		return `\` + s
-	}
-	i := 0
-	for i < len(s) && i < 9 && isDigit(s[i]) {
-		i++
-	}
-	if i > 0 && i < len(s) && (s[i] == '.' || s[i] == ')') {
-		return s[:i] + `\` + s[i:]
-	}
-	return s
-}
-
-// wikiLineStart keeps escaped text that may begin a line from being a
-// heading ("h1. ") or a quote ("bq. "): wiki markup has no escape for
-// those letters, so a zero-width space goes first.
-func wikiLineStart(s string) string {
-	s = strings.TrimLeft(s, " \t")
-	if len(s) >= 3 && s[2] == '.' && (s[0] == 'h' && '1' <= s[1] && s[1] <= '6' || s[:2] == "bq") {
-		return "\u200b" + s
-	}
-	return s
-}
-
-const maxField = 300
-
-func truncate(s string) string {
-	if len(s) <= maxField {
-		return s
-	}
-	r := []rune(s[:maxField])
-	return string(r[:len(r)-1]) + "…"
-}
-
 func healthWord(h Health) string { return strings.ReplaceAll(string(h), "_", " ") }
 
 func forecastText(f Forecast, s Settings) string {
@@ -261,6 +197,14 @@ func statusDoc(r Record, s Settings) doc {
 		d.items = append(d.items, item{"Delivered", text("%s", r.DeliveredOn)})
 	} else {
 		d.items = append(d.items, item{"Forecast", text("%s", forecastText(r.Forecast, s))})
+		// Once the date has passed the meaning line says so; a chance of
+		// meeting it would be noise.
+		if c := chanceText(r.Forecast); c != "" && ok && r.Health != Overdue {
+			d.items = append(d.items, item{"Chance", text("%s", c)})
+		}
+		if why := inputsText(r.Forecast, r.Ref.Kind); why != "" {
+			d.items = append(d.items, item{"Why", text("%s", why)})
+		}
 	}
 	d.items = append(d.items, item{"Progress", progressText(r)})
 	if l := r.Linked; l != nil {
@@ -270,12 +214,20 @@ func statusDoc(r Record, s Settings) doc {
 		d.items = append(d.items, item{"Scope added since the promise", text("%s items (+%s%%)", r.Total-cur.Scope, (r.Total-cur.Scope)*100/cur.Scope)})
 	}
 	if len(r.Commitments) > 1 {
-		for i, c := range r.Commitments {
+		// The latest dates only: 700 recommitments would not fit in a
+		// comment, and the story is in the last few and the first.
+		start := max(0, len(r.Commitments)-maxHistory)
+		if start > 0 {
+			first := r.Commitments[0]
+			d.items = append(d.items, item{"History", text("%s earlier dates not shown; the first, %s, promised on %s, is what the track record judges.",
+				start, first.Date, first.At.Format("2006-01-02"))})
+		}
+		for i, c := range r.Commitments[start:] {
 			l := text("%s, %s on %s", c.Date, sourceText(c), c.At.Format("2006-01-02"))
 			if c.Reason != "" {
 				l = text("%s, %s on %s: %s", c.Date, sourceText(c), c.At.Format("2006-01-02"), c.Reason)
 			}
-			d.items = append(d.items, item{"History " + strconv.Itoa(i+1), l})
+			d.items = append(d.items, item{"History " + strconv.Itoa(start+i+1), l})
 		}
 	}
 	d.lines = append(d.lines, text("%s", meaning(r, s)))
@@ -285,6 +237,9 @@ func statusDoc(r Record, s Settings) doc {
 	d.note = "slipwatch keeps this comment up to date. Commands: /commit YYYY-MM-DD [reason], /slipwatch status, /slipwatch help."
 	return d
 }
+
+// maxHistory is how many dates of the history the status comment shows.
+const maxHistory = 10
 
 func sourceText(c Commitment) string {
 	switch c.Source {
@@ -310,6 +265,9 @@ func meaning(r Record, s Settings) string {
 	case Slipped:
 		return "The due date is " + strconv.Itoa(t.Sub(cur.Date)) + " days after the promise; leadership should hear a new date."
 	case AtRisk:
+		if f := r.Forecast; f.ChanceKnown && f.Promised == cur.Date {
+			return "At the current pace the work is only " + percentText(f.Chance) + " likely to finish by the promised " + dateString(cur.Date) + "."
+		}
 		return "At the current pace the work is likely to finish after the promised " + dateString(cur.Date) + "."
 	case NoDate:
 		return "No date has been promised."
@@ -327,6 +285,7 @@ func eventDoc(r Record, ev event, s Settings) doc {
 		if e.reason != "" {
 			d.lines = append(d.lines, text("Reason: %s", e.reason))
 		}
+		d.lines = append(d.lines, promiseChance(r, e.to, s)...)
 		return d
 	case EvRecommitted:
 		d := doc{emoji: "🔁", title: "Recommitted"}
@@ -334,6 +293,7 @@ func eventDoc(r Record, ev event, s Settings) doc {
 		if e.reason != "" {
 			d.lines = append(d.lines, text("Reason: %s", e.reason))
 		}
+		d.lines = append(d.lines, promiseChance(r, e.to, s)...)
 		return d
 	case EvSlipped:
 		return doc{emoji: "🔴", title: "Slipped", lines: []line{
@@ -343,9 +303,20 @@ func eventDoc(r Record, ev event, s Settings) doc {
 		return doc{emoji: "⏩", title: "Pulled in", lines: []line{
 			text("The due date of %s moved from %s to %s.", r.Title, e.from, e.to)}}
 	case EvAtRisk:
-		return doc{emoji: "🟠", title: "At risk", lines: []line{
-			text("At the team's pace over the last %s days, %s is %s%% likely to finish by %s, after the promised %s.", s.Window, r.Title, int(s.Confidence*100+0.5), e.to, e.from),
-			text("%s of %s items are done.", r.Done, r.Total)}}
+		f := r.Forecast
+		if !f.ChanceKnown || f.Promised != e.from {
+			// The forecast moved on since (a record rendered later).
+			return doc{emoji: "🟠", title: "At risk", lines: []line{
+				text("At the team's pace over the last %s days, %s is %s likely to finish by %s, after the promised %s.", s.Window, r.Title, confidenceText(s), e.to, e.from),
+				text("%s of %s items are done.", r.Done, r.Total)}}
+		}
+		d := doc{emoji: "🟠", title: "At risk", lines: []line{
+			text("At the team's pace over the last %s days, %s is %s likely to finish by the promised %s; %s likely by %s.", s.Window, r.Title, percentText(f.Chance), e.from, confidenceText(s), e.to)}}
+		if why := inputsText(f, r.Ref.Kind); why != "" {
+			d.lines = append(d.lines, text("Why: %s.", why))
+		}
+		d.lines = append(d.lines, text("%s of %s items are done.", r.Done, r.Total))
+		return d
 	case EvScopeGrew:
 		return doc{emoji: "📈", title: "Scope grew", lines: []line{
 			text("%s items were added to %s since the promise of %s (+%s%%).", e.added, r.Title, e.from, int(e.growth*100+0.5)),
@@ -367,6 +338,24 @@ func eventDoc(r Record, ev event, s Settings) doc {
 		return d
 	}
 	return doc{title: string(ev.kind)}
+}
+
+// promiseChance is the chance of a promise for date made in this pass, for
+// its committed or recommitted comment: a promise already unlikely is said
+// there, once, rather than in an at_risk alarm of its own.
+func promiseChance(r Record, date connectors.Date, s Settings) []line {
+	f := r.Forecast
+	if !f.Enough || !f.ChanceKnown || f.Promised != date || f.Remaining == 0 {
+		return nil
+	}
+	if r.AtRisk {
+		ls := []line{text("Already unlikely: at the team's pace it is %s likely by then; %s likely by %s.", percentText(f.Chance), confidenceText(s), f.P85)}
+		if why := inputsText(f, r.Ref.Kind); why != "" {
+			ls = append(ls, text("Why: %s.", why))
+		}
+		return ls
+	}
+	return []line{text("At the team's pace it is %s likely by then; %s likely by %s.", percentText(f.Chance), confidenceText(s), f.P85)}
 }
 
 func helpDoc(t connectors.Tracker) doc {
@@ -399,4 +388,83 @@ func trackerName(t connectors.Tracker) string {
 		return "Jira"
 	}
 	return "GitHub"
+}
+
+// The longest comment each tracker takes, in characters: GitHub refuses
+// a body over 65,536 ("body is too long"), Jira Cloud a comment over
+// 32,767 (Data Center's default is the same). Counted here in UTF-16
+// code units, what Jira counts, and never fewer than the code points
+// GitHub counts.
+const (
+	MaxGitHubComment = 65536
+	MaxJiraComment   = 32767
+)
+
+// shortComment is what a comment is cut to when a tracker refused it for
+// its size all the same (a server configured with a lower limit).
+const shortComment = 4000
+
+func maxComment(t connectors.Tracker) int {
+	if t == connectors.Jira {
+		return MaxJiraComment
+	}
+	return MaxGitHubComment
+}
+
+// fit is body cut so that the comment the connector writes stays within
+// tracker t's limit: on GitHub the body, a blank line and the marker; on
+// Jira the body alone (the marker goes to a comment property). A cut body
+// ends at a line of slipwatch's own, so no escape or markup is split, and
+// says it was cut.
+func fit(t connectors.Tracker, body, marker string) string {
+	return fitWithin(t, body, marker, maxComment(t))
+}
+
+func fitWithin(t connectors.Tracker, body, marker string, limit int) string {
+	room := limit
+	if t != connectors.Jira {
+		room -= utf16Len(marker) + len("\n\n")
+	}
+	if utf16Len(body) <= room {
+		return body
+	}
+	note := "\n" + render(t, doc{title: "Cut to fit", note: "This comment was cut to fit the tracker's limit; slipwatch check and /api/v1/commitments have it all."})
+	room -= utf16Len(note)
+	cut, n := 0, 0
+	for i, r := range body {
+		if n += utf16RuneLen(r); n > room {
+			break
+		}
+		if r == '\n' {
+			cut = i + 1
+		}
+	}
+	return body[:cut] + note
+}
+
+// Shorten is a for a tracker that refused it for its size although it
+// fits the published limit (a server set lower): its body cut to half
+// its size, and to a few thousand characters at most, saying so.
+func Shorten(t connectors.Tracker, a Action) Action {
+	size := utf16Len(a.Body)
+	if t != connectors.Jira {
+		size += utf16Len(a.Marker) + len("\n\n")
+	}
+	a.Body = fitWithin(t, a.Body, a.Marker, min(shortComment, size/2))
+	return a
+}
+
+func utf16Len(s string) int {
+	n := 0
+	for _, r := range s {
+		n += utf16RuneLen(r)
+	}
+	return n
+}
+
+func utf16RuneLen(r rune) int {
+	if r >= 0x10000 {
+		return 2
+	}
+	return 1
 }

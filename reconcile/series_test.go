@@ -134,10 +134,10 @@ func TestSeriesThroughReconcile(t *testing.T) {
 		t.Errorf("thread URL %q, want %q", w.rec.ThreadURL, w.thread.URL)
 	}
 
-	marker := StatusMarker(w.rec)
+	marker := settings().Markers.StatusMarker(w.rec)
 	bare := w.rec
 	bare.Series, bare.ThreadURL = Series{}, ""
-	if marker != StatusMarker(bare) || strings.Contains(marker, "series") {
+	if marker != settings().Markers.StatusMarker(bare) || strings.Contains(marker, "series") {
 		t.Errorf("the status marker carries the series:\n%s", marker)
 	}
 

@@ -9,12 +9,13 @@ import (
 )
 
 // TrackRecordPost is the track-record comment for the month that holds now
-// (in loc) on thread th, in tracker t's markup, or false when slipwatch's
+// (in s.Location) on thread th, signed with s.Markers, in tracker t's markup, or false when slipwatch's
 // own comment for that month is already there. One comment per thread and
 // month: its event ID is derived from both, so every replica and every
 // restart decides the same, and the runner's claim and the marker on the
 // thread keep it to one post.
-func TrackRecordPost(t connectors.Tracker, th *connectors.Thread, now time.Time, loc *time.Location, teams []TeamRecord) (Action, bool) {
+func TrackRecordPost(t connectors.Tracker, th *connectors.Thread, now time.Time, s Settings, teams []TeamRecord) (Action, bool) {
+	loc := s.Location
 	id := hashID(string(EvTrackRecord), th.ID, TrackRecordMonth(now, loc))
 	for _, c := range th.Comments {
 		if !c.BySelf {
@@ -22,14 +23,15 @@ func TrackRecordPost(t connectors.Tracker, th *connectors.Thread, now time.Time,
 		}
 		posted := false
 		scanMarkers(c.Hidden, func(m rawMarker) {
-			posted = posted || (m.kind == MarkerEvent && m.id == id)
+			posted = posted || (m.kind == MarkerEvent && m.id == id && s.Markers.check(m).ok())
 		})
 		if posted {
 			return Action{}, false
 		}
 	}
-	body := render(t, trackRecordDoc(now.In(zone(loc)).Format("January 2006"), teams))
-	return Action{Kind: PostEvent, EventID: id, EventKind: EvTrackRecord, Body: body, Marker: EventMarker(id, EvTrackRecord)}, true
+	marker := s.Markers.EventMarker(id, EvTrackRecord)
+	body := fit(t, render(t, trackRecordDoc(now.In(zone(loc)).Format("January 2006"), teams)), marker)
+	return Action{Kind: PostEvent, EventID: id, EventKind: EvTrackRecord, Body: body, Marker: marker}, true
 }
 
 // TrackRecordMonth is the month ("2026-11") of now in loc (nil: UTC): one

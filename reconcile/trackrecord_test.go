@@ -18,13 +18,19 @@ func TestTrackRecordPostOncePerMonth(t *testing.T) {
 		t.Fatal(err)
 	}
 	teams := []TeamRecord{{Tracker: "github", Team: "acme/api", Commitments: 1}}
+	s := settings()
+	s.Location = berlin
 	nov := time.Date(2026, 11, 15, 12, 0, 0, 0, time.UTC)
-	first, ok := TrackRecordPost(connectors.GitHub, &connectors.Thread{ID: "acme/api#1"}, nov, berlin, teams)
+	first, ok := TrackRecordPost(connectors.GitHub, &connectors.Thread{ID: "acme/api#1"}, nov, s, teams)
 	if !ok || first.Kind != PostEvent || first.EventKind != EvTrackRecord || !strings.Contains(first.Body, "Track record, November 2026") {
 		t.Fatalf("empty thread: %+v %v; want the November comment", first, ok)
 	}
 	mine := connectors.Comment{ID: "1", BySelf: true, Body: first.Body, Hidden: first.Body + first.Marker}
 	pasted := connectors.Comment{ID: "2", Author: "mallory", Body: first.Marker, Hidden: first.Marker}
+	// A marker planted in slipwatch's own comment by someone who may edit
+	// it: unsigned, or signed with a key slipwatch does not have.
+	planted := connectors.Comment{ID: "3", BySelf: true, Hidden: MarkerKeys{}.EventMarker(first.EventID, EvTrackRecord)}
+	forged := connectors.Comment{ID: "4", BySelf: true, Hidden: NewMarkerKeys([]byte("not slipwatch's key")).EventMarker(first.EventID, EvTrackRecord)}
 
 	tests := []struct {
 		name     string
@@ -34,6 +40,8 @@ func TestTrackRecordPostOncePerMonth(t *testing.T) {
 	}{
 		{"posted this month", []connectors.Comment{mine}, nov.AddDate(0, 0, 10), ""},
 		{"only pasted by someone else", []connectors.Comment{pasted}, nov, "November 2026"},
+		{"planted unsigned in slipwatch's comment", []connectors.Comment{planted}, nov, "November 2026"},
+		{"planted with another key", []connectors.Comment{forged}, nov, "November 2026"},
 		{"next month", []connectors.Comment{mine}, time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC), "December 2026"},
 		// 23:30 UTC on 30 November is already December in Berlin.
 		{"month of the zone", []connectors.Comment{mine}, time.Date(2026, 11, 30, 23, 30, 0, 0, time.UTC), "December 2026"},
@@ -41,7 +49,7 @@ func TestTrackRecordPostOncePerMonth(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			a, ok := TrackRecordPost(connectors.GitHub, &connectors.Thread{ID: "acme/api#1", Comments: tt.comments}, tt.now, berlin, teams)
+			a, ok := TrackRecordPost(connectors.GitHub, &connectors.Thread{ID: "acme/api#1", Comments: tt.comments}, tt.now, s, teams)
 			switch {
 			case tt.want == "" && ok:
 				t.Errorf("posts again: %q", a.Body)

@@ -10,16 +10,22 @@ import (
 
 // View is a record as `slipwatch check`, the HTTP API and report show it.
 type View struct {
-	ID          string           `json:"id"`
-	Key         string           `json:"key"`
-	Tracker     string           `json:"tracker"`
-	Team        string           `json:"team"`
-	Title       string           `json:"title"`
-	URL         string           `json:"url,omitempty"`
-	Committed   *connectors.Date `json:"committed"`
-	FirstDate   *connectors.Date `json:"first_committed"`
-	Target      *connectors.Date `json:"target"`
-	Forecast    Forecast         `json:"forecast"`
+	ID        string           `json:"id"`
+	Key       string           `json:"key"`
+	Tracker   string           `json:"tracker"`
+	Team      string           `json:"team"`
+	Title     string           `json:"title"`
+	URL       string           `json:"url,omitempty"`
+	Committed *connectors.Date `json:"committed"`
+	FirstDate *connectors.Date `json:"first_committed"`
+	Target    *connectors.Date `json:"target"`
+	Forecast  Forecast         `json:"forecast"`
+	// Chance and Why are the forecast in words, as the status comment
+	// says them: "62% likely by the promised 2026-12-01" and the inputs
+	// that explain it; "" when there is nothing to say (no promise, no
+	// forecast, delivered).
+	Chance      string           `json:"chance"`
+	Why         string           `json:"why"`
 	Done        int              `json:"done"`
 	Total       int              `json:"total"`
 	Health      Health           `json:"health"`
@@ -55,6 +61,11 @@ func ViewOf(r Record) View {
 	if r.Delivered {
 		d := r.DeliveredOn
 		v.Delivered = &d
+	} else {
+		if r.Health != Overdue {
+			v.Chance = chanceText(r.Forecast)
+		}
+		v.Why = inputsText(r.Forecast, r.Ref.Kind)
 	}
 	return v
 }
@@ -96,6 +107,19 @@ func (v View) ForecastText() string {
 		return v.Forecast.P85.String()
 	}
 	return "not enough history"
+}
+
+// ChanceText is the chance of meeting the promise as a table shows it:
+// "62%", "not enough history", or "-" (no promise, delivered, overdue).
+func (v View) ChanceText() string {
+	f := v.Forecast
+	switch {
+	case v.Chance == "":
+		return "-"
+	case f.Enough && f.ChanceKnown && f.Remaining > 0:
+		return percentText(f.Chance)
+	}
+	return v.Chance
 }
 
 // ProgressText is "n/m".

@@ -2,15 +2,18 @@
 // and writes BENCHMARKS.md: API cost per poll against a naive poller,
 // reconcile throughput, the dashboard's portfolio against the JSON API,
 // webhook intake against a bare handler, webhook → comment latency, the
-// daemon's memory and start, and a scale model.
+// daemon's memory and start, a scale model, the forecast backtest (issue
+// #20's targets, old model beside new), and the repos one token watches
+// under the rate-limit budget (issue #22).
 //
 //	go run ./cmd/slipbench [-short] [-out BENCHMARKS.md]
 //
 // A -short run prints its report to stdout unless -out names a file: its
 // smaller sizes are for a quick look and for CI, and must not replace the
-// committed figures of a full run. -only runs some sections (a comma list
-// of cost, throughput, dashboard, intake, latency, memory, budget; budget
-// runs cost too, whose costs it models from) and prints to stdout too:
+// committed figures of a full run. -only runs some sections (a comma
+// list of cost, throughput, dashboard, intake, latency, memory, backtest,
+// budget; budget runs cost too, whose costs it models from) and prints to
+// stdout too:
 //
 //	go run ./cmd/slipbench -only budget
 //
@@ -32,6 +35,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/slipwatch/slipwatch/reconcile/backtest"
 )
 
 // sizes are how big each section's run is.
@@ -43,22 +48,23 @@ type sizes struct {
 	IntakeClosed, IntakeOpen  time.Duration // per load phase
 	IntakeRounds              int
 	LatencySamples            int
-	PageRounds                int           // dashboard: rounds of each page and its baseline
-	BudgetRepos               int           // repos of the budget run
-	BudgetSim                 time.Duration // the most simulated time it runs
+	PageRounds                int             // dashboard: rounds of each page and its baseline
+	Backtest                  backtest.Config // the forecast backtest
+	BudgetRepos               int             // repos of the budget run
+	BudgetSim                 time.Duration   // the most simulated time it runs
 }
 
 func fullSizes() sizes {
 	return sizes{Repos: 50, Milestones: 20, Issues: 30, Commitments: 10000, EndToEnd: 10000, RateFor: 2 * time.Second,
 		IntakeClosed: 4 * time.Second, IntakeOpen: 4 * time.Second, IntakeRounds: 2, LatencySamples: 20, PageRounds: 21,
-		BudgetRepos: targetRepos, BudgetSim: 8 * time.Hour}
+		Backtest: backtest.FullConfig(), BudgetRepos: targetRepos, BudgetSim: 8 * time.Hour}
 }
 
 // shortSizes keep a run under a minute (and the CI test with -race).
 func shortSizes() sizes {
 	return sizes{Repos: 4, Milestones: 10, Issues: 30, Commitments: 300, EndToEnd: 300, RateFor: 300 * time.Millisecond,
 		IntakeClosed: time.Second, IntakeOpen: time.Second, IntakeRounds: 1, LatencySamples: 3, PageRounds: 5,
-		BudgetRepos: 100, BudgetSim: 2 * time.Hour}
+		Backtest: backtest.ShortConfig(), BudgetRepos: 100, BudgetSim: 2 * time.Hour}
 }
 
 // dashboardCommitments is the portfolio size the issue sets the target at.
@@ -74,6 +80,7 @@ type results struct {
 	Latency    latencyResult
 	Memory     memoryResult
 	Pages      pagesResult
+	Backtest   backtest.Report
 	Budget     budgetResult
 	Sections   []section
 	Errors     []error
@@ -86,7 +93,7 @@ func cli(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	short := fs.Bool("short", false, "smaller sizes: the whole run in under a minute")
 	out := fs.String("out", "", `where to write the report ("-": stdout); default BENCHMARKS.md, stdout with -short`)
-	timeout := fs.Duration("timeout", 10*time.Minute, "give up (and stop everything started) after this long")
+	timeout := fs.Duration("timeout", 30*time.Minute, "give up (and stop everything started) after this long")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof)")
 	onlyFlag := fs.String("only", "", "run only these sections, a comma list of "+strings.Join(sectionNames, ", ")+" (budget runs cost too); the report goes to stdout unless -out names a file")
 	if err := fs.Parse(args); err != nil {
@@ -153,7 +160,7 @@ func cli(args []string, stdout, stderr io.Writer) int {
 }
 
 // sectionNames are the sections -only can name.
-var sectionNames = []string{"cost", "throughput", "dashboard", "intake", "latency", "memory", "budget"}
+var sectionNames = []string{"cost", "throughput", "dashboard", "intake", "latency", "memory", "backtest", "budget"}
 
 // parseOnly reads -only: nil runs every section.
 func parseOnly(s string) (map[string]bool, error) {
@@ -299,6 +306,16 @@ func run(ctx context.Context, sz sizes, short bool, only map[string]bool, log io
 
 	if res.Cost.Repos > 0 {
 		res.Sections = append(res.Sections, scaleSection(res.Cost, res.Memory))
+	}
+
+	if want("backtest") {
+		done := step("forecast backtest")
+		if res.Backtest, err = measureBacktest(ctx, sz.Backtest); err != nil {
+			fail("Forecast backtest", err)
+		} else {
+			res.Sections = append(res.Sections, backtestSection(res.Backtest))
+		}
+		done()
 	}
 
 	if want("budget") {

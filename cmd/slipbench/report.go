@@ -24,6 +24,7 @@ type section struct {
 	Intro string // what was run and what the baseline is
 	Rows  []row
 	Notes []string // findings, misses explained
+	Extra string   // Markdown after the notes: a section's own tables
 }
 
 func verdict(ok bool) string {
@@ -141,6 +142,9 @@ func writeReport(w io.Writer, m machine, secs []section) error {
 			for _, n := range s.Notes {
 				fmt.Fprintf(&b, "- %s\n", n)
 			}
+		}
+		if s.Extra != "" {
+			fmt.Fprintf(&b, "\n%s", s.Extra)
 		}
 	}
 	b.WriteString("\n## Misses\n\n")

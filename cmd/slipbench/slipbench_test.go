@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/slipwatch/slipwatch/reconcile/backtest"
 )
 
 // TestShortRun runs slipbench's short mode and fails only on gross
@@ -27,7 +29,13 @@ func TestShortRun(t *testing.T) {
 	sz.Repos, sz.Milestones, sz.Issues = 2, 6, 20
 	sz.Commitments, sz.EndToEnd, sz.LatencySamples = 200, 200, 2
 	sz.RateFor, sz.IntakeClosed, sz.IntakeOpen = 200*time.Millisecond, 700*time.Millisecond, 500*time.Millisecond
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	sz.Backtest.Deliverables, sz.Backtest.Trials = 10, 100
+	for _, w := range backtest.Worlds() {
+		if w.Name == "concurrent" || w.Name == "mixed" {
+			sz.Backtest.Worlds = append(sz.Backtest.Worlds, w)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	sz.BudgetRepos, sz.BudgetSim = 40, 2*time.Hour
 	res := run(ctx, sz, true, nil, testLog{t})
@@ -71,8 +79,15 @@ func TestShortRun(t *testing.T) {
 		if in.SlipClosed.rps() <= 0 || in.BareClosed.rps() <= 0 {
 			t.Errorf("intake: %.0f req/s against the bare handler's %.0f: a side measured nothing", in.SlipClosed.rps(), in.BareClosed.rps())
 		}
+		// 503 with Retry-After is an answer (the sender redelivers); a 4xx,
+		// another 5xx or none is not.
 		if in.SlipClosed.Failed+in.SlipOpen.Failed > 0 {
-			t.Errorf("intake: %d deliveries not answered 202", in.SlipClosed.Failed+in.SlipOpen.Failed)
+			t.Errorf("intake: %d deliveries answered neither 202 nor 503 with Retry-After", in.SlipClosed.Failed+in.SlipOpen.Failed)
+		}
+		// Every 202 must be a key on the stream: each delivery has its own
+		// body, so none may be taken for a replay of another.
+		if in.Deliveries == 0 || in.StreamLen < in.Deliveries {
+			t.Errorf("intake: %d deliveries accepted, %d keys on the stream", in.Deliveries, in.StreamLen)
 		}
 	})
 	t.Run("latency", func(t *testing.T) {
@@ -87,6 +102,34 @@ func TestShortRun(t *testing.T) {
 		}
 		if m.Loaded.RSS > 10*m.Empty.RSS {
 			t.Errorf("RSS %.0f with %d commitments, over 10× the empty daemon's %.0f", m.Loaded.RSS, m.Loaded.Records, m.Empty.RSS)
+		}
+	})
+	t.Run("forecast backtest", func(t *testing.T) {
+		rep := res.Backtest
+		if len(rep.Worlds) != 2 {
+			t.Fatalf("%d worlds measured, want 2", len(rep.Worlds))
+		}
+		for _, w := range rep.Worlds {
+			if n := w.Models[backtest.New].Deliverables; n != sz.Backtest.Deliverables {
+				t.Errorf("%s: %d deliverables measured, want %d", w.World.Name, n, sz.Backtest.Deliverables)
+			}
+		}
+		var sec *section
+		for i := range res.Sections {
+			if res.Sections[i].Title == "Forecast backtest" {
+				sec = &res.Sections[i]
+			}
+		}
+		if sec == nil {
+			t.Fatal("no Forecast backtest section")
+		}
+		if len(sec.Rows) != len(rep.Targets()) || sec.Extra == "" {
+			t.Fatalf("%d rows for %d targets; tables %d bytes", len(sec.Rows), len(rep.Targets()), len(sec.Extra))
+		}
+		for _, r := range sec.Rows {
+			if r.Baseline == "" || (r.Verdict != "PASS" && r.Verdict != "MISS") {
+				t.Errorf("row %+v: want the old model's figure and a verdict", r)
+			}
 		}
 	})
 	t.Run("budget", func(t *testing.T) {
@@ -111,7 +154,7 @@ func TestShortRun(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, want := range []string{"## API cost per poll cycle", "## Reconcile throughput", "## Webhook intake",
-			"## Latency: webhook received → comment posted", "## Memory and start", "## Scale model", "## Rate-limit budget: repos per token", "## Misses"} {
+			"## Latency: webhook received → comment posted", "## Memory and start", "## Scale model", "## Forecast backtest", "## Rate-limit budget: repos per token", "## Misses"} {
 			if !strings.Contains(b.String(), want) {
 				t.Errorf("report has no %q", want)
 			}

@@ -37,6 +37,7 @@ type app struct {
 	store    *store.Store
 	runner   *runner.Runner
 	registry *prometheus.Registry
+	trackers []runner.Connector // what runner drives; backtest reads their past
 }
 
 // deps are the parts build takes from outside rather than making, so that
@@ -119,7 +120,14 @@ func build(cfg *config.Config, d deps) (*app, error) {
 		}
 		conns = append(conns, jc)
 	}
-	r, err := runner.New(conns, st, settings(cfg), runner.Options{
+	set := settings(cfg)
+	keys, from, err := markerKeys(cfg)
+	if err != nil {
+		return nil, err
+	}
+	set.Markers = keys
+	log.Info("markers are signed", "key_from", from)
+	r, err := runner.New(conns, st, set, runner.Options{
 		Owner:         replicaID(),
 		Workers:       cfg.Queue.Workers,
 		MaxDeliveries: cfg.Queue.MaxDeliveries,
@@ -147,7 +155,7 @@ func build(cfg *config.Config, d deps) (*app, error) {
 	}
 	// go-redis has one process-wide logger; the process has one config.
 	redis.SetLogger(redisLog{log: log})
-	return &app{cfg: cfg, log: log, redis: rc, store: st, runner: r, registry: reg}, nil
+	return &app{cfg: cfg, log: log, redis: rc, store: st, runner: r, registry: reg, trackers: conns}, nil
 }
 
 // links maps the config's links (already validated) onto the runner's.
@@ -186,7 +194,34 @@ func settings(cfg *config.Config) reconcile.Settings {
 		StatusEvery: cfg.StatusUpdate.Every.D(),
 		WarnGrowth:  cfg.Scope.WarnGrowth,
 		Settle:      cfg.Slip.Settle.D(),
+		RiskBelow:   cfg.Forecast.RiskBelow,
 	}
+}
+
+// markerKeys are the keys that sign and check markers (config.KeySources),
+// and where the signing one comes from, for the log. A GitHub App whose
+// key is only in private_key_file derives it from the file.
+func markerKeys(cfg *config.Config) (reconcile.MarkerKeys, string, error) {
+	var keys [][]byte
+	srcs := cfg.KeySources()
+	for _, s := range srcs {
+		if s.Derived {
+			keys = append(keys, config.DeriveMarkersKey(s.Secret))
+		} else {
+			keys = append(keys, []byte(s.Secret.Value()))
+		}
+	}
+	if len(keys) > 0 {
+		return reconcile.NewMarkerKeys(keys[0], keys[1:]...), srcs[0].Path, nil
+	}
+	if g := cfg.GitHub; g != nil && g.App != nil && g.App.PrivateKeyFile != "" {
+		pem, err := os.ReadFile(g.App.PrivateKeyFile)
+		if err != nil {
+			return reconcile.MarkerKeys{}, "", fmt.Errorf("markers: derive the key from github.app.private_key_file: %w", err)
+		}
+		return reconcile.NewMarkerKeys(config.DeriveMarkersKey(config.Secret(pem))), "github.app.private_key_file", nil
+	}
+	return reconcile.MarkerKeys{}, "", errors.New("markers: no secret to derive the markers' key from; set markers.key")
 }
 
 func newLogger(c config.Log, out io.Writer) *slog.Logger {

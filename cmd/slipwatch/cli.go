@@ -29,6 +29,8 @@ Usage:
   slipwatch check     --config FILE [--json] [--apply]
                                                one pass: print every commitment; post only with --apply
   slipwatch report    --config FILE [--json]   the track record per team
+  slipwatch backtest  --config FILE [--json] [--days N]
+                                               how often the forecast would have held on each team's past
   slipwatch testdrive [--json] [--speed S] [--keep]
                                                the whole loop on an embedded sandbox, no network
   slipwatch version                            version, commit and Go version
@@ -54,6 +56,7 @@ type options struct {
 	apply      bool
 	keep       bool
 	speed      float64
+	days       int
 }
 
 // env is what a command may touch: its output and its config.
@@ -79,6 +82,12 @@ func commands() []command {
 				fs.BoolVar(&o.json, "json", false, "print JSON instead of a table")
 			},
 			run: runReport},
+		{name: "backtest", summary: "how often the forecast would have held on each team's own past", config: true,
+			setFlags: func(fs *flag.FlagSet, o *options) {
+				fs.BoolVar(&o.json, "json", false, "print JSON instead of a table")
+				fs.IntVar(&o.days, "days", 182, "replay what was delivered in the last N days")
+			},
+			run: runBacktest},
 		{name: "testdrive", summary: "the whole loop on an embedded sandbox",
 			setFlags: func(fs *flag.FlagSet, o *options) {
 				fs.BoolVar(&o.json, "json", false, "print JSON lines instead of text")
@@ -139,6 +148,10 @@ func cli(args []string, stdout, stderr io.Writer, environ []string) int {
 	}
 	if o.speed < 0 {
 		fmt.Fprintf(stderr, "slipwatch %s: --speed %g is negative\n", name, o.speed)
+		return exitUsage
+	}
+	if name == "backtest" && o.days < 1 {
+		fmt.Fprintf(stderr, "slipwatch %s: --days %d is not a positive number of days\n", name, o.days)
 		return exitUsage
 	}
 	e := &env{stdout: stdout, stderr: stderr}

@@ -119,7 +119,7 @@ func TestBinary(t *testing.T) {
 
 	t.Run("help on each command exits 0", func(t *testing.T) {
 		t.Parallel()
-		for _, c := range []string{"run", "check", "report", "testdrive", "version"} {
+		for _, c := range []string{"run", "check", "report", "backtest", "testdrive", "version"} {
 			_, stderr, code := runBinary(t, bin, nil, c, "--help")
 			if code != 0 || !strings.Contains(stderr, "Usage of slipwatch "+c) {
 				t.Errorf("%s --help: exit %d, stderr:\n%s", c, code, stderr)

@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/slipwatch/slipwatch/config"
+	"github.com/slipwatch/slipwatch/reconcile"
 )
 
 // TestBinaryReportsEveryConfigProblem: whatever mix of problems a config
@@ -161,6 +162,31 @@ func TestSettingsSettle(t *testing.T) {
 		}
 		if got := settings(cfg).Settle; got != tt.want {
 			t.Errorf("%q: Settings.Settle = %v, want %v", tt.file, got, tt.want)
+		}
+	}
+}
+
+// TestSettingsRiskBelow: forecast.risk_below reaches the core, and the
+// config's default is the one the backtest chose for the core.
+func TestSettingsRiskBelow(t *testing.T) {
+	t.Parallel()
+	if config.DefaultForecastRiskBelow != reconcile.DefaultRiskBelow {
+		t.Errorf("config.DefaultForecastRiskBelow %v, reconcile.DefaultRiskBelow %v", config.DefaultForecastRiskBelow, reconcile.DefaultRiskBelow)
+	}
+	const gh = "github: { token: t, repos: [acme/api] }\n"
+	for _, tt := range []struct {
+		file string
+		want float64
+	}{
+		{gh, reconcile.DefaultRiskBelow},
+		{"forecast: { risk_below: 0.3 }\n" + gh, 0.3},
+	} {
+		cfg, err := config.Parse([]byte(tt.file), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := settings(cfg).RiskBelow; got != tt.want {
+			t.Errorf("%q: Settings.RiskBelow = %v, want %v", tt.file, got, tt.want)
 		}
 	}
 }

@@ -66,11 +66,18 @@ func runCheck(e *env, o *options) int {
 		_ = enc.Encode(map[string]any{"commitments": res.Commitments, "errors": errs, "links_not_found": unresolved})
 	} else {
 		tw := tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "DELIVERABLE\tCOMMITTED\tTARGET\tFORECAST P85\tPROGRESS\tHEALTH")
+		fmt.Fprintln(tw, "DELIVERABLE\tCOMMITTED\tTARGET\tFORECAST P85\tCHANCE\tPROGRESS\tHEALTH")
 		for _, v := range res.Commitments {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", v.Label(), v.CommittedText(), v.TargetText(), v.ForecastText(), v.ProgressText(), v.Health)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", v.Label(), v.CommittedText(), v.TargetText(), v.ForecastText(), v.ChanceText(), v.ProgressText(), v.Health)
 		}
 		_ = tw.Flush()
+		// Below the table, each open promise's chance with what explains
+		// it, as its status comment says them.
+		for _, v := range res.Commitments {
+			if v.Chance != "" && v.Why != "" {
+				fmt.Fprintf(e.stdout, "%s: %s; %s.\n", v.Label(), v.Chance, v.Why)
+			}
+		}
 		for _, u := range res.Unresolved {
 			fmt.Fprintf(e.stdout, "link not found: %s\n", u)
 		}

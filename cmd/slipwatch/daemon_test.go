@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -41,6 +42,13 @@ func sandbox(t *testing.T) (*githubtest.Server, string) {
 		}
 		gh.AddIssue("acme/api", is)
 	}
+	// The milestone the team delivered before: enough history for a
+	// forecast (slipwatch says nothing about it, delivered before it came).
+	before := gh.AddMilestone("acme/api", githubtest.Milestone{Title: "v1.9", State: "closed", ClosedAt: time.Now().AddDate(0, 0, -2)})
+	for i := range 12 {
+		gh.AddIssue("acme/api", githubtest.Issue{Title: fmt.Sprint("v1.9 task ", i), Milestone: before, CreatedAt: time.Now().AddDate(0, 0, -40),
+			ClosedAt: time.Now().AddDate(0, 0, -2*i-3)})
+	}
 	cfg := fmt.Sprintf(`redis: { url: "redis://%s/0", prefix: "%s" }
 server: { listen: "127.0.0.1:0", shutdown_grace: 5s }
 log: { format: text }
@@ -68,7 +76,8 @@ func TestCheck(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
-	for _, want := range []string{"DELIVERABLE", "acme/api milestone v2.0", "on_track", "2/6"} {
+	for _, want := range []string{"DELIVERABLE", "CHANCE", "acme/api milestone v2.0", "on_track", "2/6",
+		"acme/api milestone v2.0: ", "likely by the promised ", "; this milestone gets "} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("table lacks %q:\n%s", want, stdout)
 		}
@@ -150,6 +159,35 @@ func TestRunServesAndStopsOnSIGTERM(t *testing.T) {
 		if !strings.Contains(metrics.String(), m) {
 			t.Errorf("/metrics lacks %s", m)
 		}
+	}
+	// The API gives each open promise its chance and what explains it, in
+	// the status comment's words, once the first poll has reconciled it.
+	var api struct {
+		Commitments []struct {
+			Title, Chance, Why string
+		} `json:"commitments"`
+	}
+	v2 := func() (chance, why string) {
+		for _, c := range api.Commitments {
+			if c.Title == "v2.0" {
+				return c.Chance, c.Why
+			}
+		}
+		return "", ""
+	}
+	deadline = time.Now().Add(30 * time.Second)
+	for {
+		if resp, err := http.Get("http://" + addr + "/api/v1/commitments"); err == nil {
+			_ = json.NewDecoder(resp.Body).Decode(&api)
+			resp.Body.Close()
+		}
+		if c, _ := v2(); c != "" || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if chance, why := v2(); !strings.Contains(chance, "likely by the promised ") || !strings.HasPrefix(why, "this milestone gets ") {
+		t.Errorf("/api/v1/commitments: %+v, want v2.0's chance and why", api.Commitments)
 	}
 	req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/webhooks/github", strings.NewReader(`{"zen":"x"}`))
 	req.Header.Set("X-GitHub-Event", "ping")

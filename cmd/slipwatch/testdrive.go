@@ -310,12 +310,13 @@ func termWidth(s string) int {
 	return n
 }
 
-// gist is the title, the one-line meaning, and the forecast and progress.
+// gist is the title, the one-line meaning, and the forecast, the chance
+// and progress.
 func gist(body string) string {
 	var keep []string
 	for l := range strings.SplitSeq(body, "\n") {
 		switch {
-		case strings.HasPrefix(l, "- Forecast:"), strings.HasPrefix(l, "- Progress:"), strings.HasPrefix(l, "- Promise:"):
+		case strings.HasPrefix(l, "- Forecast:"), strings.HasPrefix(l, "- Chance:"), strings.HasPrefix(l, "- Progress:"), strings.HasPrefix(l, "- Promise:"):
 			keep = append(keep, l)
 		case len(keep) == 0 && strings.TrimSpace(l) != "":
 			keep = append(keep, l)
@@ -337,11 +338,20 @@ func (s *tdScript) trackingIssues() map[string]int {
 // setup builds the repo: six weeks of history (the team's pace) and three
 // milestones with their work.
 func (s *tdScript) setup(start time.Time) {
-	// History: about one issue closed a day over the last six weeks.
+	// History: the six weeks before, the team closing three issues a
+	// working day, as it will in the story, on the milestone it delivered
+	// just before it begins.
+	before := s.gh.AddMilestone(tdRepo, githubtest.Milestone{Title: "v1.7 Onboarding", DueOn: start.AddDate(0, 0, -2),
+		State: "closed", ClosedAt: start.AddDate(0, 0, -1), CreatedAt: start.AddDate(0, 0, -70)})
 	for i := range 42 {
-		created := start.AddDate(0, 0, -60)
 		closed := start.AddDate(0, 0, -1-i)
-		s.gh.AddIssue(tdRepo, githubtest.Issue{Title: fmt.Sprint("earlier work ", i), CreatedAt: created, ClosedAt: closed})
+		if wd := closed.Weekday(); wd == time.Saturday || wd == time.Sunday {
+			continue
+		}
+		for j := range 3 {
+			s.gh.AddIssue(tdRepo, githubtest.Issue{Title: fmt.Sprintf("v1.7 task %d.%d", i+1, j+1), Milestone: before,
+				CreatedAt: start.AddDate(0, 0, -60), ClosedAt: closed.Add(time.Duration(j) * time.Hour)})
+		}
 	}
 	add := func(title, desc string, due time.Time, items int, rate float64) {
 		n := s.gh.AddMilestone(tdRepo, githubtest.Milestone{Title: title, Description: desc, DueOn: due})

@@ -22,6 +22,7 @@ func TestTestdrive(t *testing.T) {
 		t.Fatalf("exit %d\n%s", code, stderr)
 	}
 	seen := map[string]bool{}
+	bodies := map[string]string{}
 	var digests []tdLine
 	var final struct {
 		Commitments []struct {
@@ -36,6 +37,7 @@ func TestTestdrive(t *testing.T) {
 		}
 		if l.Event != "" {
 			seen[l.Milestone+" "+l.Event] = true
+			bodies[l.Milestone+" "+l.Event] += l.Body
 			if l.Event == "digest" {
 				digests = append(digests, l)
 			}
@@ -51,6 +53,18 @@ func TestTestdrive(t *testing.T) {
 	} {
 		if !seen[want] {
 			t.Errorf("the story lacks %q (saw %v)", want, seen)
+		}
+	}
+	// The forecast speaks in chances: the promise's in its committed
+	// comment, and at_risk says how likely the date still is, and why.
+	for key, want := range map[string][]string{
+		"v2.0 Billing committed": {"likely by then", "85% likely by "},
+		"v2.0 Billing at_risk":   {"likely to finish by the promised 2026-10-16", "Why: this milestone gets", "other milestones are in progress"},
+	} {
+		for _, w := range want {
+			if !strings.Contains(bodies[key], w) {
+				t.Errorf("%s lacks %q:\n%s", key, w, bodies[key])
+			}
 		}
 	}
 	health := map[string]string{}

@@ -116,6 +116,7 @@ type Client struct {
 	threads  map[string]*threadMemo // by thread ID
 	unsure   map[string]time.Time   // thread ID → until when its memo is not to be trusted
 	threadOf map[string]int         // milestone key → tracking issue number, once known
+	pinned   map[string]int         // milestone key → the tracking issue its record names (PinThread)
 	noThread map[string]noThread    // milestone key → why no tracking issue can be made, for a while
 	perms    map[string]permEntry   // repo + "\x00" + lower-case login
 }
@@ -184,6 +185,7 @@ func New(cfg *config.GitHub, o Options) (*Client, error) {
 		threads:  map[string]*threadMemo{},
 		unsure:   map[string]time.Time{},
 		threadOf: map[string]int{},
+		pinned:   map[string]int{},
 		noThread: map[string]noThread{},
 		perms:    map[string]permEntry{},
 	}
@@ -359,6 +361,9 @@ func (c *Client) wrap(op string, err error) error {
 		}
 	}
 	var er *gh.ErrorResponse
+	if errors.As(err, &er) && er.Response != nil && tooLarge(er) {
+		return fmt.Errorf("%s: %w: %w", op, connectors.ErrTooLarge, err)
+	}
 	if errors.As(err, &er) && er.Response != nil {
 		switch er.Response.StatusCode {
 		case http.StatusNotFound, http.StatusGone:
@@ -368,6 +373,23 @@ func (c *Client) wrap(op string, err error) error {
 		}
 	}
 	return fmt.Errorf("%s: %w", op, err)
+}
+
+// tooLarge reports whether GitHub refused a write for its size: 413, or
+// the 422 whose error on the body says "body is too long (maximum is
+// 65536 characters)".
+func tooLarge(er *gh.ErrorResponse) bool {
+	switch er.Response.StatusCode {
+	case http.StatusRequestEntityTooLarge:
+		return true
+	case http.StatusUnprocessableEntity:
+		for _, e := range er.Errors {
+			if strings.EqualFold(e.Field, "body") && strings.Contains(strings.ToLower(e.Message), "too long") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // datedListTTL keeps the validators of a since= list (recent comments,

@@ -31,6 +31,7 @@ type repoView struct {
 	closedBy   map[int]string      // milestone number → its closed issues (number@closed_at …)
 	recent     map[int]string      // issue number → its comments of the last two days (id@updated_at …)
 	throughput connectors.Throughput
+	created    map[int]time.Time // closed item number → when it was created (teamFacts)
 }
 
 // closedIssue is what throughput and change detection need of a closed
@@ -132,8 +133,16 @@ func (c *Client) Observe(ctx context.Context, ref connectors.Ref) (connectors.Sn
 		return connectors.Snapshot{}, err
 	}
 	snap := connectors.Snapshot{Deliverable: deliverable(ref, m, memo.items), Throughput: v.throughput}
-	if memo.thread != nil {
-		if snap.Thread, err = c.readThread(ctx, full, owner, name, memo.thread, v); err != nil {
+	thread := memo.thread
+	if pin := c.pinnedOf(milestoneKey(full, num)); pin != 0 && thread.GetNumber() != pin {
+		// The pinned tracking issue left the milestone: it stays the
+		// thread while it exists.
+		if thread, err = c.pinnedIssue(ctx, full, owner, name, num, pin, memo.thread); err != nil {
+			return connectors.Snapshot{}, err
+		}
+	}
+	if thread != nil {
+		if snap.Thread, err = c.readThread(ctx, full, owner, name, thread, v); err != nil {
 			return connectors.Snapshot{}, err
 		}
 	}
@@ -268,6 +277,7 @@ func (c *Client) readRepo(ctx context.Context, full string, prev *repoView) (*re
 		}
 	}
 	v.throughput = connectors.CountThroughput(done, from, today, c.loc)
+	c.teamFacts(v, prev, closed)
 	for _, cm := range recent {
 		n := issueNumber(cm.GetIssueURL())
 		if n > 0 {
@@ -275,6 +285,50 @@ func (c *Client) readRepo(ctx context.Context, full string, prev *repoView) (*re
 		}
 	}
 	return v, nil
+}
+
+// teamFacts adds the team-level facts (connectors.CountFacts) to the
+// view's throughput from the closed list readRepo has just read, at no
+// request of its own: each completed item of the window with its
+// milestone, which is in progress while open, and begun before the window
+// when it has closed items the window does not show. The creation times
+// are kept across the day's reads, whose lists after the first hold only
+// the latest closes.
+func (c *Client) teamFacts(v, prev *repoView, closed []*gh.Issue) {
+	v.created = map[int]time.Time{}
+	if prev != nil && prev.day == v.day {
+		maps.Copy(v.created, prev.created)
+	}
+	for _, is := range closed {
+		if is.CreatedAt != nil {
+			v.created[is.GetNumber()] = is.CreatedAt.Time
+		}
+	}
+	start := v.throughput.From.Time(c.loc)
+	seen := map[int]int{} // milestone → its closed items in the lists
+	begun := map[int]bool{}
+	for _, ci := range v.closed {
+		if ci.milestone > 0 {
+			seen[ci.milestone]++
+			if ci.at.Before(start) {
+				begun[ci.milestone] = true
+			}
+		}
+	}
+	var done []connectors.Completion
+	for n, ci := range v.closed {
+		if !ci.completed {
+			continue
+		}
+		cp := connectors.Completion{Created: v.created[n], Closed: ci.at}
+		if m := v.milestones[ci.milestone]; m != nil {
+			cp.Deliverable = strconv.Itoa(ci.milestone)
+			cp.Open = m.GetState() != "closed"
+			cp.Begun = begun[ci.milestone] || m.GetClosedIssues() > seen[ci.milestone]
+		}
+		done = append(done, cp)
+	}
+	v.throughput.CountFacts(done, c.loc)
 }
 
 // since is the start of day d in loc as the UTC instant GitHub expects.
@@ -339,7 +393,8 @@ func milestoneKey(full string, number int) string { return full + "#milestone=" 
 func (c *Client) milestoneIssues(ctx context.Context, full, owner, name string, m *gh.Milestone, v *repoView) (*itemsMemo, error) {
 	num := m.GetNumber()
 	key := milestoneKey(full, num)
-	fp := fmt.Sprintf("%d|%s|%d|%d|%s|%s", num, m.GetUpdatedAt().Format(time.RFC3339Nano), m.GetOpenIssues(), m.GetClosedIssues(), m.GetState(), v.closedBy[num])
+	pin := c.pinnedOf(key)
+	fp := fmt.Sprintf("%d|%s|%d|%d|%s|%s|%d", num, m.GetUpdatedAt().Format(time.RFC3339Nano), m.GetOpenIssues(), m.GetClosedIssues(), m.GetState(), v.closedBy[num], pin)
 	c.mu.Lock()
 	memo := c.items[key]
 	c.mu.Unlock()
@@ -352,14 +407,14 @@ func (c *Client) milestoneIssues(ctx context.Context, full, owner, name string, 
 		return nil, c.wrap(fmt.Sprintf("list issues of milestone %s#%d", full, num), err)
 	}
 	memo = &itemsMemo{fingerprint: fp, fetched: c.now(), items: []connectors.Item{}}
-	threads := 0
+	var tracking []*gh.Issue
 	for _, is := range issues {
 		switch {
-		case c.isThread(is):
-			threads++
-			if memo.thread == nil || is.GetNumber() < memo.thread.GetNumber() {
-				memo.thread = is // the oldest, should there ever be two
-			}
+		case !is.IsPullRequest() && (c.isTracking(is) || is.GetNumber() == pin):
+			// A tracking issue, or the pinned one (whatever its labels
+			// now): no work, and a candidate for the thread (chooseThread).
+			// A labelled pull request is work like any other.
+			tracking = append(tracking, is)
 		default:
 			it := connectors.Item{ID: strconv.Itoa(is.GetNumber()), CreatedAt: is.GetCreatedAt().Time}
 			if is.GetState() == "closed" && is.ClosedAt != nil {
@@ -368,7 +423,7 @@ func (c *Client) milestoneIssues(ctx context.Context, full, owner, name string, 
 			memo.items = append(memo.items, it)
 		}
 	}
-	if listed, counted := len(memo.items)+threads, m.GetOpenIssues()+m.GetClosedIssues(); listed < counted {
+	if listed, counted := len(memo.items)+len(tracking), m.GetOpenIssues()+m.GetClosedIssues(); listed < counted {
 		// GitHub filters pull requests out of the lists for a credential
 		// without the Pull requests permission, but the milestone counts
 		// them: progress would quietly leave them out. (A change between
@@ -382,6 +437,7 @@ func (c *Client) milestoneIssues(ctx context.Context, full, owner, name string, 
 		y, _ := strconv.Atoi(b.ID)
 		return x - y
 	})
+	memo.thread = c.chooseThread(tracking, pin)
 	c.mu.Lock()
 	c.items[key] = memo
 	if memo.thread != nil {
@@ -392,6 +448,91 @@ func (c *Client) milestoneIssues(ctx context.Context, full, owner, name string, 
 }
 
 func threadID(full string, number int) string { return full + "#" + strconv.Itoa(number) }
+
+// chooseThread is the milestone's tracking issue among the issues in it
+// that carry the tracking label (or are pinned): the pinned one; else the
+// oldest slipwatch wrote itself, so that someone labelling an older issue
+// does not move the thread after a lost Redis; else the oldest. Should
+// there be two, every replica settles on the same one.
+func (c *Client) chooseThread(tracking []*gh.Issue, pin int) *gh.Issue {
+	c.selfMu.Lock()
+	self := c.self
+	c.selfMu.Unlock()
+	var best *gh.Issue
+	rank := func(is *gh.Issue) int {
+		switch {
+		case pin != 0 && is.GetNumber() == pin:
+			return 0
+		case self != "" && strings.EqualFold(is.GetUser().GetLogin(), self):
+			return 1
+		}
+		return 2
+	}
+	for _, is := range tracking {
+		if best == nil || rank(is) < rank(best) || rank(is) == rank(best) && is.GetNumber() < best.GetNumber() {
+			best = is
+		}
+	}
+	return best
+}
+
+// PinThread tells the connector the thread a milestone's record names
+// ("owner/name#N"; "" for none): Observe and EnsureThread keep to it,
+// whatever other issue carries the tracking label, for as long as GitHub
+// has it. A thread is chosen once; labelling another issue later must not
+// move the promise's conversation. It does no I/O.
+func (c *Client) PinThread(ref connectors.Ref, thread string) {
+	if ref.Tracker != connectors.GitHub || ref.Kind != connectors.Milestone {
+		return
+	}
+	full, _, _, err := c.repo(ref.Team)
+	num, nerr := strconv.Atoi(ref.ID)
+	if err != nil || nerr != nil {
+		return
+	}
+	key := milestoneKey(full, num)
+	repo, n, ok := strings.Cut(thread, "#")
+	number, aerr := strconv.Atoi(n)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !ok || aerr != nil || number <= 0 || !strings.EqualFold(repo, full) {
+		delete(c.pinned, key)
+		return
+	}
+	c.pinned[key] = number
+	c.threadOf[key] = number
+}
+
+func (c *Client) pinnedOf(key string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.pinned[key]
+}
+
+// pinnedIssue reads the pinned tracking issue of milestone num, which is
+// no longer in the milestone. Gone from GitHub, it is unpinned and the
+// thread is what the milestone's issues say (chosen).
+func (c *Client) pinnedIssue(ctx context.Context, full, owner, name string, num, pin int, chosen *gh.Issue) (*gh.Issue, error) {
+	is, _, err := c.gh.Issues.Get(ctx, owner, name, pin)
+	err = c.wrap(fmt.Sprintf("get the pinned tracking issue %s#%d", full, pin), err)
+	switch {
+	case err == nil && !is.IsPullRequest():
+		return is, nil
+	case err == nil, isNotFound(err):
+		key := milestoneKey(full, num)
+		c.log.WarnContext(ctx, "the pinned tracking issue is gone; choosing the thread again", "milestone", key, "thread", threadID(full, pin))
+		c.mu.Lock()
+		if c.pinned[key] == pin {
+			delete(c.pinned, key)
+		}
+		if c.threadOf[key] == pin {
+			delete(c.threadOf, key)
+		}
+		c.mu.Unlock()
+		return chosen, nil
+	}
+	return nil, err
+}
 
 // readThread returns the tracking issue with its comments, read again only
 // when the recent-comments list shows a change on it.
@@ -492,11 +633,13 @@ func toComment(gc *gh.IssueComment, self string) connectors.Comment {
 	}
 }
 
-// hasCommand reports whether a comment may hold a /commit command, the
-// only one whose author's permission matters; other comments cost no
-// permission lookup.
+// hasCommand reports whether a comment may hold a command, whose author's
+// permission matters: a /commit is taken only from those who may commit,
+// and the answers to /slipwatch status and help from those who may not
+// are rationed. Other comments cost no permission lookup.
 func hasCommand(body string) bool {
-	return strings.Contains(strings.ToLower(body), "/commit")
+	b := strings.ToLower(body)
+	return strings.Contains(b, "/commit") || strings.Contains(b, "/slipwatch")
 }
 
 // listAll walks a list by its Link headers from first (a path under the

@@ -12,9 +12,11 @@ import (
 	gh "github.com/google/go-github/v60/github"
 
 	"github.com/slipwatch/slipwatch/connectors"
+	"github.com/slipwatch/slipwatch/internal/markup"
 )
 
-// threadBody explains a tracking issue to the people who find it.
+// threadBody explains a tracking issue to the people who find it. The
+// milestone's title is escaped as in slipwatch's comments.
 func threadBody(milestone string) string {
 	return fmt.Sprintf(`This issue is where **slipwatch** keeps track of the delivery date of the milestone **%s**.
 
@@ -27,13 +29,14 @@ Commands, in a comment of their own (`+"`/commit`"+` needs write access to the r
 - `+"`/slipwatch help`"+` — list the commands
 
 Please keep this issue open and in the milestone; slipwatch finds it by its label.
-`, milestone)
+`, markup.Markdown.Text(milestone))
 }
 
 func isNotFound(err error) bool { return errors.Is(err, connectors.ErrNotFound) }
 
-// EnsureThread returns the milestone's tracking issue: the issue in the
-// milestone with the tracking label (the oldest, should there be two). With
+// EnsureThread returns the milestone's tracking issue: the one pinned
+// (PinThread), else the issue in the milestone with the tracking label
+// (slipwatch's own before others', the oldest should there be two). With
 // none and github.create_tracking_issue set, it creates one; with none and
 // creation off, it returns nil. It searches before it creates and remembers
 // the answer, so it never creates two. The Thread's Comments are those
@@ -71,12 +74,13 @@ func (c *Client) EnsureThread(ctx context.Context, d connectors.Deliverable) (*c
 	if err != nil {
 		return nil, c.wrap("find the tracking issue of milestone "+key, err)
 	}
-	var oldest *gh.Issue
+	var tracking []*gh.Issue
 	for _, is := range found {
-		if !is.IsPullRequest() && c.isTracking(is) && (oldest == nil || is.GetNumber() < oldest.GetNumber()) {
-			oldest = is
+		if !is.IsPullRequest() && c.isTracking(is) {
+			tracking = append(tracking, is)
 		}
 	}
+	oldest := c.chooseThread(tracking, 0)
 	if oldest == nil {
 		if !c.cfg.CreateTrackingIssue {
 			return nil, nil
@@ -297,6 +301,11 @@ func (c *Client) forgetThread(full string, number int, err error) {
 			if n == number && strings.HasPrefix(k, full+"#") {
 				delete(c.threadOf, k)
 				delete(c.items, k)
+			}
+		}
+		for k, n := range c.pinned {
+			if n == number && strings.HasPrefix(k, full+"#") {
+				delete(c.pinned, k)
 			}
 		}
 	}

@@ -109,6 +109,7 @@ type Client struct {
 
 	mu          sync.Mutex
 	threadOf    map[string]string                // version ref key → tracking issue key
+	pinned      map[string]string                // version ref key → the tracking issue its record names (PinThread)
 	markers     map[string]map[string]markerMemo // issue key → comment ID → marker read
 	pending     map[string]map[string]string     // issue key → comment ID → marker not yet stored
 	throughput  map[string]throughputMemo        // project key → last count
@@ -172,6 +173,7 @@ func New(cfg *config.Jira, o Options) (*Client, error) {
 		describedBy: map[string]describedBy{},
 		jql:         stripOrderBy(cfg.Deliverables.JQL),
 		threadOf:    map[string]string{},
+		pinned:      map[string]string{},
 		markers:     map[string]map[string]markerMemo{},
 		pending:     map[string]map[string]string{},
 		throughput:  map[string]throughputMemo{},

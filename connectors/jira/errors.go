@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -51,6 +53,9 @@ func (e *APIError) Error() string {
 // (retrying cannot fix a bad request, bad credentials or a missing
 // permission). Anything else is retried.
 func (e *APIError) Unwrap() error {
+	if e.tooLarge() {
+		return connectors.ErrTooLarge
+	}
 	switch e.Status {
 	case http.StatusNotFound, http.StatusGone:
 		return connectors.ErrNotFound
@@ -58,6 +63,23 @@ func (e *APIError) Unwrap() error {
 		return connectors.ErrTerminal
 	}
 	return nil
+}
+
+// tooLarge reports whether Jira refused a write for its size: 413, or a
+// 400 saying "The entered text is too long. It exceeds the allowed limit
+// of 32,767 characters." (on the comment, or on any text field).
+func (e *APIError) tooLarge() bool {
+	switch e.Status {
+	case http.StatusRequestEntityTooLarge:
+		return true
+	case http.StatusBadRequest:
+		for _, m := range slices.Concat(e.Messages, slices.Collect(maps.Values(e.Fields))) {
+			if m = strings.ToLower(m); strings.Contains(m, "too long") || strings.Contains(m, "exceeds the allowed limit") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // newAPIError reads Jira's error body: {"errorMessages": [...], "errors":

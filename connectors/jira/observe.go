@@ -18,7 +18,7 @@ import (
 var (
 	itemFields       = []string{"created", "updated", "resolutiondate", "statuscategorychangedate", "status", "labels"}
 	deliverableField = []string{"summary", "description", "duedate", "created", "updated", "resolutiondate", "statuscategorychangedate", "status", "project", "creator"}
-	throughputFields = []string{"resolutiondate"}
+	throughputFields = []string{"resolutiondate", "created", "fixVersions", "parent"}
 )
 
 func versionRef(project, id string) connectors.Ref {
@@ -146,9 +146,12 @@ func (c *Client) observeVersion(ctx context.Context, ref connectors.Ref) (connec
 	if err != nil {
 		return connectors.Snapshot{}, fmt.Errorf("list the version's issues: %w", err)
 	}
+	c.mu.Lock()
+	pin := c.pinned[ref.Key()]
+	c.mu.Unlock()
 	var tracking []issue
 	for _, is := range found {
-		if c.isTracking(is) {
+		if c.isTracking(is) || is.Key == pin {
 			tracking = append(tracking, is)
 			continue
 		}
@@ -157,6 +160,27 @@ func (c *Client) observeVersion(ctx context.Context, ref connectors.Ref) (connec
 	sortItems(d.Items)
 
 	snap := connectors.Snapshot{Deliverable: d}
+	if pin != "" {
+		// The thread once chosen stays, labelled or not, in the version
+		// or not, while Jira has it.
+		th, err := c.readThread(ctx, pin)
+		switch {
+		case err == nil:
+			snap.Thread = th
+			return snap, nil
+		case !errors.Is(err, connectors.ErrNotFound):
+			return connectors.Snapshot{}, err
+		}
+		c.log.WarnContext(ctx, "the pinned tracking issue is gone; choosing the thread again", "commitment", ref.Key(), "issue", pin)
+		c.mu.Lock()
+		if c.pinned[ref.Key()] == pin {
+			delete(c.pinned, ref.Key())
+		}
+		if c.threadOf[ref.Key()] == pin {
+			delete(c.threadOf, ref.Key())
+		}
+		c.mu.Unlock()
+	}
 	key := oldest(tracking)
 	if key == "" {
 		// Cloud's search index may lag a tracking issue created moments ago.
@@ -175,6 +199,29 @@ func (c *Client) observeVersion(ctx context.Context, ref connectors.Ref) (connec
 		snap.Thread = th
 	}
 	return snap, nil
+}
+
+// PinThread tells the connector the thread a version's record names (an
+// issue key; "" for none): Observe and EnsureThread keep to it, whatever
+// other issue carries the tracking label, for as long as Jira has it. A
+// thread is chosen once; labelling another issue later must not move the
+// promise's conversation. An epic's thread is the epic: nothing to pin.
+// It does no I/O.
+func (c *Client) PinThread(ref connectors.Ref, thread string) {
+	if ref.Tracker != connectors.Jira || ref.Kind != connectors.Version {
+		return
+	}
+	if proj, err := c.project(ref.Team); err == nil {
+		ref.Team = proj
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !issueKeyLike(thread) {
+		delete(c.pinned, ref.Key())
+		return
+	}
+	c.pinned[ref.Key()] = thread
+	c.threadOf[ref.Key()] = thread
 }
 
 // projectOf is the key of the project with id: remembered from List, else
@@ -348,6 +395,53 @@ func (c *Client) children(ctx context.Context, proj, key string) ([]issue, error
 	return found, nil
 }
 
+// teamFacts adds the team-level facts (connectors.CountFacts) to t from
+// the issues the throughput search found, at no request of its own: the
+// search asks for their created, fixVersions and parent fields too. An
+// issue belongs to its first unreleased fixVersion (else its first) when
+// versions are deliverables, else, with jira.deliverables.jql, to its
+// parent epic, which Cloud names in parent (Data Center links epics by a
+// custom field the search does not name). Where neither can be seen the
+// facts stay zero, which the forecast reads as unknown rather than as
+// work outside any deliverable. A version's or epic's start before the
+// window is not known (Begun).
+func (c *Client) teamFacts(t *connectors.Throughput, found []issue, cloud bool) {
+	versions, epics := c.cfg.Deliverables.Versions, c.jql != "" && cloud
+	if !versions && !epics {
+		return
+	}
+	done := make([]connectors.Completion, 0, len(found))
+	for _, is := range found {
+		f := is.Fields
+		if f.ResolutionDate.IsZero() {
+			continue
+		}
+		cp := connectors.Completion{Created: f.Created.Time, Closed: f.ResolutionDate.Time}
+		switch p := f.Parent; {
+		case versions && len(f.FixVersions) > 0:
+			v := f.FixVersions[0]
+			for _, fv := range f.FixVersions {
+				if !fv.Released {
+					v = fv
+					break
+				}
+			}
+			cp.Deliverable, cp.Open = "version/"+v.ID, !v.Released
+		case epics && p != nil && p.Key != "" && isEpic(p.Fields.IssueType):
+			cp.Deliverable = "issue/" + p.Key
+			cp.Open = p.Fields.Status == nil || p.Fields.Status.StatusCategory.Key != "done"
+		}
+		done = append(done, cp)
+	}
+	t.CountFacts(done, c.o.Location)
+}
+
+// isEpic reports whether an issue type is an epic: Cloud says so by its
+// hierarchy level (1), older payloads only by name.
+func isEpic(t *issueType) bool {
+	return t != nil && (t.HierarchyLevel >= 1 || strings.EqualFold(t.Name, "epic"))
+}
+
 // projectThroughput is the number of issues resolved per day in the
 // project over the forecast window ending today (in the configured zone),
 // reused for ThroughputTTL across the project's deliverables.
@@ -381,6 +475,11 @@ func (c *Client) projectThroughput(ctx context.Context, proj string) (connectors
 		}
 	}
 	t := connectors.CountThroughput(closed, from, to, c.o.Location)
+	cloud, err := c.cloud(ctx)
+	if err != nil {
+		return connectors.Throughput{}, fmt.Errorf("throughput of %s: %w", proj, err)
+	}
+	c.teamFacts(&t, found, cloud)
 	c.mu.Lock()
 	c.throughput[proj] = throughputMemo{at: now, t: t}
 	c.mu.Unlock()

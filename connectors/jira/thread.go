@@ -14,10 +14,12 @@ import (
 
 	"github.com/slipwatch/slipwatch/config"
 	"github.com/slipwatch/slipwatch/connectors"
+	"github.com/slipwatch/slipwatch/internal/markup"
 )
 
 // threadDescription explains a tracking issue to the people who find it,
-// in wiki markup.
+// in wiki markup; the version's name is escaped as in slipwatch's
+// comments.
 func threadDescription(version, label string) string {
 	return fmt.Sprintf(`This issue is where *slipwatch* keeps track of the delivery date of the version *%s*.
 
@@ -28,7 +30,7 @@ Commands, in a comment of their own ({{/commit}} is for the people listed in sli
 * {{/slipwatch status}} — post the current status
 * {{/slipwatch help}} — list the commands
 
-Please keep this issue in the version and keep its label {{%s}}; slipwatch finds it by them.`, version, label)
+Please keep this issue in the version and keep its label {{%s}}; slipwatch finds it by them.`, markup.Wiki.Text(version), label)
 }
 
 // EnsureThread returns the deliverable's thread. An epic's thread is the

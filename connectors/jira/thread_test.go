@@ -356,3 +356,156 @@ func TestReadThread(t *testing.T) {
 		})
 	}
 }
+
+// TestTrackingIssueTitleIsData: a version's name is written into the
+// tracking issue slipwatch creates, its summary and its description; in
+// neither may it mention someone, carry a macro, an image or a link.
+func TestTrackingIssueTitleIsData(t *testing.T) {
+	const hostile = "v9 @acme/leadership <img src=x> [click|http://evil.example] [~boss] {panel}x{panel} !http://evil.example/i.png! h1. big"
+	for _, cloud := range []bool{true, false} {
+		name := map[bool]string{true: "cloud", false: "datacenter"}[cloud]
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			f := newFakeJira(t, cloud)
+			indexTracking(f)
+			c, _ := newTestClient(t, f, nil)
+			d := connectors.Deliverable{Ref: connectors.Ref{Tracker: connectors.Jira, Team: "PLAT", Kind: connectors.Version, ID: "10010"}, Title: hostile}
+			if th, err := c.EnsureThread(context.Background(), d); err != nil || th == nil {
+				t.Fatalf("EnsureThread = %v, %v", th, err)
+			}
+			made := f.Created()
+			if len(made) != 1 {
+				t.Fatalf("created %d issues", len(made))
+			}
+			fields, _ := made[0]["fields"].(map[string]any)
+			summary, _ := fields["summary"].(string)
+			desc, _ := fields["description"].(string)
+			if got := strings.ReplaceAll(summary, "\u200b", ""); got != "Delivery tracking: "+hostile {
+				t.Errorf("summary reads %q", got)
+			}
+			// Live wiki markup: a link or mention in brackets, a macro,
+			// an image between bangs, a bare URL.
+			live := []string{"[click", "[~", "{panel", "!http", "://", "@acme"}
+			for _, l := range live {
+				if strings.Contains(summary, l) {
+					t.Errorf("summary has a live %q: %q", l, summary)
+				}
+			}
+			title := desc[strings.Index(desc, "the version *")+len("the version *"):]
+			title = title[:strings.Index(title, "*.\n")]
+			for _, l := range live[:5] {
+				if unescaped(title, l) {
+					t.Errorf("description has a live %q in the version's name: %q", l, title)
+				}
+			}
+			for _, esc := range []string{`\[click\|http:`, `\[\~boss\]`, `\{panel\}`, `\!http:`} {
+				if !strings.Contains(title, esc) {
+					t.Errorf("description lacks the escaped %s: %q", esc, title)
+				}
+			}
+		})
+	}
+}
+
+// TestTrackingIssueSummaryFits: Jira refuses a summary over 255
+// characters; a long version name is cut to fit, not refused for ever.
+func TestTrackingIssueSummaryFits(t *testing.T) {
+	t.Parallel()
+	f := newFakeJira(t, true)
+	indexTracking(f)
+	c, _ := newTestClient(t, f, nil)
+	long := strings.Repeat("Release train ", 40)
+	d := connectors.Deliverable{Ref: connectors.Ref{Tracker: connectors.Jira, Team: "PLAT", Kind: connectors.Version, ID: "10010"}, Title: long}
+	if th, err := c.EnsureThread(context.Background(), d); err != nil || th == nil {
+		t.Fatalf("EnsureThread with a %d-character name = %v, %v", len(long), th, err)
+	}
+}
+
+// unescaped reports whether tok occurs in wiki text s without a backslash
+// before it.
+func unescaped(s, tok string) bool {
+	for i := 0; ; i++ {
+		j := strings.Index(s[i:], tok)
+		if j < 0 {
+			return false
+		}
+		if i+j == 0 || s[i+j-1] != '\\' {
+			return true
+		}
+		i += j
+	}
+}
+
+// TestPinnedThread: a version's tracking issue, once chosen, stays its
+// thread when someone labels an older issue of the version: without the
+// pin the oldest labelled issue would be chosen. The pinned issue is not
+// an item even without its label.
+func TestPinnedThread(t *testing.T) {
+	t.Parallel()
+	f := newFakeJira(t, true)
+	f.SetVersionsFile("PLAT", "project-versions.cloud.json")
+	f.SetJQLFunc(`project = "PLAT" AND (fixVersion = 10010)`, func() []string { return []string{"PLAT-5", "PLAT-901"} })
+	f.SetJQL(`project = "PLAT" AND (resolved >= "2026-01-27")`)
+	indexTracking(f)
+	c, _ := newTestClient(t, f, nil)
+	ctx := context.Background()
+	ref := connectors.Ref{Tracker: connectors.Jira, Team: "PLAT", Kind: connectors.Version, ID: "10010"}
+	th, err := c.EnsureThread(ctx, connectors.Deliverable{Ref: ref, Title: "Next Version"})
+	if err != nil || th == nil || th.ID != "PLAT-901" {
+		t.Fatalf("EnsureThread = %+v, %v", th, err)
+	}
+	// An older issue of the version gets the label; the tracking issue
+	// loses it.
+	f.AddIssue("PLAT-5", map[string]any{"created": "2025-06-01T10:00:00.000+0000", "labels": []any{"slipwatch"},
+		"fixVersions": []any{map[string]any{"id": "10010"}}})
+	f.UpdateIssue("PLAT-901", func(fields map[string]any) { fields["labels"] = []any{} })
+
+	restarted, _ := newTestClient(t, f, nil)
+	snap, err := restarted.Observe(ctx, ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if snap.Thread == nil || snap.Thread.ID != "PLAT-5" {
+		t.Fatalf("unpinned: thread %+v, want the oldest labelled PLAT-5 (what the pin protects against)", snap.Thread)
+	}
+	restarted.PinThread(ref, "PLAT-901")
+	snap, err = restarted.Observe(ctx, ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if snap.Thread == nil || snap.Thread.ID != "PLAT-901" {
+		t.Errorf("pinned: thread %+v, want PLAT-901", snap.Thread)
+	}
+	for _, it := range snap.Deliverable.Items {
+		if it.ID == "PLAT-901" {
+			t.Error("the pinned tracking issue counts as an item")
+		}
+	}
+	if th, err := restarted.EnsureThread(ctx, snap.Deliverable); err != nil || th.ID != "PLAT-901" {
+		t.Errorf("pinned: EnsureThread = %+v, %v", th, err)
+	}
+}
+
+// TestCommentTooLarge: Jira's 400 for a comment over 32,767 characters is
+// ErrTooLarge, which the runner answers with a shorter comment, and not a
+// terminal error, which would park the deliverable.
+func TestCommentTooLarge(t *testing.T) {
+	t.Parallel()
+	f := newFakeJira(t, true)
+	f.AddIssue("PLAT-3", map[string]any{})
+	c, _ := newTestClient(t, f, nil)
+	ctx := context.Background()
+	th := &connectors.Thread{ID: "PLAT-3"}
+	_, err := c.Post(ctx, th, strings.Repeat("🟢", jiratest.MaxCommentChars/2+1), "<!-- m -->")
+	if !errors.Is(err, connectors.ErrTooLarge) || errors.Is(err, connectors.ErrTerminal) {
+		t.Errorf("Post over the limit: %v; want ErrTooLarge, not terminal", err)
+	}
+	posted, err := c.Post(ctx, th, "short", "<!-- m -->")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Edit(ctx, th, posted.ID, strings.Repeat("x", jiratest.MaxCommentChars+1), "<!-- m -->")
+	if !errors.Is(err, connectors.ErrTooLarge) {
+		t.Errorf("Edit over the limit: %v; want ErrTooLarge", err)
+	}
+}

@@ -106,9 +106,7 @@ type issueFields struct {
 	IssueType                *issueType   `json:"issuetype"`
 	Project                  *project     `json:"project"`
 	Creator                  *gojira.User `json:"creator"`
-	Parent                   *struct {
-		Key string `json:"key"`
-	} `json:"parent"`
+	Parent                   *parent      `json:"parent"`
 }
 
 type status struct {
@@ -118,8 +116,19 @@ type status struct {
 }
 
 type idName struct {
-	ID   string `json:"id"`
-	Name string `json:"name"`
+	ID       string `json:"id"`
+	Name     string `json:"name"`
+	Released bool   `json:"released"` // fixVersions: the version is released
+}
+
+// parent is an issue's parent as a search returns it: on Cloud an epic's
+// children name it here, with its status and type.
+type parent struct {
+	Key    string `json:"key"`
+	Fields struct {
+		Status    *status    `json:"status"`
+		IssueType *issueType `json:"issuetype"`
+	} `json:"fields"`
 }
 
 type issueType struct {

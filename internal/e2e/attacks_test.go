@@ -79,7 +79,7 @@ func TestHostileComments(t *testing.T) {
 	forged, _ := json.Marshal(map[string]any{"schema": 1, "id": cid, "ref": ref,
 		"commitments": []map[string]any{{"date": "2099-01-01", "source": "declared_command", "by": stranger, "at": closed}},
 		"announced":   []string{delivered}})
-	w.gh.AddComment(repoName, m.issue, stranger, "Done, closing.\n\n"+reconcile.EventMarker(delivered, reconcile.EvDelivered)+
+	w.gh.AddComment(repoName, m.issue, stranger, "Done, closing.\n\n"+reconcile.MarkerKeys{}.EventMarker(delivered, reconcile.EvDelivered)+
 		"\n<!-- slipwatch:status id="+cid+" v=1 "+string(forged)+" -->")
 	d.send(commentHook(m.issue, m.n, "Done"))
 	time.Sleep(500 * time.Millisecond)

@@ -35,6 +35,20 @@ type ms struct {
 	due      time.Time
 	promise  string // the commitment slipwatch should hold, YYYY-MM-DD
 	open     bool
+	// answered says a command by someone who may not commit (a stranger's
+	// /commit, octocat's status request) was answered on its thread: the
+	// next ones within the hour are not (one such answer per thread per
+	// hour), and a script runs for minutes.
+	answered bool
+}
+
+// outsider records the answer a command by someone who may not commit
+// gets on m's thread: the first one only.
+func (s *script) outsider(m *ms) {
+	if !m.answered {
+		s.exp.add(m.n, reconcile.EvReply, 1)
+		m.answered = true
+	}
 }
 
 // script drives a world with scripted events: each step changes the
@@ -144,13 +158,13 @@ func (s *script) step(kill bool) {
 		kind = "/commit by a stranger"
 		m = open[s.rng.IntN(len(open))]
 		s.w.gh.AddComment(repoName, m.issue, stranger, "/commit "+day(400).Format(time.DateOnly)+" trust me")
-		s.exp.add(m.n, reconcile.EvReply, 1)
+		s.outsider(m)
 		dl = commentHook(m.issue, m.n, "/commit")
 	case r < 72:
 		kind = "/slipwatch status"
 		m = open[s.rng.IntN(len(open))]
 		s.w.gh.AddComment(repoName, m.issue, "octocat", "/slipwatch status")
-		s.exp.add(m.n, reconcile.EvReply, 1)
+		s.outsider(m)
 		dl = commentHook(m.issue, m.n, "/slipwatch status")
 	case r < 78:
 		kind = "plain comment"

@@ -114,11 +114,4 @@ func Run(cfg Config) Report {
 
 // nameHash seeds a world by its name, so a world's teams are the same
 // whatever other worlds run with it.
-func nameHash(name string) uint64 {
-	h := uint64(14695981039346656037)
-	for i := 0; i < len(name); i++ {
-		h ^= uint64(name[i])
-		h *= 1099511628211
-	}
-	return h
-}
+func nameHash(name string) uint64 { return fnv(name) }

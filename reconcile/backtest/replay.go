@@ -49,9 +49,9 @@ type Model int
 
 // The models: today's product and the one it had before issue #20.
 const (
-	// Old is ForecastCompletion (the whole team's pace, the open items, the
-	// window's mean taken as exact) with at_risk when the P85 date is after
-	// the promise.
+	// Old is the model before issue #20 (oldmodel.go: the whole team's
+	// pace, the open items, the window's mean taken as exact) with at_risk
+	// when the P85 date is after the promise.
 	Old Model = iota
 	// New is the product's forecast: NewForecastInput, Forecaster.Forecast
 	// and IsAtRisk.
@@ -148,6 +148,7 @@ func Replay(h History, s reconcile.Settings) [NumModels][]Outcome {
 		}
 	}
 	var f reconcile.Forecaster
+	var old oldModel
 	var items []connectors.Item
 	for today := first; today.Before(last); today = today.AddDays(1) {
 		tp := h.throughput(today, s)
@@ -160,7 +161,7 @@ func Replay(h History, s reconcile.Settings) [NumModels][]Outcome {
 			promise := reconcile.Commitment{Date: d.Promised, At: d.PromisedAt, Scope: d.Scope}
 			var fc [NumModels]reconcile.Forecast
 			fc[New] = f.Forecast(reconcile.NewForecastInput(d.ID, items, promise, tp, today, s), s)
-			fc[Old] = reconcile.ForecastCompletion(d.ID, openCount(items), tp, today, s)
+			fc[Old] = old.forecast(d.ID, openCount(items), tp, s, today)
 			done := float64(len(items)-openCount(items)) / float64(max(len(items), 1))
 			for m := range fc {
 				p := point(today, fc[m])
@@ -281,36 +282,24 @@ func (h History) throughput(day connectors.Date, s reconcile.Settings) connector
 			tp.Daily[i] = h.Daily[j]
 		}
 	}
+	// What a connector reads: the items completed in the window, each with
+	// its deliverable, counted as connectors.CountFacts counts them.
 	start, end := from.Time(s.Location), day.AddDays(1).Time(s.Location)
-	in := func(t time.Time) bool { return !t.IsZero() && !t.Before(start) && t.Before(end) }
+	var done []connectors.Completion
 	for _, d := range h.Deliverables {
-		var firstClose time.Time
-		closedInWindow := false
+		open := d.Delivered.IsZero() || d.Delivered.After(day)
+		begun := false
 		for _, it := range d.Items {
-			if it.Done() && it.ClosedAt.Before(end) && (firstClose.IsZero() || it.ClosedAt.Before(firstClose)) {
-				firstClose = it.ClosedAt
+			if it.Done() && it.ClosedAt.Before(start) {
+				begun = true
 			}
-			if in(it.ClosedAt) {
-				closedInWindow = true
-			}
-		}
-		if firstClose.IsZero() {
-			continue
-		}
-		if closedInWindow && (d.Delivered.IsZero() || d.Delivered.After(day)) {
-			tp.Active++
 		}
 		for _, it := range d.Items {
-			if in(it.ClosedAt) {
-				tp.Assigned++
-			}
-			if in(it.CreatedAt) && it.CreatedAt.After(firstClose) {
-				tp.ScopeAdded++
-			}
-			if in(it.ClosedAt) && !it.CreatedAt.After(firstClose) {
-				tp.ScopePlannedClosed++
+			if it.Done() && !it.ClosedAt.Before(start) && it.ClosedAt.Before(end) {
+				done = append(done, connectors.Completion{Created: it.CreatedAt, Closed: it.ClosedAt, Deliverable: d.ID, Open: open, Begun: begun})
 			}
 		}
 	}
+	tp.CountFacts(done, s.Location)
 	return tp
 }

@@ -17,7 +17,16 @@ func (r Report) Markdown() string {
 
 	b.WriteString("**Targets** (issue #20), new model:\n\n")
 	b.WriteString(r.TargetsMarkdown())
-	b.WriteString("\n**P85 coverage** (share of deliverables finished by their P85 date; target 80–92 % at 25–75 %, ≥ 70 % at the promise in the mixed world), old → new:\n\n")
+	b.WriteString("\n")
+	b.WriteString(r.Tables())
+	return b.String()
+}
+
+// Tables renders the report's tables without its introduction and
+// targets: coverage, warnings and calibration, old model beside new.
+func (r Report) Tables() string {
+	var b strings.Builder
+	b.WriteString("**P85 coverage** (share of deliverables finished by their P85 date; target 80–92 % at 25–75 %, ≥ 70 % at the promise in the mixed world), old → new:\n\n")
 	b.WriteString("| world | late | " + strings.Join(checkpointNames[:], " | ") + " |\n|---|---:|---:|---:|---:|---:|\n")
 	for _, w := range r.Worlds {
 		fmt.Fprintf(&b, "| %s | %s |", w.World.Name, pct(Share(w.Models[New].Late, w.Models[New].Deliverables)))

@@ -46,7 +46,7 @@ func newConversation(t *testing.T, prefix string, owner string, gh *githubtest.S
 		t.Fatal(err)
 	}
 	r, err := New([]Connector{conn}, st, reconcile.Settings{Location: time.UTC, Baseline: "first_seen", Window: 42, Trials: 500,
-		Confidence: 0.85, MinSamples: 5, StatusEvery: every, Settle: time.Hour},
+		Confidence: 0.85, MinSamples: 5, StatusEvery: every, Settle: time.Hour, Markers: testMarkers},
 		Options{Owner: owner, Workers: 2, Now: clk.Now, readBlock: 50 * time.Millisecond, promoteEvery: 20 * time.Millisecond,
 			backoffBase: 10 * time.Millisecond, backoffMax: 50 * time.Millisecond, PollInterval: time.Hour, MaxDeliveries: 3})
 	if err != nil {

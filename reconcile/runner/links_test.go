@@ -20,7 +20,7 @@ func linkedRunner(t *testing.T, gh, jira *fakeTracker, clk *clock) (*Runner, *st
 		{Tracker: connectors.GitHub, Team: "acme/api", Kind: connectors.Milestone, Title: "v7"},
 		{Tracker: connectors.Jira, Team: "PLAT", Kind: connectors.Version, Title: "2.0"},
 	}}
-	r, err := New([]Connector{gh, jira}, st, reconcile.Settings{Location: time.UTC, Baseline: "first_seen", Window: 42, Trials: 500, Confidence: 0.85, MinSamples: 5, Settle: time.Hour},
+	r, err := New([]Connector{gh, jira}, st, reconcile.Settings{Location: time.UTC, Baseline: "first_seen", Window: 42, Trials: 500, Confidence: 0.85, MinSamples: 5, Settle: time.Hour, Markers: testMarkers},
 		Options{Owner: "A", Workers: 2, Now: clk.Now, readBlock: 50 * time.Millisecond, promoteEvery: 20 * time.Millisecond,
 			backoffBase: 10 * time.Millisecond, backoffMax: 50 * time.Millisecond, PollInterval: time.Hour, MaxDeliveries: 3,
 			Links: []Link{link}})

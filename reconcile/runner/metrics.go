@@ -21,6 +21,8 @@ type Metrics struct {
 	reconcileSeconds prometheus.Histogram
 	posted           *prometheus.CounterVec
 	commentsEdited   prometheus.Counter
+	markersRejected  *prometheus.CounterVec
+	tooLarge         prometheus.Counter
 	webhooks         *prometheus.CounterVec
 	refusals         *prometheus.CounterVec
 	polls            *prometheus.CounterVec
@@ -48,6 +50,7 @@ var (
 	reconcileKinds = []string{"ok", "error", "gone", "rate_limited"}
 	webhookResults = []string{"accepted", "duplicate", "rejected", "unavailable", "not_configured"}
 	redisOps       = []string{"read", "ack", "defer", "park", "lease", "promote", "enqueue"}
+	markerReasons  = []string{reconcile.RejectStale, reconcile.RejectUnsigned, reconcile.RejectBadSignature}
 )
 
 // NewMetrics registers the runner's metrics on reg (nil: not registered,
@@ -66,6 +69,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"kind"}),
 		commentsEdited: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "slipwatch_status_comments_edited_total", Help: "Status comments edited in place.",
+		}),
+		markersRejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "slipwatch_markers_rejected_total",
+			Help: "Markers in slipwatch's own comments that its keys do not vouch for, ignored, by reason (stale: an earlier version's or a rotated key's; unsigned, bad_signature: in a comment edited since written). Counted on every pass that reads them.",
+		}, []string{"reason"}),
+		tooLarge: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "slipwatch_comments_too_large_total", Help: "Comments a tracker refused for their size although within its published limit; each is written again shortened, or skipped.",
 		}),
 		webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "slipwatch_webhook_deliveries_total", Help: "Webhook deliveries by tracker and result.",
@@ -127,8 +137,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	for _, op := range redisOps {
 		m.redisErrors.WithLabelValues(op)
 	}
+	for _, r := range markerReasons {
+		m.markersRejected.WithLabelValues(r)
+	}
 	if reg != nil {
-		reg.MustRegister(m.reconciles, m.reconcileSeconds, m.posted, m.commentsEdited, m.webhooks, m.refusals, m.polls,
+		reg.MustRegister(m.reconciles, m.reconcileSeconds, m.posted, m.commentsEdited, m.markersRejected, m.tooLarge, m.webhooks, m.refusals, m.polls,
 			m.coalesced, m.parked, m.redisErrors, m.queueLag, m.queueLength, m.queuePending, m.queueDelayed, m.queueParked,
 			m.apiRequests, m.apiSeconds, m.apiRemaining, m.pollTeams, m.pollInterval, m.pollPlanned, m.budgets)
 	}

@@ -90,6 +90,11 @@ func (r *Runner) list(ctx context.Context, t connectors.Tracker, team string) er
 func (r *Runner) reconcileOne(ctx context.Context, conn Connector, ref connectors.Ref, apply bool) (reconcile.Record, time.Time, error) {
 	key := ref.Key()
 	log := r.log.With("commitment", key, "tracker", string(ref.Tracker))
+	prev, version, err := r.loadRecord(ctx, key)
+	if err != nil {
+		return reconcile.Record{}, time.Time{}, err
+	}
+	conn.PinThread(ref, prev.Thread)
 	snap, err := conn.Observe(ctx, ref)
 	if errors.Is(err, connectors.ErrNotFound) {
 		// Deleted on the tracker: nothing left to say about it.
@@ -100,10 +105,14 @@ func (r *Runner) reconcileOne(ctx context.Context, conn Connector, ref connector
 	if err != nil {
 		return reconcile.Record{}, time.Time{}, fmt.Errorf("observe %s: %w", key, err)
 	}
-	prev, version, err := r.loadRecord(ctx, key)
-	if err != nil {
-		return reconcile.Record{}, time.Time{}, err
+	if th := snap.Thread; prev.Thread != "" && (th == nil || th.ID != prev.Thread) {
+		to := ""
+		if th != nil {
+			to = th.ID
+		}
+		log.Warn("the deliverable's thread is gone from the tracker; choosing another", "from", prev.Thread, "to", to)
 	}
+	r.reportMarkers(ctx, snap.Thread, log)
 	lk, err := r.partner(ctx, snap, apply)
 	if err != nil {
 		return reconcile.Record{}, time.Time{}, err
@@ -136,13 +145,40 @@ func (r *Runner) reconcileOne(ctx context.Context, conn Connector, ref connector
 			actions = nil
 		}
 	}
-	for _, a := range actions {
-		if err := r.apply(ctx, conn, snap.Thread, a, log); err != nil {
+	// The record is saved after each action, with what is done so far
+	// (reconcile.Progress): a pass cut by its deadline, a crash or a
+	// tracker that stops answering resumes where it stopped, and keeps
+	// what it did.
+	done := make([]bool, len(actions))
+	for i, a := range actions {
+		err := r.apply(ctx, conn, snap.Thread, a, log)
+		if errors.Is(err, connectors.ErrTooLarge) {
+			// Within the published limit (the core cuts every comment to
+			// it), yet refused: a server set lower. A shorter comment, or
+			// none; never a key parked for one comment.
+			r.m.tooLarge.Inc()
+			log.Warn("the tracker refused a comment for its size; writing a shorter one", "event", a.EventKind, "event_id", a.EventID, "chars", len(a.Body), "err", err)
+			err = r.apply(ctx, conn, snap.Thread, reconcile.Shorten(conn.Tracker(), a), log)
+			if errors.Is(err, connectors.ErrTooLarge) {
+				r.m.tooLarge.Inc()
+				log.Error("the tracker refused the shorter comment too; going on without it", "event", a.EventKind, "event_id", a.EventID, "err", err)
+				continue
+			}
+		}
+		if err != nil {
 			return rec, next, err
 		}
+		done[i] = true
+		if cp, ok := reconcile.Progress(prev, rec, actions, done); ok {
+			if version, err = r.saveRecord(ctx, key, cp, version); err != nil {
+				return rec, next, err
+			}
+		}
 	}
-	if err := r.saveRecord(ctx, key, rec, version); err != nil {
-		return rec, next, err
+	if len(actions) == 0 {
+		if _, err := r.saveRecord(ctx, key, rec, version); err != nil {
+			return rec, next, err
+		}
 	}
 	if lk != nil && lk.partnerKey != "" && (lk.news || rec.Observed != prev.Observed) {
 		// The other side is judged on this one too: it has news.
@@ -152,6 +188,21 @@ func (r *Runner) reconcileOne(ctx context.Context, conn Connector, ref connector
 	}
 	r.m.reconciles.WithLabelValues("ok").Inc()
 	return rec, next, nil
+}
+
+// reportMarkers logs and counts the markers in slipwatch's comments on th
+// that its keys do not vouch for; the core has ignored them.
+func (r *Runner) reportMarkers(ctx context.Context, th *connectors.Thread, log *slog.Logger) {
+	for _, m := range r.settings.Markers.Rejected(th) {
+		r.m.markersRejected.WithLabelValues(m.Reason).Inc()
+		level := slog.LevelWarn
+		if m.Reason == reconcile.RejectStale {
+			// An earlier version's marker, or a rotated key's: expected.
+			level = slog.LevelDebug
+		}
+		log.Log(ctx, level, "marker not signed with slipwatch's key; ignored",
+			"thread", th.ID, "comment", m.Comment, "marker", m.Kind, "marker_id", m.ID, "reason", m.Reason)
+	}
 }
 
 func (r *Runner) loadRecord(ctx context.Context, key string) (reconcile.Record, int64, error) {
@@ -172,21 +223,24 @@ func (r *Runner) loadRecord(ctx context.Context, key string) (reconcile.Record, 
 	return rec, version, nil
 }
 
-func (r *Runner) saveRecord(ctx context.Context, key string, rec reconcile.Record, version int64) error {
+// saveRecord stores rec if the stored version is still version, and
+// returns the new version.
+func (r *Runner) saveRecord(ctx context.Context, key string, rec reconcile.Record, version int64) (int64, error) {
 	data, err := json.Marshal(rec)
 	if err != nil {
-		return fmt.Errorf("encode record %s: %w", key, err)
+		return version, fmt.Errorf("encode record %s: %w", key, err)
 	}
-	if _, err := r.store.PutRecord(ctx, key, data, version); err != nil {
+	v, err := r.store.PutRecord(ctx, key, data, version)
+	if err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			// Another replica saved a newer record meanwhile: reconcile
 			// again on top of it (the comments are protected by markers
 			// and the ledger, so repeating is safe).
-			return fmt.Errorf("save record %s: %w", key, errBusy)
+			return version, fmt.Errorf("save record %s: %w", key, errBusy)
 		}
-		return fmt.Errorf("save record %s: %w", key, err)
+		return version, fmt.Errorf("save record %s: %w", key, err)
 	}
-	return nil
+	return v, nil
 }
 
 // apply performs one action. New comments follow the store's exactly-once
@@ -216,6 +270,13 @@ func (r *Runner) apply(ctx context.Context, conn commenter, th *connectors.Threa
 		return fmt.Errorf("event %s: %w", a.EventID, errBusy)
 	}
 	c, err := conn.Post(ctx, th, a.Body, a.Marker)
+	if errors.Is(err, connectors.ErrTooLarge) {
+		// Refused outright: nothing was posted, so the claim can go now
+		// rather than when it expires.
+		if rerr := r.store.Release(ctx, a.EventID, r.opt.Owner); rerr != nil {
+			log.Warn("could not release the claim of a refused comment", "event_id", a.EventID, "err", rerr)
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("post %s on %s: %w", a.EventKind, th.ID, err)
 	}

@@ -42,6 +42,10 @@ type finder interface {
 	Teams() []string
 	List(ctx context.Context, team string) ([]connectors.Ref, error)
 	Observe(ctx context.Context, ref connectors.Ref) (connectors.Snapshot, error)
+	// PinThread tells the connector the thread ref's record names ("":
+	// none yet), which Observe and EnsureThread keep to: labelling
+	// another issue does not move a thread once chosen.
+	PinThread(ref connectors.Ref, thread string)
 }
 
 // commenter writes slipwatch's comments: on a deliverable's thread (made
@@ -77,6 +81,8 @@ type recordStore interface {
 type ledger interface {
 	Claim(ctx context.Context, eventID, owner string, ttl time.Duration) (store.Claim, error)
 	Confirm(ctx context.Context, eventID, owner string, e store.LedgerEntry) error
+	// Release drops a claim whose comment certainly was not posted.
+	Release(ctx context.Context, eventID, owner string) error
 }
 
 // queue is the work: webhook intake, the stream, the schedule, the parked.
@@ -264,6 +270,11 @@ func New(conns []Connector, st Store, settings reconcile.Settings, opt Options) 
 	for _, b := range opt.Budgets {
 		r.budgets[b.Tracker()] = b
 		opt.Metrics.watchBudget(b)
+	}
+	if settings.Markers.IsZero() && len(conns) > 0 {
+		// Nothing on a thread can be believed then: the record in Redis
+		// is all that keeps a comment from being posted twice.
+		r.log.Warn("no key signs slipwatch's markers: none on the threads is trusted")
 	}
 	return r, nil
 }

@@ -23,24 +23,28 @@ import (
 
 var srv *redistest.Server
 
+// testMarkers sign the markers of the runner's tests.
+var testMarkers = reconcile.NewMarkerKeys([]byte("runner-test-markers-key-0001"))
+
 func TestMain(m *testing.M) { redistest.Main(m, func(s *redistest.Server) { srv = s }) }
 
 // fakeTracker is a tracker in memory: one repo's milestones and their
 // threads. It records every comment written and can fail on demand.
 type fakeTracker struct {
-	mu       sync.Mutex
-	tracker  connectors.Tracker // GitHub unless set
-	kind     connectors.Kind    // of the deliverables addMilestone adds; Milestone unless set
-	team     string
-	ds       map[string]*connectors.Deliverable
-	threads  map[string]*connectors.Thread
-	tp       connectors.Throughput
-	posts    int
-	edits    int
-	lists    int            // List calls: polls of the team
-	failNext map[string]int // method → failures to inject
-	failErr  error
-	nextID   int
+	mu        sync.Mutex
+	tracker   connectors.Tracker // GitHub unless set
+	kind      connectors.Kind    // of the deliverables addMilestone adds; Milestone unless set
+	team      string
+	ds        map[string]*connectors.Deliverable
+	threads   map[string]*connectors.Thread
+	tp        connectors.Throughput
+	posts     int
+	edits     int
+	lists     int            // List calls: polls of the team
+	failNext  map[string]int // method → failures to inject
+	postsLeft int            // when above 0, Posts that succeed before every Post fails
+	failErr   error
+	nextID    int
 }
 
 var _ Connector = (*fakeTracker)(nil)
@@ -109,6 +113,8 @@ func (f *fakeTracker) List(_ context.Context, team string) ([]connectors.Ref, er
 	return refs, nil
 }
 
+func (f *fakeTracker) PinThread(connectors.Ref, string) {}
+
 func (f *fakeTracker) Observe(_ context.Context, ref connectors.Ref) (connectors.Snapshot, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -147,6 +153,12 @@ func (f *fakeTracker) Post(_ context.Context, th *connectors.Thread, body, marke
 	if err := f.fail("Post"); err != nil {
 		return connectors.Comment{}, err
 	}
+	if f.postsLeft > 0 {
+		if f.postsLeft == 1 {
+			return connectors.Comment{}, f.failErr
+		}
+		f.postsLeft--
+	}
 	for _, t := range f.threads {
 		if t.ID == th.ID {
 			f.nextID++
@@ -174,6 +186,16 @@ func (f *fakeTracker) Edit(_ context.Context, th *connectors.Thread, id, body, m
 		}
 	}
 	return connectors.Comment{}, fmt.Errorf("comment %s: %w", id, connectors.ErrNotFound)
+}
+
+// say adds a comment by author on milestone id's thread.
+func (f *fakeTracker) say(id, author string, canCommit bool, body string, at time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.nextID++
+	th := f.threads[id]
+	th.Comments = append(th.Comments, connectors.Comment{ID: fmt.Sprint(f.nextID), Author: author, Body: body,
+		CreatedAt: at, UpdatedAt: at, AuthorCanCommit: canCommit})
 }
 
 // addThread adds a thread that is no deliverable's (the track-record
@@ -266,7 +288,7 @@ func (c *clock) Add(d time.Duration) {
 func newRunner(t *testing.T, rdb redis.UniversalClient, prefix string, f *fakeTracker, clk *clock, owner string) (*Runner, *store.Store) {
 	t.Helper()
 	st := store.New(rdb, prefix, store.Options{ReclaimIdle: 200 * time.Millisecond})
-	r, err := New([]Connector{f}, st, reconcile.Settings{Location: time.UTC, Baseline: "first_seen", Window: 42, Trials: 500, Confidence: 0.85, MinSamples: 5, Settle: time.Hour},
+	r, err := New([]Connector{f}, st, reconcile.Settings{Location: time.UTC, Baseline: "first_seen", Window: 42, Trials: 500, Confidence: 0.85, MinSamples: 5, Settle: time.Hour, Markers: testMarkers},
 		Options{Owner: owner, Workers: 2, Now: clk.Now, readBlock: 50 * time.Millisecond, promoteEvery: 20 * time.Millisecond,
 			backoffBase: 10 * time.Millisecond, backoffMax: 50 * time.Millisecond, PollInterval: time.Hour, MaxDeliveries: 3})
 	if err != nil {

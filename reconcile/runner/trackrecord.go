@@ -103,7 +103,7 @@ func (r *Runner) postOnThread(ctx context.Context, k Key, now time.Time) error {
 // is there.
 func (r *Runner) postTrackRecord(ctx context.Context, conn Connector, th *connectors.Thread, recs []reconcile.Record, now time.Time, log *slog.Logger) error {
 	teams := reconcile.TrackRecord(recs)
-	a, ok := reconcile.TrackRecordPost(conn.Tracker(), th, now, r.settings.Location, teams)
+	a, ok := reconcile.TrackRecordPost(conn.Tracker(), th, now, r.settings, teams)
 	if !ok {
 		r.sawTrackRecord(r.month(now))
 		return nil

@@ -158,6 +158,8 @@ Deployment's env cannot disagree.
 {{- /* Required only when an Ingress relies on it to keep the pages private. */}}
 {{- $dash := .Values.ingress.dashboard | default dict }}
 {{- $list = append $list (dict "value" "apiToken" "key" "api-token" "env" "SLIPWATCH_SERVER_API_TOKEN" "required" (and $dash.enabled (eq ($dash.auth | default "") "token"))) }}
+{{- $list = append $list (dict "value" "markersKey" "key" "markers-key" "env" "SLIPWATCH_MARKERS_KEY" "required" false) }}
+{{- $list = append $list (dict "value" "markersPreviousKeys" "key" "markers-previous-keys" "env" "SLIPWATCH_MARKERS_PREVIOUS_KEYS" "required" false) }}
 {{- range $list }}
 {{- $_ := set . "set" (ne (get $s .value | default "") "") }}
 {{- end }}

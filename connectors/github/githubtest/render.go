@@ -132,6 +132,21 @@ func (s *Server) validationFailed(w http.ResponseWriter, r *http.Request) {
 	s.write(w, r, http.StatusUnprocessableEntity, []byte(recordedBody()["error-422-validation-failed.recorded.json"]))
 }
 
+// MaxCommentChars is the longest comment body GitHub takes, in characters.
+const MaxCommentChars = 65536
+
+// bodyTooLong is GitHub's 422 for a comment body over MaxCommentChars.
+// Called with the lock held.
+func (s *Server) bodyTooLong(w http.ResponseWriter, r *http.Request) {
+	s.json(w, r, http.StatusUnprocessableEntity, map[string]any{
+		"message": "Validation Failed",
+		"errors": []any{map[string]any{"resource": "IssueComment", "code": "custom", "field": "body",
+			"message": fmt.Sprintf("body is too long (maximum is %d characters)", MaxCommentChars)}},
+		"documentation_url": "https://docs.github.com/rest/issues/comments#create-an-issue-comment",
+		"status":            "422",
+	})
+}
+
 // json writes v. Called with the lock held.
 func (s *Server) json(w http.ResponseWriter, r *http.Request, status int, v any) {
 	body, err := json.Marshal(v)
@@ -186,7 +201,7 @@ func (s *Server) issueJSON(name string, rp *repo, is *Issue) map[string]any {
 	j["repository_url"] = api
 	j["comments_url"] = fmt.Sprintf("%s/issues/%d/comments", api, is.Number)
 	j["html_url"] = fmt.Sprintf("%s%s/issues/%d", htmlBase, name, is.Number)
-	j["id"], j["number"], j["title"] = 200000+is.Number, is.Number, is.Title
+	j["id"], j["number"], j["title"], j["body"] = 200000+is.Number, is.Number, is.Title, is.Body
 	j["state"], j["state_reason"] = "open", nil
 	if !is.ClosedAt.IsZero() {
 		j["state"], j["state_reason"] = "closed", "completed"

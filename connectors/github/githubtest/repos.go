@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 type repo struct {
@@ -228,6 +229,14 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request) {
 		s.listIssues(w, r, name, rp)
 	case r.Method == http.MethodPost && len(rest) == 1 && rest[0] == "issues":
 		s.createIssue(w, r, name, rp)
+	case r.Method == http.MethodGet && len(rest) == 2 && rest[0] == "issues" && rest[1] != "comments":
+		n, _ := strconv.Atoi(rest[1])
+		is, ok := rp.issues[n]
+		if !ok {
+			s.notFound(w, r)
+			return
+		}
+		s.json(w, r, http.StatusOK, s.issueJSON(name, rp, is))
 	case r.Method == http.MethodPatch && len(rest) == 2 && rest[0] == "issues":
 		n, _ := strconv.Atoi(rest[1])
 		s.editIssue(w, r, name, rp, n)
@@ -257,6 +266,10 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request) {
 				s.validationFailed(w, r)
 				return
 			}
+			if utf8.RuneCountInString(req.Body) > MaxCommentChars {
+				s.bodyTooLong(w, r)
+				return
+			}
 			s.writes++
 			s.addComment(rp, n, s.Self, req.Body, s.now())
 			s.json(w, r, http.StatusCreated, s.commentJSON(name, rp.comments[len(rp.comments)-1]))
@@ -278,6 +291,10 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request) {
 				}
 				if json.NewDecoder(r.Body).Decode(&req) != nil {
 					s.validationFailed(w, r)
+					return
+				}
+				if utf8.RuneCountInString(req.Body) > MaxCommentChars {
+					s.bodyTooLong(w, r)
 					return
 				}
 				s.writes++
@@ -376,7 +393,7 @@ func (s *Server) createIssue(w http.ResponseWriter, r *http.Request, name string
 		req.Milestone, req.Labels = 0, nil
 	}
 	s.writes++
-	n := s.addIssue(rp, Issue{Title: req.Title, Milestone: req.Milestone, Labels: req.Labels, User: s.Self})
+	n := s.addIssue(rp, Issue{Title: req.Title, Body: req.Body, Milestone: req.Milestone, Labels: req.Labels, User: s.Self})
 	s.json(w, r, http.StatusCreated, s.issueJSON(name, rp, rp.issues[n]))
 }
 

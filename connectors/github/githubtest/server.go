@@ -40,6 +40,7 @@ type Milestone struct {
 type Issue struct {
 	Number    int
 	Title     string
+	Body      string
 	Milestone int
 	Labels    []string
 	CreatedAt time.Time

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+	"unicode/utf16"
 )
 
 // Comment is a comment on an issue.
@@ -151,6 +152,9 @@ func (s *Server) commentList(w http.ResponseWriter, r *http.Request, key string)
 			s.file(w, http.StatusBadRequest, "error-400-message.cloud.json", nil)
 			return
 		}
+		if tooLong(w, in.Body) {
+			return
+		}
 		s.mu.Lock()
 		c := s.addComment(key, s.self, in.Body, s.clock.Format(timeLayout))
 		// Cloud documents "properties" on create; the Data Center the
@@ -170,12 +174,29 @@ func (s *Server) commentList(w http.ResponseWriter, r *http.Request, key string)
 	}
 }
 
+// MaxCommentChars is the longest comment Jira takes, in characters (Java's:
+// UTF-16 code units), its jira.text.field.character.limit by default.
+const MaxCommentChars = 32767
+
+// tooLong answers Jira's 400 for a comment over MaxCommentChars.
+func tooLong(w http.ResponseWriter, body string) bool {
+	if len(utf16.Encode([]rune(body))) <= MaxCommentChars {
+		return false
+	}
+	writeBytes(w, http.StatusBadRequest, marshal(map[string]any{"errorMessages": []string{},
+		"errors": map[string]string{"comment": "The entered text is too long. It exceeds the allowed limit of 32,767 characters."}}))
+	return true
+}
+
 func (s *Server) updateComment(w http.ResponseWriter, r *http.Request, key, id string) {
 	var in struct {
 		Body string `json:"body"`
 	}
 	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
 		jiraErr(w, http.StatusBadRequest, "bad json")
+		return
+	}
+	if tooLong(w, in.Body) {
 		return
 	}
 	s.mu.Lock()

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Issue is an issue in the sandbox. Fields are rendered as given: a
@@ -285,6 +286,9 @@ func (s *Server) getIssue(w http.ResponseWriter, r *http.Request, idOrKey string
 	writeBytes(w, http.StatusOK, b)
 }
 
+// maxSummary is the longest summary Jira takes, in characters.
+const maxSummary = 255
+
 func (s *Server) createIssue(w http.ResponseWriter, r *http.Request) {
 	var in map[string]any
 	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
@@ -296,6 +300,11 @@ func (s *Server) createIssue(w http.ResponseWriter, r *http.Request) {
 	pk, _ := proj["key"].(string)
 	if pk == "" || fields["summary"] == "" {
 		s.file(w, http.StatusBadRequest, "error-400-field-errors.cloud.json", nil)
+		return
+	}
+	if summary, _ := fields["summary"].(string); utf8.RuneCountInString(summary) > maxSummary {
+		writeBytes(w, http.StatusBadRequest, marshal(map[string]any{"errorMessages": []string{},
+			"errors": map[string]string{"summary": "Summary must be less than 255 characters."}}))
 		return
 	}
 	s.mu.Lock()

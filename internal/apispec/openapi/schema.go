@@ -196,7 +196,10 @@ func (v *validator) object(s *Schema, x map[string]any, at string) {
 	default:
 		v.fail(at, "required properties %s are missing", strings.Join(missing, ", "))
 	}
-	for name, val := range x {
+	// In order: the same answer gives the same problems, in the same
+	// order, on every run (TestPublishedExamplesValidate compares them).
+	for _, name := range slices.Sorted(maps.Keys(x)) {
+		val := x[name]
 		if p, ok := s.Properties[name]; ok {
 			v.validate(p, val, at+"."+name)
 			continue

@@ -45,6 +45,7 @@ var githubFull = []string{
 	"apps/create-installation-access-token",
 	"issues/list-milestones",
 	"issues/get-milestone",
+	"issues/get",
 	"issues/list-for-repo",
 	"issues/create",
 	"issues/update",
@@ -534,7 +535,7 @@ func (t *trimmer) responses(x any) map[string]*openapi.Response {
 				if m.Examples == nil {
 					m.Examples = map[string]json.RawMessage{}
 				}
-				m.Examples[name] = exampleJSON(t.deref(e)["value"])
+				m.Examples[name] = exampleJSON(t.exampleValue(t.deref(e)["value"]))
 			}
 			if resp.Content == nil {
 				resp.Content = map[string]*openapi.Media{}
@@ -544,6 +545,25 @@ func (t *trimmer) responses(x any) map[string]*openapi.Response {
 		out[code] = resp
 	}
 	return out
+}
+
+// exampleValue is v, or what it names: GHES's descriptions write some
+// examples as a value that is itself a reference to a named example
+// (value: {$ref: #/components/examples/issue}), which OpenAPI reads as a
+// literal object but is plainly meant as the example it names.
+func (t *trimmer) exampleValue(v any) any {
+	m, ok := v.(map[string]any)
+	if !ok || len(m) != 1 {
+		return v
+	}
+	ref, ok := m["$ref"].(string)
+	if !ok || !strings.HasPrefix(ref, "#/components/examples/") {
+		return v
+	}
+	if named := t.deref(m); named != nil {
+		return named["value"]
+	}
+	return v
 }
 
 // exampleJSON is an example's value; Atlassian writes its examples as
