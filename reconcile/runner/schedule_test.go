@@ -21,6 +21,7 @@ import (
 	"github.com/slipwatch/slipwatch/connectors/budget"
 	"github.com/slipwatch/slipwatch/connectors/github"
 	"github.com/slipwatch/slipwatch/connectors/github/githubtest"
+	"github.com/slipwatch/slipwatch/internal/apispec"
 	"github.com/slipwatch/slipwatch/reconcile"
 	"github.com/slipwatch/slipwatch/reconcile/store"
 )
@@ -160,8 +161,7 @@ func TestColdStartPacedByTheBudget(t *testing.T) {
 	needRedis(t)
 	t.Parallel()
 	clk := &clock{now: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)}
-	gh := githubtest.New(clk.Now)
-	t.Cleanup(gh.Close)
+	gh := apispec.GitHubSandbox(t, clk.Now)
 	var repos []string
 	for i := range 12 {
 		name := fmt.Sprintf("acme/svc-%02d", i)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/slipwatch/slipwatch/connectors/github/githubtest"
+	"github.com/slipwatch/slipwatch/internal/apispec"
 )
 
 // TestLimitsAnswerAsGitHub: past a limit the sandbox answers 403 with
@@ -16,13 +17,16 @@ import (
 func TestLimitsAnswerAsGitHub(t *testing.T) {
 	t.Parallel()
 	clk := &clock{now: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)}
-	s := githubtest.New(clk.Now)
-	t.Cleanup(s.Close)
+	s := apispec.GitHubSandbox(t, clk.Now)
 	s.AddRepo("acme/api")
 	s.EnforceLimits(githubtest.Limits{Primary: true, PointsPerMinute: 10, ContentPerMinute: 2, ContentPerHour: 3})
 	send := func(method, path string) (int, string) {
 		t.Helper()
-		req, _ := http.NewRequest(method, strings.TrimSuffix(s.URL, "/")+path, strings.NewReader(`{"title":"x"}`))
+		var body io.Reader
+		if method != http.MethodGet {
+			body = strings.NewReader(`{"title":"x"}`)
+		}
+		req, _ := http.NewRequest(method, strings.TrimSuffix(s.URL, "/")+path, body)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -82,8 +86,7 @@ func TestLimitsAnswerAsGitHub(t *testing.T) {
 
 func TestLimitsConcurrency(t *testing.T) {
 	t.Parallel()
-	s := githubtest.New(nil)
-	t.Cleanup(s.Close)
+	s := apispec.GitHubSandbox(t, nil)
 	s.AddRepo("acme/api")
 	s.EnforceLimits(githubtest.Limits{Concurrency: 2})
 	s.Inject(githubtest.Fault{PathPrefix: "/repos/acme/api/milestones", Delay: 300 * time.Millisecond, Times: 3})
