@@ -232,6 +232,9 @@ func checkFull(t *testing.T, m *manifests, cfg *config.Config) {
 	if cfg.GitHub.App == nil || cfg.GitHub.App.InstallationID != 12345678901 {
 		t.Errorf("github.app: %+v; large numbers must survive the render", cfg.GitHub.App)
 	}
+	if cfg.Poll.Interval.D() != 10*time.Minute || cfg.Poll.MaxInterval.D() != 2*time.Hour {
+		t.Errorf("poll %s / %s, want the values' 10m and 2h", cfg.Poll.Interval, cfg.Poll.MaxInterval)
+	}
 	if cfg.Slip.Settle.D() != 30*time.Minute {
 		t.Errorf("slip.settle %s, want the 30m of the values", cfg.Slip.Settle)
 	}

@@ -24,6 +24,7 @@ const (
 	DefaultServerListen       = ":8080"
 	DefaultShutdownGrace      = 25 * time.Second
 	DefaultPollInterval       = 5 * time.Minute
+	DefaultPollMaxInterval    = time.Hour
 	DefaultSlipSettle         = time.Hour
 	DefaultBaseline           = BaselineFirstSeen
 	DefaultForecastWindow     = 42 * 24 * time.Hour
@@ -160,6 +161,11 @@ const MinAPITokenLength = 16
 // Poll paces the level-triggered poller.
 type Poll struct {
 	Interval Duration `yaml:"interval"`
+	// MaxInterval is the longest a team goes unpolled: the interval of a
+	// team whose webhooks are flowing (polling is then the safety net),
+	// and the furthest a quiet team is stretched when the rate-limit
+	// budget cannot cover every team at Interval.
+	MaxInterval Duration `yaml:"max_interval"`
 }
 
 // Slip says when a moved date is news.
@@ -372,7 +378,7 @@ func Default() *Config {
 			WriteTimeout: Duration(DefaultRedisWriteTimeout),
 		},
 		Server:   Server{Listen: DefaultServerListen, ShutdownGrace: Duration(DefaultShutdownGrace)},
-		Poll:     Poll{Interval: Duration(DefaultPollInterval)},
+		Poll:     Poll{Interval: Duration(DefaultPollInterval), MaxInterval: Duration(DefaultPollMaxInterval)},
 		Slip:     Slip{Settle: Duration(DefaultSlipSettle)},
 		Baseline: DefaultBaseline,
 		Forecast: Forecast{Window: Duration(DefaultForecastWindow), Trials: DefaultForecastTrials, Confidence: DefaultForecastConfidence, MinSamples: DefaultForecastMinSamples,

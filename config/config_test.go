@@ -220,6 +220,7 @@ func TestEnvOverlay(t *testing.T) {
 	}{
 		{"redis.url", c.Redis.URL, "rediss://:pw@redis.internal:6380/2"},
 		{"poll.interval", c.Poll.Interval.D(), 42 * 24 * time.Hour},
+		{"poll.max_interval follows a longer interval", c.Poll.MaxInterval.D(), 42 * 24 * time.Hour},
 		{"dry_run", c.DryRun, true},
 		{"forecast.confidence", c.Forecast.Confidence, 0.9},
 		{"forecast.risk_below", c.Forecast.RiskBelow, 0.3},
@@ -257,6 +258,7 @@ func TestEnvOverlayErrors(t *testing.T) {
 			"links[0].jira: \"\" is not KEY/version=<name> or KEY/issue=KEY-N"},
 		// Values that parse are still validated.
 		{"SLIPWATCH_FORECAST_CONFIDENCE=1.5", "forecast.confidence: 1.5 is not in (0,1)"},
+		{"SLIPWATCH_POLL_MAX_INTERVAL=1m", "poll.max_interval: 1m0s is below poll.interval (5m0s)"},
 		{"SLIPWATCH_FORECAST_RISK_BELOW=0", "forecast.risk_below: 0 is not in (0,1)"},
 		{"SLIPWATCH_FORECAST_RISK_BELOW=1", "forecast.risk_below: 1 is not in (0,1)"},
 		{"SLIPWATCH_FORECAST_RISK_BELOW=often", "forecast.risk_below: SLIPWATCH_FORECAST_RISK_BELOW is not a number"},
@@ -281,6 +283,7 @@ func TestEnvVarsCoverSchema(t *testing.T) {
 	want := map[string]string{
 		"SLIPWATCH_REDIS_URL":                      "redis.url",
 		"SLIPWATCH_POLL_INTERVAL":                  "poll.interval",
+		"SLIPWATCH_POLL_MAX_INTERVAL":              "poll.max_interval",
 		"SLIPWATCH_GITHUB_APP_PRIVATE_KEY":         "github.app.private_key",
 		"SLIPWATCH_JIRA_AUTH_OAUTH2_REFRESH_TOKEN": "jira.auth.oauth2.refresh_token",
 		"SLIPWATCH_JIRA_DELIVERABLES_JQL":          "jira.deliverables.jql",

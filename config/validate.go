@@ -92,6 +92,14 @@ func (c *Config) check(refused []string) Errors {
 	if c.Poll.Interval.D() < MinPollInterval {
 		es.add("poll.interval", "%s is below the minimum of %s (the trackers' quotas)", c.Poll.Interval, Duration(MinPollInterval))
 	}
+	switch {
+	case c.Poll.MaxInterval >= c.Poll.Interval:
+	case c.Poll.MaxInterval == Duration(DefaultPollMaxInterval):
+		// The default follows a longer interval rather than refuse it.
+		c.Poll.MaxInterval = c.Poll.Interval
+	default:
+		es.add("poll.max_interval", "%s is below poll.interval (%s)", c.Poll.MaxInterval, c.Poll.Interval)
+	}
 	if c.Slip.Settle < 0 {
 		es.add("slip.settle", "%s is negative (0s announces a moved date at once)", c.Slip.Settle.D())
 	}

@@ -35,9 +35,10 @@ func TestShortRun(t *testing.T) {
 			sz.Backtest.Worlds = append(sz.Backtest.Worlds, w)
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	res := run(ctx, sz, true, testLog{t})
+	sz.BudgetRepos, sz.BudgetSim = 40, 2*time.Hour
+	res := run(ctx, sz, true, nil, testLog{t})
 	if err := errors.Join(res.Errors...); err != nil {
 		t.Fatalf("slipbench -short: %v", err)
 	}
@@ -138,13 +139,29 @@ func TestShortRun(t *testing.T) {
 			}
 		}
 	})
+	t.Run("budget", func(t *testing.T) {
+		b := res.Budget
+		if b.Limits.PrimaryAnswers+b.Limits.SecondaryAnswers > 0 || b.Budget.Limited > 0 {
+			t.Errorf("the sandbox answered %d primary and %d secondary limit answers; the budget must prevent them",
+				b.Limits.PrimaryAnswers, b.Limits.SecondaryAnswers)
+		}
+		if b.ColdDone == 0 || b.ColdLeft > 0 {
+			t.Errorf("the cold start of %d repos did not finish in %s simulated: %d left", b.Repos, b.Simulated, b.ColdLeft)
+		}
+		if b.AtInterval != b.Repos || len(b.Hours) == 0 || b.Steady.Polls < 10*b.Repos {
+			t.Errorf("steady state: %d of %d repos at 5 min, %d polls in the last hour", b.AtInterval, b.Repos, b.Steady.Polls)
+		}
+		if b.ModelRepos <= 0 {
+			t.Errorf("no model: %+v", b)
+		}
+	})
 	t.Run("report", func(t *testing.T) {
 		var b strings.Builder
 		if err := writeReport(&b, res.Machine, res.Sections); err != nil {
 			t.Fatal(err)
 		}
-		for _, want := range []string{"## API cost per poll", "## Reconcile throughput", "## Webhook intake",
-			"## Latency: webhook received → comment posted", "## Memory and start", "## Scale model", "## Forecast backtest", "## Misses"} {
+		for _, want := range []string{"## API cost per poll", "## Jira API cost", "## Reconcile throughput", "## Webhook intake",
+			"## Latency: webhook received → comment posted", "## Memory and start", "## Scale model", "## Forecast backtest", "## Rate-limit budget: repos per token", "## Misses"} {
 			if !strings.Contains(b.String(), want) {
 				t.Errorf("report has no %q", want)
 			}

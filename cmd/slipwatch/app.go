@@ -19,7 +19,9 @@ import (
 
 	"github.com/slipwatch/slipwatch/config"
 	"github.com/slipwatch/slipwatch/connectors"
+	"github.com/slipwatch/slipwatch/connectors/budget"
 	"github.com/slipwatch/slipwatch/connectors/github"
+	"github.com/slipwatch/slipwatch/connectors/httpx"
 	"github.com/slipwatch/slipwatch/connectors/jira"
 	"github.com/slipwatch/slipwatch/reconcile"
 	"github.com/slipwatch/slipwatch/reconcile/runner"
@@ -75,13 +77,22 @@ func build(cfg *config.Config, d deps) (*app, error) {
 	window := int(cfg.Forecast.Window.D() / (24 * time.Hour))
 	metrics := runner.NewMetrics(reg)
 	var conns []runner.Connector
+	var budgets []runner.Budget
+	base := d.transport
+	if base == nil {
+		base = httpx.DefaultTransport()
+	}
 	if cfg.GitHub != nil {
 		write := d.writeInterval
 		if write == 0 {
 			write = cfg.GitHub.WriteInterval.D()
 		}
+		// Under the connector's authentication, the budget sees every
+		// request GitHub counts and holds each within the secondary limits.
+		gb := budget.New(budget.Options{Tracker: connectors.GitHub, Secondary: new(budget.GitHubSecondary()), Now: d.now})
+		budgets = append(budgets, gb)
 		gh, err := github.New(cfg.GitHub, github.Options{
-			Validators: st, Transport: d.transport, Logger: log, Version: Version(),
+			Validators: st, Transport: gb.Transport(base), Logger: log, Version: Version(),
 			Now: d.now, Location: cfg.Location, WindowDays: window, Allow: cfg.Commands.AllowFor(config.AllowGitHub),
 			WriteInterval: write, Observe: metrics.TrackerRequests(connectors.GitHub),
 		})
@@ -95,8 +106,12 @@ func build(cfg *config.Config, d deps) (*app, error) {
 		if write == 0 {
 			write = cfg.Jira.WriteInterval.D()
 		}
+		// Jira publishes no secondary limits for API tokens: its budget
+		// reads what the answers say (Retry-After, X-RateLimit-*).
+		jb := budget.New(budget.Options{Tracker: connectors.Jira, Now: d.now, Resource: func(*http.Request) string { return "rest" }})
+		budgets = append(budgets, jb)
 		jc, err := jira.New(cfg.Jira, jira.Options{
-			Validators: st, Tokens: st, Transport: d.transport, Logger: log, Version: Version(),
+			Validators: st, Tokens: st, Transport: jb.Transport(base), Logger: log, Version: Version(),
 			Now: d.now, Location: cfg.Location, WindowDays: window, Allow: cfg.Commands.AllowFor(config.AllowJira),
 			WriteInterval: write, Observe: metrics.TrackerRequests(connectors.Jira), PollInterval: cfg.Poll.Interval.D(),
 		})
@@ -121,17 +136,19 @@ func build(cfg *config.Config, d deps) (*app, error) {
 		// its comments follow it, so after a crash the next replica takes
 		// over in reclaim_idle, not in fixed 5 and 2 minutes. A claim
 		// outlives the work it guards (which the lease bounds) twice over.
-		WorkLease:    cfg.Queue.ReclaimIdle.D(),
-		ClaimTTL:     2 * cfg.Queue.ReclaimIdle.D(),
-		PollInterval: cfg.Poll.Interval.D(),
-		DryRun:       cfg.DryRun,
-		Now:          d.now,
-		Logger:       log,
-		Metrics:      metrics,
-		Links:        links(cfg.Links),
-		TrackRecord:  cfg.TrackRecord.Thread,
-		DigestEvery:  cfg.Digest.Every.D(),
-		APIToken:     cfg.Server.APIToken.Value(),
+		WorkLease:       cfg.Queue.ReclaimIdle.D(),
+		ClaimTTL:        2 * cfg.Queue.ReclaimIdle.D(),
+		PollInterval:    cfg.Poll.Interval.D(),
+		MaxPollInterval: cfg.Poll.MaxInterval.D(),
+		Budgets:         budgets,
+		DryRun:          cfg.DryRun,
+		Now:             d.now,
+		Logger:          log,
+		Metrics:         metrics,
+		Links:           links(cfg.Links),
+		TrackRecord:     cfg.TrackRecord.Thread,
+		DigestEvery:     cfg.Digest.Every.D(),
+		APIToken:        cfg.Server.APIToken.Value(),
 	})
 	if err != nil {
 		return nil, err

@@ -55,6 +55,10 @@ const (
 	headerRemaining  = "X-RateLimit-Remaining"
 	headerReset      = "X-RateLimit-Reset"
 	headerRetryAfter = "Retry-After"
+	// Jira Cloud's points-based quota (in beta since 2026) answers its 429s
+	// with Beta-Retry-After, in seconds like Retry-After
+	// (developer.atlassian.com/cloud/jira/platform/rate-limiting).
+	headerBetaRetryAfter = "Beta-Retry-After"
 )
 
 type quota struct {
@@ -180,8 +184,8 @@ func (l *limits) RoundTrip(req *http.Request) (*http.Response, error) {
 // answer, how long to wait before the next request, and the server's words.
 func (l *limits) observe(name string, resp *http.Response, now time.Time) (time.Duration, string, bool) {
 	remaining, hasRemaining := atoi(resp.Header.Get(headerRemaining))
-	reset, hasReset := parseReset(resp.Header.Get(headerReset), now)
-	retry, hasRetry := retryAfter(resp.Header, now)
+	reset, hasReset := ParseReset(resp.Header.Get(headerReset))
+	retry, hasRetry := RetryAfter(resp.Header, now)
 
 	limited := false
 	msg := ""
@@ -274,9 +278,9 @@ func atoi(s string) (int, bool) {
 	return n, err == nil
 }
 
-// parseReset reads X-RateLimit-Reset: epoch seconds (GitHub) or an ISO 8601
-// instant (Jira Cloud).
-func parseReset(s string, now time.Time) (time.Time, bool) {
+// ParseReset reads X-RateLimit-Reset: epoch seconds (GitHub) or an ISO 8601
+// instant (Jira Cloud, to the minute: 2026-03-26T16:00Z).
+func ParseReset(s string) (time.Time, bool) {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return time.Time{}, false
@@ -292,9 +296,13 @@ func parseReset(s string, now time.Time) (time.Time, bool) {
 	return time.Time{}, false
 }
 
-// retryAfter reads Retry-After: delay seconds or an HTTP date.
-func retryAfter(h http.Header, now time.Time) (time.Duration, bool) {
+// RetryAfter reads Retry-After, delay seconds or an HTTP date, else Jira
+// Cloud's Beta-Retry-After.
+func RetryAfter(h http.Header, now time.Time) (time.Duration, bool) {
 	s := strings.TrimSpace(h.Get(headerRetryAfter))
+	if s == "" {
+		s = strings.TrimSpace(h.Get(headerBetaRetryAfter))
+	}
 	if s == "" {
 		return 0, false
 	}

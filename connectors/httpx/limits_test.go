@@ -37,6 +37,7 @@ func TestLimitsWaitsShortLimitsAndResends(t *testing.T) {
 		{"403 secondary with Retry-After", http.StatusForbidden, map[string]string{"Retry-After": "20"}, secondaryBody, http.MethodPost, 20 * time.Second},
 		{"403 secondary without a time waits the backoff", http.StatusForbidden, nil, secondaryBody, http.MethodPatch, 45 * time.Second},
 		{"429 with an HTTP-date Retry-After", http.StatusTooManyRequests, map[string]string{"Retry-After": "Mon, 02 Mar 2026 10:00:30 GMT"}, "", http.MethodGet, 30 * time.Second},
+		{"429 with Jira Cloud's Beta-Retry-After", http.StatusTooManyRequests, map[string]string{"Beta-Retry-After": "7", "RateLimit-Reason": "jira-quota-tenant-based"}, `{"errorMessages":["Rate limit exceeded."]}`, http.MethodGet, 7 * time.Second},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -233,9 +234,9 @@ func TestParseReset(t *testing.T) {
 		{"soon", time.Time{}, false},
 	}
 	for _, tt := range tests {
-		got, ok := parseReset(tt.in, now)
+		got, ok := ParseReset(tt.in)
 		if ok != tt.ok || !got.Equal(tt.want) {
-			t.Errorf("parseReset(%q) = %v, %v; want %v, %v", tt.in, got, ok, tt.want, tt.ok)
+			t.Errorf("ParseReset(%q) = %v, %v; want %v, %v", tt.in, got, ok, tt.want, tt.ok)
 		}
 	}
 }

@@ -84,7 +84,7 @@ func (r *retry) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		wait := r.backoff(attempt)
 		if resp != nil {
-			if ra, ok := retryAfter(resp.Header, time.Now()); ok {
+			if ra, ok := RetryAfter(resp.Header, time.Now()); ok {
 				if ra > r.o.max {
 					return resp, nil // the server wants longer than a retry is worth
 				}

@@ -23,6 +23,8 @@ var GitHubDifferences = []openapi.Difference{
 		Reason: "a wrong credential is answered 401 Bad credentials on every operation, which GitHub documents on a few only"},
 	{Status: http.StatusNotFound,
 		Reason: "a repository, issue or comment that does not exist (or that the credential may not see) is answered 404 Not Found on every operation, which GitHub documents on most but not all"},
+	{Status: http.StatusForbidden,
+		Reason: "a request past the primary or a secondary rate limit is answered 403 on every operation (\"Rate limits for the REST API\"), which GitHub documents on some only; githubtest answers so once EnforceLimits is on"},
 }
 
 // githubAlias checks a request to /repositories/{id}/… as the

@@ -101,7 +101,10 @@ func newWorld(t *testing.T, o options) *world {
 	}
 	// Short intervals so the suite runs in CI: a poll every 10 s (the
 	// minimum), dead replicas' work taken over after 2 s, and
-	// writes 20 ms apart (the sandbox has no secondary limits).
+	// writes 20 ms apart (the sandbox has no secondary limits). Polls
+	// stay every 10 s while webhooks flow (poll.max_interval): the
+	// scripts lean on the next poll to catch what a failed or killed
+	// delivery's work left undone, within their 45 s.
 	cfg := fmt.Sprintf(`timezone: UTC
 redis:
   url: "redis://%s/0"
@@ -111,7 +114,7 @@ redis:
   read_timeout: 1s
   write_timeout: 1s
 server: { listen: "127.0.0.1:0", shutdown_grace: %s }
-poll: { interval: 10s }
+poll: { interval: 10s, max_interval: 10s }
 status_update: { every: 0 }
 queue: { workers: 4, reclaim_idle: %s, max_deliveries: 1000 }
 commands: { allow: ["github:%s"] }

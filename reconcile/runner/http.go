@@ -116,6 +116,11 @@ func (r *Runner) readyz(w http.ResponseWriter, req *http.Request) {
 	for _, f := range r.Discovered() {
 		fmt.Fprintln(w, f)
 	}
+	// The rate-limit budget and the poll plan: what a stretched interval
+	// or a spent quota looks like, from memory (no tracker, no Redis).
+	for _, l := range r.readyLines() {
+		fmt.Fprintln(w, l)
+	}
 }
 
 // Intake limits.
@@ -204,6 +209,9 @@ func (r *Runner) webhook(w http.ResponseWriter, req *http.Request) {
 		r.refuse(w, req, t, log, &queueError{err: err})
 		return
 	}
+	// A verified delivery, new or again: this team's webhooks flow, and
+	// its polls can back off to poll.max_interval.
+	r.heard(deliveryTeams(t, ev), r.opt.Now())
 	if !queued {
 		r.m.webhooks.WithLabelValues(string(t), "duplicate").Inc()
 		log.Info("duplicate delivery ignored")
@@ -215,6 +223,25 @@ func (r *Runner) webhook(w http.ResponseWriter, req *http.Request) {
 	log.Info("webhook queued", "keys", len(keys))
 	w.WriteHeader(http.StatusAccepted)
 	_, _ = w.Write([]byte("queued\n"))
+}
+
+// deliveryTeams are the team keys a delivery is about.
+func deliveryTeams(t connectors.Tracker, ev connectors.WebhookEvent) []string {
+	var out []string
+	seen := map[string]bool{}
+	add := func(k string) {
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, k)
+		}
+	}
+	for _, ref := range ev.Refs {
+		add(TeamKey(ref.Tracker, ref.Team).String())
+	}
+	for _, team := range ev.Teams {
+		add(TeamKey(t, team).String())
+	}
+	return out
 }
 
 // errIntakeFull is every webhook handler of the tracker at work.

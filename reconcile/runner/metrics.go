@@ -2,10 +2,12 @@ package runner
 
 import (
 	"strconv"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/slipwatch/slipwatch/connectors"
+	"github.com/slipwatch/slipwatch/connectors/budget"
 	"github.com/slipwatch/slipwatch/connectors/httpx"
 	"github.com/slipwatch/slipwatch/reconcile"
 	"github.com/slipwatch/slipwatch/reconcile/store"
@@ -35,6 +37,10 @@ type Metrics struct {
 	apiRequests      *prometheus.CounterVec
 	apiSeconds       *prometheus.HistogramVec
 	apiRemaining     *prometheus.GaugeVec
+	pollTeams        *prometheus.GaugeVec
+	pollInterval     *prometheus.HistogramVec
+	pollPlanned      *prometheus.GaugeVec
+	budgets          *budgetCollector
 }
 
 // Results and operations, listed so every series exists at zero from the
@@ -78,7 +84,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "slipwatch_webhook_refusals_total", Help: "Webhook deliveries not queued, by tracker and reason.",
 		}, []string{"tracker", "reason"}),
 		polls: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "slipwatch_polls_total", Help: "Teams enqueued for listing by this replica.",
+			Name: "slipwatch_polls_total", Help: "Polls of a repository or project this replica started.",
 		}, []string{"tracker"}),
 		coalesced: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "slipwatch_queue_coalesced_total", Help: "Queue entries skipped because a run already covered them.",
@@ -108,6 +114,19 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		apiRemaining: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "slipwatch_tracker_rate_limit_remaining", Help: "The tracker's last reported remaining request quota (X-RateLimit-Remaining).",
 		}, []string{"tracker"}),
+		pollTeams: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "slipwatch_poll_teams",
+			Help: "Teams (repos, projects) by how their interval was set: interval (poll.interval), webhooks (poll.max_interval, their webhooks flow), stretched (longer, for the rate-limit budget), cold (waiting for a first poll).",
+		}, []string{"tracker", "state"}),
+		pollInterval: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "slipwatch_poll_interval_seconds", Help: "The interval each completed team poll scheduled its next one with.",
+			Buckets: []float64{60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 43200, 86400},
+		}, []string{"tracker"}),
+		pollPlanned: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "slipwatch_poll_planned_requests_per_hour",
+			Help: "The poll plan: counted requests per hour it expects (demand) and the rate-limit budget it plans within (capacity; -1: no budget to plan by).",
+		}, []string{"tracker", "kind"}),
+		budgets: &budgetCollector{},
 	}
 	for _, k := range reconcileKinds {
 		m.reconciles.WithLabelValues(k)
@@ -124,7 +143,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	if reg != nil {
 		reg.MustRegister(m.reconciles, m.reconcileSeconds, m.posted, m.commentsEdited, m.markersRejected, m.tooLarge, m.webhooks, m.refusals, m.polls,
 			m.coalesced, m.parked, m.redisErrors, m.queueLag, m.queueLength, m.queuePending, m.queueDelayed, m.queueParked,
-			m.apiRequests, m.apiSeconds, m.apiRemaining)
+			m.apiRequests, m.apiSeconds, m.apiRemaining, m.pollTeams, m.pollInterval, m.pollPlanned, m.budgets)
 	}
 	return m
 }
@@ -137,6 +156,68 @@ func (m *Metrics) initTracker(t string) {
 		m.refusals.WithLabelValues(t, r)
 	}
 	m.polls.WithLabelValues(t)
+	for _, st := range pollStates {
+		m.pollTeams.WithLabelValues(t, st)
+	}
+	m.pollInterval.WithLabelValues(t)
+	m.pollPlanned.WithLabelValues(t, "demand")
+	m.pollPlanned.WithLabelValues(t, "capacity")
+}
+
+func (m *Metrics) watchBudget(b Budget) {
+	m.budgets.mu.Lock()
+	defer m.budgets.mu.Unlock()
+	m.budgets.list = append(m.budgets.list, b)
+}
+
+// The budget's series, read from each Budget's snapshot at scrape time.
+var (
+	descRemaining = prometheus.NewDesc("slipwatch_ratelimit_remaining",
+		"Requests left in the tracker's rate-limit window, as its last answer said (X-RateLimit-Remaining), by resource.", []string{"tracker", "resource"}, nil)
+	descLimit = prometheus.NewDesc("slipwatch_ratelimit_limit",
+		"The size of the tracker's rate-limit window (X-RateLimit-Limit), by resource.", []string{"tracker", "resource"}, nil)
+	descReset = prometheus.NewDesc("slipwatch_ratelimit_reset_timestamp_seconds",
+		"When the rate-limit window ends (X-RateLimit-Reset), Unix seconds.", []string{"tracker", "resource"}, nil)
+	descLimited = prometheus.NewDesc("slipwatch_ratelimit_limited_total",
+		"Answers that were the tracker's rate limit (a 429, or a 403 saying so). The budget is meant to keep this at 0.", []string{"tracker"}, nil)
+	descHeld = prometheus.NewDesc("slipwatch_ratelimit_held_total",
+		"Requests slipwatch held back to keep within its share of a secondary limit, by limit.", []string{"tracker", "limit"}, nil)
+	descInFlight = prometheus.NewDesc("slipwatch_ratelimit_in_flight",
+		"Requests in flight to the tracker from this replica.", []string{"tracker"}, nil)
+)
+
+// budgetCollector reports the budgets' snapshots.
+type budgetCollector struct {
+	mu   sync.Mutex
+	list []Budget
+}
+
+func (c *budgetCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descRemaining, descLimit, descReset, descLimited, descHeld, descInFlight} {
+		ch <- d
+	}
+}
+
+func (c *budgetCollector) Collect(ch chan<- prometheus.Metric) {
+	c.mu.Lock()
+	list := append([]Budget(nil), c.list...)
+	c.mu.Unlock()
+	for _, b := range list {
+		s := b.Snapshot()
+		t := string(s.Tracker)
+		for _, r := range s.Resources {
+			ch <- prometheus.MustNewConstMetric(descRemaining, prometheus.GaugeValue, float64(r.Remaining), t, r.Name)
+			ch <- prometheus.MustNewConstMetric(descLimit, prometheus.GaugeValue, float64(r.Limit), t, r.Name)
+			if !r.Reset.IsZero() {
+				ch <- prometheus.MustNewConstMetric(descReset, prometheus.GaugeValue, float64(r.Reset.Unix()), t, r.Name)
+			}
+		}
+		ch <- prometheus.MustNewConstMetric(descLimited, prometheus.CounterValue, float64(s.Limited), t)
+		for _, l := range budget.HeldLimits {
+			ch <- prometheus.MustNewConstMetric(descHeld, prometheus.CounterValue, float64(s.Held[l]), t, l)
+		}
+		ch <- prometheus.MustNewConstMetric(descInFlight, prometheus.GaugeValue, float64(s.InFlight), t)
+	}
 }
 
 func (m *Metrics) setQueue(s store.QueueStats) {

@@ -150,10 +150,11 @@ func TestOverdueAtLocalMidnight(t *testing.T) {
 	if got := f.listCount(); got != polls {
 		t.Errorf("the team was listed %d more times: overdue must come from the schedule, not a poll", got-polls)
 	}
-	recs, _ := r.records(context.Background())
-	if len(recs) != 1 || recs[0].Health != reconcile.Overdue {
-		t.Errorf("records = %+v, want one overdue", recs)
-	}
+	// The comment is posted before the pass saves the record.
+	waitFor(t, 10*time.Second, "the record saved overdue", func() bool {
+		recs, _ := r.records(context.Background())
+		return len(recs) == 1 && recs[0].Health == reconcile.Overdue
+	})
 }
 
 // TestRequeueScheduling: a reconciled key is scheduled at the core's next

@@ -80,6 +80,7 @@ type Store interface {
 	queue
 	leases
 	linkStore
+	pollSchedule
 }
 
 // recordStore keeps each deliverable's record, saved by compare-and-set.
@@ -127,13 +128,21 @@ type Options struct {
 	Workers       int           // concurrent workers
 	MaxDeliveries int           // failures before a key is parked
 	PollInterval  time.Duration // how often each team is listed
-	DryRun        bool          // decide and log, post nothing, save nothing
-	ClaimTTL      time.Duration // how long a claimed event is reserved for its poster
-	WorkLease     time.Duration // how long one replica holds a key it works on
-	Now           func() time.Time
-	Logger        *slog.Logger
-	Metrics       *Metrics
-	Links         []Link // config links: pairs judged as one promise
+	// MaxPollInterval is the longest a team goes unlisted: its interval
+	// while its webhooks flow, and the furthest the budget stretches it
+	// (config poll.max_interval). Zero: an hour, or PollInterval if longer.
+	MaxPollInterval time.Duration
+	// Budgets are the trackers' rate-limit budgets the poller plans by
+	// (connectors/budget, one per tracker's credential); a tracker
+	// without one is polled as its teams fall due.
+	Budgets   []Budget
+	DryRun    bool          // decide and log, post nothing, save nothing
+	ClaimTTL  time.Duration // how long a claimed event is reserved for its poster
+	WorkLease time.Duration // how long one replica holds a key it works on
+	Now       func() time.Time
+	Logger    *slog.Logger
+	Metrics   *Metrics
+	Links     []Link // config links: pairs judged as one promise
 	// TrackRecord is the thread of the monthly track-record comment
 	// (config track_record.thread): "acme/api#12" on GitHub, "PLAT-100"
 	// on Jira; "" posts none.
@@ -151,6 +160,7 @@ type Options struct {
 	backoffMax   time.Duration // retry delay cap
 	readBlock    time.Duration // how long a worker waits for work per read
 	promoteEvery time.Duration // how often due keys move to the stream
+	pollTick     time.Duration // how often the poller looks at its schedule
 
 	webhookTimeout time.Duration // how long a delivery's handling may take
 }
@@ -175,6 +185,12 @@ func (o *Options) defaults() {
 	}
 	if o.PollInterval <= 0 {
 		o.PollInterval = 5 * time.Minute
+	}
+	if o.MaxPollInterval < o.PollInterval {
+		o.MaxPollInterval = max(time.Hour, o.PollInterval)
+	}
+	if o.pollTick <= 0 {
+		o.pollTick = defaultPollTick
 	}
 	if o.ClaimTTL <= 0 {
 		// Longer than any one post can take, so an ambiguous post (sent,
@@ -218,6 +234,8 @@ type Runner struct {
 	m        *Metrics
 	keys     *keyState
 	ready    *readiness
+	sched    *scheduler
+	budgets  map[connectors.Tracker]Budget
 
 	// webhookSlots bound each tracker's webhook handlers at work.
 	webhookSlots map[connectors.Tracker]chan struct{}
@@ -259,6 +277,8 @@ func New(conns []Connector, st Store, settings reconcile.Settings, opt Options) 
 		m:        opt.Metrics,
 		keys:     newKeyState(),
 		ready:    &readiness{},
+		sched:    newScheduler(),
+		budgets:  map[connectors.Tracker]Budget{},
 
 		webhookSlots: map[connectors.Tracker]chan struct{}{},
 		discovered:   map[connectors.Tracker]time.Time{},
@@ -267,6 +287,10 @@ func New(conns []Connector, st Store, settings reconcile.Settings, opt Options) 
 		r.conns[c.Tracker()] = c
 		r.webhookSlots[c.Tracker()] = make(chan struct{}, webhookConcurrency)
 		opt.Metrics.initTracker(string(c.Tracker()))
+	}
+	for _, b := range opt.Budgets {
+		r.budgets[b.Tracker()] = b
+		opt.Metrics.watchBudget(b)
 	}
 	if settings.Markers.IsZero() && len(conns) > 0 {
 		// Nothing on a thread can be believed then: the record in Redis

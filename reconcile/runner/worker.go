@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/slipwatch/slipwatch/connectors"
+	"github.com/slipwatch/slipwatch/connectors/budget"
 	"github.com/slipwatch/slipwatch/reconcile/store"
 )
 
@@ -176,9 +177,19 @@ func (r *Runner) handle(ctx context.Context, m store.Message) {
 	// client has no overall timeout), and past the lease another replica
 	// may take the key anyway.
 	workCtx, cancel := context.WithTimeout(ctx, r.opt.WorkLease)
+	workCtx, spend := budget.WithSpend(workCtx)
 	err = r.Process(workCtx, m.Key)
 	cancel()
 	r.m.reconcileSeconds.Observe(time.Since(began).Seconds())
+	// What the work spent goes to its team's account, which plans its
+	// polls; a team's completed listing is its poll.
+	if k, perr := ParseKey(m.Key); perr == nil && k.Team != "" {
+		if k.Kind == KeyTeam && err == nil {
+			r.polled(context.WithoutCancel(ctx), k, start, spend)
+		} else {
+			r.spent(context.WithoutCancel(ctx), TeamKey(k.Tracker, k.Team).String(), spend)
+		}
+	}
 	if rerr := r.store.ReleaseLease(context.WithoutCancel(ctx), lease, r.opt.Owner); rerr != nil {
 		r.m.redisErrors.WithLabelValues("lease").Inc()
 	}
@@ -196,7 +207,13 @@ func (r *Runner) handle(ctx context.Context, m store.Message) {
 		r.deferKey(ctx, m, r.opt.Now().Add(2*time.Second))
 	case errors.As(err, &rl):
 		r.m.reconciles.WithLabelValues("rate_limited").Inc()
-		log.Warn("rate limited; retrying when the limit resets", "retry_at", rl.Retry, "err", err)
+		if budget.IsHeld(err) {
+			// slipwatch's own pacing, counted by the budget's metrics;
+			// a log line each would flood at an organisation's scale.
+			log.Debug("held back by the rate-limit budget; retrying when there is room", "retry_at", rl.Retry, "err", err)
+		} else {
+			log.Warn("rate limited; retrying when the limit resets", "retry_at", rl.Retry, "err", err)
+		}
 		r.deferKey(ctx, m, rl.Retry)
 	case errors.Is(err, connectors.ErrTerminal):
 		r.m.reconciles.WithLabelValues("error").Inc()
@@ -271,40 +288,22 @@ func (r *Runner) promoteLoop(ctx context.Context) {
 	}
 }
 
-// pollLoop enqueues every team once per interval across all replicas: the
-// lease on a team lasts most of an interval, so whichever replica takes it
-// lists the team and the others skip it.
+// pollLoop turns the poller (PollOnce) every tick: each team has its own
+// next poll in Redis, so a tick only starts what is due.
 func (r *Runner) pollLoop(ctx context.Context) {
+	t := time.NewTicker(r.opt.pollTick)
+	defer t.Stop()
 	for {
 		r.PollOnce(ctx)
-		// ±10 % jitter keeps replicas and restarts from polling in step.
-		d := r.opt.PollInterval
-		sleep(ctx, d-d/10+rand.N(d/5+1))
-		if ctx.Err() != nil {
+		select {
+		case <-ctx.Done():
+			// Out of the live replicas at once, so the others take up
+			// its share of the secondary limits.
+			_ = r.store.Leave(context.WithoutCancel(ctx), r.opt.Owner)
 			return
+		case <-t.C:
 		}
 	}
-}
-
-// PollOnce looks wildcard teams up when due (every replica for itself),
-// then enqueues each team whose poll lease it wins.
-func (r *Runner) PollOnce(ctx context.Context) {
-	for _, c := range r.conns {
-		r.discoverDue(ctx, c)
-		for _, team := range c.Teams() {
-			key := TeamKey(c.Tracker(), team).String()
-			if !r.pollLease(ctx, key) {
-				continue
-			}
-			if err := r.store.Enqueue(ctx, key); err != nil {
-				r.m.redisErrors.WithLabelValues("enqueue").Inc()
-				r.log.Warn("cannot enqueue a poll", "team", key, "err", err)
-				continue
-			}
-			r.m.polls.WithLabelValues(string(c.Tracker())).Inc()
-		}
-	}
-	r.pollTrackRecord(ctx)
 }
 
 // pollLease takes the lease that lets one replica per interval poll key;

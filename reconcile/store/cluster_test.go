@@ -224,6 +224,53 @@ func TestClusterEveryOperation(t *testing.T) {
 			}
 			return nil
 		}},
+		{"SyncPolls, StartPolls, SchedulePoll, team state and activity, Heartbeat", func() error {
+			if _, _, err := s.SyncPolls(ctx, []string{"github:acme/api", "jira:PLAT"}, now); err != nil {
+				return err
+			}
+			started, err := s.StartPolls(ctx, "github", now, Pace{Rate: -1}, []PollStart{{Key: "github:acme/api", Cost: 10, Every: time.Minute}})
+			if err != nil || len(started) != 1 {
+				return fmt.Errorf("started %v: %v", started, err)
+			}
+			if err := s.SchedulePoll(ctx, "github:acme/api", now.Add(time.Hour)); err != nil {
+				return err
+			}
+			if err := s.PullPolls(ctx, map[string]time.Time{"github:acme/api": now}); err != nil {
+				return err
+			}
+			if err := s.PutTeamState(ctx, "github:acme/api", []byte(`{}`)); err != nil {
+				return err
+			}
+			if err := s.AddTeamSpend(ctx, "github:acme/api", 3, now); err != nil {
+				return err
+			}
+			if err := s.MarkHooks(ctx, map[string]time.Time{"jira:PLAT": now}); err != nil {
+				return err
+			}
+			if _, _, err := s.TeamState(ctx, "github:acme/api"); err != nil {
+				return err
+			}
+			if _, err := s.TeamStates(ctx); err != nil {
+				return err
+			}
+			if _, err := s.Activity(ctx); err != nil {
+				return err
+			}
+			if _, err := s.PollStats(ctx); err != nil {
+				return err
+			}
+			if _, err := s.Heartbeat(ctx, "A", now, time.Minute); err != nil {
+				return err
+			}
+			got, err := s.Read(ctx, "live", 10, 100*time.Millisecond)
+			if err != nil || len(got) != 1 || got[0].Key != "github:acme/api" {
+				return fmt.Errorf("read %v, %v: want the started poll", got, err)
+			}
+			if _, _, err := s.SyncPolls(ctx, []string{"github:acme/api"}, now); err != nil {
+				return err
+			}
+			return s.Ack(ctx, got[0].ID)
+		}},
 		{"SwapToken, GetToken", func() error {
 			if ok, err := s.SwapToken(ctx, "jira", "", "rt-1"); err != nil || !ok {
 				return fmt.Errorf("swap: %v %v", ok, err)

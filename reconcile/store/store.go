@@ -27,6 +27,10 @@
 //	<p>{q}:delivery:<src>:<name> webhook delivery accepted (TTL): its ID, and sha256:<hex> of its body
 //	<p>{q}:delayed           retry schedule: zset key → due time (ms)
 //	<p>{q}:dead              parked keys (list of JSON)
+//	<p>{q}:polls, {q}:cold   the poll schedule: team key → next poll; teams never polled (polls.go)
+//	<p>{q}:credit            the pace of starting polls, per tracker
+//	<p>{q}:teams, {q}:spent, {q}:wrote, {q}:hooks  per team: poll statistics, requests spent, last write, last webhook
+//	<p>{q}:replicas          live replicas: owner → last heartbeat (ms)
 //	<p>lease:{<name>}        lease owner token (PX TTL)
 //	<p>token:{<name>}        rotated OAuth refresh token
 package store

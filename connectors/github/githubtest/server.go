@@ -116,6 +116,7 @@ type Server struct {
 	nextID  int64
 	onServe func(Served)
 	checker Checker
+	limits  *limitState // nil: no limit enforced (limits.go)
 
 	requests, notMod, writes int
 	hits                     map[string]int // "METHOD /path"
@@ -334,6 +335,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.URL.Path = p
+	defer s.enter()()
 	s.mu.Lock()
 	s.requests++
 	s.hits[r.Method+" "+p]++
@@ -364,6 +366,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		s.json(w, r, http.StatusUnauthorized, map[string]any{"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"})
+		return
+	}
+	if s.overLimit(w, r) {
 		return
 	}
 	f := s.fault(r)
