@@ -152,6 +152,15 @@ func (c *Client) view(ctx context.Context, full string, force bool) (*repoView, 
 	return v, nil
 }
 
+// indexFresh reports whether the repository's index is built, not marked
+// stale and younger than viewTTL: what Observe just read is current.
+func (c *Client) indexFresh(full string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ix := c.index[full]
+	return ix != nil && ix.built && !ix.stale && c.now().Sub(ix.fetched) < viewTTL
+}
+
 func (c *Client) markStale(full string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()

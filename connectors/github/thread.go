@@ -67,6 +67,14 @@ func (c *Client) EnsureThread(ctx context.Context, d connectors.Deliverable) (*c
 	if held && c.now().Before(refused.until) {
 		return nil, refused.err
 	}
+	if !c.cfg.CreateTrackingIssue && c.indexFresh(full) {
+		// Nothing to create, and the repository's index, read moments
+		// ago, holds every labelled issue of the milestone: Observe found
+		// none there. Searching again would cost a request (a point on
+		// GitHub's secondary limit, 304 or not) per milestone per pass
+		// for as long as the milestone has no thread.
+		return nil, nil
+	}
 
 	u := fmt.Sprintf("repos/%s/%s/issues?milestone=%d&labels=%s&state=all&per_page=100",
 		url.PathEscape(owner), url.PathEscape(name), num, url.QueryEscape(c.label))

@@ -155,6 +155,43 @@ func TestEnsureThreadWithCreationOff(t *testing.T) {
 	}
 }
 
+// TestEnsureThreadWithCreationOffTrustsTheIndex: with creation off, a
+// milestone without a thread costs no search pass after pass once Observe
+// has read the repository (the index holds every labelled issue; each
+// search, 304 or not, is a point on GitHub's secondary limit), and a
+// tracking issue labelled later is still found.
+func TestEnsureThreadWithCreationOffTrustsTheIndex(t *testing.T) {
+	t.Parallel()
+	f := newSandbox(t)
+	ms := f.milestone(repo, "v3.0", time.Time{})
+	f.issue(repo, githubtest.Issue{Milestone: ms})
+	c := newTestClient(t, f, func(g *config.GitHub, _ *Options) { g.CreateTrackingIssue = false })
+	ctx := context.Background()
+	ref := milestoneRef(repo, ms)
+	snap, err := c.Observe(ctx, ref)
+	if err != nil || snap.Thread != nil {
+		t.Fatalf("Observe: thread %v, %v; want none", snap.Thread, err)
+	}
+	before := f.Hits("GET /repos/acme/api/issues")
+	for range 3 {
+		if th, err := c.EnsureThread(ctx, snap.Deliverable); err != nil || th != nil {
+			t.Fatalf("EnsureThread = %v, %v; want nil, nil", th, err)
+		}
+	}
+	if n := f.Hits("GET /repos/acme/api/issues") - before; n != 0 {
+		t.Errorf("%d issue searches for a milestone Observe just read, want 0", n)
+	}
+
+	// Someone labels an issue of the milestone: it is the thread from the
+	// next read of what changed on.
+	f.clock.advance(time.Minute)
+	tracking := f.issue(repo, githubtest.Issue{Milestone: ms, Labels: []string{"slipwatch"}})
+	f.clock.advance(viewTTL)
+	if snap, err = c.Observe(ctx, ref); err != nil || snap.Thread == nil || snap.Thread.ID != "acme/api#"+strconv.Itoa(tracking) {
+		t.Fatalf("Observe after labelling: thread %+v, %v; want acme/api#%d", snap.Thread, err, tracking)
+	}
+}
+
 func TestPostAndEditCarryTheMarkerAndArePaced(t *testing.T) {
 	t.Parallel()
 	f := newSandbox(t)
