@@ -163,7 +163,7 @@ func TestColdStartPacedByTheBudget(t *testing.T) {
 	clk := &clock{now: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)}
 	gh := apispec.GitHubSandbox(t, clk.Now)
 	var repos []string
-	for i := range 12 {
+	for i := range 60 {
 		name := fmt.Sprintf("acme/svc-%02d", i)
 		repos = append(repos, name)
 		gh.AddRepo(name)
