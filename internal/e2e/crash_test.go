@@ -218,8 +218,10 @@ func (s *script) step(kill bool) {
 		return
 	}
 	// GitHub does not resend on its own, but an operator (or the next
-	// poll) does: redeliver the same delivery while waiting.
-	deadline := time.Now().Add(45 * time.Second)
+	// poll) does: redeliver the same delivery while waiting. (90 s: the
+	// whole suite shares two cores with the race detector on, and two
+	// daemons restarted at random can take most of a minute to agree.)
+	deadline := time.Now().Add(90 * time.Second)
 	for !wait() {
 		if time.Now().After(deadline) {
 			s.t.Fatalf("step %q on milestone %d did not converge; thread now: %+v", kind, m.n, s.w.thread(m.n).events)
