@@ -23,6 +23,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/slipwatch/slipwatch/connectors/internal/answer"
 )
 
 // Milestone is a milestone in the sandbox.
@@ -289,42 +291,12 @@ func (w *statusWriter) WriteHeader(status int) {
 // Unwrap lets http.ResponseController reach the connection.
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// recorder keeps a copy of the answer for the Checker.
-type recorder struct {
-	http.ResponseWriter
-	status int
-	header http.Header
-	body   bytes.Buffer
-}
-
-func (w *recorder) WriteHeader(status int) {
-	if w.header == nil {
-		w.status, w.header = status, w.Header().Clone()
-	}
-	w.ResponseWriter.WriteHeader(status)
-}
-
-func (w *recorder) Write(b []byte) (int, error) {
-	if w.header == nil {
-		w.WriteHeader(http.StatusOK)
-	}
-	w.body.Write(b)
-	return w.ResponseWriter.Write(b)
-}
-
-// Unwrap lets http.ResponseController reach the connection.
-func (w *recorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
 // check hands the exchange to checker once the answer is written.
-func check(checker Checker, r *http.Request, reqBody []byte, rec *recorder, canned *bool) {
-	if rec.header == nil {
-		// Nothing written through it: net/http's 200, or a hijacked
-		// connection (a Reset fault, which is canned).
-		rec.status, rec.header = http.StatusOK, http.Header{}
-	}
+func check(checker Checker, r *http.Request, reqBody []byte, rec *answer.Recorder, canned *bool) {
 	req := r.Clone(r.Context())
 	req.Body = io.NopCloser(bytes.NewReader(reqBody))
-	resp := &http.Response{StatusCode: rec.status, Header: rec.header, Body: io.NopCloser(bytes.NewReader(rec.body.Bytes())), Request: req}
+	resp := rec.Response() // a hijacked connection (a Reset fault) is canned
+	resp.Request = req
 	checker(req, resp, *canned)
 }
 
@@ -345,7 +317,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if checker != nil {
 		body, _ := io.ReadAll(r.Body)
 		r.Body = io.NopCloser(bytes.NewReader(body))
-		rec := &recorder{ResponseWriter: w}
+		rec := &answer.Recorder{ResponseWriter: w}
 		w = rec
 		defer check(checker, r, body, rec, &canned)
 	}

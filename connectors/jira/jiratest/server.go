@@ -27,6 +27,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/slipwatch/slipwatch/connectors/internal/answer"
 )
 
 //go:embed testdata/rest
@@ -325,13 +327,13 @@ func (s *Server) serve(rw http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 
 	if checker != nil {
-		rec := &recorder{ResponseWriter: rw}
+		rec := &answer.Recorder{ResponseWriter: rw}
 		rw = rec
 		defer func() {
 			req := r.Clone(r.Context())
 			req.URL.Path = p
 			req.Body = io.NopCloser(bytes.NewReader(body))
-			checker(req, rec.response(), canned != nil)
+			checker(req, rec.Response(), canned != nil)
 		}()
 	}
 	w := &statusWriter{ResponseWriter: rw}
@@ -361,36 +363,6 @@ func (s *Server) serve(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.route(w, r, p, key)
-}
-
-// recorder keeps a copy of the answer for the Checker.
-type recorder struct {
-	http.ResponseWriter
-	status int
-	header http.Header
-	body   bytes.Buffer
-}
-
-func (w *recorder) WriteHeader(status int) {
-	if w.header == nil {
-		w.status, w.header = status, w.Header().Clone()
-	}
-	w.ResponseWriter.WriteHeader(status)
-}
-
-func (w *recorder) Write(b []byte) (int, error) {
-	if w.header == nil {
-		w.WriteHeader(http.StatusOK)
-	}
-	w.body.Write(b)
-	return w.ResponseWriter.Write(b)
-}
-
-func (w *recorder) response() *http.Response {
-	if w.header == nil {
-		w.status, w.header = http.StatusOK, http.Header{} // net/http's answer to a handler that wrote nothing
-	}
-	return &http.Response{StatusCode: w.status, Header: w.header, Body: io.NopCloser(bytes.NewReader(w.body.Bytes()))}
 }
 
 func (s *Server) answer(w http.ResponseWriter, c Response) {
