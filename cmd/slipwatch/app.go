@@ -70,12 +70,13 @@ func build(cfg *config.Config, d deps) (*app, error) {
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics := runner.NewMetrics(reg)
 	st := store.New(rc, cfg.Redis.Prefix, store.Options{
 		MaxLength:   int64(cfg.Queue.MaxLength),
 		ReclaimIdle: cfg.Queue.ReclaimIdle.D(),
+		Observe:     metrics.RedisOps(),
 	})
 	window := int(cfg.Forecast.Window.D() / (24 * time.Hour))
-	metrics := runner.NewMetrics(reg)
 	var conns []runner.Connector
 	var budgets []runner.Budget
 	base := d.transport

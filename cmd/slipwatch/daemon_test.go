@@ -155,7 +155,7 @@ func TestRunServesAndStopsOnSIGTERM(t *testing.T) {
 	var metrics bytes.Buffer
 	_, _ = metrics.ReadFrom(resp.Body)
 	resp.Body.Close()
-	for _, m := range []string{"slipwatch_comments_posted_total{kind=\"slipped\"} 0", "slipwatch_comments_posted_total{kind=\"digest\"} 0", "slipwatch_webhook_deliveries_total"} {
+	for _, m := range []string{"slipwatch_comments_posted_total{kind=\"slipped\"} 0", "slipwatch_comments_posted_total{kind=\"digest\"} 0", "slipwatch_webhook_deliveries_total", `slipwatch_redis_duration_seconds_count{op="ping"}`} {
 		if !strings.Contains(metrics.String(), m) {
 			t.Errorf("/metrics lacks %s", m)
 		}

@@ -410,8 +410,8 @@ func TestIntakeReplaysUnderNewIDsAreDuplicates(t *testing.T) {
 			t.Errorf("dedupe key %.80s takes %d bytes in Redis, want at most 512", k, size)
 		}
 		ttl, err := in.rdb.PTTL(context.Background(), k).Result()
-		if err != nil || ttl <= 0 || ttl > store.DefaultDeliveryTTL {
-			t.Errorf("dedupe key %.80s expires in %v (%v), want within %v", k, ttl, err, store.DefaultDeliveryTTL)
+		if err != nil || ttl <= 0 || ttl > store.DedupeWindow {
+			t.Errorf("dedupe key %.80s expires in %v (%v), want within %v", k, ttl, err, store.DedupeWindow)
 		}
 	}
 }

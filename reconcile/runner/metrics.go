@@ -3,6 +3,7 @@ package runner
 import (
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -29,6 +30,7 @@ type Metrics struct {
 	coalesced        prometheus.Counter
 	parked           prometheus.Counter
 	redisErrors      *prometheus.CounterVec
+	redisSeconds     *prometheus.HistogramVec
 	queueLag         prometheus.Histogram
 	queueLength      prometheus.Gauge
 	queuePending     prometheus.Gauge
@@ -95,6 +97,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		redisErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "slipwatch_redis_errors_total", Help: "Redis operations that failed, by operation.",
 		}, []string{"op"}),
+		redisSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "slipwatch_redis_duration_seconds", Help: "Time the store's Redis operations took, by store operation (errors included).",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 4, 8),
+		}, []string{"op"}),
 		queueLag: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "slipwatch_queue_lag_seconds", Help: "Time from enqueue to a worker taking the entry.",
 			Buckets: prometheus.ExponentialBuckets(0.01, 2, 16),
@@ -137,12 +143,15 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	for _, op := range redisOps {
 		m.redisErrors.WithLabelValues(op)
 	}
+	for _, op := range store.Ops() {
+		m.redisSeconds.WithLabelValues(op)
+	}
 	for _, r := range markerReasons {
 		m.markersRejected.WithLabelValues(r)
 	}
 	if reg != nil {
 		reg.MustRegister(m.reconciles, m.reconcileSeconds, m.posted, m.commentsEdited, m.markersRejected, m.tooLarge, m.webhooks, m.refusals, m.polls,
-			m.coalesced, m.parked, m.redisErrors, m.queueLag, m.queueLength, m.queuePending, m.queueDelayed, m.queueParked,
+			m.coalesced, m.parked, m.redisErrors, m.redisSeconds, m.queueLag, m.queueLength, m.queuePending, m.queueDelayed, m.queueParked,
 			m.apiRequests, m.apiSeconds, m.apiRemaining, m.pollTeams, m.pollInterval, m.pollPlanned, m.budgets)
 	}
 	return m
@@ -225,6 +234,14 @@ func (m *Metrics) setQueue(s store.QueueStats) {
 	m.queuePending.Set(float64(s.Pending))
 	m.queueDelayed.Set(float64(s.Delayed))
 	m.queueParked.Set(float64(s.Parked))
+}
+
+// RedisOps is the store's Observe hook: how long each Redis operation
+// took, so a slow or distant Redis shows before it turns into queue lag.
+func (m *Metrics) RedisOps() func(op string, err error, d time.Duration) {
+	return func(op string, _ error, d time.Duration) {
+		m.redisSeconds.WithLabelValues(op).Observe(d.Seconds())
+	}
 }
 
 // TrackerRequests is the connectors' Observe hook for tracker t: it counts

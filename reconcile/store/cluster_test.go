@@ -40,7 +40,7 @@ func TestClusterEveryOperation(t *testing.T) {
 		t.Fatalf("cross-slot script: %v, want CROSSSLOT", err)
 	}
 
-	s := New(rdb, config.DefaultRedisPrefix, Options{ReclaimIdle: 20 * time.Millisecond, DeliveryTTL: time.Minute})
+	s := New(rdb, config.DefaultRedisPrefix, Options{ReclaimIdle: 20 * time.Millisecond, deliveryTTL: time.Minute})
 	now := time.Now()
 	posted := LedgerEntry{Tracker: "github", Thread: "acme/api#9", CommentID: "123", URL: "https://github.com/acme/api/issues/9#issuecomment-123", PostedAt: now.UTC().Truncate(time.Second)}
 	var first []Message // handed to a consumer that then dies

@@ -66,7 +66,7 @@ func (s *Store) Accept(ctx context.Context, d Delivery, keys []string) (bool, er
 		}
 	}
 	args := make([]any, 0, 2+len(keys))
-	args = append(args, s.opt.MaxLength, s.opt.DeliveryTTL.Milliseconds())
+	args = append(args, s.opt.MaxLength, s.opt.deliveryTTL.Milliseconds())
 	for _, key := range keys {
 		args = append(args, key)
 	}

@@ -41,14 +41,14 @@ func (s *Store) GetValidator(ctx context.Context, url string) (httpx.Validator, 
 // v.TTL when shorter). A body over ValidatorMaxBody is not cached (the
 // request simply costs).
 func (s *Store) PutValidator(ctx context.Context, url string, v httpx.Validator) error {
-	if len(v.Body) > s.opt.ValidatorMaxBody || (v.ETag == "" && v.LastModified == "") {
+	if len(v.Body) > s.opt.validatorMaxBody || (v.ETag == "" && v.LastModified == "") {
 		return nil
 	}
 	data, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}
-	ttl := s.opt.ValidatorTTL
+	ttl := s.opt.validatorTTL
 	if v.TTL > 0 && v.TTL < ttl {
 		ttl = v.TTL
 	}

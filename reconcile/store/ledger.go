@@ -90,7 +90,7 @@ func (s *Store) Confirm(ctx context.Context, eventID, owner string, e LedgerEntr
 	if err != nil {
 		return err
 	}
-	n, err := confirmScript.Run(ctx, s.rdb, []string{s.ledgerKey(eventID)}, claimPrefix+owner, data, s.opt.LedgerTTL.Milliseconds()).Int()
+	n, err := confirmScript.Run(ctx, s.rdb, []string{s.ledgerKey(eventID)}, claimPrefix+owner, data, s.opt.ledgerTTL.Milliseconds()).Int()
 	if err != nil {
 		return s.observe("confirm", start, fmt.Errorf("confirm %s: %w", eventID, err))
 	}

@@ -58,27 +58,36 @@ var (
 
 // Defaults of the store's options.
 const (
-	DefaultValidatorTTL     = 7 * 24 * time.Hour
-	DefaultValidatorMaxBody = 1 << 20
-	DefaultDeliveryTTL      = 72 * time.Hour
-	DefaultLedgerTTL        = 400 * 24 * time.Hour
-	DefaultMaxLength        = 100000
-	DefaultReclaimIdle      = 2 * time.Minute
-	group                   = "workers"
+	DefaultMaxLength   = 100000
+	DefaultReclaimIdle = 2 * time.Minute
+	group              = "workers"
+	// DedupeWindow is how long a webhook delivery (its ID and its body's
+	// digest) is remembered as accepted: GitHub and Jira redeliver within
+	// hours, not days.
+	DedupeWindow = 72 * time.Hour
+)
+
+// How long what the store remembers lives; nothing configures them (the
+// store's own tests shorten them).
+const (
+	defaultValidatorTTL     = 7 * 24 * time.Hour
+	defaultValidatorMaxBody = 1 << 20
+	// defaultLedgerTTL bounds the ledger: older events are only
+	// remembered by their markers on the threads, which is enough.
+	defaultLedgerTTL = 400 * 24 * time.Hour
 )
 
 // Options tune the store; zero fields take the defaults.
 type Options struct {
-	ValidatorTTL     time.Duration
-	ValidatorMaxBody int
-	DeliveryTTL      time.Duration
-	// LedgerTTL bounds the ledger: older events are only remembered by
-	// their markers on the threads, which is enough.
-	LedgerTTL   time.Duration
 	MaxLength   int64         // approximate cap of the stream
 	ReclaimIdle time.Duration // pending this long → another consumer takes it
 	// Observe, when set, is told about every operation (for metrics).
 	Observe func(op string, err error, d time.Duration)
+
+	validatorTTL     time.Duration
+	validatorMaxBody int
+	deliveryTTL      time.Duration
+	ledgerTTL        time.Duration
 }
 
 // Store holds slipwatch's working state in Redis.
@@ -90,17 +99,17 @@ type Store struct {
 
 // New returns a store over rdb with every key under prefix.
 func New(rdb redis.UniversalClient, prefix string, opt Options) *Store {
-	if opt.ValidatorTTL <= 0 {
-		opt.ValidatorTTL = DefaultValidatorTTL
+	if opt.validatorTTL <= 0 {
+		opt.validatorTTL = defaultValidatorTTL
 	}
-	if opt.ValidatorMaxBody <= 0 {
-		opt.ValidatorMaxBody = DefaultValidatorMaxBody
+	if opt.validatorMaxBody <= 0 {
+		opt.validatorMaxBody = defaultValidatorMaxBody
 	}
-	if opt.DeliveryTTL <= 0 {
-		opt.DeliveryTTL = DefaultDeliveryTTL
+	if opt.deliveryTTL <= 0 {
+		opt.deliveryTTL = DedupeWindow
 	}
-	if opt.LedgerTTL <= 0 {
-		opt.LedgerTTL = DefaultLedgerTTL
+	if opt.ledgerTTL <= 0 {
+		opt.ledgerTTL = defaultLedgerTTL
 	}
 	if opt.MaxLength <= 0 {
 		opt.MaxLength = DefaultMaxLength
@@ -114,6 +123,13 @@ func New(rdb redis.UniversalClient, prefix string, opt Options) *Store {
 // Ping checks that Redis answers (readiness).
 func (s *Store) Ping(ctx context.Context) error {
 	return s.observe("ping", time.Now(), s.rdb.Ping(ctx).Err())
+}
+
+// Ops are the operations the store times through Options.Observe, listed
+// so a metric can show each from the start.
+func Ops() []string {
+	return []string{"accept", "ack", "claim", "confirm", "defer", "enqueue", "lease", "ping", "polls",
+		"promote", "read", "record_get", "record_put", "validator_get", "validator_put"}
 }
 
 func (s *Store) observe(op string, start time.Time, err error) error {

@@ -191,7 +191,7 @@ func TestAccept(t *testing.T) {
 	ctx := context.Background()
 	// A TTL far longer than the steps take, however loaded the machine;
 	// the expiry has its own store below.
-	s := newStore(t, Options{DeliveryTTL: time.Minute})
+	s := newStore(t, Options{deliveryTTL: time.Minute})
 	ms7 := []string{"github:acme/api/milestone/7"}
 	const body1, body2 = "sha256:1111", "sha256:2222"
 	steps := []struct {
@@ -231,7 +231,7 @@ func TestAccept(t *testing.T) {
 func TestAcceptForgetsAfterTheTTL(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s := newStore(t, Options{DeliveryTTL: 200 * time.Millisecond})
+	s := newStore(t, Options{deliveryTTL: 200 * time.Millisecond})
 	d := Delivery{Source: "github", ID: "d1", Digest: "sha256:1111"}
 	if ok, err := s.Accept(ctx, d, []string{"k"}); err != nil || !ok {
 		t.Fatalf("first Accept = %v, %v", ok, err)
@@ -268,8 +268,8 @@ func TestAcceptDedupeKeysAreBounded(t *testing.T) {
 			t.Errorf("%s takes %d bytes (%v), want at most 256", k, size, err)
 		}
 		ttl, err := s.rdb.PTTL(ctx, k).Result()
-		if err != nil || ttl <= 0 || ttl > DefaultDeliveryTTL {
-			t.Errorf("%s expires in %v (%v), want within %v", k, ttl, err, DefaultDeliveryTTL)
+		if err != nil || ttl <= 0 || ttl > DedupeWindow {
+			t.Errorf("%s expires in %v (%v), want within %v", k, ttl, err, DedupeWindow)
 		}
 	}
 }
@@ -456,7 +456,7 @@ func TestQueueHealsAfterFlush(t *testing.T) {
 func TestValidators(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s := newStore(t, Options{ValidatorMaxBody: 10})
+	s := newStore(t, Options{validatorMaxBody: 10})
 	url := "https://api.github.com/repos/acme/api/milestones?state=all"
 	if _, ok, err := s.GetValidator(ctx, url); ok || err != nil {
 		t.Fatalf("miss: %v %v", ok, err)
@@ -484,7 +484,7 @@ func TestValidators(t *testing.T) {
 func TestValidatorTTL(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s := newStore(t, Options{ValidatorTTL: 7 * 24 * time.Hour})
+	s := newStore(t, Options{validatorTTL: 7 * 24 * time.Hour})
 	for _, tc := range []struct {
 		name     string
 		ttl      time.Duration
@@ -529,5 +529,72 @@ func TestTokenSwap(t *testing.T) {
 	wins.Range(func(any, any) bool { n++; return true })
 	if n != 1 {
 		t.Fatalf("%d concurrent refreshers won, want 1", n)
+	}
+}
+
+// TestObserveTimesTheListedOps: every operation the store times reaches
+// Options.Observe under a name Ops lists, so the daemon's Redis latency
+// metric has each series from the start and none appears unannounced.
+func TestObserveTimesTheListedOps(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	var mu sync.Mutex
+	seen := map[string]int{}
+	s := newStore(t, Options{Observe: func(op string, _ error, d time.Duration) {
+		mu.Lock()
+		defer mu.Unlock()
+		if d < 0 {
+			t.Errorf("%s took %v", op, d)
+		}
+		seen[op]++
+	}})
+	now := time.Now()
+	steps := []func() error{
+		func() error { return s.Ping(ctx) },
+		func() error {
+			_, err := s.Accept(ctx, Delivery{Source: "github", ID: "d-1", Digest: "sha256=00"}, []string{"github:acme/api/milestone/1"})
+			return err
+		},
+		func() error { return s.Enqueue(ctx, "github:acme/api/milestone/2") },
+		func() error {
+			msgs, err := s.Read(ctx, "c1", 10, time.Millisecond)
+			if err == nil && len(msgs) > 0 {
+				err = s.Ack(ctx, msgs[0].ID)
+			}
+			return err
+		},
+		func() error { return s.Defer(ctx, "github:acme/api/milestone/3", now.Add(-time.Second)) },
+		func() error { _, err := s.PromoteDue(ctx, now, 10); return err },
+		func() error { _, err := s.AcquireLease(ctx, "l", "me", time.Minute); return err },
+		func() error { return s.PutValidator(ctx, "https://api.github.com/x", httpx.Validator{ETag: `"e"`}) },
+		func() error { _, _, err := s.GetValidator(ctx, "https://api.github.com/x"); return err },
+		func() error { _, err := s.PutRecord(ctx, "github:acme/api/milestone/4", []byte(`{}`), 0); return err },
+		func() error { _, _, err := s.GetRecord(ctx, "github:acme/api/milestone/4"); return err },
+		func() error {
+			if _, err := s.Claim(ctx, "ev-1", "me", time.Minute); err != nil {
+				return err
+			}
+			return s.Confirm(ctx, "ev-1", "me", LedgerEntry{Tracker: "github", Thread: "acme/api#1", CommentID: "9", PostedAt: now})
+		},
+		func() error { _, _, err := s.SyncPolls(ctx, []string{"github:acme/api"}, now); return err },
+	}
+	for i, step := range steps {
+		if err := step(); err != nil {
+			t.Fatalf("step %d: %v", i, err)
+		}
+	}
+	listed := map[string]bool{}
+	for _, op := range Ops() {
+		listed[op] = true
+	}
+	for op := range seen {
+		if !listed[op] {
+			t.Errorf("Observe was told of %q, which Ops does not list", op)
+		}
+	}
+	for op := range listed {
+		if seen[op] == 0 {
+			t.Errorf("Ops lists %q, which no step timed", op)
+		}
 	}
 }
