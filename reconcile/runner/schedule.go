@@ -449,8 +449,8 @@ func (r *Runner) startPolls(ctx context.Context, teams map[connectors.Tracker][]
 	r.sched.mu.Unlock()
 	byTracker := map[connectors.Tracker][]string{}
 	for _, k := range append(due, cold...) {
-		if t, _, ok := strings.Cut(k, ":"); ok {
-			byTracker[connectors.Tracker(t)] = append(byTracker[connectors.Tracker(t)], k)
+		if key, err := ParseKey(k); err == nil && key.Kind == KeyTeam {
+			byTracker[key.Tracker] = append(byTracker[key.Tracker], k)
 		}
 	}
 	for t, keys := range byTracker {
