@@ -3,11 +3,14 @@
 // network nor the multi-megabyte originals:
 //
 //	npm pack @octokit/openapi@23.0.2 @octokit/webhooks-examples@7.6.1
+//	curl -fsSLo jira-cloud-platform-v3.json https://raw.githubusercontent.com/jarekbird/jira-api-mcp-wrapper/9a9e84dacce9900b0bd4f1f095f5f1bdf3ce0168/swagger-v3.v3.json
 //	go run ./internal/apispec/trim \
 //		-openapi octokit-openapi-23.0.2.tgz \
 //		-webhooks octokit-webhooks-examples-7.6.1.tgz \
-//		-jira ../shared/fixtures/jira/openapi/jira-cloud-platform-v3.json \
-//		-jira-webhooks ../shared/fixtures/jira/webhooks
+//		-jira jira-cloud-platform-v3.json
+//
+// (internal/apispec/testdata/PROVENANCE.md says where each input comes
+// from; -jira-webhooks DIR copies captured Jira deliveries in.)
 //
 // From each description it keeps every operation (method, path, path and
 // query parameters with their types and enums, the request body's media
