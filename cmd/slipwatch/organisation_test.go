@@ -21,6 +21,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/slipwatch/slipwatch/connectors/github/githubtest"
 	"github.com/slipwatch/slipwatch/connectors/jira/jiratest"
 	"github.com/slipwatch/slipwatch/internal/apispec"
 )
@@ -189,6 +190,106 @@ jira:
 		t.Fatalf("exit after SIGTERM: %v\n%s", err, stderr.String())
 	}
 	if strings.Contains(stderr.String(), "jira_run_token") || strings.Contains(stderr.String(), "jira_hook_secret") {
+		t.Error("a secret leaked into the log")
+	}
+}
+
+// TestRunAnOrganisation: the daemon with github.repos: [acme/*] finds the
+// organisation's repositories (not the archived one), says so on
+// /readyz, gives each milestone its thread, and takes a repository
+// created later at once from GitHub's repository webhook, an hour before
+// its next look-up or poll.
+func TestRunAnOrganisation(t *testing.T) {
+	t.Parallel()
+	gh, cfg := sandbox(t)
+	gh.AddOrg("acme")
+	due := time.Now().UTC().AddDate(0, 0, 40).Truncate(24 * time.Hour).Add(8 * time.Hour)
+	gh.SetRepo(githubtest.Repo{Name: "acme/web"})
+	gh.AddMilestone("acme/web", githubtest.Milestone{Title: "w1", DueOn: due})
+	gh.SetRepo(githubtest.Repo{Name: "acme/attic", Archived: true})
+	gh.AddMilestone("acme/attic", githubtest.Milestone{Title: "a1", DueOn: due})
+	data, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf := strings.Replace(string(data), "repos: [acme/api]", "repos: [acme/*]\n  write_interval: 10ms", 1) + "poll: { interval: 1h }\n"
+	if err := os.WriteFile(cfg, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	cmd := exec.Command(buildBinary(t, ""), "run", "--config", cfg)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "GITHUB_TOKEN=ghp_org_token", "SLIPWATCH_SERVER_LISTEN=" + addr}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	tracked := func(repo string) bool {
+		for _, is := range gh.Issues(repo) {
+			if strings.HasPrefix(is.Title, "Delivery tracking:") && len(gh.Comments(repo, is.Number)) > 0 {
+				return true
+			}
+		}
+		return false
+	}
+	waitUntil := func(what string, cond func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(30 * time.Second); !cond(); time.Sleep(50 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				_ = cmd.Process.Kill()
+				_ = cmd.Wait()
+				t.Fatalf("%s never happened; log:\n%s", what, stderr.String())
+			}
+		}
+	}
+	readyz := func() string {
+		resp, err := http.Get("http://" + addr + "/readyz")
+		if err != nil {
+			return ""
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	waitUntil("threads in acme/api and acme/web", func() bool { return tracked("acme/api") && tracked("acme/web") })
+	if body := readyz(); !strings.Contains(body, "watching github (2): acme/api, acme/web") {
+		t.Errorf("/readyz:\n%s", body)
+	}
+
+	gh.SetRepo(githubtest.Repo{Name: "acme/new"})
+	gh.AddMilestone("acme/new", githubtest.Milestone{Title: "n1", DueOn: due})
+	body := []byte(`{"action":"created","repository":{"id":990,"name":"new","full_name":"acme/new","owner":{"login":"acme"},"archived":false},"organization":{"login":"acme"},"sender":{"login":"octocat"}}`)
+	m := hmac.New(sha256.New, []byte("hooksecret"))
+	m.Write(body)
+	req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/webhooks/github", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-GitHub-Event", "repository")
+	req.Header.Set("X-GitHub-Delivery", "repo-created-1")
+	req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(m.Sum(nil)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("repository created: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	waitUntil("a thread in acme/new, an hour before the next look-up", func() bool { return tracked("acme/new") })
+	if body := readyz(); !strings.Contains(body, "watching github (3): acme/api, acme/new, acme/web") {
+		t.Errorf("/readyz after the repository webhook:\n%s", body)
+	}
+	if tracked("acme/attic") {
+		t.Error("the archived repository got a thread")
+	}
+
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("exit after SIGTERM: %v\n%s", err, stderr.String())
+	}
+	if strings.Contains(stderr.String(), "ghp_org_token") || strings.Contains(stderr.String(), "hooksecret") {
 		t.Error("a secret leaked into the log")
 	}
 }
