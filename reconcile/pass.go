@@ -95,6 +95,14 @@ func (p *pass) observe(prev Record, obs Observation, now time.Time, s Settings) 
 	// What slipwatch already said on the thread: markers in its own
 	// comments, and only those its keys vouch for.
 	var onThread []string
+	// answered are the replies in slipwatch's comments whose markers no
+	// key vouches for (signed with a key since dropped, or written before
+	// markers were signed). A reply marker only keeps a command from
+	// being answered twice: planted, the worst it does is silence one
+	// answer (the command is still taken), while ignoring the genuine
+	// ones after a rotated markers key and a lost Redis would answer
+	// every past command on every thread again. Events stay vouched-only.
+	var answered []string
 	var status rawMarker // the status comment's marker, decoded only if needed
 	trusted := false
 	id := CommitmentID(p.d.Ref)
@@ -117,6 +125,8 @@ func (p *pass) observe(prev Record, obs Observation, now time.Time, s Settings) 
 						if m.eventKind == string(EvReply) && c.CreatedAt.After(p.lastReply) {
 							p.lastReply = c.CreatedAt
 						}
+					} else if m.eventKind == string(EvReply) {
+						answered = append(answered, m.id)
 					}
 				case m.id != id:
 				case v.ok():
@@ -180,6 +190,9 @@ func (p *pass) observe(prev Record, obs Observation, now time.Time, s Settings) 
 		p.announced[id] = true
 	}
 	for _, id := range onThread {
+		p.announced[id] = true
+	}
+	for _, id := range answered {
 		p.announced[id] = true
 	}
 

@@ -38,6 +38,12 @@ type conversation struct {
 
 func newConversation(t *testing.T, prefix string, owner string, gh *githubtest.Server, clk *clock, every time.Duration) (*Runner, *conversation) {
 	t.Helper()
+	return newConversationKeys(t, prefix, owner, gh, clk, every, testMarkers)
+}
+
+// newConversationKeys is newConversation signing markers with keys.
+func newConversationKeys(t *testing.T, prefix string, owner string, gh *githubtest.Server, clk *clock, every time.Duration, keys reconcile.MarkerKeys) (*Runner, *conversation) {
+	t.Helper()
 	st := store.New(srv.Client(t), prefix, store.Options{ReclaimIdle: 200 * time.Millisecond})
 	conn, err := github.New(&config.GitHub{BaseURL: gh.URL, Token: "ghp_conversation", WebhookSecret: convSecret,
 		Repos: []string{"acme/api"}, TrackingLabel: "slipwatch", CreateTrackingIssue: true},
@@ -46,7 +52,7 @@ func newConversation(t *testing.T, prefix string, owner string, gh *githubtest.S
 		t.Fatal(err)
 	}
 	r, err := New([]Connector{conn}, st, reconcile.Settings{Location: time.UTC, Baseline: "first_seen", Window: 42, Trials: 500,
-		Confidence: 0.85, MinSamples: 5, StatusEvery: every, Settle: time.Hour, Markers: testMarkers},
+		Confidence: 0.85, MinSamples: 5, StatusEvery: every, Settle: time.Hour, Markers: keys},
 		Options{Owner: owner, Workers: 2, Now: clk.Now, readBlock: 50 * time.Millisecond, promoteEvery: 20 * time.Millisecond,
 			backoffBase: 10 * time.Millisecond, backoffMax: 50 * time.Millisecond, PollInterval: time.Hour, MaxDeliveries: 3})
 	if err != nil {

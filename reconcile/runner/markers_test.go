@@ -180,3 +180,70 @@ func TestPlantedHistoryIsNotRestored(t *testing.T) {
 		t.Errorf("%d status comments, want 1", statuses)
 	}
 }
+
+// TestMarkersKeyRotation: markers.key is rotated (the old key moved to
+// markers.previous_keys) and Redis is lost in the same restart, then the
+// old key is dropped and Redis is lost again. At each step the lead's
+// promise is rebuilt from the status comment, nothing already said is
+// said again, and the status comment is re-signed in place with the
+// current key, so dropping the old key later loses nothing.
+func TestMarkersKeyRotation(t *testing.T) {
+	needRedis(t)
+	t.Parallel()
+	clk := &clock{now: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)}
+	gh, ms := sandbox(t, clk)
+	prefix := srv.Prefix(t)
+	ctx := context.Background()
+	oldKey, newKey := []byte("markers-key-2025-rotated-out"), []byte("markers-key-2026-current-one")
+	r, c := newConversationKeys(t, prefix, "A", gh, clk, 0, reconcile.NewMarkerKeys(oldKey))
+	r.PollOnce(ctx)
+	drain(t, r, c.st)
+	issue, _ := c.thread()
+	clk.Add(time.Hour)
+	gh.AddComment("acme/api", issue, "lead-jane", "/commit 2026-12-20 the scope agreed with leadership")
+	key := connectors.Ref{Tracker: connectors.GitHub, Team: "acme/api", Kind: connectors.Milestone, ID: strconv.Itoa(ms)}.Key()
+	_ = c.st.Enqueue(ctx, key)
+	drain(t, r, c.st)
+	_, statusID, _ := c.statusComment()
+	_, said := c.thread()
+
+	flush := func() {
+		rdb := srv.Client(t)
+		keys, _ := rdb.Keys(ctx, prefix+"*").Result()
+		rdb.Del(ctx, keys...)
+	}
+	for _, step := range []struct {
+		name string
+		keys reconcile.MarkerKeys
+	}{
+		{"rotated: new key signs, old key still accepted", reconcile.NewMarkerKeys(newKey, oldKey)},
+		{"old key dropped", reconcile.NewMarkerKeys(newKey)},
+	} {
+		flush()
+		clk.Add(time.Hour)
+		r, c = newConversationKeys(t, prefix, step.name, gh, clk, 0, step.keys)
+		r.PollOnce(ctx)
+		drain(t, r, c.st)
+
+		recs, _ := r.records(ctx)
+		if len(recs) != 1 {
+			t.Fatalf("%s: %d records", step.name, len(recs))
+		}
+		promise, ok := recs[0].Commitment()
+		if !ok || promise.Date.String() != "2026-12-20" || promise.By != "lead-jane" {
+			t.Errorf("%s: promise %+v (%v), want lead-jane's 2026-12-20 rebuilt from the thread", step.name, promise, ok)
+		}
+		_, mine := c.thread()
+		if len(mine) != len(said) {
+			t.Errorf("%s: slipwatch has %d comments on the thread, had %d: something was said again:\n%s",
+				step.name, len(mine), len(said), strings.Join(bodies(mine), "\n---\n"))
+		}
+		_, id, body := c.statusComment()
+		if id != statusID {
+			t.Errorf("%s: status comment %d, want %d edited in place", step.name, id, statusID)
+		}
+		if len(reconcile.NewMarkerKeys(newKey).Verified(body)) == 0 {
+			t.Errorf("%s: status comment not signed with the current key:\n%s", step.name, body)
+		}
+	}
+}
