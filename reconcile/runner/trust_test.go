@@ -227,3 +227,51 @@ func TestDescriptionFlipFlopThroughTheRunner(t *testing.T) {
 		t.Errorf("%d recommitted comments from %d edits, want at most a handful", recommitted, edits)
 	}
 }
+
+// TestRemovedCollaboratorCannotCommitAfterTheWebhook: lead-jane commits
+// (write access, remembered for minutes), then loses write access. The
+// member webhook GitHub sends goes through the daemon's handler, and
+// lead-jane's next /commit, a minute later, is refused: the promise stays.
+func TestRemovedCollaboratorCannotCommitAfterTheWebhook(t *testing.T) {
+	t.Parallel()
+	r, c, clk, ms, issue := started(t)
+	commit := func(body string) {
+		t.Helper()
+		clk.Add(time.Minute)
+		id := c.gh.AddComment("acme/api", issue, "lead-jane", body)
+		if code := c.commented("created", issue, ms, id, body); code != http.StatusAccepted {
+			t.Fatalf("webhook = %d", code)
+		}
+		drain(t, r, c.st)
+	}
+	commit("/commit 2026-12-20 the vendor's API is late")
+	if got := commitments(t, r); len(got) != 2 || !strings.HasPrefix(got[1], "2026-12-20 declared_command by lead-jane") {
+		t.Fatalf("commitments %v, want lead-jane's 2026-12-20", got)
+	}
+
+	c.gh.SetPermission("acme/api", "lead-jane", "read")
+	payload, _ := json.Marshal(map[string]any{"action": "removed", "member": map[string]any{"login": "lead-jane", "type": "User"},
+		"repository": map[string]any{"full_name": "acme/api", "name": "api", "owner": map[string]any{"login": "acme"}},
+		"sender":     map[string]any{"login": "admin"}})
+	mac := hmac.New(sha256.New, []byte(convSecret))
+	mac.Write(payload)
+	req := httptest.NewRequest(http.MethodPost, "/webhooks/github", bytes.NewReader(payload))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-GitHub-Event", "member")
+	req.Header.Set("X-GitHub-Delivery", "member-removed-1")
+	req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(mac.Sum(nil)))
+	w := httptest.NewRecorder()
+	c.hooks.ServeHTTP(w, req)
+	if w.Code >= 300 {
+		t.Fatalf("member webhook = %d %s", w.Code, w.Body)
+	}
+
+	commit("/commit 2027-03-01 whatever suits me")
+	if got := commitments(t, r); len(got) != 2 {
+		t.Errorf("commitments %v: a collaborator removed a minute ago moved the promise", got)
+	}
+	_, mine := c.thread()
+	if last := mine[len(mine)-1].Body; !strings.Contains(last, "write") {
+		t.Errorf("the refused /commit was answered with:\n%s", last)
+	}
+}
