@@ -9,6 +9,8 @@ package config
 import (
 	"strings"
 	"time"
+
+	"github.com/slipwatch/slipwatch/reconcile"
 )
 
 // Defaults. Every key that has a default names it here, and
@@ -27,13 +29,13 @@ const (
 	DefaultPollMaxInterval    = time.Hour
 	DefaultSlipSettle         = time.Hour
 	DefaultBaseline           = BaselineFirstSeen
-	DefaultForecastWindow     = 42 * 24 * time.Hour
+	DefaultForecastWindow     = reconcile.DefaultWindowDays * 24 * time.Hour
 	DefaultForecastTrials     = 10000
-	DefaultForecastConfidence = 0.85
-	DefaultForecastMinSamples = 5
-	// DefaultForecastRiskBelow is reconcile.DefaultRiskBelow, chosen by
-	// the backtest (docs/forecast.md, "at_risk").
-	DefaultForecastRiskBelow    = 0.15
+	DefaultForecastConfidence = reconcile.DefaultConfidence
+	DefaultForecastMinSamples = reconcile.DefaultMinSamples
+	// DefaultForecastRiskBelow was chosen by the backtest
+	// (docs/forecast.md, "at_risk").
+	DefaultForecastRiskBelow    = reconcile.DefaultRiskBelow
 	DefaultStatusUpdateEvery    = 168 * time.Hour
 	DefaultScopeWarnGrowth      = 0.2
 	DefaultQueueWorkers         = 4

@@ -1,5 +1,14 @@
 package reconcile
 
+// The forecast's defaults (with DefaultRiskBelow), chosen with the
+// backtest: config's forecast.* defaults are these, and the backtest runs
+// under them.
+const (
+	DefaultWindowDays = 42   // forecast.window, in days
+	DefaultConfidence = 0.85 // forecast.confidence
+	DefaultMinSamples = 5    // forecast.min_samples
+)
+
 // maxForecastDays caps one trial: a team that completes nothing for ten
 // years has no forecast worth printing.
 const maxForecastDays = 3650

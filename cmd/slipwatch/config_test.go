@@ -166,13 +166,10 @@ func TestSettingsSettle(t *testing.T) {
 	}
 }
 
-// TestSettingsRiskBelow: forecast.risk_below reaches the core, and the
-// config's default is the one the backtest chose for the core.
+// TestSettingsRiskBelow: forecast.risk_below reaches the core, by default
+// the value the backtest chose.
 func TestSettingsRiskBelow(t *testing.T) {
 	t.Parallel()
-	if config.DefaultForecastRiskBelow != reconcile.DefaultRiskBelow {
-		t.Errorf("config.DefaultForecastRiskBelow %v, reconcile.DefaultRiskBelow %v", config.DefaultForecastRiskBelow, reconcile.DefaultRiskBelow)
-	}
 	const gh = "github: { token: t, repos: [acme/api] }\n"
 	for _, tt := range []struct {
 		file string

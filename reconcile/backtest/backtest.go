@@ -29,7 +29,8 @@ func ShortConfig() Config { return Config{Deliverables: 60, PerTeam: 5, Trials: 
 // Settings are the product's settings the backtest runs under: the config
 // defaults, with cfg's trials.
 func (cfg Config) Settings() reconcile.Settings {
-	return reconcile.Settings{Location: time.UTC, Window: 42, Trials: cfg.Trials, Confidence: 0.85, MinSamples: 5, RiskBelow: cfg.RiskBelow}
+	return reconcile.Settings{Location: time.UTC, Window: reconcile.DefaultWindowDays, Trials: cfg.Trials,
+		Confidence: reconcile.DefaultConfidence, MinSamples: reconcile.DefaultMinSamples, RiskBelow: cfg.RiskBelow}
 }
 
 // Report is the result of a run.
