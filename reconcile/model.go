@@ -257,11 +257,24 @@ func (f *Forecaster) Forecast(in ForecastInput, s Settings) Forecast {
 	var at [3]int
 	q, seen, byPromise := 0, 0, 0
 	for d, n := range f.hist {
+		before := seen // the trials done before day d
 		seen += int(n)
 		if d <= ahead {
 			byPromise = seen
 		}
-		for q < len(qs) && seen >= max(int(qs[q]*float64(trials)+0.999999), 1) {
+		// The median is the day whose share of futures done by it is the
+		// nearest to half: when many futures end on one day, the day
+		// before may be the fairer even bet. P85 and P95 are the first
+		// days done in at least that share: they are margins, and do not
+		// round down.
+		if q == 0 && 2*seen >= trials {
+			at[0] = d
+			if d > 0 && trials-2*before < 2*seen-trials {
+				at[0] = d - 1
+			}
+			q++
+		}
+		for q > 0 && q < len(qs) && seen >= max(int(qs[q]*float64(trials)+0.999999), 1) {
 			at[q] = d
 			q++
 		}
