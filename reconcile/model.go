@@ -204,7 +204,8 @@ func ForecastDeliverable(in ForecastInput, s Settings) Forecast {
 // for the team around the measured one (the window's mean is only an
 // estimate), gives the deliverable its share of it, and counts the days
 // the team's resampled daily closes take to finish the open items plus
-// those the scope is expected to gain. The PRNG is seeded from the inputs,
+// those the scope is expected to gain, less the team's items done but not
+// yet closed (catchUp). The PRNG is seeded from the inputs,
 // so equal input gives equal dates.
 func (f *Forecaster) Forecast(in ForecastInput, s Settings) Forecast {
 	daily := in.Daily
@@ -245,7 +246,11 @@ func (f *Forecaster) Forecast(in ForecastInput, s Settings) Forecast {
 	l := min(blockDays, len(daily))
 	f.fillPool(daily, l)
 	f.hist = [maxForecastDays + 1]int32{}
-	f.trials(trials, work/share, in.spread(daily, total, work), len(daily), l)
+	// Items already done but not yet closed need no more work; the
+	// deliverable still waits for the next close.
+	need := work / share
+	need = max(need-catchUp(daily), min(need, 1))
+	f.trials(trials, need, in.spread(daily, total, work), len(daily), l)
 
 	// Walk the lengths in order: the percentiles, and the share of trials
 	// done by the promise.
@@ -257,11 +262,24 @@ func (f *Forecaster) Forecast(in ForecastInput, s Settings) Forecast {
 	var at [3]int
 	q, seen, byPromise := 0, 0, 0
 	for d, n := range f.hist {
+		before := seen // the trials done before day d
 		seen += int(n)
 		if d <= ahead {
 			byPromise = seen
 		}
-		for q < len(qs) && seen >= max(int(qs[q]*float64(trials)+0.999999), 1) {
+		// The median is the day whose share of futures done by it is the
+		// nearest to half: when many futures end on one day, the day
+		// before may be the fairer even bet. P85 and P95 are the first
+		// days done in at least that share: they are margins, and do not
+		// round down.
+		if q == 0 && 2*seen >= trials {
+			at[0] = d
+			if d > 0 && trials-2*before < 2*seen-trials {
+				at[0] = d - 1
+			}
+			q++
+		}
+		for q > 0 && q < len(qs) && seen >= max(int(qs[q]*float64(trials)+0.999999), 1) {
 			at[q] = d
 			q++
 		}
@@ -378,6 +396,46 @@ func sumVar(daily []int, mean float64, l int) float64 {
 		run += daily[(i+l)%n] - daily[i]
 	}
 	return ss / float64(n)
+}
+
+// catchUp is the team's items done but not yet closed, by what the window
+// shows: a team that closes in batches brings, on a day it closes, more
+// items the longer it has been quiet before, and today's quiet spell holds
+// that many. It is the slope of a close day's count over the quiet days
+// before it (least squares), times the quiet days that end the window: a
+// team that closes every working day has no slope (Monday brings no more
+// than Tuesday), and a holiday, followed by an ordinary day, flattens it.
+func catchUp(daily []int) float64 {
+	n := len(daily)
+	quiet := 0
+	for quiet < n && daily[n-1-quiet] == 0 {
+		quiet++
+	}
+	if quiet == 0 || quiet == n {
+		return 0
+	}
+	var k, sx, sy, sxx, sxy float64
+	run, seen := 0, false // the quiet days before day i; seen: a close before them
+	for _, c := range daily {
+		if c == 0 {
+			run++
+			continue
+		}
+		if seen {
+			x, y := float64(run), float64(c)
+			k++
+			sx += x
+			sy += y
+			sxx += x * x
+			sxy += x * y
+		}
+		seen, run = true, 0
+	}
+	den := k*sxx - sx*sx
+	if k < 3 || den <= 0 {
+		return 0
+	}
+	return max((k*sxy-sx*sy)/den, 0) * float64(quiet)
 }
 
 // fillPool lays out the window's blocks: for each day of the window, the

@@ -287,6 +287,33 @@ func TestForecastModelParts(t *testing.T) {
 	if got := p50(func(in *ForecastInput) { in.Added, in.PlannedClosed, in.PlannedOpen = 20, 20, 0 }); got > alone*11/10 {
 		t.Errorf("growth with the planned scope used up: P50 in %d days, want near %d", got, alone)
 	}
+	// Work done but not yet closed: a team that closes in batches, four
+	// quiet days after its last one, has them in the next batch. The same
+	// days turned round (so the pace and its spread are the same) to end
+	// on a batch, or a team that closes every weekday on a quiet Sunday,
+	// have nothing waiting.
+	rotate := func(daily []int, by int) []int { return append(append([]int(nil), daily[by:]...), daily[:by]...) }
+	var batches, weekdays []int
+	for gap := 2; len(batches) < 42; gap = 2 + (gap+1)%5 {
+		// a batch of three items a day after gap quiet days
+		batches = append(batches, make([]int, gap)...)
+		batches = append(batches, 3*(gap+1))
+	}
+	batches = batches[len(batches)-42:] // ends on a batch
+	for i := range 42 {
+		weekdays = append(weekdays, map[bool]int{true: 2 + i%3, false: 0}[i%7 < 5])
+	}
+	p50of := func(daily []int) int {
+		in := base
+		in.Daily = daily
+		return ForecastDeliverable(in, s).P50.Sub(modelToday)
+	}
+	if quiet, justClosed := p50of(rotate(batches, 4)), p50of(batches); quiet > justClosed-3 {
+		t.Errorf("batches, four quiet days since the last: P50 in %d days, right after a batch %d; want days earlier", quiet, justClosed)
+	}
+	if sunday, friday := p50of(rotate(weekdays, 6)), p50of(rotate(weekdays, 4)); sunday < friday-1 {
+		t.Errorf("closes every weekday: P50 in %d days on a Sunday, %d on a Friday; a weekend holds no closes", sunday, friday)
+	}
 	// The pace's uncertainty widens the range, not the middle.
 	in := base
 	steady := ForecastDeliverable(in, s)
