@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -123,5 +124,55 @@ func TestTestdriveTrafficIsDocumented(t *testing.T) {
 	apispec.Report(t, "testdrive's githubtest", c)
 	if len(c.Operations()) < 8 {
 		t.Errorf("only %d operations checked: %v", len(c.Operations()), c.Operations())
+	}
+}
+
+// TestReadmeShowsTheTestdrive: every comment the README shows slipwatch
+// posting ("**slipwatch[bot]** · DATE" and its quote) is one the
+// testdrive posts that day, word for word (the quote's Markdown read as
+// the testdrive prints it). The README says its examples are the exact
+// text posted; this keeps that true when the forecast or a template
+// changes. The status comment is left out: the README shows it as it
+// reads at the end of the story, and the testdrive prints events.
+func TestReadmeShowsTheTestdrive(t *testing.T) {
+	t.Parallel()
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr strings.Builder
+	if code := runTestdrive(&env{stdout: &stdout, stderr: &stderr}, &options{json: true}); code != 0 {
+		t.Fatalf("exit %d\n%s", code, stderr.String())
+	}
+	posted := map[string]bool{}
+	for line := range strings.SplitSeq(strings.TrimSpace(stdout.String()), "\n") {
+		var l tdLine
+		if err := json.Unmarshal([]byte(line), &l); err == nil && l.Event != "" {
+			posted[l.Date+"\n"+l.Body] = true
+		}
+	}
+	head := regexp.MustCompile(`^\*\*slipwatch\[bot\]\*\* · (\d{4}-\d{2}-\d{2})$`)
+	lines := strings.Split(string(readme), "\n")
+	shown := 0
+	for i := 0; i < len(lines); i++ {
+		m := head.FindStringSubmatch(lines[i])
+		if m == nil {
+			continue
+		}
+		var quote []string
+		for i += 2; i < len(lines) && strings.HasPrefix(lines[i], ">"); i++ {
+			quote = append(quote, strings.TrimPrefix(strings.TrimPrefix(lines[i], ">"), " "))
+		}
+		body := plain(strings.Join(quote, "\n"))
+		if strings.Contains(body, "Delivery status:") {
+			continue
+		}
+		shown++
+		if !posted[m[1]+"\n"+body] {
+			t.Errorf("README.md shows, on %s, a comment the testdrive does not post that day:\n%s", m[1], body)
+		}
+	}
+	if shown < 8 {
+		t.Fatalf("found %d of slipwatch's comments in README.md: has its layout changed?", shown)
 	}
 }
