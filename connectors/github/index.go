@@ -60,7 +60,7 @@ type index struct {
 	fetched time.Time
 	stale   bool
 
-	milestones map[int]*gh.Milestone
+	milestones map[int]*milestone
 	numbers    []int // milestone numbers in listing order
 
 	items    map[int]entry     // by issue number
@@ -104,14 +104,14 @@ func fromUnix(s int64) time.Time {
 }
 
 func newIndex() *index {
-	return &index{items: map[int]entry{}, tracking: map[int]*gh.Issue{}, accepted: map[int][2]int{}, milestones: map[int]*gh.Milestone{}}
+	return &index{items: map[int]entry{}, tracking: map[int]*gh.Issue{}, accepted: map[int][2]int{}, milestones: map[int]*milestone{}}
 }
 
 // repoView is what Observe reads of a repository: a snapshot of its index.
 type repoView struct {
 	fetched    time.Time
 	day        connectors.Date // the day it was built, in the configured zone
-	milestones map[int]*gh.Milestone
+	milestones map[int]*milestone
 	numbers    []int
 	items      map[int][]connectors.Item // milestone → its items, by number
 	threads    map[int][]*gh.Issue       // milestone → its tracking issues, by number
@@ -209,13 +209,13 @@ func (c *Client) readMilestones(ctx context.Context, full, base string, ix *inde
 	if err != nil {
 		return c.wrap("list milestones of "+full, err)
 	}
-	ix.milestones, ix.numbers = map[int]*gh.Milestone{}, nil
-	for _, m := range milestones {
-		n := m.GetNumber()
+	ix.milestones, ix.numbers = make(map[int]*milestone, len(milestones)), nil
+	for _, gm := range milestones {
+		n := gm.GetNumber()
 		if _, dup := ix.milestones[n]; dup || n <= 0 {
 			continue // a page boundary moved under us; the next poll sees it whole
 		}
-		ix.milestones[n] = m
+		ix.milestones[n] = milestoneOf(gm)
 		ix.numbers = append(ix.numbers, n)
 	}
 	return nil
@@ -250,7 +250,7 @@ func (c *Client) coldIssues(ctx context.Context, full, base string, ix *index, f
 	if next != "" {
 		counted := 0
 		for _, m := range ix.milestones {
-			counted += m.GetOpenIssues() + m.GetClosedIssues()
+			counted += m.counts[0] + m.counts[1]
 		}
 		if rest, milestoned := last-pages, (counted+pageSize-1)/pageSize; rest > milestoned {
 			all, err := listAll[*gh.Issue](withTag(ctx, full, KindMilestoneIssues), c, milestonedURL(base))
@@ -376,15 +376,13 @@ func (ix *index) counts() map[int][2]int {
 	return out
 }
 
-func countsOf(m *gh.Milestone) [2]int { return [2]int{m.GetOpenIssues(), m.GetClosedIssues()} }
-
 // disagreeing are the milestones whose counts the index does not match
 // (and did not accept after a repair), in listing order.
 func (c *Client) disagreeing(ix *index) []int {
 	have := ix.counts()
 	var out []int
 	for _, n := range ix.numbers {
-		want := countsOf(ix.milestones[n])
+		want := ix.milestones[n].counts
 		if have[n] != want && ix.accepted[n] != want {
 			out = append(out, n)
 		}
@@ -412,7 +410,7 @@ func (c *Client) repair(ctx context.Context, full, base string, ix *index, num i
 		}
 	}
 	c.mergeIssues(full, ix, issues)
-	want := countsOf(ix.milestones[num])
+	want := ix.milestones[num].counts
 	if have := ix.counts()[num]; have != want {
 		// GitHub filters pull requests out of the lists for a credential
 		// without the Pull requests permission, but the milestone counts
@@ -656,8 +654,8 @@ func (c *Client) teamFacts(v *repoView) {
 		cp := connectors.Completion{Created: v.created[n], Closed: ci.at}
 		if m := v.milestones[ci.milestone]; m != nil {
 			cp.Deliverable = strconv.Itoa(ci.milestone)
-			cp.Open = m.GetState() != "closed"
-			cp.Begun = begun[ci.milestone] || m.GetClosedIssues() > seen[ci.milestone]
+			cp.Open = !m.closed
+			cp.Begun = begun[ci.milestone] || m.counts[1] > seen[ci.milestone]
 		}
 		done = append(done, cp)
 	}

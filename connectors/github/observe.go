@@ -80,14 +80,15 @@ func (c *Client) Observe(ctx context.Context, ref connectors.Ref) (connectors.Sn
 	m := v.milestones[num]
 	if m == nil {
 		// Not in the listing read moments ago: created since, or gone.
-		m, _, err = c.gh.Issues.GetMilestone(withTag(ctx, full, KindOther), owner, name, num)
+		gm, _, err := c.gh.Issues.GetMilestone(withTag(ctx, full, KindOther), owner, name, num)
 		if err != nil {
 			return connectors.Snapshot{}, c.wrap(fmt.Sprintf("get milestone %s#%d", full, num), err)
 		}
+		m = milestoneOf(gm)
 		c.markStale(full)
 	}
 	items, thread, pin := c.milestoneItems(full, num, v)
-	snap := connectors.Snapshot{Deliverable: deliverable(ref, m, items), Throughput: v.throughput}
+	snap := connectors.Snapshot{Deliverable: m.deliverable(ref, items), Throughput: v.throughput}
 	if pin != 0 && thread.GetNumber() != pin {
 		// The pinned tracking issue left the milestone or lost its label:
 		// it stays the thread while it exists.
@@ -103,25 +104,9 @@ func (c *Client) Observe(ctx context.Context, ref connectors.Ref) (connectors.Sn
 	return snap, nil
 }
 
+// deliverable is milestone m with its items, as the core sees it.
 func deliverable(ref connectors.Ref, m *gh.Milestone, items []connectors.Item) connectors.Deliverable {
-	d := connectors.Deliverable{
-		Ref:         ref,
-		Title:       m.GetTitle(),
-		URL:         m.GetHTMLURL(),
-		Description: m.GetDescription(),
-		Closed:      m.GetState() == "closed",
-		Items:       items,
-		// Creating or editing a milestone takes write permission on the
-		// repository, which may commit: whoever wrote its description may.
-		DescriptionByCanCommit: true,
-	}
-	if m.DueOn != nil {
-		d.DueAt = m.DueOn.Time
-	}
-	if m.ClosedAt != nil {
-		d.ClosedAt = m.ClosedAt.Time
-	}
-	return d
+	return milestoneOf(m).deliverable(ref, items)
 }
 
 // view returns the repository's index as Observe reads it, brought up to

@@ -1,0 +1,62 @@
+package github
+
+import (
+	"time"
+
+	gh "github.com/google/go-github/v60/github"
+
+	"github.com/slipwatch/slipwatch/connectors"
+)
+
+// What the connector keeps of GitHub's answers between polls. go-github
+// decodes every field of a payload, each behind its own pointer, and a
+// milestone or an issue brings its whole author along: kept for each of an
+// organisation's milestones, tracking issues and thread comments, that is
+// most of a replica's memory. So each answer is turned, where it is
+// decoded, into one of these small values holding only what the connector
+// reads again; go-github's structs do not outlive the request.
+
+// milestone is what Observe and the index read of a milestone.
+type milestone struct {
+	number             int
+	title, description string
+	url                string // html_url
+	closed             bool   // state "closed"
+	due, closedAt      time.Time
+	counts             [2]int // open_issues, closed_issues
+}
+
+func milestoneOf(m *gh.Milestone) *milestone {
+	out := &milestone{
+		number:      m.GetNumber(),
+		title:       m.GetTitle(),
+		description: m.GetDescription(),
+		url:         m.GetHTMLURL(),
+		closed:      m.GetState() == "closed",
+		counts:      [2]int{m.GetOpenIssues(), m.GetClosedIssues()},
+	}
+	if m.DueOn != nil {
+		out.due = m.DueOn.Time
+	}
+	if m.ClosedAt != nil {
+		out.closedAt = m.ClosedAt.Time
+	}
+	return out
+}
+
+// deliverable is the milestone as the core sees it, with its items.
+func (m *milestone) deliverable(ref connectors.Ref, items []connectors.Item) connectors.Deliverable {
+	return connectors.Deliverable{
+		Ref:         ref,
+		Title:       m.title,
+		URL:         m.url,
+		Description: m.description,
+		DueAt:       m.due,
+		Closed:      m.closed,
+		ClosedAt:    m.closedAt,
+		Items:       items,
+		// Creating or editing a milestone takes write permission on the
+		// repository, which may commit: whoever wrote its description may.
+		DescriptionByCanCommit: true,
+	}
+}
