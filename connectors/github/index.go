@@ -63,8 +63,8 @@ type index struct {
 	milestones map[int]*milestone
 	numbers    []int // milestone numbers in listing order
 
-	items    map[int]entry     // by issue number
-	tracking map[int]*gh.Issue // the tracking issues among items
+	items    map[int]entry          // by issue number
+	tracking map[int]*trackingIssue // the tracking issues among items
 
 	// issuesMark and commentsMark are the newest updated_at read from
 	// each list: the walk of what changed stops below them.
@@ -104,7 +104,7 @@ func fromUnix(s int64) time.Time {
 }
 
 func newIndex() *index {
-	return &index{items: map[int]entry{}, tracking: map[int]*gh.Issue{}, accepted: map[int][2]int{}, milestones: map[int]*milestone{}}
+	return &index{items: map[int]entry{}, tracking: map[int]*trackingIssue{}, accepted: map[int][2]int{}, milestones: map[int]*milestone{}}
 }
 
 // repoView is what Observe reads of a repository: a snapshot of its index.
@@ -114,7 +114,7 @@ type repoView struct {
 	milestones map[int]*milestone
 	numbers    []int
 	items      map[int][]connectors.Item // milestone → its items, by number
-	threads    map[int][]*gh.Issue       // milestone → its tracking issues, by number
+	threads    map[int][]*trackingIssue  // milestone → its tracking issues, by number
 	closed     map[int]closedIssue       // every closed item known, tracking issues left out, by number
 	created    map[int]time.Time         // when each of closed was created
 	throughput connectors.Throughput
@@ -348,7 +348,7 @@ func (c *Client) mergeIssues(full string, ix *index, issues []*gh.Issue) {
 			delete(ix.tracking, n)
 			continue
 		}
-		ix.tracking[n] = trimIssue(is)
+		ix.tracking[n] = trackingOf(is)
 		if ix.built {
 			// A tracking issue seen for the first time since the index was
 			// built (made, or labelled, since) starts with no comments
@@ -429,8 +429,8 @@ func (c *Client) repair(ctx context.Context, full, base string, ix *index, num i
 // openThreads makes sure every tracking issue of a milestone has a memo
 // for the comments list to fill.
 func (c *Client) openThreads(full string, ix *index) {
-	for n, is := range ix.tracking {
-		if is.GetMilestone().GetNumber() > 0 {
+	for n, t := range ix.tracking {
+		if t.milestone > 0 {
 			c.openThread(full, n)
 		}
 	}
@@ -487,9 +487,9 @@ func (c *Client) lacking(full string, ix *index) []int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var out []int
-	for n, is := range ix.tracking {
+	for n, t := range ix.tracking {
 		memo := c.threads[threadID(full, n)]
-		if is.GetMilestone().GetNumber() > 0 && memo != nil && len(memo.comments) < is.GetComments() {
+		if t.milestone > 0 && memo != nil && len(memo.comments) < t.comments {
 			out = append(out, n)
 		}
 	}
@@ -598,7 +598,7 @@ func (c *Client) buildView(ix *index, now time.Time) *repoView {
 		milestones: ix.milestones,
 		numbers:    ix.numbers,
 		items:      map[int][]connectors.Item{},
-		threads:    map[int][]*gh.Issue{},
+		threads:    map[int][]*trackingIssue{},
 		closed:     map[int]closedIssue{},
 		created:    map[int]time.Time{},
 	}
@@ -719,21 +719,6 @@ func (c *Client) noteThread(full string, is *gh.Issue) {
 	c.mu.Lock()
 	ix.view = v
 	c.mu.Unlock()
-}
-
-// trimIssue keeps of a tracking issue what the connector reads of it, so
-// that an organisation's thousands of them do not keep GitHub's whole
-// payloads (users, reactions, URLs) alive.
-func trimIssue(is *gh.Issue) *gh.Issue {
-	out := &gh.Issue{Number: is.Number, HTMLURL: is.HTMLURL, State: is.State, Comments: is.Comments, Labels: is.Labels,
-		CreatedAt: is.CreatedAt, UpdatedAt: is.UpdatedAt, ClosedAt: is.ClosedAt, PullRequestLinks: is.PullRequestLinks}
-	if is.User != nil {
-		out.User = &gh.User{Login: is.User.Login}
-	}
-	if is.Milestone != nil {
-		out.Milestone = &gh.Milestone{Number: is.Milestone.Number}
-	}
-	return out
 }
 
 // trimComment keeps of a comment what toComment reads.

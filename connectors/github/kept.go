@@ -2,6 +2,7 @@ package github
 
 import (
 	"time"
+	"unique"
 
 	gh "github.com/google/go-github/v60/github"
 
@@ -59,4 +60,37 @@ func (m *milestone) deliverable(ref connectors.Ref, items []connectors.Item) con
 		// repository, which may commit: whoever wrote its description may.
 		DescriptionByCanCommit: true,
 	}
+}
+
+// trackingIssue is what the connector reads of a tracking issue: which
+// milestone's it is, whether its comments are all known (their count),
+// where people open it, and who wrote it (chooseThread).
+type trackingIssue struct {
+	number, milestone int
+	comments          int
+	url               string // html_url
+	author            login
+}
+
+func trackingOf(is *gh.Issue) *trackingIssue {
+	return &trackingIssue{
+		number:    is.GetNumber(),
+		milestone: is.GetMilestone().GetNumber(),
+		comments:  is.GetComments(),
+		url:       is.GetHTMLURL(),
+		author:    loginOf(is.GetUser().GetLogin()),
+	}
+}
+
+// login is a GitHub login, interned: the same few people, and slipwatch,
+// write most of an organisation's tracking issues and comments.
+type login struct{ h unique.Handle[string] }
+
+func loginOf(s string) login { return login{unique.Make(s)} }
+
+func (l login) String() string {
+	if l == (login{}) {
+		return ""
+	}
+	return l.h.Value()
 }

@@ -89,7 +89,7 @@ func (c *Client) Observe(ctx context.Context, ref connectors.Ref) (connectors.Sn
 	}
 	items, thread, pin := c.milestoneItems(full, num, v)
 	snap := connectors.Snapshot{Deliverable: m.deliverable(ref, items), Throughput: v.throughput}
-	if pin != 0 && thread.GetNumber() != pin {
+	if pin != 0 && (thread == nil || thread.number != pin) {
 		// The pinned tracking issue left the milestone or lost its label:
 		// it stays the thread while it exists.
 		if thread, err = c.pinnedIssue(ctx, full, owner, name, num, pin, thread); err != nil {
@@ -210,7 +210,7 @@ func milestoneKey(full string, number int) string { return full + "#milestone=" 
 // else chosen among the labelled issues in the milestone (chooseThread);
 // the pinned one is no work whatever its labels now. It returns the pin
 // too, 0 for none.
-func (c *Client) milestoneItems(full string, num int, v *repoView) ([]connectors.Item, *gh.Issue, int) {
+func (c *Client) milestoneItems(full string, num int, v *repoView) ([]connectors.Item, *trackingIssue, int) {
 	key := milestoneKey(full, num)
 	pin := c.pinnedOf(key)
 	items := make([]connectors.Item, 0, len(v.items[num]))
@@ -223,7 +223,7 @@ func (c *Client) milestoneItems(full string, num int, v *repoView) ([]connectors
 	thread := c.chooseThread(v.threads[num], pin)
 	if thread != nil {
 		c.mu.Lock()
-		c.threadOf[key] = thread.GetNumber()
+		c.threadOf[key] = thread.number
 		c.mu.Unlock()
 	}
 	return items, thread, pin
@@ -236,23 +236,23 @@ func threadID(full string, number int) string { return full + "#" + strconv.Itoa
 // oldest slipwatch wrote itself, so that someone labelling an older issue
 // does not move the thread after a lost Redis; else the oldest. Should
 // there be two, every replica settles on the same one.
-func (c *Client) chooseThread(tracking []*gh.Issue, pin int) *gh.Issue {
+func (c *Client) chooseThread(tracking []*trackingIssue, pin int) *trackingIssue {
 	c.selfMu.Lock()
 	self := c.self
 	c.selfMu.Unlock()
-	var best *gh.Issue
-	rank := func(is *gh.Issue) int {
+	var best *trackingIssue
+	rank := func(t *trackingIssue) int {
 		switch {
-		case pin != 0 && is.GetNumber() == pin:
+		case pin != 0 && t.number == pin:
 			return 0
-		case self != "" && strings.EqualFold(is.GetUser().GetLogin(), self):
+		case self != "" && strings.EqualFold(t.author.String(), self):
 			return 1
 		}
 		return 2
 	}
-	for _, is := range tracking {
-		if best == nil || rank(is) < rank(best) || rank(is) == rank(best) && is.GetNumber() < best.GetNumber() {
-			best = is
+	for _, t := range tracking {
+		if best == nil || rank(t) < rank(best) || rank(t) == rank(best) && t.number < best.number {
+			best = t
 		}
 	}
 	return best
@@ -294,12 +294,12 @@ func (c *Client) pinnedOf(key string) int {
 // pinnedIssue reads the pinned tracking issue of milestone num, which is
 // no longer in the milestone. Gone from GitHub, it is unpinned and the
 // thread is what the milestone's issues say (chosen).
-func (c *Client) pinnedIssue(ctx context.Context, full, owner, name string, num, pin int, chosen *gh.Issue) (*gh.Issue, error) {
+func (c *Client) pinnedIssue(ctx context.Context, full, owner, name string, num, pin int, chosen *trackingIssue) (*trackingIssue, error) {
 	is, _, err := c.gh.Issues.Get(withTag(ctx, full, KindThread), owner, name, pin)
 	err = c.wrap(fmt.Sprintf("get the pinned tracking issue %s#%d", full, pin), err)
 	switch {
 	case err == nil && !is.IsPullRequest():
-		return is, nil
+		return trackingOf(is), nil
 	case err == nil, isNotFound(err):
 		key := milestoneKey(full, num)
 		c.log.WarnContext(ctx, "the pinned tracking issue is gone; choosing the thread again", "milestone", key, "thread", threadID(full, pin))
@@ -321,8 +321,8 @@ func (c *Client) pinnedIssue(ctx context.Context, full, owner, name string, num,
 // (conditionally) only when they do not add up to the issue's comment
 // count, when a write to it failed moments ago (unsureFor), or when its
 // turn to be checked has come (recheckDue).
-func (c *Client) readThread(ctx context.Context, full, owner, name string, issue *gh.Issue, v *repoView) (*connectors.Thread, error) {
-	num := issue.GetNumber()
+func (c *Client) readThread(ctx context.Context, full, owner, name string, issue *trackingIssue, v *repoView) (*connectors.Thread, error) {
+	num := issue.number
 	id := threadID(full, num)
 	now := c.now()
 	c.mu.Lock()
@@ -339,7 +339,7 @@ func (c *Client) readThread(ctx context.Context, full, owner, name string, issue
 	if memo != nil {
 		comments = slices.Clone(memo.comments)
 	}
-	read := memo == nil || unsure || len(comments) < issue.GetComments() || !now.Before(recheckDue(id, memo.checked))
+	read := memo == nil || unsure || len(comments) < issue.comments || !now.Before(recheckDue(id, memo.checked))
 	c.mu.Unlock()
 	if read {
 		var err error
@@ -367,7 +367,7 @@ func (c *Client) readThread(ctx context.Context, full, owner, name string, issue
 	if err != nil {
 		return nil, err
 	}
-	th := &connectors.Thread{ID: id, URL: issue.GetHTMLURL(), Comments: make([]connectors.Comment, 0, len(comments))}
+	th := &connectors.Thread{ID: id, URL: issue.url, Comments: make([]connectors.Comment, 0, len(comments))}
 	for _, gc := range comments {
 		cm := toComment(gc, self)
 		if !cm.BySelf && hasCommand(cm.Body) {
