@@ -542,7 +542,7 @@ func (c *Client) mergeComments(full string, comments []*gh.IssueComment) {
 	defer c.mu.Unlock()
 	for _, cm := range comments {
 		if memo := c.threads[threadID(full, issueNumber(cm.GetIssueURL()))]; memo != nil {
-			memo.put(trimComment(cm))
+			memo.put(commentOf(cm))
 		}
 	}
 }
@@ -550,7 +550,7 @@ func (c *Client) mergeComments(full string, comments []*gh.IssueComment) {
 // threadMemo is a tracking issue's comments as known, oldest first.
 type threadMemo struct {
 	checked  time.Time // when they were last read whole (or the memo began)
-	comments []*gh.IssueComment
+	comments []comment
 	// verdicts are canCommit's answers for the command comments, by
 	// comment ID, each for the text it was given on (guarded by
 	// Client.mu).
@@ -558,12 +558,12 @@ type threadMemo struct {
 }
 
 // put adds or replaces comment cm, unless the memo holds a later version.
-func (m *threadMemo) put(cm *gh.IssueComment) {
-	i, found := slices.BinarySearchFunc(m.comments, cm.GetID(), func(x *gh.IssueComment, id int64) int { return cmp.Compare(x.GetID(), id) })
+func (m *threadMemo) put(cm comment) {
+	i, found := slices.BinarySearchFunc(m.comments, cm.id, func(x comment, id int64) int { return cmp.Compare(x.id, id) })
 	switch {
 	case !found:
 		m.comments = slices.Insert(m.comments, i, cm)
-	case !m.comments[i].GetUpdatedAt().After(cm.GetUpdatedAt().Time):
+	case !m.comments[i].updated.After(cm.updated):
 		m.comments[i] = cm
 	}
 }
@@ -719,13 +719,4 @@ func (c *Client) noteThread(full string, is *gh.Issue) {
 	c.mu.Lock()
 	ix.view = v
 	c.mu.Unlock()
-}
-
-// trimComment keeps of a comment what toComment reads.
-func trimComment(cm *gh.IssueComment) *gh.IssueComment {
-	out := &gh.IssueComment{ID: cm.ID, HTMLURL: cm.HTMLURL, IssueURL: cm.IssueURL, Body: cm.Body, CreatedAt: cm.CreatedAt, UpdatedAt: cm.UpdatedAt}
-	if cm.User != nil {
-		out.User = &gh.User{Login: cm.User.Login}
-	}
-	return out
 }

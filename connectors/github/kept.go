@@ -1,6 +1,8 @@
 package github
 
 import (
+	"strconv"
+	"strings"
 	"time"
 	"unique"
 
@@ -93,4 +95,41 @@ func (l login) String() string {
 		return ""
 	}
 	return l.h.Value()
+}
+
+// comment is what the connector keeps of a comment on a tracking issue:
+// everything the core reads of it (toComment). Its body stays whole: the
+// core parses commands and markers from it.
+type comment struct {
+	id               int64
+	author           login
+	url, body        string // html_url, body
+	created, updated time.Time
+}
+
+func commentOf(gc *gh.IssueComment) comment {
+	return comment{
+		id:      gc.GetID(),
+		author:  loginOf(gc.GetUser().GetLogin()),
+		url:     gc.GetHTMLURL(),
+		body:    gc.GetBody(),
+		created: gc.GetCreatedAt().Time,
+		updated: gc.GetUpdatedAt().Time,
+	}
+}
+
+// toComment is the comment as the core sees it; self is slipwatch's
+// login ("" when not known).
+func (k comment) toComment(self string) connectors.Comment {
+	author := k.author.String()
+	return connectors.Comment{
+		ID:        strconv.FormatInt(k.id, 10),
+		URL:       k.url,
+		Author:    author,
+		Body:      k.body,
+		Hidden:    k.body, // markers are HTML comments in the body
+		CreatedAt: k.created,
+		UpdatedAt: k.updated,
+		BySelf:    self != "" && strings.EqualFold(author, self),
+	}
 }

@@ -335,7 +335,7 @@ func (c *Client) readThread(ctx context.Context, full, owner, name string, issue
 			delete(c.unsure, id)
 		}
 	}
-	var comments []*gh.IssueComment
+	var comments []comment
 	if memo != nil {
 		comments = slices.Clone(memo.comments)
 	}
@@ -346,16 +346,15 @@ func (c *Client) readThread(ctx context.Context, full, owner, name string, issue
 		if comments, err = c.listComments(withTag(ctx, full, KindThread), owner, name, num); err != nil {
 			return nil, err
 		}
-		fresh := &threadMemo{checked: now, comments: make([]*gh.IssueComment, len(comments)), verdicts: map[int64]verdict{}}
-		for i, cm := range comments {
-			fresh.comments[i] = trimComment(cm)
-		}
+		// The memo's own copy: a list merged into it later must not
+		// change what this Observe returns.
+		fresh := &threadMemo{checked: now, comments: slices.Clone(comments), verdicts: map[int64]verdict{}}
 		c.mu.Lock()
 		if old := c.threads[id]; old != nil {
 			// Kept for the comments that are still there, unedited.
-			for _, gc := range comments {
-				if v, ok := old.verdicts[gc.GetID()]; ok && v.updated.Equal(gc.GetUpdatedAt().Time) {
-					fresh.verdicts[gc.GetID()] = v
+			for _, k := range comments {
+				if v, ok := old.verdicts[k.id]; ok && v.updated.Equal(k.updated) {
+					fresh.verdicts[k.id] = v
 				}
 			}
 		}
@@ -368,10 +367,10 @@ func (c *Client) readThread(ctx context.Context, full, owner, name string, issue
 		return nil, err
 	}
 	th := &connectors.Thread{ID: id, URL: issue.url, Comments: make([]connectors.Comment, 0, len(comments))}
-	for _, gc := range comments {
-		cm := toComment(gc, self)
+	for _, k := range comments {
+		cm := k.toComment(self)
 		if !cm.BySelf && hasCommand(cm.Body) {
-			if cm.AuthorCanCommit, err = c.judge(ctx, memo, gc.GetID(), cm, full, owner, name); err != nil {
+			if cm.AuthorCanCommit, err = c.judge(ctx, memo, k.id, cm, full, owner, name); err != nil {
 				return nil, err
 			}
 		}
@@ -403,27 +402,22 @@ func (c *Client) judge(ctx context.Context, memo *threadMemo, id int64, cm conne
 }
 
 // listComments reads every comment of issue num, all pages.
-func (c *Client) listComments(ctx context.Context, owner, name string, num int) ([]*gh.IssueComment, error) {
+func (c *Client) listComments(ctx context.Context, owner, name string, num int) ([]comment, error) {
 	u := fmt.Sprintf("repos/%s/%s/issues/%d/comments?per_page=100", url.PathEscape(owner), url.PathEscape(name), num)
-	comments, err := listAll[*gh.IssueComment](ctx, c, u)
+	gcs, err := listAll[*gh.IssueComment](ctx, c, u)
 	if err != nil {
 		return nil, c.wrap(fmt.Sprintf("list comments of %s/%s#%d", owner, name, num), err)
+	}
+	comments := make([]comment, len(gcs))
+	for i, gc := range gcs {
+		comments[i] = commentOf(gc)
 	}
 	return comments, nil
 }
 
+// toComment is comment gc as the core sees it.
 func toComment(gc *gh.IssueComment, self string) connectors.Comment {
-	login := gc.GetUser().GetLogin()
-	return connectors.Comment{
-		ID:        strconv.FormatInt(gc.GetID(), 10),
-		URL:       gc.GetHTMLURL(),
-		Author:    login,
-		Body:      gc.GetBody(),
-		Hidden:    gc.GetBody(), // markers are HTML comments in the body
-		CreatedAt: gc.GetCreatedAt().Time,
-		UpdatedAt: gc.GetUpdatedAt().Time,
-		BySelf:    self != "" && strings.EqualFold(login, self),
-	}
+	return commentOf(gc).toComment(self)
 }
 
 // hasCommand reports whether a comment may hold a command, whose author's

@@ -187,8 +187,8 @@ func (c *Client) knownThread(key, owner, name, full string, number int) *connect
 		}
 	}
 	if memo := c.threads[id]; memo != nil {
-		for _, gc := range memo.comments {
-			th.Comments = append(th.Comments, toComment(gc, self))
+		for _, k := range memo.comments {
+			th.Comments = append(th.Comments, k.toComment(self))
 		}
 	}
 	return th
@@ -236,8 +236,8 @@ func (c *Client) ReadThread(ctx context.Context, id string) (*connectors.Thread,
 	}
 	th := &connectors.Thread{ID: id, URL: fmt.Sprintf("%s/%s/%s/issues/%d", c.htmlRoot(), owner, name, number),
 		Comments: make([]connectors.Comment, 0, len(comments))}
-	for _, gc := range comments {
-		th.Comments = append(th.Comments, toComment(gc, self))
+	for _, k := range comments {
+		th.Comments = append(th.Comments, k.toComment(self))
 	}
 	return th, nil
 }
@@ -307,7 +307,7 @@ func (c *Client) wrote(full string, number int, gc *gh.IssueComment, err error) 
 	id := threadID(full, number)
 	if err == nil {
 		if memo := c.threads[id]; memo != nil && gc != nil && gc.GetID() != 0 {
-			memo.put(trimComment(gc))
+			memo.put(commentOf(gc))
 		}
 		return
 	}
