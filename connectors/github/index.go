@@ -109,22 +109,29 @@ func newIndex() *index {
 
 // repoView is what Observe reads of a repository: a snapshot of its index.
 type repoView struct {
-	fetched    time.Time
-	day        connectors.Date // the day it was built, in the configured zone
 	milestones map[int]*milestone
 	numbers    []int
-	items      map[int][]connectors.Item // milestone → its items, by number
-	threads    map[int][]*trackingIssue  // milestone → its tracking issues, by number
-	closed     map[int]closedIssue       // every closed item known, tracking issues left out, by number
-	created    map[int]time.Time         // when each of closed was created
+	items      map[int][]item           // milestone → its items, by number
+	threads    map[int][]*trackingIssue // milestone → its tracking issues, by number
 	throughput connectors.Throughput
+}
+
+// item is an issue or pull request of a milestone as a view keeps it,
+// times as in entry: Observe makes the connectors.Item of it.
+type item struct {
+	number          int
+	created, closed int64
+}
+
+func (it item) toItem() connectors.Item {
+	return connectors.Item{ID: strconv.Itoa(it.number), CreatedAt: fromUnix(it.created), ClosedAt: fromUnix(it.closed)}
 }
 
 // closedIssue is what throughput needs of a closed issue or pull request.
 type closedIssue struct {
-	milestone int
-	at        time.Time
-	completed bool
+	milestone   int
+	created, at time.Time
+	completed   bool
 }
 
 func (c *Client) repoBase(full string) string {
@@ -197,7 +204,6 @@ func (c *Client) refresh(ctx context.Context, full string, ix *index) error {
 	}
 	c.prune(ix, from)
 	v := c.buildView(ix, now)
-	v.fetched = now
 	c.mu.Lock()
 	ix.built, ix.fetched, ix.view = true, now, v
 	c.mu.Unlock()
@@ -594,14 +600,23 @@ func (c *Client) buildView(ix *index, now time.Time) *repoView {
 	today := connectors.DateOf(now, c.loc)
 	from := today.AddDays(-(c.window - 1))
 	v := &repoView{
-		day:        today,
 		milestones: ix.milestones,
 		numbers:    ix.numbers,
-		items:      map[int][]connectors.Item{},
+		items:      map[int][]item{},
 		threads:    map[int][]*trackingIssue{},
-		closed:     map[int]closedIssue{},
-		created:    map[int]time.Time{},
 	}
+	// Each milestone's items fill a slice of exactly their number: a view
+	// is kept until the next change.
+	count := map[int]int{}
+	for _, e := range ix.items {
+		if e.milestone > 0 && !e.tracking {
+			count[int(e.milestone)]++
+		}
+	}
+	for m, k := range count {
+		v.items[m] = make([]item, 0, k)
+	}
+	var closed []closedIssue
 	var done []time.Time
 	for _, n := range slices.Sorted(maps.Keys(ix.items)) {
 		e := ix.items[n]
@@ -612,33 +627,33 @@ func (c *Client) buildView(ix *index, now time.Time) *repoView {
 			}
 			continue
 		}
-		created, closed := fromUnix(e.created), fromUnix(e.closed)
 		if m > 0 {
-			v.items[m] = append(v.items[m], connectors.Item{ID: strconv.Itoa(n), CreatedAt: created, ClosedAt: closed})
+			v.items[m] = append(v.items[m], item{number: n, created: e.created, closed: e.closed})
 		}
 		if e.closed != 0 {
-			v.closed[n] = closedIssue{milestone: m, at: closed, completed: e.completed}
-			v.created[n] = created
+			at := fromUnix(e.closed)
+			closed = append(closed, closedIssue{milestone: m, created: fromUnix(e.created), at: at, completed: e.completed})
 			if e.completed {
-				done = append(done, closed)
+				done = append(done, at)
 			}
 		}
 	}
 	v.throughput = connectors.CountThroughput(done, from, today, c.loc)
-	c.teamFacts(v)
+	c.teamFacts(v, closed)
 	return v
 }
 
 // teamFacts adds the team-level facts the forecast reads
-// (connectors.CountFacts) to the view's throughput, from the index at no
-// request of its own: each completed item with its milestone, which is in
-// progress while open, and begun before the window when one of its items
-// closed before it (or it counts more closed items than the index holds).
-func (c *Client) teamFacts(v *repoView) {
+// (connectors.CountFacts) to the view's throughput, from the index's
+// closed items at no request of its own: each completed item with its
+// milestone, which is in progress while open, and begun before the window
+// when one of its items closed before it (or it counts more closed items
+// than the index holds).
+func (c *Client) teamFacts(v *repoView, closed []closedIssue) {
 	start := v.throughput.From.Time(c.loc)
 	seen := map[int]int{} // milestone → its closed items in the index
 	begun := map[int]bool{}
-	for _, ci := range v.closed {
+	for _, ci := range closed {
 		if ci.milestone > 0 {
 			seen[ci.milestone]++
 			if ci.at.Before(start) {
@@ -647,11 +662,11 @@ func (c *Client) teamFacts(v *repoView) {
 		}
 	}
 	var done []connectors.Completion
-	for n, ci := range v.closed {
+	for _, ci := range closed {
 		if !ci.completed {
 			continue
 		}
-		cp := connectors.Completion{Created: v.created[n], Closed: ci.at}
+		cp := connectors.Completion{Created: ci.created, Closed: ci.at}
 		if m := v.milestones[ci.milestone]; m != nil {
 			cp.Deliverable = strconv.Itoa(ci.milestone)
 			cp.Open = !m.closed
@@ -715,7 +730,6 @@ func (c *Client) noteThread(full string, is *gh.Issue) {
 	}
 	c.mergeIssues(full, ix, []*gh.Issue{is})
 	v := c.buildView(ix, c.now())
-	v.fetched = ix.fetched
 	c.mu.Lock()
 	ix.view = v
 	c.mu.Unlock()

@@ -215,10 +215,10 @@ func (c *Client) milestoneItems(full string, num int, v *repoView) ([]connectors
 	pin := c.pinnedOf(key)
 	items := make([]connectors.Item, 0, len(v.items[num]))
 	for _, it := range v.items[num] {
-		if pin != 0 && it.ID == strconv.Itoa(pin) {
+		if pin != 0 && it.number == pin {
 			continue
 		}
-		items = append(items, it)
+		items = append(items, it.toItem())
 	}
 	thread := c.chooseThread(v.threads[num], pin)
 	if thread != nil {
