@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"maps"
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
@@ -63,7 +64,7 @@ type index struct {
 	milestones map[int]*milestone
 	numbers    []int // milestone numbers in listing order
 
-	items    map[int]entry          // by issue number
+	items    map[int32]entry        // by issue number
 	tracking map[int]*trackingIssue // the tracking issues among items
 
 	// issuesMark and commentsMark are the newest updated_at read from
@@ -79,32 +80,44 @@ type index struct {
 	view *repoView // what Observe reads, rebuilt by each refresh
 }
 
-// entry is what the index keeps of an issue or pull request: an
-// organisation's index holds hundreds of thousands, so times are Unix
-// seconds (GitHub's timestamps have no finer part) and zero when unset.
+// entry is what the index keeps of an issue or pull request, by its
+// number: an organisation's index holds hundreds of thousands, so it is 20
+// bytes, and a map slot with its number 24.
 type entry struct {
-	created, closed, update int64
+	created, closed, update seconds
 	milestone               int32
 	completed               bool // closed as finished work (see completed)
 	tracking                bool // a tracking issue: labelled, not a pull request
 }
 
-func unix(t time.Time) int64 {
+// seconds is a GitHub time in Unix seconds (GitHub's timestamps have no
+// finer part), zero when unset. 32 bits hold every time GitHub can give,
+// from its start until 2106; one outside is held as the nearest there is.
+type seconds uint32
+
+func secondsOf(t time.Time) seconds {
 	if t.IsZero() {
 		return 0
 	}
-	return t.Unix()
+	switch s := t.Unix(); {
+	case s < 0:
+		return 1
+	case s > math.MaxUint32:
+		return math.MaxUint32
+	default:
+		return seconds(s)
+	}
 }
 
-func fromUnix(s int64) time.Time {
+func (s seconds) time() time.Time {
 	if s == 0 {
 		return time.Time{}
 	}
-	return time.Unix(s, 0).UTC()
+	return time.Unix(int64(s), 0).UTC()
 }
 
 func newIndex() *index {
-	return &index{items: map[int]entry{}, tracking: map[int]*trackingIssue{}, accepted: map[int][2]int{}, milestones: map[int]*milestone{}}
+	return &index{items: map[int32]entry{}, tracking: map[int]*trackingIssue{}, accepted: map[int][2]int{}, milestones: map[int]*milestone{}}
 }
 
 // repoView is what Observe reads of a repository: a snapshot of its index.
@@ -116,15 +129,15 @@ type repoView struct {
 	throughput connectors.Throughput
 }
 
-// item is an issue or pull request of a milestone as a view keeps it,
-// times as in entry: Observe makes the connectors.Item of it.
+// item is an issue or pull request of a milestone as a view keeps it
+// (12 bytes): Observe makes the connectors.Item of it.
 type item struct {
-	number          int
-	created, closed int64
+	number          int32
+	created, closed seconds
 }
 
 func (it item) toItem() connectors.Item {
-	return connectors.Item{ID: strconv.Itoa(it.number), CreatedAt: fromUnix(it.created), ClosedAt: fromUnix(it.closed)}
+	return connectors.Item{ID: strconv.Itoa(int(it.number)), CreatedAt: it.created.time(), ClosedAt: it.closed.time()}
 }
 
 // closedIssue is what throughput needs of a closed issue or pull request.
@@ -339,17 +352,17 @@ func later(a, b time.Time) time.Time {
 func (c *Client) mergeIssues(full string, ix *index, issues []*gh.Issue) {
 	for _, is := range issues {
 		n := is.GetNumber()
-		if n <= 0 {
-			continue
+		if n <= 0 || n > math.MaxInt32 {
+			continue // not a number GitHub gives an issue
 		}
-		e := entry{milestone: int32(is.GetMilestone().GetNumber()), created: unix(is.GetCreatedAt().Time), update: unix(is.GetUpdatedAt().Time), tracking: c.isThread(is)}
-		if old, ok := ix.items[n]; ok && old.update > e.update {
+		e := entry{milestone: int32(is.GetMilestone().GetNumber()), created: secondsOf(is.GetCreatedAt().Time), update: secondsOf(is.GetUpdatedAt().Time), tracking: c.isThread(is)}
+		if old, ok := ix.items[int32(n)]; ok && old.update > e.update {
 			continue
 		}
 		if is.GetState() == "closed" && is.ClosedAt != nil {
-			e.closed, e.completed = unix(is.ClosedAt.Time), completed(is)
+			e.closed, e.completed = secondsOf(is.ClosedAt.Time), completed(is)
 		}
-		ix.items[n] = e
+		ix.items[int32(n)] = e
 		if !e.tracking {
 			delete(ix.tracking, n)
 			continue
@@ -410,9 +423,9 @@ func (c *Client) repair(ctx context.Context, full, base string, ix *index, num i
 		listed[is.GetNumber()] = true
 	}
 	for n, e := range ix.items {
-		if int(e.milestone) == num && !listed[n] {
+		if int(e.milestone) == num && !listed[int(n)] {
 			delete(ix.items, n)
-			delete(ix.tracking, n)
+			delete(ix.tracking, int(n))
 		}
 	}
 	c.mergeIssues(full, ix, issues)
@@ -589,7 +602,7 @@ func recheckDue(id string, checked time.Time) time.Time {
 // milestone, its update brings it back.
 func (c *Client) prune(ix *index, from time.Time) {
 	for n, e := range ix.items {
-		if e.milestone == 0 && !e.tracking && (e.closed == 0 || e.closed < from.Unix()) {
+		if e.milestone == 0 && !e.tracking && (e.closed == 0 || e.closed < secondsOf(from)) {
 			delete(ix.items, n)
 		}
 	}
@@ -623,7 +636,7 @@ func (c *Client) buildView(ix *index, now time.Time) *repoView {
 		m := int(e.milestone)
 		if e.tracking {
 			if m > 0 {
-				v.threads[m] = append(v.threads[m], ix.tracking[n])
+				v.threads[m] = append(v.threads[m], ix.tracking[int(n)])
 			}
 			continue
 		}
@@ -631,8 +644,8 @@ func (c *Client) buildView(ix *index, now time.Time) *repoView {
 			v.items[m] = append(v.items[m], item{number: n, created: e.created, closed: e.closed})
 		}
 		if e.closed != 0 {
-			at := fromUnix(e.closed)
-			closed = append(closed, closedIssue{milestone: m, created: fromUnix(e.created), at: at, completed: e.completed})
+			at := e.closed.time()
+			closed = append(closed, closedIssue{milestone: m, created: e.created.time(), at: at, completed: e.completed})
 			if e.completed {
 				done = append(done, at)
 			}

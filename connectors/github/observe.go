@@ -215,7 +215,7 @@ func (c *Client) milestoneItems(full string, num int, v *repoView) ([]connectors
 	pin := c.pinnedOf(key)
 	items := make([]connectors.Item, 0, len(v.items[num]))
 	for _, it := range v.items[num] {
-		if pin != 0 && it.number == pin {
+		if pin != 0 && int(it.number) == pin {
 			continue
 		}
 		items = append(items, it.toItem())
