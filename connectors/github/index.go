@@ -572,9 +572,30 @@ type threadMemo struct {
 	comments []comment
 	// verdicts are canCommit's answers for the command comments, by
 	// comment ID, each for the text it was given on (guarded by
-	// Client.mu).
-	verdicts map[int64]verdict
+	// Client.mu): a slice, a tenth of the smallest map.
+	verdicts []verdict
 }
+
+// verdict is the verdict on comment id, if any.
+func (m *threadMemo) verdict(id int64) (verdict, bool) {
+	i, found := slices.BinarySearchFunc(m.verdicts, id, byComment)
+	if !found {
+		return verdict{}, false
+	}
+	return m.verdicts[i], true
+}
+
+// judged keeps v, in place of any earlier verdict on its comment.
+func (m *threadMemo) judged(v verdict) {
+	i, found := slices.BinarySearchFunc(m.verdicts, v.comment, byComment)
+	if found {
+		m.verdicts[i] = v
+		return
+	}
+	m.verdicts = slices.Insert(m.verdicts, i, v)
+}
+
+func byComment(v verdict, id int64) int { return cmp.Compare(v.comment, id) }
 
 // put adds or replaces comment cm, unless the memo holds a later version.
 func (m *threadMemo) put(cm comment) {

@@ -25,6 +25,7 @@ const maxPages = 100
 // a command the core has already answered. A new or edited comment is a
 // new text, judged afresh.
 type verdict struct {
+	comment int64 // its ID
 	updated time.Time
 	can     bool
 }
@@ -348,13 +349,13 @@ func (c *Client) readThread(ctx context.Context, full, owner, name string, issue
 		}
 		// The memo's own copy: a list merged into it later must not
 		// change what this Observe returns.
-		fresh := &threadMemo{checked: now, comments: slices.Clone(comments), verdicts: map[int64]verdict{}}
+		fresh := &threadMemo{checked: now, comments: slices.Clone(comments)}
 		c.mu.Lock()
 		if old := c.threads[id]; old != nil {
 			// Kept for the comments that are still there, unedited.
 			for _, k := range comments {
-				if v, ok := old.verdicts[k.id]; ok && v.updated.Equal(k.updated) {
-					fresh.verdicts[k.id] = v
+				if v, ok := old.verdict(k.id); ok && v.updated.Equal(k.updated) {
+					fresh.judged(v)
 				}
 			}
 		}
@@ -383,7 +384,7 @@ func (c *Client) readThread(ctx context.Context, full, owner, name string, issue
 // of the comment (see verdict).
 func (c *Client) judge(ctx context.Context, memo *threadMemo, id int64, cm connectors.Comment, full, owner, name string) (bool, error) {
 	c.mu.Lock()
-	v, ok := memo.verdicts[id]
+	v, ok := memo.verdict(id)
 	c.mu.Unlock()
 	if ok && v.updated.Equal(cm.UpdatedAt) {
 		return v.can, nil
@@ -393,10 +394,7 @@ func (c *Client) judge(ctx context.Context, memo *threadMemo, id int64, cm conne
 		return false, err
 	}
 	c.mu.Lock()
-	if memo.verdicts == nil {
-		memo.verdicts = map[int64]verdict{}
-	}
-	memo.verdicts[id] = verdict{updated: cm.UpdatedAt, can: can}
+	memo.judged(verdict{comment: id, updated: cm.UpdatedAt, can: can})
 	c.mu.Unlock()
 	return can, nil
 }
