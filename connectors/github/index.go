@@ -90,32 +90,6 @@ type entry struct {
 	tracking                bool // a tracking issue: labelled, not a pull request
 }
 
-// seconds is a GitHub time in Unix seconds (GitHub's timestamps have no
-// finer part), zero when unset. 32 bits hold every time GitHub can give,
-// from its start until 2106; one outside is held as the nearest there is.
-type seconds uint32
-
-func secondsOf(t time.Time) seconds {
-	if t.IsZero() {
-		return 0
-	}
-	switch s := t.Unix(); {
-	case s < 0:
-		return 1
-	case s > math.MaxUint32:
-		return math.MaxUint32
-	default:
-		return seconds(s)
-	}
-}
-
-func (s seconds) time() time.Time {
-	if s == 0 {
-		return time.Time{}
-	}
-	return time.Unix(int64(s), 0).UTC()
-}
-
 func newIndex() *index {
 	return &index{items: map[int32]entry{}, tracking: map[int]*trackingIssue{}, accepted: map[int][2]int{}, milestones: map[int]*milestone{}}
 }
