@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -199,5 +200,49 @@ func BenchmarkPollCost(b *testing.B) {
 		b.ReportMetric(float64(rep.changed.Counted), "5-closes-counted")
 		b.ReportMetric(float64(rep.changed.Total), "5-closes-requests")
 		b.ReportMetric(float64(rep.naive.Total), "naive-requests")
+	}
+}
+
+// BenchmarkRepoMemory measures what the connector holds per repository
+// (its indexes, views and threads) after a cold cycle and a warm one over
+// 20 repos of the API-cost world's shape: the live heap a GC finds, less
+// what is left once the connector is dropped, as slipbench's row does.
+// Run it once: go test -run x -bench RepoMemory -benchtime 1x
+// ./connectors/github
+func BenchmarkRepoMemory(b *testing.B) {
+	const repos = 20
+	f := newSandbox(b)
+	names := costWorld(f, repos, 20, 30)
+	o := testOptions(f) // the validators outlive the connector, as Redis does
+	heap := func() uint64 {
+		runtime.GC()
+		runtime.GC() // the second empties sync.Pools, kept one cycle
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return ms.HeapAlloc
+	}
+	ctx := context.Background()
+	for b.Loop() {
+		c, err := New(testConfig(f, names...), o)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for range 2 {
+			for _, name := range names {
+				refs, err := c.List(ctx, name)
+				if err != nil {
+					b.Fatalf("List %s: %v", name, err)
+				}
+				for _, ref := range refs {
+					if _, err := c.Observe(ctx, ref); err != nil {
+						b.Fatalf("Observe %s: %v", ref, err)
+					}
+				}
+			}
+			f.advance(5 * time.Minute)
+		}
+		held := heap()
+		runtime.KeepAlive(c)
+		b.ReportMetric((float64(held)-float64(heap()))/repos, "B/repo")
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"maps"
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
@@ -60,11 +61,11 @@ type index struct {
 	fetched time.Time
 	stale   bool
 
-	milestones map[int]*gh.Milestone
+	milestones map[int]*milestone
 	numbers    []int // milestone numbers in listing order
 
-	items    map[int]entry     // by issue number
-	tracking map[int]*gh.Issue // the tracking issues among items
+	items    map[int32]entry        // by issue number
+	tracking map[int]*trackingIssue // the tracking issues among items
 
 	// issuesMark and commentsMark are the newest updated_at read from
 	// each list: the walk of what changed stops below them.
@@ -79,52 +80,45 @@ type index struct {
 	view *repoView // what Observe reads, rebuilt by each refresh
 }
 
-// entry is what the index keeps of an issue or pull request: an
-// organisation's index holds hundreds of thousands, so times are Unix
-// seconds (GitHub's timestamps have no finer part) and zero when unset.
+// entry is what the index keeps of an issue or pull request, by its
+// number: an organisation's index holds hundreds of thousands, so it is 20
+// bytes, and a map slot with its number 24.
 type entry struct {
-	created, closed, update int64
+	created, closed, update seconds
 	milestone               int32
 	completed               bool // closed as finished work (see completed)
 	tracking                bool // a tracking issue: labelled, not a pull request
 }
 
-func unix(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.Unix()
-}
-
-func fromUnix(s int64) time.Time {
-	if s == 0 {
-		return time.Time{}
-	}
-	return time.Unix(s, 0).UTC()
-}
-
 func newIndex() *index {
-	return &index{items: map[int]entry{}, tracking: map[int]*gh.Issue{}, accepted: map[int][2]int{}, milestones: map[int]*gh.Milestone{}}
+	return &index{items: map[int32]entry{}, tracking: map[int]*trackingIssue{}, accepted: map[int][2]int{}, milestones: map[int]*milestone{}}
 }
 
 // repoView is what Observe reads of a repository: a snapshot of its index.
 type repoView struct {
-	fetched    time.Time
-	day        connectors.Date // the day it was built, in the configured zone
-	milestones map[int]*gh.Milestone
+	milestones map[int]*milestone
 	numbers    []int
-	items      map[int][]connectors.Item // milestone → its items, by number
-	threads    map[int][]*gh.Issue       // milestone → its tracking issues, by number
-	closed     map[int]closedIssue       // every closed item known, tracking issues left out, by number
-	created    map[int]time.Time         // when each of closed was created
+	items      map[int][]item           // milestone → its items, by number
+	threads    map[int][]*trackingIssue // milestone → its tracking issues, by number
 	throughput connectors.Throughput
+}
+
+// item is an issue or pull request of a milestone as a view keeps it
+// (12 bytes): Observe makes the connectors.Item of it.
+type item struct {
+	number          int32
+	created, closed seconds
+}
+
+func (it item) toItem() connectors.Item {
+	return connectors.Item{ID: strconv.Itoa(int(it.number)), CreatedAt: it.created.time(), ClosedAt: it.closed.time()}
 }
 
 // closedIssue is what throughput needs of a closed issue or pull request.
 type closedIssue struct {
-	milestone int
-	at        time.Time
-	completed bool
+	milestone   int
+	created, at time.Time
+	completed   bool
 }
 
 func (c *Client) repoBase(full string) string {
@@ -197,7 +191,6 @@ func (c *Client) refresh(ctx context.Context, full string, ix *index) error {
 	}
 	c.prune(ix, from)
 	v := c.buildView(ix, now)
-	v.fetched = now
 	c.mu.Lock()
 	ix.built, ix.fetched, ix.view = true, now, v
 	c.mu.Unlock()
@@ -209,13 +202,13 @@ func (c *Client) readMilestones(ctx context.Context, full, base string, ix *inde
 	if err != nil {
 		return c.wrap("list milestones of "+full, err)
 	}
-	ix.milestones, ix.numbers = map[int]*gh.Milestone{}, nil
-	for _, m := range milestones {
-		n := m.GetNumber()
+	ix.milestones, ix.numbers = make(map[int]*milestone, len(milestones)), nil
+	for _, gm := range milestones {
+		n := gm.GetNumber()
 		if _, dup := ix.milestones[n]; dup || n <= 0 {
 			continue // a page boundary moved under us; the next poll sees it whole
 		}
-		ix.milestones[n] = m
+		ix.milestones[n] = milestoneOf(gm)
 		ix.numbers = append(ix.numbers, n)
 	}
 	return nil
@@ -250,7 +243,7 @@ func (c *Client) coldIssues(ctx context.Context, full, base string, ix *index, f
 	if next != "" {
 		counted := 0
 		for _, m := range ix.milestones {
-			counted += m.GetOpenIssues() + m.GetClosedIssues()
+			counted += m.counts[0] + m.counts[1]
 		}
 		if rest, milestoned := last-pages, (counted+pageSize-1)/pageSize; rest > milestoned {
 			all, err := listAll[*gh.Issue](withTag(ctx, full, KindMilestoneIssues), c, milestonedURL(base))
@@ -333,22 +326,22 @@ func later(a, b time.Time) time.Time {
 func (c *Client) mergeIssues(full string, ix *index, issues []*gh.Issue) {
 	for _, is := range issues {
 		n := is.GetNumber()
-		if n <= 0 {
-			continue
+		if n <= 0 || n > math.MaxInt32 {
+			continue // not a number GitHub gives an issue
 		}
-		e := entry{milestone: int32(is.GetMilestone().GetNumber()), created: unix(is.GetCreatedAt().Time), update: unix(is.GetUpdatedAt().Time), tracking: c.isThread(is)}
-		if old, ok := ix.items[n]; ok && old.update > e.update {
+		e := entry{milestone: int32(is.GetMilestone().GetNumber()), created: secondsOf(is.GetCreatedAt().Time), update: secondsOf(is.GetUpdatedAt().Time), tracking: c.isThread(is)}
+		if old, ok := ix.items[int32(n)]; ok && old.update > e.update {
 			continue
 		}
 		if is.GetState() == "closed" && is.ClosedAt != nil {
-			e.closed, e.completed = unix(is.ClosedAt.Time), completed(is)
+			e.closed, e.completed = secondsOf(is.ClosedAt.Time), completed(is)
 		}
-		ix.items[n] = e
+		ix.items[int32(n)] = e
 		if !e.tracking {
 			delete(ix.tracking, n)
 			continue
 		}
-		ix.tracking[n] = trimIssue(is)
+		ix.tracking[n] = trackingOf(is)
 		if ix.built {
 			// A tracking issue seen for the first time since the index was
 			// built (made, or labelled, since) starts with no comments
@@ -376,15 +369,13 @@ func (ix *index) counts() map[int][2]int {
 	return out
 }
 
-func countsOf(m *gh.Milestone) [2]int { return [2]int{m.GetOpenIssues(), m.GetClosedIssues()} }
-
 // disagreeing are the milestones whose counts the index does not match
 // (and did not accept after a repair), in listing order.
 func (c *Client) disagreeing(ix *index) []int {
 	have := ix.counts()
 	var out []int
 	for _, n := range ix.numbers {
-		want := countsOf(ix.milestones[n])
+		want := ix.milestones[n].counts
 		if have[n] != want && ix.accepted[n] != want {
 			out = append(out, n)
 		}
@@ -406,13 +397,13 @@ func (c *Client) repair(ctx context.Context, full, base string, ix *index, num i
 		listed[is.GetNumber()] = true
 	}
 	for n, e := range ix.items {
-		if int(e.milestone) == num && !listed[n] {
+		if int(e.milestone) == num && !listed[int(n)] {
 			delete(ix.items, n)
-			delete(ix.tracking, n)
+			delete(ix.tracking, int(n))
 		}
 	}
 	c.mergeIssues(full, ix, issues)
-	want := countsOf(ix.milestones[num])
+	want := ix.milestones[num].counts
 	if have := ix.counts()[num]; have != want {
 		// GitHub filters pull requests out of the lists for a credential
 		// without the Pull requests permission, but the milestone counts
@@ -431,8 +422,8 @@ func (c *Client) repair(ctx context.Context, full, base string, ix *index, num i
 // openThreads makes sure every tracking issue of a milestone has a memo
 // for the comments list to fill.
 func (c *Client) openThreads(full string, ix *index) {
-	for n, is := range ix.tracking {
-		if is.GetMilestone().GetNumber() > 0 {
+	for n, t := range ix.tracking {
+		if t.milestone > 0 {
 			c.openThread(full, n)
 		}
 	}
@@ -489,9 +480,9 @@ func (c *Client) lacking(full string, ix *index) []int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var out []int
-	for n, is := range ix.tracking {
+	for n, t := range ix.tracking {
 		memo := c.threads[threadID(full, n)]
-		if is.GetMilestone().GetNumber() > 0 && memo != nil && len(memo.comments) < is.GetComments() {
+		if t.milestone > 0 && memo != nil && len(memo.comments) < t.comments {
 			out = append(out, n)
 		}
 	}
@@ -544,7 +535,7 @@ func (c *Client) mergeComments(full string, comments []*gh.IssueComment) {
 	defer c.mu.Unlock()
 	for _, cm := range comments {
 		if memo := c.threads[threadID(full, issueNumber(cm.GetIssueURL()))]; memo != nil {
-			memo.put(trimComment(cm))
+			memo.put(commentOf(cm))
 		}
 	}
 }
@@ -552,20 +543,41 @@ func (c *Client) mergeComments(full string, comments []*gh.IssueComment) {
 // threadMemo is a tracking issue's comments as known, oldest first.
 type threadMemo struct {
 	checked  time.Time // when they were last read whole (or the memo began)
-	comments []*gh.IssueComment
+	comments []comment
 	// verdicts are canCommit's answers for the command comments, by
 	// comment ID, each for the text it was given on (guarded by
-	// Client.mu).
-	verdicts map[int64]verdict
+	// Client.mu): a slice, a tenth of the smallest map.
+	verdicts []verdict
 }
 
+// verdict is the verdict on comment id, if any.
+func (m *threadMemo) verdict(id int64) (verdict, bool) {
+	i, found := slices.BinarySearchFunc(m.verdicts, id, byComment)
+	if !found {
+		return verdict{}, false
+	}
+	return m.verdicts[i], true
+}
+
+// judged keeps v, in place of any earlier verdict on its comment.
+func (m *threadMemo) judged(v verdict) {
+	i, found := slices.BinarySearchFunc(m.verdicts, v.comment, byComment)
+	if found {
+		m.verdicts[i] = v
+		return
+	}
+	m.verdicts = slices.Insert(m.verdicts, i, v)
+}
+
+func byComment(v verdict, id int64) int { return cmp.Compare(v.comment, id) }
+
 // put adds or replaces comment cm, unless the memo holds a later version.
-func (m *threadMemo) put(cm *gh.IssueComment) {
-	i, found := slices.BinarySearchFunc(m.comments, cm.GetID(), func(x *gh.IssueComment, id int64) int { return cmp.Compare(x.GetID(), id) })
+func (m *threadMemo) put(cm comment) {
+	i, found := slices.BinarySearchFunc(m.comments, cm.id, func(x comment, id int64) int { return cmp.Compare(x.id, id) })
 	switch {
 	case !found:
 		m.comments = slices.Insert(m.comments, i, cm)
-	case !m.comments[i].GetUpdatedAt().After(cm.GetUpdatedAt().Time):
+	case !m.comments[i].updated.After(cm.updated):
 		m.comments[i] = cm
 	}
 }
@@ -585,7 +597,7 @@ func recheckDue(id string, checked time.Time) time.Time {
 // milestone, its update brings it back.
 func (c *Client) prune(ix *index, from time.Time) {
 	for n, e := range ix.items {
-		if e.milestone == 0 && !e.tracking && (e.closed == 0 || e.closed < from.Unix()) {
+		if e.milestone == 0 && !e.tracking && (e.closed == 0 || e.closed < secondsOf(from)) {
 			delete(ix.items, n)
 		}
 	}
@@ -596,51 +608,60 @@ func (c *Client) buildView(ix *index, now time.Time) *repoView {
 	today := connectors.DateOf(now, c.loc)
 	from := today.AddDays(-(c.window - 1))
 	v := &repoView{
-		day:        today,
 		milestones: ix.milestones,
 		numbers:    ix.numbers,
-		items:      map[int][]connectors.Item{},
-		threads:    map[int][]*gh.Issue{},
-		closed:     map[int]closedIssue{},
-		created:    map[int]time.Time{},
+		items:      map[int][]item{},
+		threads:    map[int][]*trackingIssue{},
 	}
+	// Each milestone's items fill a slice of exactly their number: a view
+	// is kept until the next change.
+	count := map[int]int{}
+	for _, e := range ix.items {
+		if e.milestone > 0 && !e.tracking {
+			count[int(e.milestone)]++
+		}
+	}
+	for m, k := range count {
+		v.items[m] = make([]item, 0, k)
+	}
+	var closed []closedIssue
 	var done []time.Time
 	for _, n := range slices.Sorted(maps.Keys(ix.items)) {
 		e := ix.items[n]
 		m := int(e.milestone)
 		if e.tracking {
 			if m > 0 {
-				v.threads[m] = append(v.threads[m], ix.tracking[n])
+				v.threads[m] = append(v.threads[m], ix.tracking[int(n)])
 			}
 			continue
 		}
-		created, closed := fromUnix(e.created), fromUnix(e.closed)
 		if m > 0 {
-			v.items[m] = append(v.items[m], connectors.Item{ID: strconv.Itoa(n), CreatedAt: created, ClosedAt: closed})
+			v.items[m] = append(v.items[m], item{number: n, created: e.created, closed: e.closed})
 		}
 		if e.closed != 0 {
-			v.closed[n] = closedIssue{milestone: m, at: closed, completed: e.completed}
-			v.created[n] = created
+			at := e.closed.time()
+			closed = append(closed, closedIssue{milestone: m, created: e.created.time(), at: at, completed: e.completed})
 			if e.completed {
-				done = append(done, closed)
+				done = append(done, at)
 			}
 		}
 	}
 	v.throughput = connectors.CountThroughput(done, from, today, c.loc)
-	c.teamFacts(v)
+	c.teamFacts(v, closed)
 	return v
 }
 
 // teamFacts adds the team-level facts the forecast reads
-// (connectors.CountFacts) to the view's throughput, from the index at no
-// request of its own: each completed item with its milestone, which is in
-// progress while open, and begun before the window when one of its items
-// closed before it (or it counts more closed items than the index holds).
-func (c *Client) teamFacts(v *repoView) {
+// (connectors.CountFacts) to the view's throughput, from the index's
+// closed items at no request of its own: each completed item with its
+// milestone, which is in progress while open, and begun before the window
+// when one of its items closed before it (or it counts more closed items
+// than the index holds).
+func (c *Client) teamFacts(v *repoView, closed []closedIssue) {
 	start := v.throughput.From.Time(c.loc)
 	seen := map[int]int{} // milestone → its closed items in the index
 	begun := map[int]bool{}
-	for _, ci := range v.closed {
+	for _, ci := range closed {
 		if ci.milestone > 0 {
 			seen[ci.milestone]++
 			if ci.at.Before(start) {
@@ -649,15 +670,15 @@ func (c *Client) teamFacts(v *repoView) {
 		}
 	}
 	var done []connectors.Completion
-	for n, ci := range v.closed {
+	for _, ci := range closed {
 		if !ci.completed {
 			continue
 		}
-		cp := connectors.Completion{Created: v.created[n], Closed: ci.at}
+		cp := connectors.Completion{Created: ci.created, Closed: ci.at}
 		if m := v.milestones[ci.milestone]; m != nil {
 			cp.Deliverable = strconv.Itoa(ci.milestone)
-			cp.Open = m.GetState() != "closed"
-			cp.Begun = begun[ci.milestone] || m.GetClosedIssues() > seen[ci.milestone]
+			cp.Open = !m.closed
+			cp.Begun = begun[ci.milestone] || m.counts[1] > seen[ci.milestone]
 		}
 		done = append(done, cp)
 	}
@@ -717,32 +738,7 @@ func (c *Client) noteThread(full string, is *gh.Issue) {
 	}
 	c.mergeIssues(full, ix, []*gh.Issue{is})
 	v := c.buildView(ix, c.now())
-	v.fetched = ix.fetched
 	c.mu.Lock()
 	ix.view = v
 	c.mu.Unlock()
-}
-
-// trimIssue keeps of a tracking issue what the connector reads of it, so
-// that an organisation's thousands of them do not keep GitHub's whole
-// payloads (users, reactions, URLs) alive.
-func trimIssue(is *gh.Issue) *gh.Issue {
-	out := &gh.Issue{Number: is.Number, HTMLURL: is.HTMLURL, State: is.State, Comments: is.Comments, Labels: is.Labels,
-		CreatedAt: is.CreatedAt, UpdatedAt: is.UpdatedAt, ClosedAt: is.ClosedAt, PullRequestLinks: is.PullRequestLinks}
-	if is.User != nil {
-		out.User = &gh.User{Login: is.User.Login}
-	}
-	if is.Milestone != nil {
-		out.Milestone = &gh.Milestone{Number: is.Milestone.Number}
-	}
-	return out
-}
-
-// trimComment keeps of a comment what toComment reads.
-func trimComment(cm *gh.IssueComment) *gh.IssueComment {
-	out := &gh.IssueComment{ID: cm.ID, HTMLURL: cm.HTMLURL, IssueURL: cm.IssueURL, Body: cm.Body, CreatedAt: cm.CreatedAt, UpdatedAt: cm.UpdatedAt}
-	if cm.User != nil {
-		out.User = &gh.User{Login: cm.User.Login}
-	}
-	return out
 }

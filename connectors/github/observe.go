@@ -25,6 +25,7 @@ const maxPages = 100
 // a command the core has already answered. A new or edited comment is a
 // new text, judged afresh.
 type verdict struct {
+	comment int64 // its ID
 	updated time.Time
 	can     bool
 }
@@ -80,15 +81,16 @@ func (c *Client) Observe(ctx context.Context, ref connectors.Ref) (connectors.Sn
 	m := v.milestones[num]
 	if m == nil {
 		// Not in the listing read moments ago: created since, or gone.
-		m, _, err = c.gh.Issues.GetMilestone(withTag(ctx, full, KindOther), owner, name, num)
+		gm, _, err := c.gh.Issues.GetMilestone(withTag(ctx, full, KindOther), owner, name, num)
 		if err != nil {
 			return connectors.Snapshot{}, c.wrap(fmt.Sprintf("get milestone %s#%d", full, num), err)
 		}
+		m = milestoneOf(gm)
 		c.markStale(full)
 	}
 	items, thread, pin := c.milestoneItems(full, num, v)
-	snap := connectors.Snapshot{Deliverable: deliverable(ref, m, items), Throughput: v.throughput}
-	if pin != 0 && thread.GetNumber() != pin {
+	snap := connectors.Snapshot{Deliverable: m.deliverable(ref, items), Throughput: v.throughput}
+	if pin != 0 && (thread == nil || thread.number != pin) {
 		// The pinned tracking issue left the milestone or lost its label:
 		// it stays the thread while it exists.
 		if thread, err = c.pinnedIssue(ctx, full, owner, name, num, pin, thread); err != nil {
@@ -103,25 +105,9 @@ func (c *Client) Observe(ctx context.Context, ref connectors.Ref) (connectors.Sn
 	return snap, nil
 }
 
+// deliverable is milestone m with its items, as the core sees it.
 func deliverable(ref connectors.Ref, m *gh.Milestone, items []connectors.Item) connectors.Deliverable {
-	d := connectors.Deliverable{
-		Ref:         ref,
-		Title:       m.GetTitle(),
-		URL:         m.GetHTMLURL(),
-		Description: m.GetDescription(),
-		Closed:      m.GetState() == "closed",
-		Items:       items,
-		// Creating or editing a milestone takes write permission on the
-		// repository, which may commit: whoever wrote its description may.
-		DescriptionByCanCommit: true,
-	}
-	if m.DueOn != nil {
-		d.DueAt = m.DueOn.Time
-	}
-	if m.ClosedAt != nil {
-		d.ClosedAt = m.ClosedAt.Time
-	}
-	return d
+	return milestoneOf(m).deliverable(ref, items)
 }
 
 // view returns the repository's index as Observe reads it, brought up to
@@ -225,20 +211,20 @@ func milestoneKey(full string, number int) string { return full + "#milestone=" 
 // else chosen among the labelled issues in the milestone (chooseThread);
 // the pinned one is no work whatever its labels now. It returns the pin
 // too, 0 for none.
-func (c *Client) milestoneItems(full string, num int, v *repoView) ([]connectors.Item, *gh.Issue, int) {
+func (c *Client) milestoneItems(full string, num int, v *repoView) ([]connectors.Item, *trackingIssue, int) {
 	key := milestoneKey(full, num)
 	pin := c.pinnedOf(key)
 	items := make([]connectors.Item, 0, len(v.items[num]))
 	for _, it := range v.items[num] {
-		if pin != 0 && it.ID == strconv.Itoa(pin) {
+		if pin != 0 && int(it.number) == pin {
 			continue
 		}
-		items = append(items, it)
+		items = append(items, it.toItem())
 	}
 	thread := c.chooseThread(v.threads[num], pin)
 	if thread != nil {
 		c.mu.Lock()
-		c.threadOf[key] = thread.GetNumber()
+		c.threadOf[key] = thread.number
 		c.mu.Unlock()
 	}
 	return items, thread, pin
@@ -251,23 +237,23 @@ func threadID(full string, number int) string { return full + "#" + strconv.Itoa
 // oldest slipwatch wrote itself, so that someone labelling an older issue
 // does not move the thread after a lost Redis; else the oldest. Should
 // there be two, every replica settles on the same one.
-func (c *Client) chooseThread(tracking []*gh.Issue, pin int) *gh.Issue {
+func (c *Client) chooseThread(tracking []*trackingIssue, pin int) *trackingIssue {
 	c.selfMu.Lock()
 	self := c.self
 	c.selfMu.Unlock()
-	var best *gh.Issue
-	rank := func(is *gh.Issue) int {
+	var best *trackingIssue
+	rank := func(t *trackingIssue) int {
 		switch {
-		case pin != 0 && is.GetNumber() == pin:
+		case pin != 0 && t.number == pin:
 			return 0
-		case self != "" && strings.EqualFold(is.GetUser().GetLogin(), self):
+		case self != "" && strings.EqualFold(t.author.String(), self):
 			return 1
 		}
 		return 2
 	}
-	for _, is := range tracking {
-		if best == nil || rank(is) < rank(best) || rank(is) == rank(best) && is.GetNumber() < best.GetNumber() {
-			best = is
+	for _, t := range tracking {
+		if best == nil || rank(t) < rank(best) || rank(t) == rank(best) && t.number < best.number {
+			best = t
 		}
 	}
 	return best
@@ -309,12 +295,12 @@ func (c *Client) pinnedOf(key string) int {
 // pinnedIssue reads the pinned tracking issue of milestone num, which is
 // no longer in the milestone. Gone from GitHub, it is unpinned and the
 // thread is what the milestone's issues say (chosen).
-func (c *Client) pinnedIssue(ctx context.Context, full, owner, name string, num, pin int, chosen *gh.Issue) (*gh.Issue, error) {
+func (c *Client) pinnedIssue(ctx context.Context, full, owner, name string, num, pin int, chosen *trackingIssue) (*trackingIssue, error) {
 	is, _, err := c.gh.Issues.Get(withTag(ctx, full, KindThread), owner, name, pin)
 	err = c.wrap(fmt.Sprintf("get the pinned tracking issue %s#%d", full, pin), err)
 	switch {
 	case err == nil && !is.IsPullRequest():
-		return is, nil
+		return trackingOf(is), nil
 	case err == nil, isNotFound(err):
 		key := milestoneKey(full, num)
 		c.log.WarnContext(ctx, "the pinned tracking issue is gone; choosing the thread again", "milestone", key, "thread", threadID(full, pin))
@@ -336,8 +322,8 @@ func (c *Client) pinnedIssue(ctx context.Context, full, owner, name string, num,
 // (conditionally) only when they do not add up to the issue's comment
 // count, when a write to it failed moments ago (unsureFor), or when its
 // turn to be checked has come (recheckDue).
-func (c *Client) readThread(ctx context.Context, full, owner, name string, issue *gh.Issue, v *repoView) (*connectors.Thread, error) {
-	num := issue.GetNumber()
+func (c *Client) readThread(ctx context.Context, full, owner, name string, issue *trackingIssue, v *repoView) (*connectors.Thread, error) {
+	num := issue.number
 	id := threadID(full, num)
 	now := c.now()
 	c.mu.Lock()
@@ -350,27 +336,26 @@ func (c *Client) readThread(ctx context.Context, full, owner, name string, issue
 			delete(c.unsure, id)
 		}
 	}
-	var comments []*gh.IssueComment
+	var comments []comment
 	if memo != nil {
 		comments = slices.Clone(memo.comments)
 	}
-	read := memo == nil || unsure || len(comments) < issue.GetComments() || !now.Before(recheckDue(id, memo.checked))
+	read := memo == nil || unsure || len(comments) < issue.comments || !now.Before(recheckDue(id, memo.checked))
 	c.mu.Unlock()
 	if read {
 		var err error
 		if comments, err = c.listComments(withTag(ctx, full, KindThread), owner, name, num); err != nil {
 			return nil, err
 		}
-		fresh := &threadMemo{checked: now, comments: make([]*gh.IssueComment, len(comments)), verdicts: map[int64]verdict{}}
-		for i, cm := range comments {
-			fresh.comments[i] = trimComment(cm)
-		}
+		// The memo's own copy: a list merged into it later must not
+		// change what this Observe returns.
+		fresh := &threadMemo{checked: now, comments: slices.Clone(comments)}
 		c.mu.Lock()
 		if old := c.threads[id]; old != nil {
 			// Kept for the comments that are still there, unedited.
-			for _, gc := range comments {
-				if v, ok := old.verdicts[gc.GetID()]; ok && v.updated.Equal(gc.GetUpdatedAt().Time) {
-					fresh.verdicts[gc.GetID()] = v
+			for _, k := range comments {
+				if v, ok := old.verdict(k.id); ok && v.updated.Equal(k.updated) {
+					fresh.judged(v)
 				}
 			}
 		}
@@ -382,11 +367,11 @@ func (c *Client) readThread(ctx context.Context, full, owner, name string, issue
 	if err != nil {
 		return nil, err
 	}
-	th := &connectors.Thread{ID: id, URL: issue.GetHTMLURL(), Comments: make([]connectors.Comment, 0, len(comments))}
-	for _, gc := range comments {
-		cm := toComment(gc, self)
+	th := &connectors.Thread{ID: id, URL: issue.url, Comments: make([]connectors.Comment, 0, len(comments))}
+	for _, k := range comments {
+		cm := k.toComment(self)
 		if !cm.BySelf && hasCommand(cm.Body) {
-			if cm.AuthorCanCommit, err = c.judge(ctx, memo, gc.GetID(), cm, full, owner, name); err != nil {
+			if cm.AuthorCanCommit, err = c.judge(ctx, memo, k.id, cm, full, owner, name); err != nil {
 				return nil, err
 			}
 		}
@@ -399,7 +384,7 @@ func (c *Client) readThread(ctx context.Context, full, owner, name string, issue
 // of the comment (see verdict).
 func (c *Client) judge(ctx context.Context, memo *threadMemo, id int64, cm connectors.Comment, full, owner, name string) (bool, error) {
 	c.mu.Lock()
-	v, ok := memo.verdicts[id]
+	v, ok := memo.verdict(id)
 	c.mu.Unlock()
 	if ok && v.updated.Equal(cm.UpdatedAt) {
 		return v.can, nil
@@ -409,36 +394,28 @@ func (c *Client) judge(ctx context.Context, memo *threadMemo, id int64, cm conne
 		return false, err
 	}
 	c.mu.Lock()
-	if memo.verdicts == nil {
-		memo.verdicts = map[int64]verdict{}
-	}
-	memo.verdicts[id] = verdict{updated: cm.UpdatedAt, can: can}
+	memo.judged(verdict{comment: id, updated: cm.UpdatedAt, can: can})
 	c.mu.Unlock()
 	return can, nil
 }
 
 // listComments reads every comment of issue num, all pages.
-func (c *Client) listComments(ctx context.Context, owner, name string, num int) ([]*gh.IssueComment, error) {
+func (c *Client) listComments(ctx context.Context, owner, name string, num int) ([]comment, error) {
 	u := fmt.Sprintf("repos/%s/%s/issues/%d/comments?per_page=100", url.PathEscape(owner), url.PathEscape(name), num)
-	comments, err := listAll[*gh.IssueComment](ctx, c, u)
+	gcs, err := listAll[*gh.IssueComment](ctx, c, u)
 	if err != nil {
 		return nil, c.wrap(fmt.Sprintf("list comments of %s/%s#%d", owner, name, num), err)
+	}
+	comments := make([]comment, len(gcs))
+	for i, gc := range gcs {
+		comments[i] = commentOf(gc)
 	}
 	return comments, nil
 }
 
+// toComment is comment gc as the core sees it.
 func toComment(gc *gh.IssueComment, self string) connectors.Comment {
-	login := gc.GetUser().GetLogin()
-	return connectors.Comment{
-		ID:        strconv.FormatInt(gc.GetID(), 10),
-		URL:       gc.GetHTMLURL(),
-		Author:    login,
-		Body:      gc.GetBody(),
-		Hidden:    gc.GetBody(), // markers are HTML comments in the body
-		CreatedAt: gc.GetCreatedAt().Time,
-		UpdatedAt: gc.GetUpdatedAt().Time,
-		BySelf:    self != "" && strings.EqualFold(login, self),
-	}
+	return commentOf(gc).toComment(self)
 }
 
 // hasCommand reports whether a comment may hold a command, whose author's

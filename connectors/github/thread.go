@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -82,13 +83,18 @@ func (c *Client) EnsureThread(ctx context.Context, d connectors.Deliverable) (*c
 	if err != nil {
 		return nil, c.wrap("find the tracking issue of milestone "+key, err)
 	}
-	var tracking []*gh.Issue
+	var candidates []*gh.Issue
+	var tracking []*trackingIssue
 	for _, is := range found {
 		if !is.IsPullRequest() && c.isTracking(is) {
-			tracking = append(tracking, is)
+			candidates = append(candidates, is)
+			tracking = append(tracking, trackingOf(is))
 		}
 	}
-	oldest := c.chooseThread(tracking, 0)
+	var oldest *gh.Issue
+	if t := c.chooseThread(tracking, 0); t != nil {
+		oldest = candidates[slices.Index(tracking, t)]
+	}
 	if oldest == nil {
 		if !c.cfg.CreateTrackingIssue {
 			return nil, nil
@@ -174,15 +180,15 @@ func (c *Client) knownThread(key, owner, name, full string, number int) *connect
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if ix := c.index[full]; ix != nil && ix.view != nil {
-		for _, is := range ix.view.threads[milestoneNumber(key)] {
-			if is.GetNumber() == number && is.GetHTMLURL() != "" {
-				th.URL = is.GetHTMLURL()
+		for _, t := range ix.view.threads[milestoneNumber(key)] {
+			if t.number == number && t.url != "" {
+				th.URL = t.url
 			}
 		}
 	}
 	if memo := c.threads[id]; memo != nil {
-		for _, gc := range memo.comments {
-			th.Comments = append(th.Comments, toComment(gc, self))
+		for _, k := range memo.comments {
+			th.Comments = append(th.Comments, k.toComment(self))
 		}
 	}
 	return th
@@ -230,8 +236,8 @@ func (c *Client) ReadThread(ctx context.Context, id string) (*connectors.Thread,
 	}
 	th := &connectors.Thread{ID: id, URL: fmt.Sprintf("%s/%s/%s/issues/%d", c.htmlRoot(), owner, name, number),
 		Comments: make([]connectors.Comment, 0, len(comments))}
-	for _, gc := range comments {
-		th.Comments = append(th.Comments, toComment(gc, self))
+	for _, k := range comments {
+		th.Comments = append(th.Comments, k.toComment(self))
 	}
 	return th, nil
 }
@@ -301,7 +307,7 @@ func (c *Client) wrote(full string, number int, gc *gh.IssueComment, err error) 
 	id := threadID(full, number)
 	if err == nil {
 		if memo := c.threads[id]; memo != nil && gc != nil && gc.GetID() != 0 {
-			memo.put(trimComment(gc))
+			memo.put(commentOf(gc))
 		}
 		return
 	}
