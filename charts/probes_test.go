@@ -11,13 +11,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/slipwatch/slipwatch/reconcile"
 	"github.com/slipwatch/slipwatch/reconcile/runner"
-	"github.com/slipwatch/slipwatch/reconcile/store"
 	appsv1 "k8s.io/api/apps/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 )
 
 // pingStore is a store whose only working methods are Ping and an empty
-// ListRecords: the probes and /metrics touch nothing else (the pages and
+// RecordKeys: the probes and /metrics touch nothing else (the pages and
 // the read API list the records), and a call to anything else panics,
 // which would show that they do.
 type pingStore struct {
@@ -27,7 +26,7 @@ type pingStore struct {
 
 func (s pingStore) Ping(context.Context) error { return s.err }
 
-func (s pingStore) ListRecords(context.Context) ([]store.StoredRecord, error) { return nil, nil }
+func (s pingStore) RecordKeys(context.Context) ([]string, error) { return nil, nil }
 
 // TestProbesHitRealEndpoints asks slipwatch's own HTTP handler for every
 // path the chart points Kubernetes, Prometheus and the Ingress at: a path

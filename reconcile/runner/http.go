@@ -1,13 +1,13 @@
 package runner
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"sort"
 	"sync"
 	"time"
 
@@ -325,48 +325,105 @@ func (r *Runner) refuse(w http.ResponseWriter, req *http.Request, t connectors.T
 
 // records reads every stored record.
 func (r *Runner) records(ctx context.Context) ([]reconcile.Record, error) {
-	stored, err := r.store.ListRecords(ctx)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]reconcile.Record, 0, len(stored))
-	for _, s := range stored {
-		var rec reconcile.Record
-		if err := json.Unmarshal(s.Data, &rec); err != nil {
-			r.log.Warn("skipping unreadable record", "commitment", s.Key, "err", err)
-			continue
-		}
+	var out []reconcile.Record
+	err := r.eachRecord(ctx, func(rec reconcile.Record) bool {
 		out = append(out, rec)
-	}
-	return out, nil
+		return true
+	})
+	return out, err
 }
 
+// eachRecord calls fn with every stored record in key order, each read and
+// decoded when its turn comes, until fn returns false.
+func (r *Runner) eachRecord(ctx context.Context, fn func(reconcile.Record) bool) error {
+	keys, err := r.store.RecordKeys(ctx)
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		data, _, err := r.store.GetRecord(ctx, k)
+		if errors.Is(err, store.ErrNotFound) {
+			continue // deleted since it was listed
+		}
+		if err != nil {
+			return err
+		}
+		var rec reconcile.Record
+		if err := json.Unmarshal(data, &rec); err != nil {
+			r.log.Warn("skipping unreadable record", "commitment", k, "err", err)
+			continue
+		}
+		if !fn(rec) {
+			return nil
+		}
+	}
+	return nil
+}
+
+// apiCommitments writes every commitment's view as it reads its record,
+// in the layout writeJSON gives: with ten thousand commitments neither
+// the records nor the whole answer are held in memory at once.
 func (r *Runner) apiCommitments(w http.ResponseWriter, req *http.Request) {
-	recs, err := r.records(req.Context())
+	ctx := req.Context()
+	keys, err := r.store.RecordKeys(ctx)
 	if err != nil {
 		http.Error(w, "records unavailable", http.StatusServiceUnavailable)
 		return
 	}
-	views := make([]reconcile.View, 0, len(recs))
-	for _, rec := range recs {
-		views = append(views, reconcile.ViewOf(rec))
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	bw := bufio.NewWriterSize(w, 32<<10)
+	sep := "\n    "
+	_, _ = bw.WriteString(`{` + "\n" + `  "commitments": [`)
+	for _, k := range keys {
+		data, _, err := r.store.GetRecord(ctx, k)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			// The status is sent: cut the answer rather than end it as
+			// if the list were complete.
+			r.log.Warn("commitments listing cut", "err", err)
+			panic(http.ErrAbortHandler)
+		}
+		var rec reconcile.Record
+		if err := json.Unmarshal(data, &rec); err != nil {
+			r.log.Warn("skipping unreadable record", "commitment", k, "err", err)
+			continue
+		}
+		v, err := json.MarshalIndent(reconcile.ViewOf(rec), "    ", "  ")
+		if err != nil {
+			continue
+		}
+		_, _ = bw.WriteString(sep)
+		_, _ = bw.Write(v)
+		sep = ",\n    "
 	}
-	sort.Slice(views, func(i, j int) bool { return views[i].Key < views[j].Key })
-	writeJSON(w, http.StatusOK, map[string]any{"commitments": views})
+	if sep == "\n    " {
+		_, _ = bw.WriteString("]\n}\n")
+	} else {
+		_, _ = bw.WriteString("\n  ]\n}\n")
+	}
+	_ = bw.Flush()
 }
 
 func (r *Runner) apiCommitment(w http.ResponseWriter, req *http.Request) {
 	id := req.PathValue("id")
-	recs, err := r.records(req.Context())
+	var found *reconcile.View
+	err := r.eachRecord(req.Context(), func(rec reconcile.Record) bool {
+		if v := reconcile.ViewOf(rec); v.ID == id || v.Key == id {
+			found = &v
+			return false
+		}
+		return true
+	})
 	if err != nil {
 		http.Error(w, "records unavailable", http.StatusServiceUnavailable)
 		return
 	}
-	for _, rec := range recs {
-		if v := reconcile.ViewOf(rec); v.ID == id || v.Key == id {
-			writeJSON(w, http.StatusOK, v)
-			return
-		}
+	if found != nil {
+		writeJSON(w, http.StatusOK, *found)
+		return
 	}
 	writeJSON(w, http.StatusNotFound, map[string]string{"error": "no commitment " + id})
 }

@@ -2,12 +2,15 @@ package runner
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/slipwatch/slipwatch/connectors"
 	"github.com/slipwatch/slipwatch/reconcile"
 )
 
@@ -84,5 +87,65 @@ func TestPagesAndAPIBehindToken(t *testing.T) {
 		if w := serve(h, c.method, c.path, ""); w.Code != c.want {
 			t.Errorf("%s %s without the token: %d, want %d", c.method, c.path, w.Code, c.want)
 		}
+	}
+}
+
+// TestCommitmentsAPIStreamed: /api/v1/commitments, written one record at a
+// time, is the same document a single encoding of every view gives (the
+// answer before it was streamed), with nothing and with three
+// commitments; /api/v1/commitments/{id} finds one by ID or key.
+func TestCommitmentsAPIStreamed(t *testing.T) {
+	needRedis(t)
+	t.Parallel()
+	f := newFake()
+	clk := &clock{now: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)}
+	r, st := newRunner(t, srv.Client(t), srv.Prefix(t), f, clk, "A")
+	h := r.Handler(nil)
+	get := func(path string) *httptest.ResponseRecorder {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, path, nil))
+		return w
+	}
+	whole := func() string {
+		recs, err := r.records(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		views := make([]reconcile.View, 0, len(recs))
+		for _, rec := range recs {
+			views = append(views, reconcile.ViewOf(rec))
+		}
+		w := httptest.NewRecorder()
+		writeJSON(w, http.StatusOK, map[string]any{"commitments": views})
+		return w.Body.String()
+	}
+	if w := get("/api/v1/commitments"); w.Code != http.StatusOK || w.Body.String() != whole() {
+		t.Errorf("no commitments: %d\n%s\nwant\n%s", w.Code, w.Body, whole())
+	}
+	var refs []connectors.Ref
+	for _, id := range []string{"9", "10", "8"} {
+		ref := f.addMilestone(id, "2026-12-0"+id[:1])
+		refs = append(refs, ref)
+		if err := st.Enqueue(context.Background(), ref.Key()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	drain(t, r, st)
+	w := get("/api/v1/commitments")
+	if w.Code != http.StatusOK || w.Body.String() != whole() {
+		t.Errorf("three commitments: %d\n%s\nwant\n%s", w.Code, w.Body, whole())
+	}
+	var doc struct{ Commitments []reconcile.View }
+	if err := json.Unmarshal(w.Body.Bytes(), &doc); err != nil || len(doc.Commitments) != 3 {
+		t.Fatalf("%d commitments, %v", len(doc.Commitments), err)
+	}
+	for _, path := range []string{"/api/v1/commitments/" + reconcile.CommitmentID(refs[1]), "/api/v1/commitments/" + url.PathEscape(refs[1].Key())} {
+		var v reconcile.View
+		if w := get(path); w.Code != http.StatusOK || json.Unmarshal(w.Body.Bytes(), &v) != nil || v.Key != refs[1].Key() {
+			t.Errorf("GET %s = %d %s", path, w.Code, w.Body)
+		}
+	}
+	if w := get("/api/v1/commitments/nope"); w.Code != http.StatusNotFound {
+		t.Errorf("an unknown commitment = %d", w.Code)
 	}
 }

@@ -87,7 +87,10 @@ type Store interface {
 type recordStore interface {
 	GetRecord(ctx context.Context, key string) ([]byte, int64, error)
 	PutRecord(ctx context.Context, key string, data []byte, expect int64) (int64, error)
-	ListRecords(ctx context.Context) ([]store.StoredRecord, error)
+	// RecordKeys lists every record's key, sorted: readers fetch and
+	// decode one record at a time, so listing ten thousand never holds
+	// them all at once.
+	RecordKeys(ctx context.Context) ([]string, error)
 }
 
 // ledger lets one worker post an event comment, once.

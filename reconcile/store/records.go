@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"slices"
 	"strconv"
 	"time"
 
@@ -77,26 +78,38 @@ func (s *Store) PutRecord(ctx context.Context, key string, data []byte, expect i
 	return n, nil
 }
 
-// ListRecords returns every stored record. The index is sharded over a
-// fixed set of sets so that it works on a cluster without SCAN over every
-// master.
-func (s *Store) ListRecords(ctx context.Context) ([]StoredRecord, error) {
-	var out []StoredRecord
+// RecordKeys returns every stored record's key, sorted. The index is
+// sharded over a fixed set of sets so that it works on a cluster without
+// SCAN over every master.
+func (s *Store) RecordKeys(ctx context.Context) ([]string, error) {
+	var keys []string
 	for i := range recordShards {
-		keys, err := s.rdb.SMembers(ctx, s.key("recidx:{", strconv.Itoa(i), "}")).Result()
+		members, err := s.rdb.SMembers(ctx, s.key("recidx:{", strconv.Itoa(i), "}")).Result()
 		if err != nil {
 			return nil, fmt.Errorf("list records: %w", err)
 		}
-		for _, k := range keys {
-			data, v, err := s.GetRecord(ctx, k)
-			if errors.Is(err, ErrNotFound) {
-				continue
-			}
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, StoredRecord{Key: k, Data: data, Version: v})
+		keys = append(keys, members...)
+	}
+	slices.Sort(keys)
+	return keys, nil
+}
+
+// ListRecords returns every stored record, in key order.
+func (s *Store) ListRecords(ctx context.Context) ([]StoredRecord, error) {
+	keys, err := s.RecordKeys(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]StoredRecord, 0, len(keys))
+	for _, k := range keys {
+		data, v, err := s.GetRecord(ctx, k)
+		if errors.Is(err, ErrNotFound) {
+			continue
 		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, StoredRecord{Key: k, Data: data, Version: v})
 	}
 	return out, nil
 }
