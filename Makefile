@@ -53,7 +53,7 @@ fuzz-short:
 	@$(MAKE) --no-print-directory fuzz FUZZTIME=50000x
 
 # Every performance figure next to its baseline, written to BENCHMARKS.md
-# (starts its own redis-server; about twelve minutes on 2 cores). The Go
+# (starts its own redis-server; about seven minutes on 2 cores). The Go
 # micro-benchmarks stay one command away: go test -run '^$$' -bench . ./...
 bench:
 	$(GO) run ./cmd/slipbench -out BENCHMARKS.md
