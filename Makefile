@@ -31,6 +31,7 @@ vet:
 # (plain `go test` replays them).
 FUZZ_TARGETS := \
 	./connectors FuzzParseDate \
+	./connectors FuzzDateText \
 	./config FuzzParse \
 	./connectors/github FuzzParseWebhook \
 	./connectors/jira FuzzParseWebhook \

@@ -42,7 +42,20 @@ func (d Date) String() string {
 	if d.IsZero() {
 		return ""
 	}
-	return fmt.Sprintf("%04d-%02d-%02d", d.Year, d.Month, d.Day)
+	return string(d.appendISO(make([]byte, 0, 10)))
+}
+
+// appendISO appends d as YYYY-MM-DD. Every status comment, marker and
+// record writes dozens of dates a pass, so the common case skips fmt;
+// anything outside four-digit years and two-digit fields goes through it,
+// as before.
+func (d Date) appendISO(b []byte) []byte {
+	y, m, day := d.Year, int(d.Month), d.Day
+	if y < 0 || y > 9999 || m < 0 || m > 99 || day < 0 || day > 99 {
+		return fmt.Appendf(b, "%04d-%02d-%02d", d.Year, d.Month, d.Day)
+	}
+	return append(b, byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-',
+		byte('0'+m/10), byte('0'+m%10), '-', byte('0'+day/10), byte('0'+day%10))
 }
 
 // Time is midnight at the start of d in loc.
@@ -78,7 +91,8 @@ func (d Date) MarshalJSON() ([]byte, error) {
 	if d.IsZero() {
 		return []byte("null"), nil
 	}
-	return json.Marshal(d.String())
+	// Digits and dashes only: nothing to escape.
+	return append(d.appendISO(append(make([]byte, 0, 12), '"')), '"'), nil
 }
 
 // UnmarshalJSON reads "YYYY-MM-DD" or null.

@@ -1,6 +1,8 @@
 package connectors
 
 import (
+	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 )
@@ -28,6 +30,37 @@ func FuzzParseDate(f *testing.F) {
 		}
 		if got := DateOf(d.Time(time.UTC), time.UTC); got != d {
 			t.Fatalf("%s → instant → %s", d, got)
+		}
+	})
+}
+
+// FuzzDateText: the hand-written formatting writes every date, odd or
+// not, exactly as fmt's %04d-%02d-%02d does, and as JSON what reads back
+// as the same date.
+func FuzzDateText(f *testing.F) {
+	for _, d := range []Date{{2026, 12, 1}, {1970, 1, 1}, {9999, 12, 31}, {0, 0, 1}, {-5, 3, 4}, {10000, 1, 1}, {2026, 13, 100}, {2026, -1, 5}} {
+		f.Add(d.Year, int(d.Month), d.Day)
+	}
+	f.Fuzz(func(t *testing.T, y, m, day int) {
+		d := Date{Year: y, Month: time.Month(m), Day: day}
+		if d.IsZero() {
+			return
+		}
+		if want := fmt.Sprintf("%04d-%02d-%02d", d.Year, d.Month, d.Day); d.String() != want {
+			t.Fatalf("%#v prints %q, want %q", d, d.String(), want)
+		}
+		b, err := json.Marshal(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want, _ := json.Marshal(d.String()); string(b) != string(want) {
+			t.Fatalf("%#v is JSON %s, want %s", d, b, want)
+		}
+		if p, err := ParseDate(d.String()); err == nil {
+			var back Date
+			if err := json.Unmarshal(b, &back); err != nil || back != p {
+				t.Fatalf("%s read back as %v (%v)", b, back, err)
+			}
 		}
 	})
 }
