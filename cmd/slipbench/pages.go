@@ -56,7 +56,7 @@ func measurePages(ctx context.Context, rdb redis.UniversalClient, recs []commitm
 	for i, c := range recs {
 		records[i] = c.rec
 	}
-	pages := dashboard.New(dashboard.SourceFunc(func(context.Context) ([]reconcile.Record, error) { return records, nil }),
+	pages := dashboard.New(dashboard.Records(records),
 		dashboard.Options{Now: now, Location: time.UTC})
 
 	serve := func(h http.Handler, path string) (time.Duration, int, error) {

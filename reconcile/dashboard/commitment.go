@@ -39,16 +39,19 @@ type commitmentData struct {
 func (h *handler) commitment(w http.ResponseWriter, r *http.Request) {
 	const root = "../"
 	id := r.PathValue("id")
-	recs, ok := h.records(w, r, root)
-	if !ok {
+	var found *reconcile.Record
+	if !h.each(w, r, root, func(rec reconcile.Record) bool {
+		if rec.ID == id {
+			found = &rec
+		}
+		return found == nil
+	}) {
 		return
 	}
-	for _, rec := range recs {
-		if rec.ID == id {
-			d := buildCommitment(rec, h.opt.Now(), h.opt.Location)
-			h.render(w, http.StatusOK, "commitment", h.newPage(d.Row.Title, root, "portfolio", d))
-			return
-		}
+	if found != nil {
+		d := buildCommitment(*found, h.opt.Now(), h.opt.Location)
+		h.render(w, http.StatusOK, "commitment", h.newPage(d.Row.Title, root, "portfolio", d))
+		return
 	}
 	h.fail(w, http.StatusNotFound, root, "No such commitment",
 		"slipwatch has no commitment with this ID. It may have been renamed or removed on the tracker; the portfolio lists every one it knows.")

@@ -28,15 +28,33 @@ import (
 )
 
 // Source is where the pages read the records from: the runner's store.
+// The pages keep what they show of each record, not the record, so an
+// organisation's ten thousand records are never all in memory at once.
 type Source interface {
-	Records(ctx context.Context) ([]reconcile.Record, error)
+	// Each calls fn with every record until fn returns false.
+	Each(ctx context.Context, fn func(reconcile.Record) bool) error
 }
 
 // SourceFunc adapts a function to Source.
-type SourceFunc func(ctx context.Context) ([]reconcile.Record, error)
+type SourceFunc func(ctx context.Context, fn func(reconcile.Record) bool) error
 
-// Records calls f.
-func (f SourceFunc) Records(ctx context.Context) ([]reconcile.Record, error) { return f(ctx) }
+// Each calls f.
+func (f SourceFunc) Each(ctx context.Context, fn func(reconcile.Record) bool) error {
+	return f(ctx, fn)
+}
+
+// Records is a Source over records in memory.
+type Records []reconcile.Record
+
+// Each calls fn with each record in turn.
+func (rs Records) Each(_ context.Context, fn func(reconcile.Record) bool) error {
+	for _, r := range rs {
+		if !fn(r) {
+			break
+		}
+	}
+	return nil
+}
 
 // Options tune the pages; the zero value of a field takes its default.
 type Options struct {
@@ -158,16 +176,15 @@ func (h *handler) render(w http.ResponseWriter, status int, name string, p page)
 	_, _ = w.Write(buf.Bytes())
 }
 
-// records reads the records, or answers 503.
-func (h *handler) records(w http.ResponseWriter, r *http.Request, root string) ([]reconcile.Record, bool) {
-	recs, err := h.src.Records(r.Context())
-	if err != nil {
+// each calls fn with the records, or answers 503 and reports false.
+func (h *handler) each(w http.ResponseWriter, r *http.Request, root string, fn func(reconcile.Record) bool) bool {
+	if err := h.src.Each(r.Context(), fn); err != nil {
 		h.log.Warn("dashboard: records unavailable", "err", err)
 		h.fail(w, http.StatusServiceUnavailable, root, "Records unavailable",
 			"slipwatch cannot read its records right now (is Redis reachable?). Try again in a minute; /readyz says more.")
-		return nil, false
+		return false
 	}
-	return recs, true
+	return true
 }
 
 type errorData struct{ Heading, Message string }

@@ -295,8 +295,8 @@ func TestPagesEscapeTrackerText(t *testing.T) {
 
 func TestRecordsUnavailable(t *testing.T) {
 	t.Parallel()
-	h := New(SourceFunc(func(context.Context) ([]reconcile.Record, error) {
-		return nil, errors.New("dial tcp 10.0.0.1:6379: connection refused")
+	h := New(SourceFunc(func(context.Context, func(reconcile.Record) bool) error {
+		return errors.New("dial tcp 10.0.0.1:6379: connection refused")
 	}), Options{})
 	for _, path := range []string{"/", "/track-record", "/commitments/abc"} {
 		code, body, _ := get(t, h, path)
@@ -415,7 +415,7 @@ func atof(t *testing.T, s string) float64 {
 // API for the same records).
 func BenchmarkPortfolio1000(b *testing.B) {
 	recs := many(1000)
-	h := New(fixed(recs), Options{Now: func() time.Time { return now }})
+	h := New(Records(recs), Options{Now: func() time.Time { return now }})
 	req := httptest.NewRequest(http.MethodGet, "/", nil)
 	b.ReportAllocs()
 	for b.Loop() {
@@ -424,5 +424,26 @@ func BenchmarkPortfolio1000(b *testing.B) {
 		if w.Code != http.StatusOK {
 			b.Fatal(w.Code)
 		}
+	}
+}
+
+// TestJudgedKeepsTheTrackRecord: the track-record page keeps of each
+// record only what judged copies; the core's track record, all time and
+// by month, is the same from those copies as from the whole records.
+func TestJudgedKeepsTheTrackRecord(t *testing.T) {
+	t.Parallel()
+	recs := records()
+	var slim []reconcile.Record
+	for _, r := range recs {
+		slim = append(slim, judged(r))
+	}
+	if diff := cmp.Diff(reconcile.TrackRecord(recs), reconcile.TrackRecord(slim)); diff != "" {
+		t.Errorf("TrackRecord from judged records (-whole +judged):\n%s", diff)
+	}
+	if diff := cmp.Diff(reconcile.TrackRecordByMonth(recs, time.UTC), reconcile.TrackRecordByMonth(slim, time.UTC)); diff != "" {
+		t.Errorf("TrackRecordByMonth from judged records (-whole +judged):\n%s", diff)
+	}
+	if len(reconcile.TrackRecord(recs)) == 0 {
+		t.Fatal("the fixture has no track record to compare")
 	}
 }

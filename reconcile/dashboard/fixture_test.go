@@ -1,7 +1,6 @@
 package dashboard
 
 import (
-	"context"
 	"fmt"
 	"strconv"
 	"time"
@@ -110,10 +109,6 @@ func many(n int) []reconcile.Record {
 	return out
 }
 
-type fixed []reconcile.Record
-
-func (f fixed) Records(context.Context) ([]reconcile.Record, error) { return f, nil }
-
 func newHandler(recs []reconcile.Record) *handler {
-	return New(fixed(recs), Options{Now: func() time.Time { return now }}).(*handler)
+	return New(Records(recs), Options{Now: func() time.Time { return now }}).(*handler)
 }

@@ -320,25 +320,26 @@ type portfolioData struct {
 }
 
 func (h *handler) portfolio(w http.ResponseWriter, r *http.Request) {
-	recs, ok := h.records(w, r, "./")
-	if !ok {
+	today := connectors.DateOf(h.opt.Now(), h.opt.Location)
+	var cells []row
+	if !h.each(w, r, "./", func(rec reconcile.Record) bool {
+		cells = append(cells, rowOf(rec, today, h.opt.Location))
+		return true
+	}) {
 		return
 	}
-	d := buildPortfolio(recs, viewOf(r.URL.Query()), h.opt.Now(), h.opt.Location)
+	d := buildPortfolio(cells, viewOf(r.URL.Query()), today)
 	h.render(w, http.StatusOK, "portfolio", h.newPage("Commitments", "./", "portfolio", d))
 }
 
-// buildPortfolio is the portfolio of recs in view v at now.
-func buildPortfolio(recs []reconcile.Record, v view, now time.Time, loc *time.Location) *portfolioData {
-	today := connectors.DateOf(now, loc)
-	d := &portfolioData{All: len(recs), Today: today.String()}
-	cells := make([]row, len(recs))
-	rows := make([]*row, 0, len(recs))
+// buildPortfolio is the portfolio of the records' rows in view v, today.
+func buildPortfolio(cells []row, v view, today connectors.Date) *portfolioData {
+	d := &portfolioData{All: len(cells), Today: today.String()}
+	rows := make([]*row, 0, len(cells))
 	teams := map[string]bool{}
 	perHealth := map[reconcile.Health]int{}
-	for i := range recs {
+	for i := range cells {
 		w := &cells[i]
-		*w = rowOf(recs[i], today, loc)
 		teams[w.Team] = true
 		if !v.filters(w) {
 			continue

@@ -80,7 +80,7 @@ func (r *Runner) Handler(gatherer prometheus.Gatherer) http.Handler {
 	mux.Handle("GET /api/v1/commitments", guard(http.HandlerFunc(r.apiCommitments)))
 	mux.Handle("GET /api/v1/commitments/{id}", guard(http.HandlerFunc(r.apiCommitment)))
 	mux.Handle("GET /api/v1/track-record", guard(http.HandlerFunc(r.apiTrackRecord)))
-	pages := guard(dashboard.New(dashboard.SourceFunc(r.records), dashboard.Options{Now: r.opt.Now, Location: r.settings.Location, Logger: r.log}))
+	pages := guard(dashboard.New(dashboard.SourceFunc(r.eachRecord), dashboard.Options{Now: r.opt.Now, Location: r.settings.Location, Logger: r.log}))
 	for _, p := range []string{"GET /{$}", "GET /commitments/{id}", "GET /track-record", "GET /static/{file}"} {
 		mux.Handle(p, pages)
 	}
