@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -340,25 +341,28 @@ func (r *Runner) eachRecord(ctx context.Context, fn func(reconcile.Record) bool)
 	if err != nil {
 		return err
 	}
-	for _, k := range keys {
-		data, _, err := r.store.GetRecord(ctx, k)
-		if errors.Is(err, store.ErrNotFound) {
-			continue // deleted since it was listed
-		}
+	for batch := range slices.Chunk(keys, recordBatch) {
+		stored, err := r.store.GetRecords(ctx, batch)
 		if err != nil {
 			return err
 		}
-		var rec reconcile.Record
-		if err := json.Unmarshal(data, &rec); err != nil {
-			r.log.Warn("skipping unreadable record", "commitment", k, "err", err)
-			continue
-		}
-		if !fn(rec) {
-			return nil
+		for _, s := range stored {
+			var rec reconcile.Record
+			if err := json.Unmarshal(s.Data, &rec); err != nil {
+				r.log.Warn("skipping unreadable record", "commitment", s.Key, "err", err)
+				continue
+			}
+			if !fn(rec) {
+				return nil
+			}
 		}
 	}
 	return nil
 }
+
+// recordBatch is how many records a listing reads per round trip: a few
+// hundred KiB of JSON at a time.
+const recordBatch = 100
 
 // apiCommitments writes every commitment's view as it reads its record,
 // in the layout writeJSON gives: with ten thousand commitments neither
@@ -375,29 +379,28 @@ func (r *Runner) apiCommitments(w http.ResponseWriter, req *http.Request) {
 	bw := bufio.NewWriterSize(w, 32<<10)
 	sep := "\n    "
 	_, _ = bw.WriteString(`{` + "\n" + `  "commitments": [`)
-	for _, k := range keys {
-		data, _, err := r.store.GetRecord(ctx, k)
-		if errors.Is(err, store.ErrNotFound) {
-			continue
-		}
+	for batch := range slices.Chunk(keys, recordBatch) {
+		stored, err := r.store.GetRecords(ctx, batch)
 		if err != nil {
 			// The status is sent: cut the answer rather than end it as
 			// if the list were complete.
 			r.log.Warn("commitments listing cut", "err", err)
 			panic(http.ErrAbortHandler)
 		}
-		var rec reconcile.Record
-		if err := json.Unmarshal(data, &rec); err != nil {
-			r.log.Warn("skipping unreadable record", "commitment", k, "err", err)
-			continue
+		for _, s := range stored {
+			var rec reconcile.Record
+			if err := json.Unmarshal(s.Data, &rec); err != nil {
+				r.log.Warn("skipping unreadable record", "commitment", s.Key, "err", err)
+				continue
+			}
+			v, err := json.MarshalIndent(reconcile.ViewOf(rec), "    ", "  ")
+			if err != nil {
+				continue
+			}
+			_, _ = bw.WriteString(sep)
+			_, _ = bw.Write(v)
+			sep = ",\n    "
 		}
-		v, err := json.MarshalIndent(reconcile.ViewOf(rec), "    ", "  ")
-		if err != nil {
-			continue
-		}
-		_, _ = bw.WriteString(sep)
-		_, _ = bw.Write(v)
-		sep = ",\n    "
 	}
 	if sep == "\n    " {
 		_, _ = bw.WriteString("]\n}\n")

@@ -87,10 +87,12 @@ type Store interface {
 type recordStore interface {
 	GetRecord(ctx context.Context, key string) ([]byte, int64, error)
 	PutRecord(ctx context.Context, key string, data []byte, expect int64) (int64, error)
-	// RecordKeys lists every record's key, sorted: readers fetch and
-	// decode one record at a time, so listing ten thousand never holds
-	// them all at once.
+	// RecordKeys lists every record's key, sorted, and GetRecords reads
+	// the records of some of them in one round trip: readers go through
+	// the list a batch at a time, decoding one record at a time, so
+	// listing ten thousand never holds them all at once.
 	RecordKeys(ctx context.Context) ([]string, error)
+	GetRecords(ctx context.Context, keys []string) ([]store.StoredRecord, error)
 }
 
 // ledger lets one worker post an event comment, once.

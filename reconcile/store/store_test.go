@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -62,6 +63,18 @@ func TestRecordCAS(t *testing.T) {
 	all, err := s.ListRecords(ctx)
 	if err != nil || len(all) != 2 {
 		t.Fatalf("ListRecords = %v, %v", all, err)
+	}
+	// In key order, whatever the shards; a key listed but gone is left out.
+	keys, err := s.RecordKeys(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{key, "jira:PLAT/version/10042"}; !slices.Equal(keys, want) {
+		t.Errorf("RecordKeys = %v, want %v", keys, want)
+	}
+	got, err := s.GetRecords(ctx, []string{"jira:PLAT/version/10042", "github:acme/api/milestone/404", key})
+	if err != nil || len(got) != 2 || got[0].Key != "jira:PLAT/version/10042" || got[1].Key != key || string(got[1].Data) != `{"a":3}` || got[1].Version != 2 {
+		t.Errorf("GetRecords = %+v, %v", got, err)
 	}
 }
 
