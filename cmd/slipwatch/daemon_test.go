@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -113,21 +114,9 @@ func TestCheck(t *testing.T) {
 func TestRunServesAndStopsOnSIGTERM(t *testing.T) {
 	t.Parallel()
 	_, cfg := sandbox(t)
-	bin := buildBinary(t, "")
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	cmd := exec.Command(bin, "run", "--config", cfg)
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "GITHUB_TOKEN=ghp_run_token", "SLIPWATCH_SERVER_LISTEN=" + addr}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
+	addr := freeAddr(t)
+	d := startDaemon(t, cfg, addr, "GITHUB_TOKEN=ghp_run_token", "SLIPWATCH_SERVER_LISTEN="+addr)
+	cmd, stderr := d.cmd, &d.stderr
 	get := func(path string) int {
 		resp, err := http.Get("http://" + addr + path)
 		if err != nil {
@@ -298,5 +287,76 @@ func TestCheckJiraBesideGitHub(t *testing.T) {
 	}
 	if strings.Contains(stderr, "jira_check_token") {
 		t.Error("the Jira token leaked into the log")
+	}
+}
+
+// freeAddr is a loopback address with nothing listening on it, for a
+// daemon to take.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// daemon is `slipwatch run` as a user starts it, serving on addr.
+type daemon struct {
+	t      *testing.T
+	cmd    *exec.Cmd
+	addr   string
+	stderr bytes.Buffer // read only once the process has exited
+}
+
+// startDaemon runs the binary with config cfg and env (PATH added); the
+// test's end kills it if stop did not.
+func startDaemon(t *testing.T, cfg, addr string, env ...string) *daemon {
+	t.Helper()
+	d := &daemon{t: t, addr: addr, cmd: exec.Command(buildBinary(t, ""), "run", "--config", cfg)}
+	d.cmd.Env = append([]string{"PATH=" + os.Getenv("PATH")}, env...)
+	d.cmd.Stderr = &d.stderr
+	if err := d.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = d.cmd.Process.Kill() })
+	return d
+}
+
+// waitUntil polls cond for 30 s; then the test fails with the daemon's log.
+func (d *daemon) waitUntil(what string, cond func() bool) {
+	d.t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); !cond(); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			_ = d.cmd.Process.Kill()
+			_ = d.cmd.Wait()
+			d.t.Fatalf("%s never happened; log:\n%s", what, d.stderr.String())
+		}
+	}
+}
+
+// get is the body of GET path, "" when the daemon does not answer.
+func (d *daemon) get(path string) string {
+	resp, err := http.Get("http://" + d.addr + path)
+	if err != nil {
+		return ""
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+// stop sends SIGTERM, wants a clean exit, and none of secrets in the log.
+func (d *daemon) stop(secrets ...string) {
+	d.t.Helper()
+	_ = d.cmd.Process.Signal(syscall.SIGTERM)
+	if err := d.cmd.Wait(); err != nil {
+		d.t.Fatalf("exit after SIGTERM: %v\n%s", err, d.stderr.String())
+	}
+	for _, s := range secrets {
+		if strings.Contains(d.stderr.String(), s) {
+			d.t.Errorf("a secret (%d characters) leaked into the log", len(s))
+		}
 	}
 }

@@ -8,14 +8,10 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -102,12 +98,7 @@ func TestRunEveryJiraProject(t *testing.T) {
 		jira.AddProject(p, "")
 		jira.AddVersion(p, jiratest.Version{Name: p + " 1.0", ReleaseDate: day(30)})
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
+	addr := freeAddr(t)
 	cfg := fmt.Sprintf(`redis: { url: "redis://%s/0", prefix: "%s" }
 server: { listen: "%s", shutdown_grace: 5s }
 poll: { interval: 1h }
@@ -124,14 +115,7 @@ jira:
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(buildBinary(t, ""), "run", "--config", path)
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "JIRA_API_TOKEN=jira_run_token", "JIRA_WEBHOOK_SECRET=jira_hook_secret"}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
+	d := startDaemon(t, path, addr, "JIRA_API_TOKEN=jira_run_token", "JIRA_WEBHOOK_SECRET=jira_hook_secret")
 	threads := func() map[string]bool {
 		out := map[string]bool{}
 		for _, c := range jira.Created() {
@@ -141,28 +125,9 @@ jira:
 		}
 		return out
 	}
-	waitUntil := func(what string, cond func() bool) {
-		t.Helper()
-		for deadline := time.Now().Add(30 * time.Second); !cond(); time.Sleep(50 * time.Millisecond) {
-			if time.Now().After(deadline) {
-				_ = cmd.Process.Kill()
-				_ = cmd.Wait()
-				t.Fatalf("%s never happened; log:\n%s", what, stderr.String())
-			}
-		}
-	}
-	readyz := func() string {
-		resp, err := http.Get("http://" + addr + "/readyz")
-		if err != nil {
-			return ""
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return string(b)
-	}
 	// One poll (the interval is an hour): both projects found and worked.
-	waitUntil("threads in PLAT and OPS", func() bool { th := threads(); return th["PLAT"] && th["OPS"] })
-	if body := readyz(); !strings.Contains(body, "watching jira (2): OPS, PLAT") {
+	d.waitUntil("threads in PLAT and OPS", func() bool { th := threads(); return th["PLAT"] && th["OPS"] })
+	if body := d.get("/readyz"); !strings.Contains(body, "watching jira (2): OPS, PLAT") {
 		t.Errorf("/readyz:\n%s", body)
 	}
 
@@ -180,18 +145,12 @@ jira:
 		t.Fatalf("project_created: %v %v", resp, err)
 	}
 	resp.Body.Close()
-	waitUntil("a thread in NEW, an hour before the next poll", func() bool { return threads()["NEW"] })
-	if body := readyz(); !strings.Contains(body, "watching jira (3): NEW, OPS, PLAT") {
+	d.waitUntil("a thread in NEW, an hour before the next poll", func() bool { return threads()["NEW"] })
+	if body := d.get("/readyz"); !strings.Contains(body, "watching jira (3): NEW, OPS, PLAT") {
 		t.Errorf("/readyz after project_created:\n%s", body)
 	}
 
-	_ = cmd.Process.Signal(syscall.SIGTERM)
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("exit after SIGTERM: %v\n%s", err, stderr.String())
-	}
-	if strings.Contains(stderr.String(), "jira_run_token") || strings.Contains(stderr.String(), "jira_hook_secret") {
-		t.Error("a secret leaked into the log")
-	}
+	d.stop("jira_run_token", "jira_hook_secret")
 }
 
 // TestRunAnOrganisation: the daemon with github.repos: [acme/*] finds the
@@ -216,20 +175,8 @@ func TestRunAnOrganisation(t *testing.T) {
 	if err := os.WriteFile(cfg, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	cmd := exec.Command(buildBinary(t, ""), "run", "--config", cfg)
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "GITHUB_TOKEN=ghp_org_token", "SLIPWATCH_SERVER_LISTEN=" + addr}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
+	addr := freeAddr(t)
+	d := startDaemon(t, cfg, addr, "GITHUB_TOKEN=ghp_org_token", "SLIPWATCH_SERVER_LISTEN="+addr)
 	tracked := func(repo string) bool {
 		for _, is := range gh.Issues(repo) {
 			if strings.HasPrefix(is.Title, "Delivery tracking:") && len(gh.Comments(repo, is.Number)) > 0 {
@@ -238,27 +185,8 @@ func TestRunAnOrganisation(t *testing.T) {
 		}
 		return false
 	}
-	waitUntil := func(what string, cond func() bool) {
-		t.Helper()
-		for deadline := time.Now().Add(30 * time.Second); !cond(); time.Sleep(50 * time.Millisecond) {
-			if time.Now().After(deadline) {
-				_ = cmd.Process.Kill()
-				_ = cmd.Wait()
-				t.Fatalf("%s never happened; log:\n%s", what, stderr.String())
-			}
-		}
-	}
-	readyz := func() string {
-		resp, err := http.Get("http://" + addr + "/readyz")
-		if err != nil {
-			return ""
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return string(b)
-	}
-	waitUntil("threads in acme/api and acme/web", func() bool { return tracked("acme/api") && tracked("acme/web") })
-	if body := readyz(); !strings.Contains(body, "watching github (2): acme/api, acme/web") {
+	d.waitUntil("threads in acme/api and acme/web", func() bool { return tracked("acme/api") && tracked("acme/web") })
+	if body := d.get("/readyz"); !strings.Contains(body, "watching github (2): acme/api, acme/web") {
 		t.Errorf("/readyz:\n%s", body)
 	}
 
@@ -277,19 +205,13 @@ func TestRunAnOrganisation(t *testing.T) {
 		t.Fatalf("repository created: %v %v", resp, err)
 	}
 	resp.Body.Close()
-	waitUntil("a thread in acme/new, an hour before the next look-up", func() bool { return tracked("acme/new") })
-	if body := readyz(); !strings.Contains(body, "watching github (3): acme/api, acme/new, acme/web") {
+	d.waitUntil("a thread in acme/new, an hour before the next look-up", func() bool { return tracked("acme/new") })
+	if body := d.get("/readyz"); !strings.Contains(body, "watching github (3): acme/api, acme/new, acme/web") {
 		t.Errorf("/readyz after the repository webhook:\n%s", body)
 	}
 	if tracked("acme/attic") {
 		t.Error("the archived repository got a thread")
 	}
 
-	_ = cmd.Process.Signal(syscall.SIGTERM)
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("exit after SIGTERM: %v\n%s", err, stderr.String())
-	}
-	if strings.Contains(stderr.String(), "ghp_org_token") || strings.Contains(stderr.String(), "hooksecret") {
-		t.Error("a secret leaked into the log")
-	}
+	d.stop("ghp_org_token", "hooksecret")
 }
