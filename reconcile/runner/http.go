@@ -368,40 +368,38 @@ const recordBatch = 100
 // in the layout writeJSON gives: with ten thousand commitments neither
 // the records nor the whole answer are held in memory at once.
 func (r *Runner) apiCommitments(w http.ResponseWriter, req *http.Request) {
-	ctx := req.Context()
-	keys, err := r.store.RecordKeys(ctx)
-	if err != nil {
+	var bw *bufio.Writer // nil until the answer has begun
+	begin := func() {
+		if bw == nil {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusOK)
+			bw = bufio.NewWriterSize(w, 32<<10)
+			_, _ = bw.WriteString(`{` + "\n" + `  "commitments": [`)
+		}
+	}
+	sep := "\n    "
+	err := r.eachRecord(req.Context(), func(rec reconcile.Record) bool {
+		v, err := json.MarshalIndent(reconcile.ViewOf(rec), "    ", "  ")
+		if err != nil {
+			return true
+		}
+		begin()
+		_, _ = bw.WriteString(sep)
+		_, _ = bw.Write(v)
+		sep = ",\n    "
+		return true
+	})
+	switch {
+	case err != nil && bw == nil:
 		http.Error(w, "records unavailable", http.StatusServiceUnavailable)
 		return
+	case err != nil:
+		// The status is sent: cut the answer rather than end it as if
+		// the list were complete.
+		r.log.Warn("commitments listing cut", "err", err)
+		panic(http.ErrAbortHandler)
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusOK)
-	bw := bufio.NewWriterSize(w, 32<<10)
-	sep := "\n    "
-	_, _ = bw.WriteString(`{` + "\n" + `  "commitments": [`)
-	for batch := range slices.Chunk(keys, recordBatch) {
-		stored, err := r.store.GetRecords(ctx, batch)
-		if err != nil {
-			// The status is sent: cut the answer rather than end it as
-			// if the list were complete.
-			r.log.Warn("commitments listing cut", "err", err)
-			panic(http.ErrAbortHandler)
-		}
-		for _, s := range stored {
-			var rec reconcile.Record
-			if err := json.Unmarshal(s.Data, &rec); err != nil {
-				r.log.Warn("skipping unreadable record", "commitment", s.Key, "err", err)
-				continue
-			}
-			v, err := json.MarshalIndent(reconcile.ViewOf(rec), "    ", "  ")
-			if err != nil {
-				continue
-			}
-			_, _ = bw.WriteString(sep)
-			_, _ = bw.Write(v)
-			sep = ",\n    "
-		}
-	}
+	begin()
 	if sep == "\n    " {
 		_, _ = bw.WriteString("]\n}\n")
 	} else {
