@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"slices"
@@ -36,16 +37,23 @@ func (s *Store) GetRecord(ctx context.Context, key string) ([]byte, int64, error
 		return nil, 0, s.observe("record_get", start, fmt.Errorf("get record %s: %w", key, err))
 	}
 	_ = s.observe("record_get", start, nil)
+	r, err := storedRecord(key, vals)
+	return r.Data, r.Version, err
+}
+
+// storedRecord reads a record's HMGET of "v" and "data": ErrNotFound when
+// either is missing.
+func storedRecord(key string, vals []any) (StoredRecord, error) {
 	v, ok1 := vals[0].(string)
 	data, ok2 := vals[1].(string)
 	if !ok1 || !ok2 {
-		return nil, 0, fmt.Errorf("record %s: %w", key, ErrNotFound)
+		return StoredRecord{}, fmt.Errorf("record %s: %w", key, ErrNotFound)
 	}
 	n, err := strconv.ParseInt(v, 10, 64)
 	if err != nil {
-		return nil, 0, fmt.Errorf("record %s: bad version %q", key, v)
+		return StoredRecord{}, fmt.Errorf("record %s: bad version %q", key, v)
 	}
-	return []byte(data), n, nil
+	return StoredRecord{Key: key, Data: []byte(data), Version: n}, nil
 }
 
 // putRecord writes data when the stored version is expect (0: absent) and
@@ -112,17 +120,14 @@ func (s *Store) GetRecords(ctx context.Context, keys []string) ([]StoredRecord, 
 	_ = s.observe("record_get", start, nil)
 	out := make([]StoredRecord, 0, len(keys))
 	for i, c := range cmds {
-		vals := c.Val()
-		v, ok1 := vals[0].(string)
-		data, ok2 := vals[1].(string)
-		if !ok1 || !ok2 {
+		r, err := storedRecord(keys[i], c.Val())
+		if errors.Is(err, ErrNotFound) {
 			continue // deleted since it was listed
 		}
-		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil {
-			return nil, fmt.Errorf("record %s: bad version %q", keys[i], v)
+			return nil, err
 		}
-		out = append(out, StoredRecord{Key: keys[i], Data: []byte(data), Version: n})
+		out = append(out, r)
 	}
 	return out, nil
 }
