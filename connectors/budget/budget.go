@@ -34,7 +34,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"sort"
 	"strconv"
@@ -485,22 +484,9 @@ func limitAnswer(resp *http.Response) bool {
 		if resp.Header.Get(hRemaining) == "0" || resp.Header.Get("Retry-After") != "" {
 			return true
 		}
-		return bytes.Contains(bytes.ToLower(peek(resp)), []byte("rate limit"))
+		return bytes.Contains(bytes.ToLower(httpx.Peek(resp)), []byte("rate limit"))
 	}
 	return false
-}
-
-// peek reads up to 64 KiB of resp's body and puts it back.
-func peek(resp *http.Response) []byte {
-	if resp.Body == nil {
-		return nil
-	}
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	resp.Body = struct {
-		io.Reader
-		io.Closer
-	}{io.MultiReader(bytes.NewReader(b), resp.Body), resp.Body}
-	return b
 }
 
 func atoi(s string) (int, bool) {

@@ -192,9 +192,9 @@ func (l *limits) observe(name string, resp *http.Response, now time.Time) (time.
 	switch resp.StatusCode {
 	case http.StatusTooManyRequests:
 		limited = true
-		msg = message(peek(resp))
+		msg = message(Peek(resp))
 	case http.StatusForbidden:
-		body := peek(resp)
+		body := Peek(resp)
 		if (hasRemaining && remaining == 0) || hasRetry || bytes.Contains(bytes.ToLower(body), []byte("rate limit")) {
 			limited = true
 			msg = message(body)
@@ -235,8 +235,9 @@ func (l *limits) observe(name string, resp *http.Response, now time.Time) (time.
 	return wait, msg, true
 }
 
-// peek reads up to 64 KiB of resp's body and puts it back.
-func peek(resp *http.Response) []byte {
+// Peek reads up to 64 KiB of resp's body and puts it back, so a
+// transport can judge an answer by its body and still pass it on whole.
+func Peek(resp *http.Response) []byte {
 	if resp.Body == nil {
 		return nil
 	}
