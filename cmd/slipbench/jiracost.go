@@ -257,29 +257,18 @@ func changeJira(s *jiratest.Server, clk *clock, names []string) (resolved, comme
 // jiraPollCycle is what the runner does per poll: List every project,
 // Observe every deliverable; four at a time, like the daemon's workers.
 func jiraPollCycle(ctx context.Context, c *jira.Client, names []string) error {
-	var wg sync.WaitGroup
-	errs := make(chan error, len(names))
-	sem := make(chan struct{}, 4)
-	for _, name := range names {
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			refs, err := c.List(ctx, name)
-			if err != nil {
-				errs <- fmt.Errorf("list %s: %w", name, err)
-				return
+	return eachRepo(names, func(name string) error {
+		refs, err := c.List(ctx, name)
+		if err != nil {
+			return fmt.Errorf("list %s: %w", name, err)
+		}
+		for _, ref := range refs {
+			if _, err := c.Observe(ctx, ref); err != nil {
+				return fmt.Errorf("observe %s: %w", ref, err)
 			}
-			for _, ref := range refs {
-				if _, err := c.Observe(ctx, ref); err != nil {
-					errs <- fmt.Errorf("observe %s: %w", ref, err)
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	return <-errs
+		}
+		return nil
+	})
 }
 
 // naiveJira polls as slipwatch's connector did before its index: per

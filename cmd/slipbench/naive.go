@@ -123,8 +123,8 @@ func (p *naivePoller) cycle(ctx context.Context, names []string) error {
 	return eachRepo(names, func(name string) error { return p.poll(ctx, name) })
 }
 
-// eachRepo runs f for every repository, four at a time (the daemon's four
-// workers), and returns the first error.
+// eachRepo runs f for every repository (or Jira project), four at a time
+// (the daemon's four workers), and returns the first error.
 func eachRepo(names []string, f func(string) error) error {
 	var wg sync.WaitGroup
 	errs := make(chan error, len(names))
