@@ -197,7 +197,7 @@ func New(o Options) *Budget {
 		o.Headroom = defaultHeadroom
 	}
 	if o.Resource == nil {
-		o.Resource = githubResource
+		o.Resource = GitHubResource
 	}
 	if o.Endpoint == nil {
 		o.Endpoint = Endpoint
@@ -502,9 +502,9 @@ func readMethod(m string) bool {
 	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
 }
 
-// githubResource is the GitHub quota a request draws from when its answer
-// does not name it.
-func githubResource(r *http.Request) string {
+// GitHubResource is the GitHub quota (rate-limit resource) a request
+// draws from when its answer does not name it: search, graphql or core.
+func GitHubResource(r *http.Request) string {
 	switch {
 	case strings.Contains(r.URL.Path, "/search/"):
 		return "search"

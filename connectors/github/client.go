@@ -31,12 +31,14 @@ import (
 
 	"github.com/bradleyfalzon/ghinstallation/v2"
 	gh "github.com/google/go-github/v60/github"
+
 	// The version of go-github ghinstallation's options are written in.
 	ghapp "github.com/google/go-github/v88/github"
 	"golang.org/x/oauth2"
 
 	"github.com/slipwatch/slipwatch/config"
 	"github.com/slipwatch/slipwatch/connectors"
+	"github.com/slipwatch/slipwatch/connectors/budget"
 	"github.com/slipwatch/slipwatch/connectors/httpx"
 	"github.com/slipwatch/slipwatch/connectors/internal/keyed"
 )
@@ -266,7 +268,7 @@ func New(cfg *config.GitHub, o Options) (*Client, error) {
 		UserAgent:  ua,
 		Validators: o.Validators,
 		Cache:      httpx.CacheOptions{Identity: func(*http.Request) string { return identity }, Logger: c.log},
-		Limits:     httpx.LimitOptions{Reserve: reserve, Bucket: bucket},
+		Limits:     httpx.LimitOptions{Reserve: reserve, Bucket: budget.GitHubResource},
 		Pace:       &httpx.PaceOptions{Interval: o.WriteInterval},
 		Endpoint:   func(r *http.Request) string { return endpoint(apiBase.Path, r) },
 		Observe:    o.Observe,

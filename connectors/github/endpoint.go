@@ -41,17 +41,6 @@ func endpoint(basePath string, r *http.Request) string {
 	return "/" + strings.Join(out, "/")
 }
 
-// bucket is the GitHub rate-limit resource a request draws from.
-func bucket(r *http.Request) string {
-	switch {
-	case strings.Contains(r.URL.Path, "/search/"):
-		return "search"
-	case strings.HasSuffix(r.URL.Path, "/graphql"):
-		return "graphql"
-	}
-	return "core"
-}
-
 func isDigits(s string) bool {
 	if s == "" {
 		return false
