@@ -253,9 +253,15 @@ func measureCost(ctx context.Context, rdb redis.UniversalClient, repos, mileston
 	return res, nil
 }
 
-// pollCycle is what the runner does per poll: list every repo, observe
-// every milestone; four repos at a time, like the daemon's four workers.
-func pollCycle(ctx context.Context, c *github.Client, names []string) error {
+// poller is what a poll cycle uses of a connector (GitHub's or Jira's).
+type poller interface {
+	List(ctx context.Context, team string) ([]connectors.Ref, error)
+	Observe(ctx context.Context, ref connectors.Ref) (connectors.Snapshot, error)
+}
+
+// pollCycle is what the runner does per poll: list every repo or project,
+// observe every deliverable; four at a time, like the daemon's workers.
+func pollCycle(ctx context.Context, c poller, names []string) error {
 	return eachRepo(names, func(name string) error {
 		refs, err := c.List(ctx, name)
 		if err != nil {

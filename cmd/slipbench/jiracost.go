@@ -116,7 +116,7 @@ func measureJiraEdition(ctx context.Context, cloud bool, projects, dayPolls int)
 		if i > 0 {
 			clk.advance(5 * time.Minute)
 		}
-		if e.Slip[i], err = measure(func() error { return jiraPollCycle(ctx, slip, names) }); err != nil {
+		if e.Slip[i], err = measure(func() error { return pollCycle(ctx, slip, names) }); err != nil {
 			return e, fmt.Errorf("slipwatch %s cycle: %w", jiraCycles[i], err)
 		}
 		if e.Naive[i], err = measure(func() error { return naive.cycle(ctx, names) }); err != nil {
@@ -126,7 +126,7 @@ func measureJiraEdition(ctx context.Context, cloud bool, projects, dayPolls int)
 		if err != nil {
 			return e, err
 		}
-		if e.Stateless[i], err = measure(func() error { return jiraPollCycle(ctx, fresh, names) }); err != nil {
+		if e.Stateless[i], err = measure(func() error { return pollCycle(ctx, fresh, names) }); err != nil {
 			return e, fmt.Errorf("stateless %s cycle: %w", jiraCycles[i], err)
 		}
 	}
@@ -137,7 +137,7 @@ func measureJiraEdition(ctx context.Context, cloud bool, projects, dayPolls int)
 	n := s.Requests()
 	for range e.DayPolls {
 		clk.advance(5 * time.Minute)
-		if err := jiraPollCycle(ctx, slip, names[:e.DayProjects]); err != nil {
+		if err := pollCycle(ctx, slip, names[:e.DayProjects]); err != nil {
 			return e, fmt.Errorf("slipwatch day of polls: %w", err)
 		}
 	}
@@ -254,23 +254,6 @@ func changeJira(s *jiratest.Server, clk *clock, names []string) (resolved, comme
 	return resolved, commented
 }
 
-// jiraPollCycle is what the runner does per poll: List every project,
-// Observe every deliverable; four at a time, like the daemon's workers.
-func jiraPollCycle(ctx context.Context, c *jira.Client, names []string) error {
-	return eachRepo(names, func(name string) error {
-		refs, err := c.List(ctx, name)
-		if err != nil {
-			return fmt.Errorf("list %s: %w", name, err)
-		}
-		for _, ref := range refs {
-			if _, err := c.Observe(ctx, ref); err != nil {
-				return fmt.Errorf("observe %s: %w", ref, err)
-			}
-		}
-		return nil
-	})
-}
-
 // naiveJira polls as slipwatch's connector did before its index: per
 // project the versions list, the deliverables JQL and the resolved issues
 // (reused for five minutes); per version the version, a search for its
@@ -355,21 +338,12 @@ func (n *naiveJira) search(ctx context.Context, jql, fields string) ([]naiveIssu
 }
 
 func (n *naiveJira) cycle(ctx context.Context, names []string) error {
-	var wg sync.WaitGroup
-	errs := make(chan error, len(names))
-	sem := make(chan struct{}, 4)
-	for _, p := range names {
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			if err := n.project(ctx, p); err != nil {
-				errs <- fmt.Errorf("%s: %w", p, err)
-			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	return <-errs
+	return eachRepo(names, func(p string) error {
+		if err := n.project(ctx, p); err != nil {
+			return fmt.Errorf("%s: %w", p, err)
+		}
+		return nil
+	})
 }
 
 func (n *naiveJira) project(ctx context.Context, p string) error {
